@@ -1,0 +1,144 @@
+// The resolved configuration: plain data, validated once at load.
+//
+// `LoadConfig` reads the YAML file, expands ${ENV} references, applies defaults and checks
+// every key; a mistake comes back as "file:line:col: what is wrong" before anything starts
+// (Envoy's habit: a bad config fails at load, never at the first request). Later stages
+// compile what they need from here (RE2 patterns, table names) and never see YAML.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace oceanus::config {
+
+// Where a field's value comes from.
+enum class FieldSource {
+  kParam,      // query string or form/text body parameter (name: `param`, default the field name)
+  kHeader,     // request header (name: `header`)
+  kClientIp,   // peer address, or the nearest untrusted address in X-Forwarded-For
+  kUserAgent,  // the User-Agent header
+  kNow,        // the server clock, UTC, "YYYY-MM-DD HH:MM:SS.ffffff"
+  kEventId,    // a fresh time-ordered unique id (UUIDv7 text)
+  kDevice,     // pc / mobile / tablet / bot / "" derived from another field (`of`, default ua)
+};
+
+enum class FieldType { kString, kInteger, kFloat, kBoolean, kTimestamp };
+enum class Overflow { kReject, kTruncate };
+enum class Transform { kLower, kUpper, kStrip };
+enum class ColumnMode { kNullable, kRequired };
+
+struct Field {
+  std::string name;
+  FieldSource from = FieldSource::kParam;
+  std::string source_name;  // parameter or header name, or for kDevice the field it reads
+  FieldType type = FieldType::kString;
+  bool required = false;
+  std::size_t max_length = 0;  // in Unicode code points; 0 = unlimited
+  Overflow on_overflow = Overflow::kReject;
+  std::string pattern;  // RE2, must match the whole value; empty = none
+  std::vector<Transform> transforms;  // applied in order, before validation
+  std::string delete_chars;           // characters removed from the value (after transforms)
+  bool json = false;                  // must parse as JSON; stored compact with sorted keys
+  bool ip = false;                    // must be an IPv4/IPv6 address; stored normalised
+  std::optional<std::string> default_value;
+  ColumnMode mode = ColumnMode::kNullable;
+  std::string description;
+  int line = 0;  // where it was defined, for messages
+};
+
+// Which public path serves a site.
+enum class Endpoint { kSwallow, kPirate, kGaze, kPierce };
+
+enum class TableLayout {
+  kDaily,   // <prefix><site>_YYYYMMDD, date of the event's dt in the configured time zone
+  kSingle,  // <prefix><site>
+};
+
+struct Site {
+  std::string name;  // [a-z0-9_]+
+  Endpoint endpoint = Endpoint::kSwallow;
+  TableLayout tables = TableLayout::kDaily;
+  std::vector<Field> schema;  // always contains `eid` (added when not listed)
+  int line = 0;
+};
+
+struct Network {
+  std::string text;  // as written, e.g. "10.0.0.0/8"
+};
+
+struct ServerConfig {
+  std::string listen_host = "0.0.0.0";
+  std::uint16_t listen_port = 8080;
+  unsigned threads = 0;  // 0 = one per core
+  std::vector<std::string> trusted_proxies;    // CIDR networks
+  std::vector<std::string> internal_networks;  // CIDR networks allowed debug=1
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = 64 * 1024;
+  std::chrono::milliseconds read_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::size_t max_connections = 10'000;
+  std::chrono::milliseconds gaze_open_delay{2'000};   // open -> see
+  std::chrono::milliseconds gaze_see_delay{4'000};    // see -> read
+  std::chrono::milliseconds gaze_read_delay{4'000};   // read -> done
+};
+
+enum class Durability {
+  kOs,     // answered once write() returned: survives a crash of oceanus, not of the machine
+  kFsync,  // answered after fdatasync (group commit): survives power loss
+};
+
+struct QueueConfig {
+  std::string type = "spool";
+  Durability durability = Durability::kOs;
+  std::size_t segment_bytes = 64 * 1024 * 1024;
+};
+
+struct LoadConfig {
+  std::size_t batch_rows = 500;
+  std::size_t batch_bytes = 1024 * 1024;
+  std::chrono::milliseconds max_wait{1'000};
+};
+
+struct SinkConfig {
+  std::string type = "sqlite";
+  std::string path;  // sqlite: default <data_dir>/oceanus.db
+  std::string table_prefix;
+};
+
+struct TablesConfig {
+  std::chrono::milliseconds check_every{30'000};
+};
+
+struct Config {
+  std::string file;  // the path it was loaded from
+  std::string data_dir = "./data";
+  std::string time_zone = "UTC";  // IANA name ("Asia/Tokyo") or fixed offset ("+09:00")
+  std::string log_level = "info";
+  ServerConfig server;
+  QueueConfig queue;
+  LoadConfig load;
+  SinkConfig sink;
+  TablesConfig tables;
+  std::string default_site;  // the site a bare /swallow writes to
+  std::vector<Site> sites;
+
+  const Site* FindSite(std::string_view name) const;
+};
+
+// Reads and validates a config file. Errors are "file:line:col: message".
+Result<Config> LoadConfig(const std::string& path);
+// Same, from text (tests); `file` is used in messages.
+Result<Config> ParseConfig(const std::string& text, const std::string& file);
+
+const char* ToString(Endpoint e);
+const char* ToString(FieldSource s);
+const char* ToString(FieldType t);
+const char* ToString(TableLayout t);
+
+}  // namespace oceanus::config

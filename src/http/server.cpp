@@ -1,0 +1,2 @@
+// placeholder until the Beast server lands
+namespace oceanus::http {}

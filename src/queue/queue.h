@@ -1,0 +1,62 @@
+// The queue between the collector and its consumers (loader, later the rules engine).
+//
+// One stream per site. Writers are per I/O thread (shared-nothing: a request never waits on a
+// lock another core holds); readers are per (site, consumer group), each with its own durable
+// position, so the loader and the rules engine consume the same events independently.
+// Implementations: the local spool (queue/spool/), Redis Streams (later).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/status.h"
+
+namespace oceanus::queue {
+
+// Index of a site in Config::sites; streams are addressed by it on the hot path.
+using SiteId = std::size_t;
+
+// Told when an appended event is durable (or could not be made so).
+class AppendHandler {
+ public:
+  virtual ~AppendHandler() = default;
+  // Called exactly once, on the writer's thread. OK means the event is stored per the
+  // configured durability and the client may be answered 2xx.
+  virtual void Appended(Status status) = 0;
+};
+
+// Appends events for one I/O thread. Not thread-safe: used only on the thread that made it.
+class QueueWriter {
+ public:
+  virtual ~QueueWriter() = default;
+  // Appends one encoded event (compact JSON) to the site's stream. `done` is called once the
+  // event is durable; with durability `os` that happens before Append returns.
+  virtual void Append(SiteId site, std::string_view record,
+                      std::shared_ptr<AppendHandler> done) = 0;
+};
+
+// One event as a consumer sees it.
+struct Entry {
+  std::string id;       // opaque, ordered within the stream; what Ack takes
+  std::string payload;  // the record as appended
+};
+
+// One consumer group's view of one site's stream. Not thread-safe.
+class QueueReader {
+ public:
+  virtual ~QueueReader() = default;
+  // Returns up to `max_entries` / about `max_bytes` of entries after the last one returned,
+  // waiting up to `wait` for the first one. An empty vector means nothing arrived in time.
+  // Entries stay unacknowledged (and are returned again after a restart) until Ack.
+  virtual Result<std::vector<Entry>> Read(std::size_t max_entries, std::size_t max_bytes,
+                                          std::chrono::milliseconds wait) = 0;
+  // Acknowledges every entry returned so far up to and including `last_id`, durably: after a
+  // restart, reading resumes after it. Entries must be acknowledged in the order returned.
+  virtual Status Ack(const std::string& last_id) = 0;
+};
+
+}  // namespace oceanus::queue
