@@ -41,7 +41,7 @@ struct Field {
   bool required = false;
   std::size_t max_length = 0;  // in Unicode code points; 0 = unlimited
   Overflow on_overflow = Overflow::kReject;
-  std::string pattern;  // RE2, must match the whole value; empty = none
+  std::string pattern;                // RE2, must match the whole value; empty = none
   std::vector<Transform> transforms;  // applied in order, before validation
   std::string delete_chars;           // characters removed from the value (after transforms)
   bool json = false;                  // must parse as JSON; stored compact with sorted keys
@@ -75,7 +75,7 @@ struct Network {
 struct ServerConfig {
   std::string listen_host = "0.0.0.0";
   std::uint16_t listen_port = 8080;
-  unsigned threads = 0;  // 0 = one per core
+  unsigned threads = 0;                        // 0 = one per core
   std::vector<std::string> trusted_proxies;    // CIDR networks
   std::vector<std::string> internal_networks;  // CIDR networks allowed debug=1
   std::size_t max_header_bytes = 8 * 1024;
@@ -83,9 +83,9 @@ struct ServerConfig {
   std::chrono::milliseconds read_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::size_t max_connections = 10'000;
-  std::chrono::milliseconds gaze_open_delay{2'000};   // open -> see
-  std::chrono::milliseconds gaze_see_delay{4'000};    // see -> read
-  std::chrono::milliseconds gaze_read_delay{4'000};   // read -> done
+  std::chrono::milliseconds gaze_open_delay{2'000};  // open -> see
+  std::chrono::milliseconds gaze_see_delay{4'000};   // see -> read
+  std::chrono::milliseconds gaze_read_delay{4'000};  // read -> done
 };
 
 enum class Durability {

@@ -1,2 +1,381 @@
-// placeholder until the Beast server lands
-namespace oceanus::http {}
+// The Beast server: listener and session per connection, in the shape of Beast's
+// example/http/server/async, with one io_context per thread.
+//
+// A session's life: DoRead (wait for the first bytes of a request under the idle timeout;
+// then read the whole request under the read timeout, with header and body limits) →
+// Handle (collect::Collector decides; Beast is not involved) → Append to this thread's queue
+// writer, whose completion (Appended) may come later (fsync group commit) → an optional
+// timer (the /gaze delay: a timer, never a sleeping thread) → Respond (bytes from
+// responses.cpp) → DoRead again, or close.
+//
+// Shutdown: each worker stops accepting, closes sessions that sit idle between requests, and
+// lets the others answer their request in flight (with Connection: close); the threads are
+// joined once every connection is gone or the grace period has passed.
+#include "http/server.h"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <ctime>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+
+#include "http/responses.h"
+
+namespace oceanus::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+class Session;
+
+// One I/O thread: its io_context, acceptor, sessions, queue writer and per-thread state.
+struct Worker {
+  Worker(unsigned index, const config::Config& config,
+         std::shared_ptr<const collect::Collector> collector)
+      : index(index),
+        config(config),
+        collector(std::move(collector)),
+        thread_state(this->collector->classifier()),
+        acceptor(io) {}
+
+  // The Date header, reformatted only when the second changes.
+  std::string_view Date() {
+    const std::time_t now = std::time(nullptr);
+    if (now != date_second) {
+      date_second = now;
+      std::tm tm{};
+      gmtime_r(&now, &tm);
+      date_length = std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    }
+    return {date, date_length};
+  }
+
+  void Accept();
+
+  unsigned index;
+  const config::Config& config;
+  std::shared_ptr<const collect::Collector> collector;
+  // Declared before io: sessions still pending when io is destroyed unregister from these.
+  std::unordered_set<Session*> sessions;
+  std::atomic<std::size_t> connection_count{0};  // read by Shutdown from another thread
+  std::unique_ptr<queue::QueueWriter> writer;
+  event::ThreadState thread_state;
+  asio::io_context io{1};
+  tcp::acceptor acceptor;
+  std::size_t max_connections = 0;
+  bool draining = false;
+  std::time_t date_second = 0;
+  char date[64] = {};
+  std::size_t date_length = 0;
+  std::thread thread;
+};
+
+// Headers of the request being handled, for fields `from: header`.
+class BeastHeaders : public event::HeaderSource {
+ public:
+  explicit BeastHeaders(const bhttp::request<bhttp::string_body>& req) : req_(req) {}
+  std::string_view Get(std::string_view name) const override {
+    auto it = req_.find(beast::string_view(name.data(), name.size()));
+    if (it == req_.end()) return {};
+    return {it->value().data(), it->value().size()};
+  }
+
+ private:
+  const bhttp::request<bhttp::string_body>& req_;
+};
+
+std::string_view View(beast::string_view s) { return {s.data(), s.size()}; }
+
+collect::Method MethodOf(bhttp::verb v) {
+  switch (v) {
+    case bhttp::verb::get:
+      return collect::Method::kGet;
+    case bhttp::verb::head:
+      return collect::Method::kHead;
+    case bhttp::verb::post:
+      return collect::Method::kPost;
+    case bhttp::verb::options:
+      return collect::Method::kOptions;
+    default:
+      return collect::Method::kOther;
+  }
+}
+
+class Session : public std::enable_shared_from_this<Session>, public queue::AppendHandler {
+ public:
+  Session(tcp::socket&& socket, Worker& worker) : stream_(std::move(socket)), worker_(worker) {
+    worker_.sessions.insert(this);
+    worker_.connection_count.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~Session() override {
+    worker_.sessions.erase(this);
+    worker_.connection_count.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void Start() {
+    beast::error_code ec;
+    const auto endpoint = stream_.socket().remote_endpoint(ec);
+    if (ec) return;
+    const auto address = endpoint.address();
+    if (address.is_v4()) {
+      peer_ = IpAddress::FromV4(address.to_v4().to_uint());
+    } else {
+      peer_ = IpAddress::FromV6(address.to_v6().to_bytes());
+    }
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    DoRead();
+  }
+
+  // Called on shutdown: a session waiting for its next request is closed now; one in the
+  // middle of a request finishes it and then closes.
+  void Drain() {
+    if (idle_) {
+      beast::error_code ec;
+      stream_.socket().close(ec);
+    }
+  }
+
+  void Appended(Status status) override {
+    if (!status.ok()) {
+      spdlog::error("queue append failed: {}", status.ToString());
+      outcome_.Reset();
+      outcome_.answer = collect::Answer::kText;
+      outcome_.status = 503;
+      outcome_.body = "the event could not be stored; try again\n";
+      return Respond();
+    }
+    if (outcome_.delay.count() > 0) {
+      if (!timer_) timer_.emplace(stream_.get_executor());
+      timer_->expires_after(outcome_.delay);
+      timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (!ec) self->Respond();
+      });
+      return;
+    }
+    Respond();
+  }
+
+ private:
+  void DoRead() {
+    if (worker_.draining) return Close();
+    if (buffer_.size() == 0) {
+      // Between requests: wait for the first bytes under the idle timeout.
+      idle_ = true;
+      stream_.expires_after(worker_.config.server.idle_timeout);
+      stream_.async_read_some(buffer_.prepare(4096),
+                              [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                self->idle_ = false;
+                                self->buffer_.commit(n);
+                                if (ec) return self->Close();
+                                self->ReadRequest();
+                              });
+      return;
+    }
+    ReadRequest();
+  }
+
+  void ReadRequest() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(worker_.config.server.max_header_bytes));
+    parser_->body_limit(worker_.config.server.max_body_bytes);
+    stream_.expires_after(worker_.config.server.read_timeout);
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream) return Close();
+    if (ec == bhttp::error::header_limit) return SendError(431, "request headers too large\n");
+    if (ec == bhttp::error::body_limit) return SendError(413, "request body too large\n");
+    if (ec == beast::error::timeout) return SendError(408, "request not received in time\n");
+    if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
+      return SendError(400, "malformed HTTP request\n");
+    }
+    if (ec) return Close();
+    Handle();
+  }
+
+  void Handle() {
+    const auto& req = parser_->get();
+    keep_alive_ = req.keep_alive();
+    BeastHeaders headers(req);
+    collect::Request request;
+    request.method = MethodOf(req.method());
+    request.target = View(req.target());
+    request.content_type = View(req[bhttp::field::content_type]);
+    request.body = req.body();
+    request.user_agent = View(req[bhttp::field::user_agent]);
+    request.x_forwarded_for = View(req["X-Forwarded-For"]);
+    request.headers = &headers;
+    request.peer = peer_;
+    request.now = std::chrono::system_clock::now();
+    worker_.collector->Handle(request, worker_.thread_state, scratch_, outcome_);
+    if (outcome_.append) {
+      worker_.writer->Append(outcome_.site, scratch_.event.record, shared_from_this());
+      return;
+    }
+    Respond();
+  }
+
+  void SendError(int status, std::string body) {
+    outcome_.Reset();
+    outcome_.status = status;
+    outcome_.body = std::move(body);
+    outcome_.close = true;
+    keep_alive_ = false;
+    Respond();
+  }
+
+  void Respond() {
+    if (worker_.draining) outcome_.close = true;
+    out_.clear();
+    AppendResponse(out_, outcome_, keep_alive_, worker_.Date());
+    stream_.expires_after(worker_.config.server.read_timeout);
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec || !self->keep_alive_ || self->outcome_.close) return self->Close();
+                        self->DoRead();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  Worker& worker_;
+  beast::flat_buffer buffer_{8192};
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<asio::steady_timer> timer_;
+  collect::Scratch scratch_;
+  collect::Outcome outcome_;
+  std::string out_;
+  IpAddress peer_;
+  bool keep_alive_ = true;
+  bool idle_ = false;
+};
+
+void Worker::Accept() {
+  acceptor.async_accept(io, [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    if (!ec) {
+      if (connection_count.load(std::memory_order_relaxed) >= max_connections) {
+        // Over the cap: a short, clear answer instead of a silent reset.
+        static constexpr std::string_view kBusy =
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
+            "Connection: close\r\n\r\n";
+        beast::error_code ignored;
+        socket.non_blocking(true, ignored);
+        socket.write_some(asio::buffer(kBusy.data(), kBusy.size()), ignored);
+        socket.close(ignored);
+      } else {
+        std::make_shared<Session>(std::move(socket), *this)->Start();
+      }
+    }
+    Accept();
+  });
+}
+
+}  // namespace
+
+struct Server::Impl {
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::uint16_t port = 0;
+  bool stopped = false;
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() { Shutdown(std::chrono::milliseconds(0)); }
+
+std::uint16_t Server::port() const { return impl_->port; }
+
+Result<std::unique_ptr<Server>> Server::Start(const config::Config& config,
+                                              std::shared_ptr<const collect::Collector> collector,
+                                              const WriterFactory& make_writer) {
+  auto impl = std::make_unique<Impl>();
+  unsigned threads = config.server.threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(config.server.listen_host, ec);
+  if (ec)
+    return Status::InvalidArgument("listen address '" + config.server.listen_host +
+                                   "': " + ec.message());
+  std::uint16_t port = config.server.listen_port;
+  for (unsigned i = 0; i < threads; ++i) {
+    auto w = std::make_unique<Worker>(i, config, collector);
+    w->max_connections = std::max<std::size_t>(1, config.server.max_connections / threads);
+    const tcp::endpoint endpoint(address, port);
+    w->acceptor.open(endpoint.protocol(), ec);
+    if (!ec) w->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(w->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) !=
+          0)
+        ec = beast::error_code(errno, boost::system::system_category());
+    }
+    if (!ec) w->acceptor.bind(endpoint, ec);
+    if (!ec) w->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status::Unavailable("cannot listen on " + config.server.listen_host + ":" +
+                                 std::to_string(port) + ": " + ec.message());
+    }
+    // With port 0 the first acceptor picks a port; the others join it.
+    port = w->acceptor.local_endpoint().port();
+    Worker* raw = w.get();
+    auto writer =
+        make_writer(i, [raw](std::function<void()> job) { asio::post(raw->io, std::move(job)); });
+    if (!writer.ok()) return writer.status();
+    w->writer = std::move(writer).value();
+    impl->workers.push_back(std::move(w));
+  }
+  impl->port = port;
+  for (auto& w : impl->workers) {
+    Worker* raw = w.get();
+    raw->Accept();
+    raw->thread = std::thread([raw] {
+      // Keep running while there is work; a stopped io_context returns.
+      raw->io.run();
+    });
+  }
+  spdlog::info("listening on {}:{} with {} I/O thread(s)", config.server.listen_host, port,
+               threads);
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+void Server::Shutdown(std::chrono::milliseconds grace) {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  for (auto& w : impl_->workers) {
+    Worker* raw = w.get();
+    asio::post(raw->io, [raw] {
+      raw->draining = true;
+      beast::error_code ec;
+      raw->acceptor.close(ec);
+      for (Session* s : raw->sessions) s->Drain();
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  for (auto& w : impl_->workers) {
+    while (w->connection_count.load() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (auto& w : impl_->workers) {
+    w->io.stop();
+    if (w->thread.joinable()) w->thread.join();
+  }
+  spdlog::info("collector stopped");
+}
+
+}  // namespace oceanus::http

@@ -1,0 +1,97 @@
+// EventBuilder: one site's schema, compiled, turning a request into the queued JSON record.
+//
+// The schema in the YAML is the single list that drives extraction, normalisation,
+// validation and (elsewhere) the table's columns. Per field, in schema order:
+//   take the value from its source → empty counts as absent → default → required?
+//   → transforms (lower/upper/strip) → delete_chars → UTF-8 check → max_length (reject or
+//   truncate by code points) → pattern (RE2, whole value) → json (canonical) / ip (normalised)
+//   → type (integer, float, boolean, timestamp).
+// Device fields are derived last, from the final value of the field they read.
+// The record is written once, keys sorted, compact, into the caller's reusable buffer: that
+// buffer is what goes to the queue. Builders are immutable and shared by all I/O threads;
+// per-thread state (id generator, device cache) and per-connection buffers are passed in.
+#pragma once
+
+#include <re2/re2.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "event/device.h"
+#include "event/event_id.h"
+#include "event/params.h"
+#include "util/status.h"
+
+namespace oceanus::event {
+
+// Request headers, as the collector's HTTP layer exposes them.
+class HeaderSource {
+ public:
+  virtual ~HeaderSource() = default;
+  virtual std::string_view Get(std::string_view name) const = 0;  // "" when absent
+};
+
+// What the collector knows of one request besides its headers.
+struct RequestFacts {
+  const ParamList* params = nullptr;
+  const HeaderSource* headers = nullptr;
+  std::string_view user_agent;
+  std::string_view client_ip;  // resolved through trusted proxies, normalised
+  std::chrono::system_clock::time_point now;
+};
+
+// State owned by one I/O thread.
+struct ThreadState {
+  explicit ThreadState(std::shared_ptr<const DeviceClassifier> classifier)
+      : devices(std::move(classifier)) {}
+  EventIdGenerator ids;
+  CachedDeviceClassifier devices;
+};
+
+struct FieldError {
+  std::string field;
+  std::string reason;
+};
+
+// Buffers reused by every request of one connection.
+struct EventScratch {
+  std::vector<std::string> values;  // per schema field, final value
+  std::vector<char> present;        // per schema field
+  std::string record;               // the JSON record, as queued
+  std::string tmp;
+  std::vector<FieldError> errors;
+};
+
+class EventBuilder {
+ public:
+  static Result<EventBuilder> Compile(const config::Site& site);
+
+  // Builds the record into scratch.record. False when the event is invalid; scratch.errors
+  // then names every failing field and why.
+  bool Build(const RequestFacts& request, ThreadState& thread, EventScratch& scratch) const;
+
+  std::optional<std::size_t> FieldIndex(std::string_view name) const;
+  // "name = value" lines and the errors, for debug=1 answers.
+  std::string Describe(const EventScratch& scratch) const;
+  const config::Site& site() const { return *site_; }
+
+ private:
+  struct CompiledField {
+    const config::Field* spec;
+    std::unique_ptr<RE2> pattern;
+    std::size_t device_source = 0;  // for device fields: index of the field it reads
+  };
+  bool BuildField(std::size_t i, const RequestFacts& request, ThreadState& thread,
+                  EventScratch& scratch) const;
+
+  std::shared_ptr<const config::Site> site_;
+  std::vector<CompiledField> fields_;
+  std::vector<std::size_t> output_order_;  // field indices sorted by name
+};
+
+}  // namespace oceanus::event

@@ -1,0 +1,92 @@
+// Percent-decoding of query strings and form bodies into a reusable ParamList.
+#include "event/params.h"
+
+namespace oceanus::event {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+bool ParamList::Decode(std::string_view in, Span& out) {
+  out.offset = static_cast<std::uint32_t>(arena_.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '+') {
+      arena_.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= in.size()) return false;  // "%" or "%4" at the end
+      const int hi = HexValue(in[i + 1]);
+      const int lo = HexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      arena_.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      arena_.push_back(c);
+    }
+  }
+  out.length = static_cast<std::uint32_t>(arena_.size() - out.offset);
+  return true;
+}
+
+bool ParamList::AddEncoded(std::string_view encoded, std::string* bad_name) {
+  while (!encoded.empty()) {
+    const std::size_t amp = encoded.find('&');
+    const std::string_view pair = encoded.substr(0, amp);
+    encoded = amp == std::string_view::npos ? std::string_view() : encoded.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    const std::string_view raw_name = pair.substr(0, eq);
+    const std::string_view raw_value =
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    Item item;
+    if (!Decode(raw_name, item.name) || !Decode(raw_value, item.value)) {
+      if (bad_name != nullptr) {
+        // Report the name as far as it decodes; it is only for the error message.
+        bad_name->assign(raw_name.substr(0, 64));
+      }
+      return false;
+    }
+    items_.push_back(item);
+  }
+  return true;
+}
+
+std::optional<std::string_view> ParamList::Get(std::string_view name) const {
+  for (const auto& item : items_)
+    if (view(item.name) == name) return view(item.value);
+  return std::nullopt;
+}
+
+std::string ReplaceQueryParam(std::string_view query, std::string_view name,
+                              std::string_view value) {
+  std::string out;
+  out.reserve(query.size() + value.size());
+  bool replaced = false;
+  while (true) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const std::size_t eq = pair.find('=');
+    if (!out.empty()) out += '&';
+    if (!replaced && pair.substr(0, eq) == name) {
+      out.append(name).append("=").append(value);
+      replaced = true;
+    } else {
+      out.append(pair);
+    }
+    if (amp == std::string_view::npos) break;
+    query = query.substr(amp + 1);
+  }
+  if (!replaced) {
+    if (!out.empty()) out += '&';
+    out.append(name).append("=").append(value);
+  }
+  return out;
+}
+
+}  // namespace oceanus::event

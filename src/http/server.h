@@ -1,0 +1,49 @@
+// The public HTTP listener: Boost.Beast, one io_context and one acceptor per I/O thread.
+//
+// Shared-nothing: every thread binds the same port (SO_REUSEPORT, the kernel spreads
+// connections), owns its sessions, its queue writer and its caches, so a request never waits
+// on a lock held by another core. Beast stays behind this header (it is slow to compile and
+// nothing else needs it).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "collect/collector.h"
+#include "config/config.h"
+#include "queue/queue.h"
+#include "util/status.h"
+
+namespace oceanus::http {
+
+// Runs a job on the thread that owns a writer (used to hand fsync completions back).
+using PostFn = std::function<void(std::function<void()>)>;
+// Makes the queue writer of I/O thread `index`; `post` runs work on that thread.
+using WriterFactory =
+    std::function<Result<std::unique_ptr<queue::QueueWriter>>(unsigned index, PostFn post)>;
+
+class Server {
+ public:
+  // Binds, then starts the I/O threads. Errors: the address cannot be bound, bad networks.
+  static Result<std::unique_ptr<Server>> Start(const config::Config& config,
+                                               std::shared_ptr<const collect::Collector> collector,
+                                               const WriterFactory& make_writer);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  std::uint16_t port() const;
+  // Stops accepting, closes idle connections, lets requests in flight be answered (up to
+  // `grace`), then stops and joins the threads. Idempotent.
+  void Shutdown(std::chrono::milliseconds grace);
+
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace oceanus::http

@@ -1,0 +1,127 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+namespace oceanus::config {
+namespace {
+
+constexpr const char* kMinimal = R"(
+time_zone: Asia/Tokyo
+sites:
+  samplesite:
+    endpoint: swallow
+    schema:
+      - {name: dt, from: now}
+      - {name: evt, required: true, max_length: 16, transform: lower}
+)";
+
+TEST(ConfigTest, MinimalConfigGetsDefaultsAndAnEid) {
+  auto c = ParseConfig(kMinimal, "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->time_zone, "Asia/Tokyo");
+  EXPECT_EQ(c->server.listen_port, 8080);
+  EXPECT_EQ(c->load.batch_rows, 500u);
+  EXPECT_EQ(c->load.batch_bytes, 1024u * 1024u);
+  EXPECT_EQ(c->load.max_wait, std::chrono::seconds(1));
+  EXPECT_EQ(c->sink.path, "./data/oceanus.db");
+  ASSERT_EQ(c->sites.size(), 1u);
+  const auto& schema = c->sites[0].schema;
+  ASSERT_EQ(schema.size(), 3u);
+  EXPECT_EQ(schema[1].transforms.size(), 1u);
+  EXPECT_EQ(schema[1].max_length, 16u);
+  EXPECT_EQ(schema[1].mode, ColumnMode::kRequired);
+  EXPECT_EQ(schema[2].name, "eid");
+  EXPECT_EQ(schema[2].from, FieldSource::kEventId);
+}
+
+TEST(ConfigTest, UnknownKeyIsReportedWithLineAndColumn) {
+  auto c = ParseConfig("sites:\n  a:\n    endpoint: swallow\n    shema: []\n", "bad.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message().rfind("bad.yaml:4:5: unknown key 'shema' in site 'a'", 0), 0u)
+      << c.status().message();
+}
+
+TEST(ConfigTest, BadValuesNameTheirPosition) {
+  struct Case {
+    const char* yaml;
+    const char* expect;  // prefix of the message
+  };
+  const Case cases[] = {
+      {"sites:\n  a:\n    endpoint: nowhere\n    schema: [{name: x}]\n",
+       "f:3:15: unknown endpoint 'nowhere'"},
+      {"sites:\n  A-b:\n    endpoint: swallow\n    schema: [{name: x}]\n",
+       "f:2:3: site name 'A-b' must match"},
+      {"sites:\n  a:\n    endpoint: swallow\n    schema: [{name: x, pattern: '(('}]\n",
+       "f:4:33: invalid RE2 pattern"},
+      {"load: {max_wait: 5}\nsites:\n  a:\n    endpoint: swallow\n    schema: [{name: x}]\n",
+       "f:1:18: duration '5' needs a unit"},
+      {"sites:\n  a:\n    endpoint: swallow\n    schema: [{name: x}, {name: x}]\n",
+       "f:4:25: field 'x' is defined twice"},
+      {"default_site: b\nsites:\n  a:\n    endpoint: swallow\n    schema: [{name: x}]\n",
+       "f:1:15: default_site 'b' is not a site"},
+      {"sites:\n  a:\n    endpoint: swallow\n    schema: [{name: d, from: device, of: nope}]\n",
+       "f:4:13: field 'd' derives from 'nope'"},
+      {"sites: [\n", "f:2:1: "},
+  };
+  for (const auto& tc : cases) {
+    auto c = ParseConfig(tc.yaml, "f");
+    ASSERT_FALSE(c.ok()) << tc.yaml;
+    EXPECT_EQ(c.status().message().rfind(tc.expect, 0), 0u)
+        << "got: " << c.status().message() << "\nwant prefix: " << tc.expect;
+  }
+}
+
+TEST(ConfigTest, EnvironmentReferencesExpandWithDefaults) {
+  ::setenv("OCEANUS_TEST_DIR", "/tmp/x", 1);
+  ::unsetenv("OCEANUS_TEST_UNSET");
+  auto c = ParseConfig(
+      "data_dir: ${OCEANUS_TEST_DIR}/data\nsink: {path: '${OCEANUS_TEST_UNSET:-/tmp/d.db}'}\n"
+      "sites:\n  a:\n    endpoint: swallow\n    schema: [{name: x}]\n",
+      "f");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->data_dir, "/tmp/x/data");
+  EXPECT_EQ(c->sink.path, "/tmp/d.db");
+
+  auto missing = ParseConfig("data_dir: ${OCEANUS_TEST_UNSET}\nsites: {}\n", "f");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(
+      missing.status().message().find("f:1:11: environment variable OCEANUS_TEST_UNSET is not set"),
+      std::string::npos)
+      << missing.status().message();
+}
+
+TEST(ConfigTest, SizesDurationsAndListen) {
+  auto c = ParseConfig(
+      "server: {listen: '127.0.0.1:9090', max_body_bytes: 16KiB, read_timeout: 500ms}\n"
+      "load: {batch_bytes: 2MiB, max_wait: 2s}\n"
+      "sites:\n  a:\n    endpoint: swallow\n    schema: [{name: x}]\n",
+      "f");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->server.listen_host, "127.0.0.1");
+  EXPECT_EQ(c->server.listen_port, 9090);
+  EXPECT_EQ(c->server.max_body_bytes, 16u * 1024);
+  EXPECT_EQ(c->server.read_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(c->load.batch_bytes, 2u * 1024 * 1024);
+}
+
+TEST(ConfigTest, ExampleConfigLoads) {
+  ::setenv("OCEANUS_DATA_DIR", "/tmp/oceanus-example", 1);
+  auto c = LoadConfig(std::string(OCEANUS_SOURCE_DIR) + "/examples/oceanus.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->default_site, "samplesite");
+  ASSERT_NE(c->FindSite("sampleform"), nullptr);
+  EXPECT_EQ(c->FindSite("sampleform")->endpoint, Endpoint::kPirate);
+  EXPECT_EQ(c->FindSite("samplemail")->endpoint, Endpoint::kGaze);
+  EXPECT_EQ(c->FindSite("sampleserver")->endpoint, Endpoint::kPierce);
+}
+
+TEST(ConfigTest, MissingFileIsNotFound) {
+  auto c = LoadConfig("/nonexistent/oceanus.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Status::Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace oceanus::config
