@@ -1,0 +1,601 @@
+// The local spool: segment series per (site, writer), cursors per (site, group).
+//
+// Writers (one per I/O thread) append framed records with one write() each and, with
+// durability fsync, hand fdatasync to a background thread, completing every request the sync
+// covered when it returns (group commit). Readers (one per site and consumer group, on the
+// loader's thread) walk each writer series from their cursor and apply the recovery rules of
+// docs/spool_format.md. Acknowledging writes the cursor atomically and lets the Spool delete
+// the sealed segments every group has passed. The only lock is per site, taken on rotation
+// and by reader scans and acknowledgements — never per append.
+#include "queue/spool/spool.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "queue/spool/segment.h"
+
+namespace oceanus::queue {
+namespace {
+
+using spool::DecodeResult;
+using spool::kHeaderBytes;
+using spool::kSegmentMagic;
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+Status SyncDir(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid() || ::fsync(fd.get()) != 0) return Status::IoError(Errno("fsync " + dir));
+  return Status::Ok();
+}
+
+Status WriteAll(int fd, const char* data, std::size_t n) {
+  std::size_t done = 0;
+  while (done < n) {
+    const ssize_t w = ::write(fd, data + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return Status::IoError(std::strerror(errno));
+    done += static_cast<std::size_t>(w);
+  }
+  return Status::Ok();
+}
+
+std::uint64_t FileSize(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Writer
+
+class SpoolWriter final : public QueueWriter {
+ public:
+  SpoolWriter(Spool& spool, unsigned id, Spool::Executors executors, std::size_t sites)
+      : spool_(spool), id_(id), executors_(std::move(executors)), segments_(sites) {}
+
+  ~SpoolWriter() override {
+    for (SiteId s = 0; s < segments_.size(); ++s) Seal(s);
+  }
+
+  void Append(SiteId site, std::string_view record, std::shared_ptr<AppendHandler> done) override {
+    if (site >= segments_.size()) return done->Appended(Status::InvalidArgument("no such site"));
+    if (record.size() > spool::kMaxRecordBytes)
+      return done->Appended(Status::InvalidArgument("record larger than the spool's maximum"));
+    Segment& seg = segments_[site];
+    const std::uint64_t need = kHeaderBytes + record.size();
+    if (seg.fd && seg.size + need > spool_.config().segment_bytes &&
+        seg.size > kSegmentMagic.size())
+      Seal(site);
+    if (!seg.fd) {
+      Status s = OpenSegment(site);
+      if (!s.ok()) return done->Appended(s);
+    }
+    buffer_.clear();
+    spool::EncodeRecord(buffer_, record);
+    Status written = WriteAll(seg.fd->get(), buffer_.data(), buffer_.size());
+    if (!written.ok()) {
+      // Leave no half record behind: cut back to the last whole one, and start a fresh
+      // segment next time (this one may have a damaged page).
+      if (::ftruncate(seg.fd->get(), static_cast<off_t>(seg.size)) != 0)
+        spdlog::error("spool: cannot truncate {} after a failed write", seg.path);
+      Seal(site);
+      return done->Appended(
+          Status::IoError("spool write to " + seg.path + ": " + written.message()));
+    }
+    seg.size += need;
+    if (spool_.config().durability == config::Durability::kOs) return done->Appended(Status::Ok());
+    waiting_.push_back(std::move(done));
+    if (dirty_.empty() || dirty_.back() != seg.fd) dirty_.push_back(seg.fd);
+    MaybeSync();
+  }
+
+ private:
+  struct Segment {
+    std::shared_ptr<UniqueFd> fd;  // shared with in-flight syncs
+    std::uint64_t seq = 0;
+    std::uint64_t size = 0;
+    std::string path;
+  };
+
+  Status OpenSegment(SiteId site) {
+    Segment& seg = segments_[site];
+    seg.seq = spool_.NextSeq(site, id_);
+    seg.path = spool_.SegmentPath(site, id_, seg.seq);
+    UniqueFd fd(::open(seg.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644));
+    if (!fd.valid()) return Status::IoError(Errno("spool: create " + seg.path));
+    Status s = WriteAll(fd.get(), kSegmentMagic.data(), kSegmentMagic.size());
+    if (s.ok() && spool_.config().durability == config::Durability::kFsync) {
+      // Rare (once per segment): the new file's directory entry must survive too.
+      if (::fdatasync(fd.get()) != 0) s = Status::IoError(Errno("fdatasync " + seg.path));
+      if (s.ok()) s = SyncDir(spool_.SiteDir(site));
+    }
+    if (!s.ok()) {
+      ::unlink(seg.path.c_str());
+      return Status::IoError("spool: start " + seg.path + ": " + s.message());
+    }
+    seg.fd = std::make_shared<UniqueFd>(std::move(fd));
+    seg.size = kSegmentMagic.size();
+    spool_.SetActive(site, id_, seg.seq, true);
+    return Status::Ok();
+  }
+
+  void Seal(SiteId site) {
+    Segment& seg = segments_[site];
+    if (!seg.fd) return;
+    spool_.SetActive(site, id_, seg.seq, false);
+    seg.fd.reset();  // closed once no sync holds it
+  }
+
+  // Starts one fdatasync covering everything written so far, unless one is running; the
+  // requests written meanwhile wait for the next one.
+  void MaybeSync() {
+    if (syncing_ || waiting_.empty()) return;
+    syncing_ = true;
+    auto covered =
+        std::make_shared<std::vector<std::shared_ptr<AppendHandler>>>(std::move(waiting_));
+    waiting_.clear();
+    auto files = std::make_shared<std::vector<std::shared_ptr<UniqueFd>>>(std::move(dirty_));
+    dirty_.clear();
+    executors_.run_blocking([this, covered, files] {
+      Status status;
+      for (const auto& f : *files)
+        if (::fdatasync(f->get()) != 0) status = Status::IoError(Errno("spool fdatasync"));
+      executors_.post_back([this, covered, status] {
+        for (auto& h : *covered) h->Appended(status);
+        syncing_ = false;
+        MaybeSync();
+      });
+    });
+  }
+
+  Spool& spool_;
+  unsigned id_;
+  Spool::Executors executors_;
+  std::vector<Segment> segments_;
+  std::string buffer_;
+  std::vector<std::shared_ptr<AppendHandler>> waiting_;
+  std::vector<std::shared_ptr<UniqueFd>> dirty_;
+  bool syncing_ = false;
+};
+
+// ---------------------------------------------------------------------------------------
+// Reader
+
+class SpoolReader final : public QueueReader {
+ public:
+  SpoolReader(Spool& spool, SiteId site, std::string group, SpoolCursor cursor)
+      : spool_(spool),
+        site_(site),
+        group_(std::move(group)),
+        cursor_path_(spool.SiteDir(site) + "/" + group_ + ".cursor"),
+        acked_(cursor),
+        read_(std::move(cursor)) {}
+
+  Result<std::vector<Entry>> Read(std::size_t max_entries, std::size_t max_bytes,
+                                  std::chrono::milliseconds wait) override {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (true) {
+      std::vector<Entry> out;
+      ReadAvailable(max_entries, max_bytes, out);
+      const auto now = std::chrono::steady_clock::now();
+      if (!out.empty() || now >= deadline) return out;
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          std::chrono::milliseconds(10), deadline - now));
+    }
+  }
+
+  Status Ack(const std::string& last_id) override {
+    std::uint64_t batch = 0;
+    long long index = 0;
+    if (std::sscanf(last_id.c_str(), "%" SCNu64 ":%lld", &batch, &index) != 2)
+      return Status::InvalidArgument("not a spool entry id: " + last_id);
+    if (batches_.empty() || batch < batches_.front().number || batch > batches_.back().number)
+      return Status::InvalidArgument("entry " + last_id +
+                                     " was already acknowledged or never read");
+    SpoolCursor next = acked_;
+    for (const auto& b : batches_) {
+      if (b.number > batch) break;
+      for (const auto& p : b.positions) {
+        if (b.number == batch && p.after_entry > index) break;
+        next[p.writer] = p.position;
+      }
+    }
+    Status s = WriteCursorFile(cursor_path_, next);
+    if (!s.ok()) return s;
+    acked_ = std::move(next);
+    while (!batches_.empty() && batches_.front().number < batch) batches_.pop_front();
+    if (!batches_.empty() && batches_.front().number == batch) {
+      auto& ps = batches_.front().positions;
+      ps.erase(std::remove_if(ps.begin(), ps.end(),
+                              [&](const Mark& m) { return m.after_entry <= index; }),
+               ps.end());
+    }
+    spool_.Acknowledged(site_, group_, acked_);
+    return Status::Ok();
+  }
+
+ private:
+  // A position reached while reading: applied to the cursor once the entry at index
+  // `after_entry` of its batch (or any later entry) is acknowledged; -1 = with any entry.
+  struct Mark {
+    long long after_entry;
+    unsigned writer;
+    SpoolPosition position;
+  };
+  struct Batch {
+    std::uint64_t number;
+    std::vector<Mark> positions;
+    bool has_entries = false;
+  };
+  struct OpenSegment {
+    std::uint64_t seq = 0;
+    UniqueFd fd;
+  };
+
+  void ReadAvailable(std::size_t max_entries, std::size_t max_bytes, std::vector<Entry>& out) {
+    if (batches_.empty() || batches_.back().has_entries) {
+      // Marks from a round that returned nothing stay in their batch and go with the next.
+      batches_.push_back({next_batch_++, {}, false});
+    }
+    Batch& batch = batches_.back();
+    batch_bytes_ = 0;
+    const auto segments = spool_.ListSegments(site_);
+    for (std::size_t i = 0;
+         i < segments.size() && out.size() < max_entries && batch_bytes_ < max_bytes;) {
+      const unsigned writer = segments[i].writer;
+      std::size_t end = i;
+      std::vector<std::uint64_t> seqs;
+      while (end < segments.size() && segments[end].writer == writer)
+        seqs.push_back(segments[end++].seq);
+      ReadSeries(writer, seqs, max_entries, max_bytes, batch, out);
+      i = end;
+    }
+    if (!out.empty()) batch.has_entries = true;
+  }
+
+  void Advance(Batch& batch, std::size_t entries, unsigned writer, SpoolPosition pos) {
+    batch.positions.push_back({static_cast<long long>(entries) - 1, writer, pos});
+    read_[writer] = pos;
+  }
+
+  void ReadSeries(unsigned writer, const std::vector<std::uint64_t>& seqs, std::size_t max_entries,
+                  std::size_t max_bytes, Batch& batch, std::vector<Entry>& out) {
+    SpoolPosition pos = read_.count(writer) ? read_[writer] : SpoolPosition{seqs.front(), 0};
+    if (pos.seq < seqs.front()) pos = {seqs.front(), 0};  // older segments were deleted
+    for (std::uint64_t seq : seqs) {
+      if (seq < pos.seq) continue;
+      if (seq > pos.seq) pos = {seq, 0};
+      const bool active = spool_.IsActive(site_, writer, seq);
+      OpenSegment& open = open_[writer];
+      if (!open.fd.valid() || open.seq != seq) {
+        open.fd =
+            UniqueFd(::open(spool_.SegmentPath(site_, writer, seq).c_str(), O_RDONLY | O_CLOEXEC));
+        open.seq = seq;
+        if (!open.fd.valid()) return;  // deleted under us, or unreadable: try again later
+      }
+      const std::string path = spool_.SegmentPath(site_, writer, seq);
+      if (pos.offset < kSegmentMagic.size()) {
+        char magic[8];
+        const ssize_t n = ::pread(open.fd.get(), magic, sizeof magic, 0);
+        if (n < static_cast<ssize_t>(sizeof magic)) {
+          if (active) return;  // being created
+          Quarantine(path, open.fd.get(), 0, "segment shorter than its header");
+          Advance(batch, out.size(), writer, {seq, FileSize(open.fd.get())});
+          continue;
+        }
+        if (std::string_view(magic, sizeof magic) != kSegmentMagic) {
+          Quarantine(path, open.fd.get(), 0, "not a spool segment (bad magic)");
+          Advance(batch, out.size(), writer, {seq, FileSize(open.fd.get())});
+          continue;
+        }
+        pos.offset = kSegmentMagic.size();
+      }
+      bool next_segment = false;
+      while (!next_segment) {
+        if (out.size() >= max_entries || batch_bytes_ >= max_bytes) {
+          read_[writer] = pos;
+          return;
+        }
+        std::uint64_t next = 0;
+        const DecodeResult r = spool::DecodeRecordAt(open.fd.get(), pos.offset, payload_, next);
+        switch (r) {
+          case DecodeResult::kRecord:
+            out.push_back(
+                {std::to_string(batch.number) + ":" + std::to_string(out.size()), payload_});
+            batch_bytes_ += payload_.size();
+            pos.offset = next;
+            Advance(batch, out.size(), writer, pos);
+            break;
+          case DecodeResult::kEnd:
+          case DecodeResult::kIncomplete:
+            if (active) {
+              read_[writer] = pos;
+              return;  // the writer is still appending here
+            }
+            if (r == DecodeResult::kIncomplete) {
+              const std::uint64_t size = FileSize(open.fd.get());
+              spdlog::warn(
+                  "spool: {}: dropping a torn tail of {} bytes at offset {} (never acknowledged)",
+                  path, size - pos.offset, pos.offset);
+              pos.offset = size;
+              Advance(batch, out.size(), writer, pos);
+            }
+            next_segment = true;
+            break;
+          case DecodeResult::kBadCrc: {
+            std::uint64_t after = 0;
+            std::string probe;
+            const bool resyncs =
+                next == FileSize(open.fd.get()) ||
+                spool::DecodeRecordAt(open.fd.get(), next, probe, after) == DecodeResult::kRecord;
+            if (resyncs) {
+              spool_.CountCorrupt();
+              spdlog::error("spool: {}: skipping a damaged record at offset {} (checksum mismatch)",
+                            path, pos.offset);
+              pos.offset = next;
+              Advance(batch, out.size(), writer, pos);
+              break;
+            }
+            [[fallthrough]];
+          }
+          case DecodeResult::kBadLength:
+            if (active) {
+              // Cannot happen through our own writes; leave it for after the writer seals it.
+              spdlog::error("spool: {}: damaged record at offset {} in the active segment", path,
+                            pos.offset);
+              read_[writer] = pos;
+              return;
+            }
+            spool_.CountCorrupt();
+            Quarantine(path, open.fd.get(), pos.offset, "damaged record");
+            pos.offset = FileSize(open.fd.get());
+            Advance(batch, out.size(), writer, pos);
+            next_segment = true;
+            break;
+        }
+      }
+    }
+    read_[writer] = pos;
+  }
+
+  // Copies bytes [from, end) to <path>.corrupt so that nothing unread is ever deleted.
+  void Quarantine(const std::string& path, int fd, std::uint64_t from, const char* why) {
+    const std::uint64_t size = FileSize(fd);
+    const std::string target = path + ".corrupt";
+    spdlog::error("spool: {}: {} at offset {}; {} bytes moved to {}", path, why, from, size - from,
+                  target);
+    UniqueFd out(::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!out.valid()) return;
+    std::string buf(64 * 1024, '\0');
+    for (std::uint64_t off = from; off < size;) {
+      const ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(off));
+      if (n <= 0 || !WriteAll(out.get(), buf.data(), static_cast<std::size_t>(n)).ok()) break;
+      off += static_cast<std::uint64_t>(n);
+    }
+    ::fsync(out.get());
+  }
+
+  Spool& spool_;
+  SiteId site_;
+  std::string group_;
+  std::string cursor_path_;
+  SpoolCursor acked_;  // durable
+  SpoolCursor read_;   // delivered
+  std::map<unsigned, OpenSegment> open_;
+  std::deque<Batch> batches_;
+  std::uint64_t next_batch_ = 1;
+  std::size_t batch_bytes_ = 0;
+  std::string payload_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Spool
+
+Result<std::unique_ptr<Spool>> Spool::Open(std::string dir, std::vector<std::string> sites,
+                                           std::vector<std::string> groups,
+                                           const config::QueueConfig& config) {
+  std::unique_ptr<Spool> spool(new Spool());
+  spool->dir_ = std::move(dir);
+  spool->groups_ = std::move(groups);
+  spool->config_ = config;
+  if (::mkdir(spool->dir_.c_str(), 0755) != 0 && errno != EEXIST)
+    return Status::IoError(Errno("spool: mkdir " + spool->dir_));
+  const std::string lock_path = spool->dir_ + "/LOCK";
+  spool->lock_ = UniqueFd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!spool->lock_.valid()) return Status::IoError(Errno("spool: open " + lock_path));
+  if (::flock(spool->lock_.get(), LOCK_EX | LOCK_NB) != 0) {
+    return Status::Unavailable("spool " + spool->dir_ +
+                               " is in use by another oceanus process (one process per data dir)");
+  }
+  for (auto& name : sites) {
+    auto state = std::make_unique<SiteState>();
+    state->name = std::move(name);
+    spool->sites_.push_back(std::move(state));
+  }
+  for (SiteId site = 0; site < spool->sites_.size(); ++site) {
+    const std::string site_dir = spool->SiteDir(site);
+    if (::mkdir(site_dir.c_str(), 0755) != 0 && errno != EEXIST)
+      return Status::IoError(Errno("spool: mkdir " + site_dir));
+    SiteState& state = *spool->sites_[site];
+    for (const auto& seg : spool->ListSegments(site))
+      state.max_seq[seg.writer] = std::max(state.max_seq[seg.writer], seg.seq);
+    for (const auto& group : spool->groups_) {
+      auto cursor = ReadCursorFile(site_dir + "/" + group + ".cursor");
+      if (!cursor.ok()) return cursor.status();
+      state.cursors[group] = *cursor;
+    }
+  }
+  return spool;
+}
+
+Spool::~Spool() = default;
+
+std::string Spool::SiteDir(SiteId site) const { return dir_ + "/" + sites_[site]->name; }
+
+std::string Spool::SegmentPath(SiteId site, unsigned writer, std::uint64_t seq) const {
+  char name[48];
+  std::snprintf(name, sizeof name, "/w%03u-%010" PRIu64 ".seg", writer, seq);
+  return SiteDir(site) + name;
+}
+
+std::vector<Spool::SegmentName> Spool::ListSegments(SiteId site) const {
+  std::vector<SegmentName> out;
+  const std::string dir = SiteDir(site);
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (const dirent* e = ::readdir(d)) {
+    unsigned writer = 0;
+    std::uint64_t seq = 0;
+    int consumed = 0;
+    if (std::sscanf(e->d_name, "w%u-%" SCNu64 ".seg%n", &writer, &seq, &consumed) == 2 &&
+        e->d_name[consumed] == '\0' && consumed > 0)
+      out.push_back({writer, seq});
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end(), [](const SegmentName& a, const SegmentName& b) {
+    return a.writer != b.writer ? a.writer < b.writer : a.seq < b.seq;
+  });
+  return out;
+}
+
+void Spool::SetActive(SiteId site, unsigned writer, std::uint64_t seq, bool active) {
+  SiteState& s = *sites_[site];
+  std::lock_guard lock(s.mu);
+  if (active) {
+    s.active.insert({writer, seq});
+  } else {
+    s.active.erase({writer, seq});
+  }
+}
+
+bool Spool::IsActive(SiteId site, unsigned writer, std::uint64_t seq) const {
+  const SiteState& s = *sites_[site];
+  std::lock_guard lock(s.mu);
+  return s.active.count({writer, seq}) > 0;
+}
+
+std::uint64_t Spool::NextSeq(SiteId site, unsigned writer) {
+  SiteState& s = *sites_[site];
+  std::lock_guard lock(s.mu);
+  return ++s.max_seq[writer];
+}
+
+void Spool::Acknowledged(SiteId site, const std::string& group, const SpoolCursor& cursor) {
+  SiteState& s = *sites_[site];
+  std::vector<SegmentName> segments = ListSegments(site);
+  std::lock_guard lock(s.mu);
+  s.cursors[group] = cursor;
+  for (const auto& seg : segments) {
+    if (s.active.count({seg.writer, seg.seq})) continue;
+    const std::string path = SegmentPath(site, seg.writer, seg.seq);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) continue;
+    bool consumed_by_all = true;
+    for (const auto& g : groups_) {
+      const auto& c = s.cursors[g];
+      auto it = c.find(seg.writer);
+      const bool consumed =
+          it != c.end() && (it->second.seq > seg.seq ||
+                            (it->second.seq == seg.seq &&
+                             it->second.offset >= static_cast<std::uint64_t>(st.st_size)));
+      if (!consumed) {
+        consumed_by_all = false;
+        break;
+      }
+    }
+    if (consumed_by_all && ::unlink(path.c_str()) != 0)
+      spdlog::warn("spool: cannot delete consumed segment {}: {}", path, std::strerror(errno));
+  }
+}
+
+Spool::SiteStats Spool::Stats(SiteId site) const {
+  SiteStats stats;
+  for (const auto& seg : ListSegments(site)) {
+    struct stat st {};
+    if (::stat(SegmentPath(site, seg.writer, seg.seq).c_str(), &st) == 0) {
+      stats.bytes_on_disk += static_cast<std::uint64_t>(st.st_size);
+      ++stats.segments;
+    }
+  }
+  return stats;
+}
+
+Result<std::unique_ptr<QueueWriter>> Spool::MakeWriter(unsigned writer_id, Executors executors) {
+  if (config_.durability == config::Durability::kFsync &&
+      (!executors.run_blocking || !executors.post_back))
+    return Status::InvalidArgument("durability fsync needs executors for the background sync");
+  return std::unique_ptr<QueueWriter>(
+      std::make_unique<SpoolWriter>(*this, writer_id, std::move(executors), sites_.size()));
+}
+
+Result<std::unique_ptr<QueueReader>> Spool::OpenReader(SiteId site, const std::string& group) {
+  if (site >= sites_.size()) return Status::InvalidArgument("no such site");
+  if (std::find(groups_.begin(), groups_.end(), group) == groups_.end())
+    return Status::InvalidArgument("consumer group '" + group +
+                                   "' was not declared when the spool opened");
+  SpoolCursor cursor;
+  {
+    std::lock_guard lock(sites_[site]->mu);
+    cursor = sites_[site]->cursors[group];
+  }
+  return std::unique_ptr<QueueReader>(
+      std::make_unique<SpoolReader>(*this, site, group, std::move(cursor)));
+}
+
+// ---------------------------------------------------------------------------------------
+// Cursor files
+
+Result<SpoolCursor> ReadCursorFile(const std::string& path) {
+  SpoolCursor cursor;
+  std::ifstream in(path);
+  if (!in) return cursor;  // no file: nothing consumed yet
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.empty()) continue;
+    unsigned writer = 0;
+    std::uint64_t seq = 0, offset = 0;
+    if (std::sscanf(line.c_str(), "w%u %" SCNu64 " %" SCNu64, &writer, &seq, &offset) != 3)
+      return Status::Corruption(path + ":" + std::to_string(number) + ": unreadable cursor line");
+    cursor[writer] = {seq, offset};
+  }
+  return cursor;
+}
+
+Status WriteCursorFile(const std::string& path, const SpoolCursor& cursor) {
+  std::string text;
+  char line[80];
+  for (const auto& [writer, pos] : cursor) {
+    std::snprintf(line, sizeof line, "w%03u %010" PRIu64 " %" PRIu64 "\n", writer, pos.seq,
+                  pos.offset);
+    text += line;
+  }
+  const std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) return Status::IoError(Errno("open " + tmp));
+  Status s = WriteAll(fd.get(), text.data(), text.size());
+  if (!s.ok()) return Status::IoError("write " + tmp + ": " + s.message());
+  if (::fdatasync(fd.get()) != 0) return Status::IoError(Errno("fdatasync " + tmp));
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::IoError(Errno("rename " + tmp));
+  const std::string dir = path.substr(0, path.rfind('/'));
+  return SyncDir(dir);
+}
+
+}  // namespace oceanus::queue

@@ -1,0 +1,106 @@
+// The local spool: the embedded queue, made of per-site, per-writer segment files.
+//
+// Format, recovery and cursor rules: docs/spool_format.md. In short: each I/O thread appends
+// to its own segment series (no lock shared on the append path); each consumer group reads
+// every series of a site and stores its position durably when it acknowledges; a sealed
+// segment every group has passed is deleted.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "queue/queue.h"
+#include "util/fd.h"
+#include "util/status.h"
+
+namespace oceanus::queue {
+
+// A position in one writer series: the segment and the offset just after a record.
+struct SpoolPosition {
+  std::uint64_t seq = 0;
+  std::uint64_t offset = 0;
+  bool operator==(const SpoolPosition&) const = default;
+};
+// Writer id → position.
+using SpoolCursor = std::map<unsigned, SpoolPosition>;
+
+class Spool {
+ public:
+  // How a writer gets blocking work (fdatasync) off its thread and the result back onto it.
+  struct Executors {
+    std::function<void(std::function<void()>)> run_blocking;
+    std::function<void(std::function<void()>)> post_back;
+  };
+  struct SiteStats {
+    std::uint64_t bytes_on_disk = 0;
+    std::uint64_t segments = 0;
+  };
+
+  // Opens (creating) the spool in `dir` for these sites and consumer groups, and locks the
+  // directory against a second process.
+  static Result<std::unique_ptr<Spool>> Open(std::string dir, std::vector<std::string> sites,
+                                             std::vector<std::string> groups,
+                                             const config::QueueConfig& config);
+  ~Spool();
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+
+  // The writer for I/O thread `writer_id` (each id at most once per Spool). Executors are
+  // needed with durability fsync only.
+  Result<std::unique_ptr<QueueWriter>> MakeWriter(unsigned writer_id, Executors executors);
+  // A reader for (site, group); one at a time per pair.
+  Result<std::unique_ptr<QueueReader>> OpenReader(SiteId site, const std::string& group);
+
+  SiteStats Stats(SiteId site) const;
+  std::uint64_t corrupt_records() const { return corrupt_records_.load(); }
+
+  // --- used by the writer and reader implementations ---------------------------------
+  struct SegmentName {
+    unsigned writer;
+    std::uint64_t seq;
+  };
+  std::string SiteDir(SiteId site) const;
+  std::string SegmentPath(SiteId site, unsigned writer, std::uint64_t seq) const;
+  // Segments of a site on disk, sorted by (writer, seq).
+  std::vector<SegmentName> ListSegments(SiteId site) const;
+  // Active = held by a live writer of this process.
+  void SetActive(SiteId site, unsigned writer, std::uint64_t seq, bool active);
+  bool IsActive(SiteId site, unsigned writer, std::uint64_t seq) const;
+  // The next seq for a new segment of `writer` (above everything that existed at Open).
+  std::uint64_t NextSeq(SiteId site, unsigned writer);
+  // Records a group's acknowledged cursor and deletes the sealed segments all groups passed.
+  void Acknowledged(SiteId site, const std::string& group, const SpoolCursor& cursor);
+  void CountCorrupt() { ++corrupt_records_; }
+  const config::QueueConfig& config() const { return config_; }
+
+ private:
+  Spool() = default;
+  struct SiteState {
+    std::string name;
+    mutable std::mutex mu;  // guards the sets below; taken on rotation and reader scans only
+    std::set<std::pair<unsigned, std::uint64_t>> active;
+    std::map<unsigned, std::uint64_t> max_seq;
+    std::map<std::string, SpoolCursor> cursors;  // by group, as last acknowledged
+  };
+
+  std::string dir_;
+  std::vector<std::unique_ptr<SiteState>> sites_;
+  std::vector<std::string> groups_;
+  config::QueueConfig config_;
+  UniqueFd lock_;
+  std::atomic<std::uint64_t> corrupt_records_{0};
+};
+
+// Cursor files: "w<writer> <seq> <offset>" per line.
+Result<SpoolCursor> ReadCursorFile(const std::string& path);
+Status WriteCursorFile(const std::string& path, const SpoolCursor& cursor);
+
+}  // namespace oceanus::queue

@@ -1,0 +1,362 @@
+// The spool's promises: every appended record is read, in order per writer, exactly once per
+// group across restarts when acknowledged; damage costs only the damaged record; consumed
+// segments go away only when every group has passed them.
+#include "queue/spool/spool.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <queue>
+#include <set>
+#include <thread>
+
+#include "queue/spool/segment.h"
+
+namespace oceanus::queue {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Recorder : public AppendHandler {
+ public:
+  void Appended(Status s) override {
+    std::lock_guard lock(mu);
+    results.push_back(s);
+  }
+  std::size_t count() {
+    std::lock_guard lock(mu);
+    return results.size();
+  }
+  std::mutex mu;
+  std::vector<Status> results;
+};
+
+class SpoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("oceanus-spool-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<Spool> Open(std::vector<std::string> groups = {"load"},
+                              std::size_t segment_bytes = 1 << 20,
+                              config::Durability durability = config::Durability::kOs) {
+    config::QueueConfig cfg;
+    cfg.segment_bytes = segment_bytes;
+    cfg.durability = durability;
+    auto s = Spool::Open(dir_.string(), {"site_a", "site_b"}, std::move(groups), cfg);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(s).value() : nullptr;
+  }
+
+  static std::unique_ptr<QueueWriter> Writer(Spool& spool, unsigned id) {
+    auto w = spool.MakeWriter(id, {});
+    EXPECT_TRUE(w.ok()) << w.status().ToString();
+    return std::move(w).value();
+  }
+
+  static void AppendAll(QueueWriter& w, SiteId site, const std::vector<std::string>& records) {
+    auto rec = std::make_shared<Recorder>();
+    for (const auto& r : records) w.Append(site, r, rec);
+    ASSERT_EQ(rec->results.size(), records.size());
+    for (const auto& s : rec->results) ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
+  // Reads until `n` entries or nothing more arrives.
+  static std::vector<Entry> ReadN(QueueReader& r, std::size_t n, std::size_t per_read = 1000) {
+    std::vector<Entry> out;
+    while (out.size() < n) {
+      auto got = r.Read(std::min(per_read, n - out.size()), 1 << 30, std::chrono::milliseconds(0));
+      EXPECT_TRUE(got.ok());
+      if (!got.ok() || got->empty()) break;
+      for (auto& e : *got) out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  static std::vector<std::string> Records(const std::string& prefix, int n) {
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i) out.push_back("{\"uid\":\"" + prefix + std::to_string(i) + "\"}");
+    return out;
+  }
+
+  std::vector<fs::path> Segments(const std::string& site) {
+    std::vector<fs::path> out;
+    for (const auto& e : fs::directory_iterator(dir_ / site))
+      if (e.path().extension() == ".seg") out.push_back(e.path());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(SpoolTest, RecordsComeBackInOrderPerSite) {
+  auto spool = Open();
+  auto w = Writer(*spool, 0);
+  AppendAll(*w, 0, Records("a", 100));
+  AppendAll(*w, 1, Records("b", 3));
+  auto ra = spool->OpenReader(0, "load");
+  auto rb = spool->OpenReader(1, "load");
+  ASSERT_TRUE(ra.ok() && rb.ok());
+  auto a = ReadN(**ra, 1000);
+  ASSERT_EQ(a.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(a[i].payload, "{\"uid\":\"a" + std::to_string(i) + "\"}");
+  EXPECT_EQ(ReadN(**rb, 1000).size(), 3u);
+  // Nothing more until something is appended.
+  EXPECT_TRUE((*ra)->Read(10, 1 << 20, std::chrono::milliseconds(30))->empty());
+  AppendAll(*w, 0, {"{\"late\":1}"});
+  auto late = (*ra)->Read(10, 1 << 20, std::chrono::milliseconds(0));
+  ASSERT_EQ(late->size(), 1u);
+  EXPECT_EQ((*late)[0].payload, "{\"late\":1}");
+}
+
+TEST_F(SpoolTest, ReadRespectsEntryAndByteLimits) {
+  auto spool = Open();
+  auto w = Writer(*spool, 0);
+  AppendAll(*w, 0, Records("x", 50));
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  EXPECT_EQ(r->Read(7, 1 << 20, std::chrono::milliseconds(0))->size(), 7u);
+  // Each record is 12 bytes; a 30-byte budget stops after the record that crosses it.
+  EXPECT_EQ(r->Read(100, 30, std::chrono::milliseconds(0))->size(), 3u);
+}
+
+TEST_F(SpoolTest, AcknowledgedPositionSurvivesRestartExactly) {
+  {
+    auto spool = Open();
+    auto w = Writer(*spool, 0);
+    AppendAll(*w, 0, Records("r", 30));
+    auto r = std::move(spool->OpenReader(0, "load")).value();
+    auto got = ReadN(*r, 30, 10);
+    ASSERT_EQ(got.size(), 30u);
+    ASSERT_TRUE(r->Ack(got[16].id).ok());  // in the middle of the second read
+  }
+  auto spool = Open();
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto rest = ReadN(*r, 100);
+  ASSERT_EQ(rest.size(), 13u);
+  EXPECT_EQ(rest.front().payload, "{\"uid\":\"r17\"}");
+  EXPECT_EQ(rest.back().payload, "{\"uid\":\"r29\"}");
+  EXPECT_FALSE(r->Ack("garbage").ok());
+}
+
+TEST_F(SpoolTest, RotationSpreadsRecordsOverSegmentsAndConsumedOnesAreDeleted) {
+  auto spool = Open({"load"}, 4096);
+  auto w = Writer(*spool, 0);
+  AppendAll(*w, 0, Records("rot", 1000));
+  EXPECT_GT(Segments("site_a").size(), 3u);
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, 2000);
+  ASSERT_EQ(got.size(), 1000u);
+  for (int i = 0; i < 1000; ++i)
+    ASSERT_EQ(got[i].payload, "{\"uid\":\"rot" + std::to_string(i) + "\"}");
+  ASSERT_TRUE(r->Ack(got.back().id).ok());
+  // Only the active segment is left.
+  EXPECT_EQ(Segments("site_a").size(), 1u);
+}
+
+TEST_F(SpoolTest, TwoWritersOneReaderEveryRecordOnce) {
+  auto spool = Open({"load"}, 8192);
+  auto w0 = Writer(*spool, 0);
+  auto w1 = Writer(*spool, 1);
+  std::thread t0([&] { AppendAll(*w0, 0, Records("w0-", 2000)); });
+  std::thread t1([&] { AppendAll(*w1, 0, Records("w1-", 2000)); });
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  std::set<std::string> seen;
+  std::size_t total = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (total < 4000 && std::chrono::steady_clock::now() < deadline) {
+    auto got = r->Read(500, 1 << 20, std::chrono::milliseconds(20));
+    ASSERT_TRUE(got.ok());
+    for (const auto& e : *got) seen.insert(e.payload);
+    total += got->size();
+    if (!got->empty()) {
+      ASSERT_TRUE(r->Ack(got->back().id).ok());
+    }
+  }
+  t0.join();
+  t1.join();
+  EXPECT_EQ(total, 4000u);
+  EXPECT_EQ(seen.size(), 4000u);
+}
+
+TEST_F(SpoolTest, TornTailOfASealedSegmentIsDroppedAndTheRestRead) {
+  {
+    auto spool = Open();
+    auto w = Writer(*spool, 0);
+    AppendAll(*w, 0, Records("t", 10));
+  }  // writer gone: its segment is sealed
+  auto segs = Segments("site_a");
+  ASSERT_EQ(segs.size(), 1u);
+  fs::resize_file(segs[0], fs::file_size(segs[0]) - 5);  // cut the last record short
+  auto spool = Open();
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, 100);
+  ASSERT_EQ(got.size(), 9u);
+  EXPECT_EQ(got.back().payload, "{\"uid\":\"t8\"}");
+  // New appends go to a new segment and are read after.
+  auto w = Writer(*spool, 0);
+  AppendAll(*w, 0, {"{\"new\":1}"});
+  auto more = ReadN(*r, 10);
+  ASSERT_EQ(more.size(), 1u);
+  ASSERT_TRUE(r->Ack(more.back().id).ok());
+  EXPECT_EQ(Segments("site_a").size(), 1u) << "the torn segment was consumed and deleted";
+}
+
+TEST_F(SpoolTest, FlippedByteLosesOnlyThatRecord) {
+  {
+    auto spool = Open();
+    auto w = Writer(*spool, 0);
+    AppendAll(*w, 0, Records("f", 5));
+  }
+  auto seg = Segments("site_a")[0];
+  {
+    // Record 2 (0-based) starts at 8 + 2 * (8 + 12); flip a payload byte.
+    std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(8 + 2 * 20 + 8 + 3);
+    f.put('Z');
+  }
+  auto spool = Open();
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, 100);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[1].payload, "{\"uid\":\"f1\"}");
+  EXPECT_EQ(got[2].payload, "{\"uid\":\"f3\"}");
+  EXPECT_EQ(spool->corrupt_records(), 1u);
+}
+
+TEST_F(SpoolTest, DamagedLengthQuarantinesTheRestNeverDeletesUnread) {
+  {
+    auto spool = Open();
+    auto w = Writer(*spool, 0);
+    AppendAll(*w, 0, Records("q", 5));
+  }
+  auto seg = Segments("site_a")[0];
+  {
+    std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(8 + 3 * 20 + 3);  // high byte of record 3's length
+    f.put('\x7f');
+  }
+  auto spool = Open();
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, 100);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_TRUE(fs::exists(seg.string() + ".corrupt"));
+  EXPECT_EQ(fs::file_size(seg.string() + ".corrupt"), 2u * 20);
+}
+
+TEST_F(SpoolTest, SegmentsAreDeletedOnlyWhenEveryGroupPassedThem) {
+  auto spool = Open({"load", "react"}, 4096);
+  {
+    auto w = Writer(*spool, 0);
+    AppendAll(*w, 0, Records("g", 500));
+  }
+  const auto before = Segments("site_a").size();
+  auto load = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*load, 1000);
+  ASSERT_EQ(got.size(), 500u);
+  ASSERT_TRUE(load->Ack(got.back().id).ok());
+  EXPECT_EQ(Segments("site_a").size(), before) << "react has not read them yet";
+  auto react = std::move(spool->OpenReader(0, "react")).value();
+  auto got2 = ReadN(*react, 1000);
+  ASSERT_EQ(got2.size(), 500u);
+  ASSERT_TRUE(react->Ack(got2.back().id).ok());
+  EXPECT_EQ(Segments("site_a").size(), 0u);
+}
+
+TEST_F(SpoolTest, FsyncDurabilityCompletesThroughTheExecutors) {
+  auto spool = Open({"load"}, 1 << 20, config::Durability::kFsync);
+  // A background "blocking" thread and a "post back" queue drained by this thread.
+  std::mutex mu;
+  std::queue<std::function<void()>> posted;
+  std::vector<std::thread> blocking;
+  Spool::Executors ex;
+  ex.run_blocking = [&](std::function<void()> job) { blocking.emplace_back(std::move(job)); };
+  ex.post_back = [&](std::function<void()> job) {
+    std::lock_guard lock(mu);
+    posted.push(std::move(job));
+  };
+  auto w = std::move(spool->MakeWriter(0, ex)).value();
+  auto rec = std::make_shared<Recorder>();
+  for (int i = 0; i < 100; ++i) w->Append(0, "{\"s\":" + std::to_string(i) + "}", rec);
+  EXPECT_LT(rec->count(), 100u) << "fsync answers wait for the sync";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (rec->count() < 100 && std::chrono::steady_clock::now() < deadline) {
+    std::function<void()> job;
+    {
+      std::lock_guard lock(mu);
+      if (!posted.empty()) {
+        job = std::move(posted.front());
+        posted.pop();
+      }
+    }
+    if (job) {
+      job();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+  for (auto& t : blocking) t.join();
+  ASSERT_EQ(rec->count(), 100u);
+  for (const auto& s : rec->results) EXPECT_TRUE(s.ok());
+  EXPECT_LT(blocking.size(), 100u) << "syncs are grouped";
+  EXPECT_EQ(spool->MakeWriter(1, {}).status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST_F(SpoolTest, FailedWriteIsReportedAndLeavesNoHalfRecord) {
+  auto spool = Open();
+  auto w = Writer(*spool, 0);
+  AppendAll(*w, 0, Records("ok", 3));
+  // Limit file size so that the next write fails (EFBIG); SIGXFSZ ignored.
+  ::signal(SIGXFSZ, SIG_IGN);
+  rlimit old{};
+  ::getrlimit(RLIMIT_FSIZE, &old);
+  rlimit small = old;
+  small.rlim_cur = 8 + 3 * 13 + 10;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  auto rec = std::make_shared<Recorder>();
+  w->Append(0, "{\"uid\":\"too-much\"}", rec);
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  ASSERT_EQ(rec->results.size(), 1u);
+  EXPECT_EQ(rec->results[0].code(), Status::Code::kIoError);
+  AppendAll(*w, 0, {"{\"uid\":\"after\"}"});
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, 100);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[3].payload, "{\"uid\":\"after\"}");
+  EXPECT_EQ(spool->corrupt_records(), 0u);
+}
+
+TEST_F(SpoolTest, OneProcessPerDirectory) {
+  auto first = Open();
+  config::QueueConfig cfg;
+  auto second = Spool::Open(dir_.string(), {"site_a"}, {"load"}, cfg);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("in use by another oceanus process"), std::string::npos);
+}
+
+TEST(SpoolCursorFileTest, RoundTripAndCorruption) {
+  const auto path = fs::temp_directory_path() / ("oceanus-cursor-" + std::to_string(::getpid()));
+  SpoolCursor c{{0, {3, 1000}}, {7, {1, 8}}};
+  ASSERT_TRUE(WriteCursorFile(path.string(), c).ok());
+  auto back = ReadCursorFile(path.string());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, c);
+  std::ofstream(path) << "nonsense\n";
+  EXPECT_EQ(ReadCursorFile(path.string()).status().code(), Status::Code::kCorruption);
+  fs::remove(path);
+  EXPECT_TRUE(ReadCursorFile(path.string())->empty());
+}
+
+}  // namespace
+}  // namespace oceanus::queue
