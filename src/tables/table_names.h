@@ -1,0 +1,29 @@
+// Table names and table specs from the site schema.
+//
+// Daily tables are named by the date of the event's `dt` in the configured zone (the
+// original named them in JST), so a replayed event lands in the table of the day it happened.
+// The table manager keeps today's table ready, and tomorrow's from local noon on, so that
+// the first rows after midnight never wait for a create.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "sink/sink.h"
+#include "util/time.h"
+
+namespace oceanus::tables {
+
+// "<prefix><site>_YYYYMMDD" for daily sites, "<prefix><site>" for single-table sites.
+std::string TableFor(const config::Site& site, const std::string& prefix,
+                     std::chrono::system_clock::time_point dt, const TimeZone& tz);
+// The tables that should exist at `now`: today's, and tomorrow's once it is past local noon
+// (daily); the one table otherwise.
+std::vector<std::string> TablesDueAt(const config::Site& site, const std::string& prefix,
+                                     std::chrono::system_clock::time_point now, const TimeZone& tz);
+// Columns in schema order; the key column is `eid`.
+sink::TableSpec TableSpecFor(const config::Site& site, std::string table_name);
+
+}  // namespace oceanus::tables

@@ -1,0 +1,63 @@
+#include "tables/table_names.h"
+
+#include <gtest/gtest.h>
+
+namespace oceanus::tables {
+namespace {
+
+std::chrono::system_clock::time_point Utc(const char* dt) { return *ParseUtcMicros(dt); }
+
+config::Site Site(config::TableLayout layout) {
+  config::Site s;
+  s.name = "samplesite";
+  s.tables = layout;
+  config::Field f;
+  f.name = "dt";
+  f.mode = config::ColumnMode::kRequired;
+  f.description = "received at";
+  s.schema.push_back(f);
+  f.name = "eid";
+  s.schema.push_back(f);
+  f.name = "n";
+  f.type = config::FieldType::kInteger;
+  f.mode = config::ColumnMode::kNullable;
+  f.description = "";
+  s.schema.push_back(f);
+  return s;
+}
+
+TEST(TableNamesTest, DailyTablesFollowTheLocalDateAcrossMidnightAndNoon) {
+  const auto tokyo = *TimeZone::Load("Asia/Tokyo");
+  const auto site = Site(config::TableLayout::kDaily);
+  using V = std::vector<std::string>;
+  // 23:59:59 JST: today, and tomorrow since it is past noon.
+  EXPECT_EQ(TablesDueAt(site, "", Utc("2026-11-25 14:59:59"), tokyo),
+            (V{"samplesite_20261125", "samplesite_20261126"}));
+  // 00:00 JST: the new day only.
+  EXPECT_EQ(TablesDueAt(site, "", Utc("2026-11-25 15:00:00"), tokyo), V{"samplesite_20261126"});
+  EXPECT_EQ(TablesDueAt(site, "", Utc("2026-11-25 02:59:59"), tokyo), V{"samplesite_20261125"});
+  EXPECT_EQ(TablesDueAt(site, "", Utc("2026-11-25 03:00:00"), tokyo),
+            (V{"samplesite_20261125", "samplesite_20261126"}));
+  EXPECT_EQ(TableFor(site, "log_", Utc("2026-11-25 15:00:00"), tokyo), "log_samplesite_20261126");
+  const auto utc = *TimeZone::Load("UTC");
+  EXPECT_EQ(TableFor(site, "", Utc("2026-11-25 15:00:00"), utc), "samplesite_20261125");
+  EXPECT_EQ(TableFor(site, "", Utc("2026-12-31 23:59:59.999999"), utc), "samplesite_20261231");
+}
+
+TEST(TableNamesTest, SingleLayoutAndSpec) {
+  const auto tz = *TimeZone::Load("UTC");
+  const auto site = Site(config::TableLayout::kSingle);
+  EXPECT_EQ(TablesDueAt(site, "p_", Utc("2026-11-25 13:00:00"), tz),
+            std::vector<std::string>{"p_samplesite"});
+  const auto spec = TableSpecFor(site, "p_samplesite");
+  EXPECT_EQ(spec.name, "p_samplesite");
+  EXPECT_EQ(spec.key_column, "eid");
+  ASSERT_EQ(spec.columns.size(), 3u);
+  EXPECT_EQ(spec.columns[0].name, "dt");
+  EXPECT_EQ(spec.columns[0].mode, config::ColumnMode::kRequired);
+  EXPECT_EQ(spec.columns[0].description, "received at");
+  EXPECT_EQ(spec.columns[2].type, config::FieldType::kInteger);
+}
+
+}  // namespace
+}  // namespace oceanus::tables
