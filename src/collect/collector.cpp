@@ -1,0 +1,237 @@
+// Collector::Handle: the original's endpoints (SEED_NOTES.md) mapped onto sites and answers.
+//
+//   GET|POST /swallow[/{site}]  page beacons; POST takes the same parameters as a text/plain
+//                               or form body (navigator.sendBeacon)       → GIF
+//   POST     /pirate/{site}     form posts (form-urlencoded)              → empty text/plain
+//   GET      /gaze/{site}       mail opens; evt=open|see|read is answered, after a delay,
+//                               with a 302 to the same URL and the next evt → GIF at the end
+//   GET      /pierce/{site}     server-side events                        → "ok"
+//   GET      /hc, /lb           health                                    → "ok"
+//   OPTIONS  anything           CORS preflight                            → 204
+// An unknown site, or a site another endpoint serves, is 404; an invalid event is 400 with
+// one "field: reason" line per failing field (and the parsed event for debug=1 from an
+// internal network).
+#include "collect/collector.h"
+
+#include "collect/client_ip.h"
+
+namespace oceanus::collect {
+namespace {
+
+using config::Endpoint;
+
+struct Route {
+  std::string_view path;  // "/swallow/site"
+  std::string_view query;
+};
+
+Route SplitTarget(std::string_view target) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return {target, {}};
+  return {target.substr(0, q), target.substr(q + 1)};
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// "application/x-www-form-urlencoded; charset=UTF-8" → "application/x-www-form-urlencoded"
+std::string_view MediaType(std::string_view content_type) {
+  auto semi = content_type.find(';');
+  std::string_view t = content_type.substr(0, semi);
+  while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+  return t;
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+void Text(Outcome& out, int status, std::string body) {
+  out.answer = Answer::kText;
+  out.status = status;
+  out.body = std::move(body);
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Collector>> Collector::Create(
+    const config::Config& config, std::shared_ptr<const event::DeviceClassifier> classifier) {
+  auto c = std::shared_ptr<Collector>(new Collector());
+  c->config_ = config;
+  c->classifier_ = std::move(classifier);
+  auto trusted = NetworkSet::Parse(config.server.trusted_proxies);
+  if (!trusted.ok())
+    return Status::InvalidArgument("server.trusted_proxies: " + trusted.status().message());
+  c->trusted_proxies_ = *trusted;
+  auto internal = NetworkSet::Parse(config.server.internal_networks);
+  if (!internal.ok())
+    return Status::InvalidArgument("server.internal_networks: " + internal.status().message());
+  c->internal_networks_ = *internal;
+  for (std::size_t i = 0; i < config.sites.size(); ++i) {
+    auto builder = event::EventBuilder::Compile(config.sites[i]);
+    if (!builder.ok()) return builder.status();
+    SiteEntry entry{i, config.sites[i].endpoint, std::move(builder).value(), std::nullopt};
+    entry.evt_field = entry.builder.FieldIndex("evt");
+    c->sites_.push_back(std::move(entry));
+  }
+  for (const auto& s : c->sites_)
+    if (s.builder.site().name == config.default_site) c->default_swallow_ = &s;
+  return std::shared_ptr<const Collector>(std::move(c));
+}
+
+const Collector::SiteEntry* Collector::Find(Endpoint endpoint, std::string_view name) const {
+  for (const auto& s : sites_)
+    if (s.endpoint == endpoint && s.builder.site().name == name) return &s;
+  return nullptr;
+}
+
+void Collector::Handle(const Request& request, event::ThreadState& thread, Scratch& scratch,
+                       Outcome& out) const {
+  out.Reset();
+  const Route route = SplitTarget(request.target);
+  const std::string_view path = route.path;
+
+  if (request.method == Method::kOptions) {
+    out.answer = Answer::kPreflight;
+    out.status = 204;
+    return;
+  }
+  if (path == "/hc" || path == "/lb") {
+    if (request.method != Method::kGet && request.method != Method::kHead)
+      return Text(out, 405, "method not allowed\n");
+    return Text(out, 200, "ok\n");
+  }
+  if (path == "/robots.txt") return Text(out, 200, "User-agent: *\nDisallow: /\n");
+  if (path == "/favicon.ico") {
+    out.answer = Answer::kNoContent;
+    out.status = 204;
+    return;
+  }
+
+  static constexpr std::pair<std::string_view, Endpoint> kEndpoints[] = {
+      {"/swallow", Endpoint::kSwallow},
+      {"/pirate", Endpoint::kPirate},
+      {"/gaze", Endpoint::kGaze},
+      {"/pierce", Endpoint::kPierce}};
+  for (const auto& [prefix, endpoint] : kEndpoints) {
+    if (!StartsWith(path, prefix)) continue;
+    std::string_view rest = path.substr(prefix.size());
+    if (!rest.empty() && rest[0] != '/') break;  // "/swallowx" is not ours
+    if (!rest.empty()) rest.remove_prefix(1);
+    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    const SiteEntry* site = nullptr;
+    if (rest.empty() && endpoint == Endpoint::kSwallow) {
+      site = default_swallow_;
+    } else if (rest.find('/') == std::string_view::npos) {
+      site = Find(endpoint, rest);
+    }
+    if (site == nullptr) {
+      return Text(out, 404,
+                  rest.empty() ? std::string("no site given and no default site\n")
+                               : "unknown site for " + std::string(prefix.substr(1)) + "\n");
+    }
+    const bool post_ok = endpoint == Endpoint::kSwallow || endpoint == Endpoint::kPirate;
+    const bool get_ok = endpoint != Endpoint::kPirate;
+    if (!((request.method == Method::kGet && get_ok) ||
+          (request.method == Method::kPost && post_ok))) {
+      return Text(out, 405, "method not allowed\n");
+    }
+    return HandleEvent(*site, request, route.query, thread, scratch, out);
+  }
+  Text(out, 404, "not found\n");
+}
+
+void Collector::HandleEvent(const SiteEntry& site, const Request& request, std::string_view query,
+                            event::ThreadState& thread, Scratch& scratch, Outcome& out) const {
+  scratch.params.clear();
+  if (request.method == Method::kPost) {
+    const std::string_view type = MediaType(request.content_type);
+    const bool form = IEquals(type, "application/x-www-form-urlencoded");
+    const bool text = IEquals(type, "text/plain") || type.empty();
+    if (!form && !(text && site.endpoint == Endpoint::kSwallow)) {
+      return Text(out, 415,
+                  site.endpoint == Endpoint::kSwallow
+                      ? "body must be application/x-www-form-urlencoded or text/plain\n"
+                      : "body must be application/x-www-form-urlencoded\n");
+    }
+    // Body first: when a parameter is in both, the body's value wins (first value wins).
+    if (!scratch.params.AddEncoded(request.body, &scratch.bad_param))
+      return Text(out, 400,
+                  "malformed percent-encoding in parameter '" + scratch.bad_param + "'\n");
+  }
+  if (!scratch.params.AddEncoded(query, &scratch.bad_param))
+    return Text(out, 400, "malformed percent-encoding in parameter '" + scratch.bad_param + "'\n");
+
+  const IpAddress client = ResolveClientIp(request.peer, request.x_forwarded_for, trusted_proxies_);
+  char ip_text[64];
+  const std::size_t ip_length = client.Format(ip_text);
+
+  event::RequestFacts facts;
+  facts.params = &scratch.params;
+  facts.headers = request.headers;
+  facts.user_agent = request.user_agent;
+  facts.client_ip = std::string_view(ip_text, ip_length);
+  facts.now = request.now;
+
+  const bool valid = site.builder.Build(facts, thread, scratch.event);
+  const auto debug = scratch.params.Get("debug");
+  const bool show_debug = debug && *debug == "1" && internal_networks_.Contains(request.peer);
+  if (!valid) {
+    std::string body;
+    for (const auto& e : scratch.event.errors) body += e.field + ": " + e.reason + "\n";
+    if (show_debug) body += "\n" + site.builder.Describe(scratch.event);
+    return Text(out, 400, std::move(body));
+  }
+
+  out.append = true;
+  out.site = site.id;
+  if (show_debug) {
+    return Text(out, 200, "stored:\n" + site.builder.Describe(scratch.event));
+  }
+  switch (site.endpoint) {
+    case Endpoint::kSwallow:
+      out.answer = Answer::kGif;
+      break;
+    case Endpoint::kPirate:
+      Text(out, 200, "");
+      break;
+    case Endpoint::kPierce:
+      Text(out, 200, "ok\n");
+      break;
+    case Endpoint::kGaze: {
+      out.answer = Answer::kGif;
+      if (!site.evt_field || !scratch.event.present[*site.evt_field]) break;
+      const std::string& evt = scratch.event.values[*site.evt_field];
+      const auto& s = config_.server;
+      std::string_view next;
+      if (evt == "open") {
+        next = "see";
+        out.delay = s.gaze_open_delay;
+      } else if (evt == "see") {
+        next = "read";
+        out.delay = s.gaze_see_delay;
+      } else if (evt == "read") {
+        next = "done";
+        out.delay = s.gaze_read_delay;
+      }
+      if (next.empty()) break;
+      const std::string_view path = SplitTarget(request.target).path;
+      out.answer = Answer::kRedirect;
+      out.status = 302;
+      out.location.assign(path);
+      out.location += '?';
+      out.location += event::ReplaceQueryParam(query, "evt", next);
+      break;
+    }
+  }
+}
+
+}  // namespace oceanus::collect

@@ -1,0 +1,286 @@
+// EventBuilder: extraction, normalisation and validation of one site's fields; see the header
+// for the order of the steps and why the record is written the way it is.
+#include "event/event_builder.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+#include "event/json.h"
+#include "util/net.h"
+#include "util/time.h"
+
+namespace oceanus::event {
+namespace {
+
+using config::FieldSource;
+using config::FieldType;
+
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+void ApplyTransforms(const config::Field& f, std::string& v) {
+  for (auto t : f.transforms) {
+    switch (t) {
+      case config::Transform::kLower:
+        for (char& c : v)
+          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        break;
+      case config::Transform::kUpper:
+        for (char& c : v)
+          if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+        break;
+      case config::Transform::kStrip: {
+        std::size_t b = 0, e = v.size();
+        while (b < e && IsSpace(v[b])) ++b;
+        while (e > b && IsSpace(v[e - 1])) --e;
+        v.erase(e);
+        v.erase(0, b);
+        break;
+      }
+    }
+  }
+  if (!f.delete_chars.empty()) {
+    std::erase_if(v, [&](char c) { return f.delete_chars.find(c) != std::string::npos; });
+  }
+}
+
+// Normalises a typed value in place to its JSON spelling; false if it is not of the type.
+bool NormaliseType(FieldType type, std::string& v, std::string& reason) {
+  switch (type) {
+    case FieldType::kString:
+      return true;
+    case FieldType::kInteger: {
+      std::int64_t n = 0;
+      const char* b = v.data();
+      const char* e = v.data() + v.size();
+      if (b != e && *b == '+') ++b;
+      auto [p, ec] = std::from_chars(b, e, n);
+      if (ec != std::errc() || p != e || b == e) {
+        reason = "not an integer";
+        return false;
+      }
+      char buf[24];
+      v.assign(buf, std::to_chars(buf, buf + sizeof buf, n).ptr);
+      return true;
+    }
+    case FieldType::kFloat: {
+      double d = 0;
+      const char* b = v.data();
+      const char* e = v.data() + v.size();
+      if (b != e && *b == '+') ++b;
+      auto [p, ec] = std::from_chars(b, e, d);
+      if (ec != std::errc() || p != e || b == e || !std::isfinite(d)) {
+        reason = "not a finite number";
+        return false;
+      }
+      char buf[32];
+      v.assign(buf, std::to_chars(buf, buf + sizeof buf, d).ptr);
+      return true;
+    }
+    case FieldType::kBoolean:
+      if (v == "true" || v == "1" || v == "yes" || v == "on") {
+        v = "true";
+        return true;
+      }
+      if (v == "false" || v == "0" || v == "no" || v == "off") {
+        v = "false";
+        return true;
+      }
+      reason = "not a boolean (true/false/1/0)";
+      return false;
+    case FieldType::kTimestamp: {
+      static const RE2 kTimestamp(
+          R"(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})?)");
+      if (!RE2::FullMatch(v, kTimestamp)) {
+        reason = "not a timestamp (YYYY-MM-DD HH:MM:SS[.ffffff])";
+        return false;
+      }
+      return true;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<EventBuilder> EventBuilder::Compile(const config::Site& site) {
+  EventBuilder b;
+  b.site_ = std::make_shared<const config::Site>(site);
+  for (const auto& f : b.site_->schema) {
+    CompiledField cf;
+    cf.spec = &f;
+    if (!f.pattern.empty()) {
+      RE2::Options options;
+      options.set_log_errors(false);
+      cf.pattern = std::make_unique<RE2>(f.pattern, options);
+      if (!cf.pattern->ok())
+        return Status::InvalidArgument("site " + site.name + ", field " + f.name +
+                                       ": invalid pattern: " + cf.pattern->error());
+    }
+    b.fields_.push_back(std::move(cf));
+  }
+  for (auto& cf : b.fields_) {
+    if (cf.spec->from != FieldSource::kDevice) continue;
+    auto src = b.FieldIndex(cf.spec->source_name);
+    if (!src) return Status::InvalidArgument("field " + cf.spec->name + " reads a missing field");
+    cf.device_source = *src;
+  }
+  b.output_order_.resize(b.fields_.size());
+  for (std::size_t i = 0; i < b.fields_.size(); ++i) b.output_order_[i] = i;
+  std::sort(b.output_order_.begin(), b.output_order_.end(), [&](std::size_t x, std::size_t y) {
+    return b.fields_[x].spec->name < b.fields_[y].spec->name;
+  });
+  return b;
+}
+
+std::optional<std::size_t> EventBuilder::FieldIndex(std::string_view name) const {
+  for (std::size_t i = 0; i < fields_.size(); ++i)
+    if (fields_[i].spec->name == name) return i;
+  return std::nullopt;
+}
+
+bool EventBuilder::BuildField(std::size_t i, const RequestFacts& request, ThreadState& thread,
+                              EventScratch& scratch) const {
+  const CompiledField& cf = fields_[i];
+  const config::Field& f = *cf.spec;
+  std::string& v = scratch.values[i];
+  auto fail = [&](std::string reason) {
+    scratch.errors.push_back({f.name, std::move(reason)});
+    return false;
+  };
+
+  std::string_view raw;
+  switch (f.from) {
+    case FieldSource::kParam:
+      if (auto p = request.params->Get(f.source_name)) raw = *p;
+      break;
+    case FieldSource::kHeader:
+      if (request.headers != nullptr) raw = request.headers->Get(f.source_name);
+      break;
+    case FieldSource::kClientIp:
+      raw = request.client_ip;
+      break;
+    case FieldSource::kUserAgent:
+      raw = request.user_agent;
+      break;
+    case FieldSource::kNow: {
+      char buf[32];
+      v.assign(buf, FormatUtcMicros(request.now, buf));
+      scratch.present[i] = 1;
+      return true;
+    }
+    case FieldSource::kEventId: {
+      char buf[36];
+      thread.ids.Next(request.now, buf);
+      v.assign(buf, sizeof buf);
+      scratch.present[i] = 1;
+      return true;
+    }
+    case FieldSource::kDevice:
+      return true;  // derived after every other field
+  }
+
+  if (raw.empty()) {
+    if (f.default_value) {
+      raw = *f.default_value;
+    } else if (f.required) {
+      return fail("required");
+    } else {
+      return true;
+    }
+  }
+  v.assign(raw);
+  ApplyTransforms(f, v);
+  if (v.empty()) {
+    if (f.required) return fail("required (empty after normalisation)");
+    return true;
+  }
+  if (!IsValidUtf8(v)) return fail("not valid UTF-8");
+  if (f.max_length > 0 && v.size() > f.max_length) {  // bytes >= code points: cheap pre-check
+    const std::size_t length = Utf8Length(v);
+    if (length > f.max_length) {
+      if (f.on_overflow == config::Overflow::kReject)
+        return fail("longer than " + std::to_string(f.max_length) + " characters (" +
+                    std::to_string(length) + ")");
+      v.resize(Utf8PrefixBytes(v, f.max_length));
+    }
+  }
+  if (cf.pattern && !RE2::FullMatch(v, *cf.pattern)) return fail("does not match " + f.pattern);
+  if (f.json) {
+    Status s = CanonicalJson(v, scratch.tmp);
+    if (!s.ok()) return fail("not valid JSON: " + s.message());
+    v.swap(scratch.tmp);
+  }
+  if (f.ip) {
+    IpAddress ip;
+    if (!IpAddress::Parse(v, ip)) return fail("not an IP address");
+    char buf[64];
+    v.assign(buf, ip.Format(buf));
+  }
+  std::string reason;
+  if (!NormaliseType(f.type, v, reason)) return fail(reason);
+  scratch.present[i] = 1;
+  return true;
+}
+
+bool EventBuilder::Build(const RequestFacts& request, ThreadState& thread,
+                         EventScratch& scratch) const {
+  const std::size_t n = fields_.size();
+  scratch.values.resize(n);
+  scratch.present.assign(n, 0);
+  scratch.errors.clear();
+  bool ok = true;
+  for (std::size_t i = 0; i < n; ++i) ok = BuildField(i, request, thread, scratch) && ok;
+  for (std::size_t i = 0; i < n; ++i) {
+    const CompiledField& cf = fields_[i];
+    if (cf.spec->from != FieldSource::kDevice) continue;
+    const std::string_view ua =
+        scratch.present[cf.device_source] ? std::string_view(scratch.values[cf.device_source]) : "";
+    scratch.values[i].assign(thread.devices.Classify(ua));
+    // An unknown device is stored as "" (as the original did), not as NULL.
+    scratch.present[i] = 1;
+  }
+  if (!ok) return false;
+
+  std::string& out = scratch.record;
+  out.clear();
+  out += '{';
+  bool first = true;
+  for (std::size_t i : output_order_) {
+    if (!scratch.present[i]) continue;
+    if (!first) out += ',';
+    first = false;
+    const config::Field& f = *fields_[i].spec;
+    out += '"';
+    out += f.name;  // names are [a-z0-9_]: no escaping needed
+    out += "\":";
+    if (f.type == FieldType::kString || f.type == FieldType::kTimestamp) {
+      AppendJsonString(out, scratch.values[i]);
+    } else {
+      out += scratch.values[i];
+    }
+  }
+  out += '}';
+  return true;
+}
+
+std::string EventBuilder::Describe(const EventScratch& scratch) const {
+  std::string out;
+  for (std::size_t i = 0; i < fields_.size() && i < scratch.values.size(); ++i) {
+    out += fields_[i].spec->name;
+    out += " = ";
+    if (i < scratch.present.size() && scratch.present[i]) {
+      AppendJsonString(out, scratch.values[i]);
+    } else {
+      out += "(absent)";
+    }
+    out += '\n';
+  }
+  for (const auto& e : scratch.errors) out += "error: " + e.field + ": " + e.reason + "\n";
+  return out;
+}
+
+}  // namespace oceanus::event

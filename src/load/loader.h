@@ -1,0 +1,83 @@
+// The loader: queue → batches → sink, one loop for all sites of a process.
+//
+// Per site it gathers entries until a batch is full (rows or bytes) or its oldest entry has
+// waited `max_wait`, writes the batch (one sink transaction per table it touches: a batch
+// spans two daily tables only around midnight), and acknowledges it only after the sink has
+// committed and the dead-letter has synced. A retryable failure keeps the batch and retries
+// it with exponential backoff and jitter; the queue simply grows meanwhile. Rows the sink
+// will never accept, and records that do not parse, go to the dead-letter.
+//
+// The same loop keeps the tables ahead of time (today, and tomorrow past noon) every
+// `tables.check_every`; a table is also ensured before its first write, so no row ever waits
+// for that timer.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "load/dead_letter.h"
+#include "queue/queue.h"
+#include "sink/sink.h"
+#include "util/time.h"
+
+namespace oceanus::load {
+
+struct LoaderStats {
+  std::atomic<std::uint64_t> rows_loaded{0};
+  std::atomic<std::uint64_t> rows_dead_lettered{0};
+  std::atomic<std::uint64_t> batches{0};
+  std::atomic<std::uint64_t> retries{0};
+};
+
+class Loader {
+ public:
+  // `readers[i]` reads config.sites[i].
+  Loader(const config::Config& config, TimeZone tz, sink::Sink& sink, DeadLetter& dead_letter,
+         std::vector<std::unique_ptr<queue::QueueReader>> readers);
+
+  // Loads until `stop` is requested, then loads whatever is already queued and returns.
+  // A retryable failure during that final drain leaves the rest in the queue (it is
+  // acknowledged only once stored) and returns.
+  void Run(std::stop_token stop);
+
+  // Ensures the tables due now exist (also called by Run on its timer).
+  Status EnsureDueTables(std::chrono::system_clock::time_point now);
+
+  const LoaderStats& stats() const { return stats_; }
+
+ private:
+  struct SiteState {
+    const config::Site* site;
+    std::unique_ptr<queue::QueueReader> reader;
+    std::vector<queue::Entry> pending;
+    std::size_t pending_bytes = 0;
+    std::chrono::steady_clock::time_point first_pending;
+    std::chrono::milliseconds backoff{0};
+    std::chrono::steady_clock::time_point retry_at;
+  };
+  // Reads what is available; returns the number of entries read.
+  std::size_t Fill(SiteState& s, std::chrono::milliseconds wait);
+  bool Due(const SiteState& s, std::chrono::steady_clock::time_point now) const;
+  // Writes and acknowledges s.pending. A failure leaves it pending (with backoff).
+  Status Flush(SiteState& s);
+  Status EnsureTable(const config::Site& site, const std::string& table);
+  const sink::TableSpec& Spec(const config::Site& site, const std::string& table);
+
+  const config::Config& config_;
+  TimeZone tz_;
+  sink::Sink& sink_;
+  DeadLetter& dead_letter_;
+  std::vector<SiteState> sites_;
+  std::map<std::string, sink::TableSpec> specs_;
+  std::set<std::string> ensured_;
+  LoaderStats stats_;
+};
+
+}  // namespace oceanus::load

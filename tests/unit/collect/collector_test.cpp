@@ -1,0 +1,209 @@
+// The collector as a pure function: paths, methods, answers, and the exact queued record.
+#include "collect/collector.h"
+
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+
+namespace oceanus::collect {
+namespace {
+
+constexpr const char* kConfig = R"(
+server:
+  trusted_proxies: [10.0.0.0/8]
+  internal_networks: [192.168.0.0/16]
+  gaze_delays: [2s, 4s, 4s]
+default_site: page
+sites:
+  page:
+    endpoint: swallow
+    schema:
+      - {name: dt, from: now}
+      - {name: eid, from: event_id}
+      - {name: sid, required: true, transform: lower, pattern: "[0-9a-f]{1,32}"}
+      - {name: evt, required: true, transform: [strip, lower], max_length: 16}
+      - {name: tit, max_length: 5, on_overflow: truncate}
+      - {name: n, type: integer}
+      - {name: ok, type: boolean}
+      - {name: jsn, json: true}
+      - {name: rad, from: client_ip}
+      - {name: ua, from: user_agent}
+      - {name: dev, from: device, of: ua}
+      - {name: lang, from: header, header: Accept-Language}
+      - {name: ver, default: "1"}
+  form:
+    endpoint: pirate
+    tables: single
+    schema:
+      - {name: email, required: true}
+  mail:
+    endpoint: gaze
+    schema:
+      - {name: evt, required: true}
+  server:
+    endpoint: pierce
+    schema:
+      - {name: rad, ip: true, required: true}
+)";
+
+class FakeHeaders : public event::HeaderSource {
+ public:
+  std::string_view Get(std::string_view name) const override {
+    return name == "Accept-Language" ? "ja-JP" : "";
+  }
+};
+
+class CollectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto config = config::ParseConfig(kConfig, "test.yaml");
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    auto classifier = event::DeviceClassifier::Load(OCEANUS_UAP_REGEXES);
+    ASSERT_TRUE(classifier.ok()) << classifier.status().ToString();
+    auto c = Collector::Create(*config, *classifier);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    collector_ = *c;
+    thread_ = std::make_unique<event::ThreadState>(*classifier);
+  }
+
+  Outcome Do(Method method, std::string_view target, std::string_view body = "",
+             std::string_view content_type = "", const char* peer = "203.0.113.5",
+             std::string_view xff = "") {
+    Request r;
+    r.method = method;
+    r.target = target;
+    r.body = body;
+    r.content_type = content_type;
+    r.user_agent =
+        "Mozilla/5.0 (iPad; CPU OS 16_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/16.0 Mobile/15E148 Safari/604.1";
+    r.x_forwarded_for = xff;
+    r.headers = &headers_;
+    EXPECT_TRUE(IpAddress::Parse(peer, r.peer));
+    r.now = std::chrono::system_clock::time_point(std::chrono::microseconds(1764000000123456));
+    Outcome out;
+    collector_->Handle(r, *thread_, scratch_, out);
+    return out;
+  }
+  std::string Record() const { return scratch_.event.record; }
+
+  std::shared_ptr<const Collector> collector_;
+  std::unique_ptr<event::ThreadState> thread_;
+  Scratch scratch_;
+  FakeHeaders headers_;
+};
+
+TEST_F(CollectorTest, BeaconBuildsTheSortedRecord) {
+  Outcome o = Do(Method::kGet,
+                 "/swallow/"
+                 "page?sid=ABC&evt=%20Click%20&tit=abcdefgh&n=%2B42&ok=yes&jsn=%7B%22b%22%3A1%2C%"
+                 "22a%22%3A2%7D");
+  ASSERT_TRUE(o.append) << o.body;
+  EXPECT_EQ(o.answer, Answer::kGif);
+  EXPECT_EQ(o.status, 200);
+  const std::string r = Record();
+  // Keys sorted; eid is random so check around it.
+  const std::string head = R"({"dev":"tablet","dt":"2025-11-24 16:00:00.123456","eid":")";
+  ASSERT_EQ(r.substr(0, head.size()), head) << r;
+  const std::string tail =
+      R"(","evt":"click","jsn":"{\"a\":2,\"b\":1}","lang":"ja-JP","n":42,"ok":true,"rad":"203.0.113.5","sid":"abc","tit":"abcde","ua":"Mozilla/5.0 (iPad; CPU OS 16_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.0 Mobile/15E148 Safari/604.1","ver":"1"})";
+  ASSERT_GE(r.size(), head.size() + 36 + tail.size());
+  EXPECT_EQ(r.substr(head.size() + 36), tail) << r;
+}
+
+TEST_F(CollectorTest, InvalidFieldsAreAllReported) {
+  Outcome o = Do(Method::kGet, "/swallow/page?sid=zz&n=4x&ok=maybe&jsn=%7B");
+  EXPECT_FALSE(o.append);
+  EXPECT_EQ(o.status, 400);
+  EXPECT_NE(o.body.find("sid: does not match"), std::string::npos) << o.body;
+  EXPECT_NE(o.body.find("evt: required"), std::string::npos);
+  EXPECT_NE(o.body.find("n: not an integer"), std::string::npos);
+  EXPECT_NE(o.body.find("ok: not a boolean"), std::string::npos);
+  EXPECT_NE(o.body.find("jsn: not valid JSON"), std::string::npos);
+  EXPECT_EQ(o.body.find("evt = "), std::string::npos) << "no debug dump for outsiders";
+}
+
+TEST_F(CollectorTest, DebugOnlyForInternalNetworks) {
+  Outcome o = Do(Method::kGet, "/swallow/page?sid=a&evt=x&debug=1", "", "", "192.168.1.9");
+  EXPECT_TRUE(o.append);
+  EXPECT_EQ(o.answer, Answer::kText);
+  EXPECT_NE(o.body.find("evt = \"x\""), std::string::npos) << o.body;
+  o = Do(Method::kGet, "/swallow/page?sid=a&evt=x&debug=1", "", "", "203.0.113.5");
+  EXPECT_EQ(o.answer, Answer::kGif);
+}
+
+TEST_F(CollectorTest, ClientIpComesThroughTrustedProxiesOnly) {
+  Do(Method::kGet, "/swallow/page?sid=a&evt=x", "", "", "10.1.2.3", "1.1.1.1, 198.51.100.2");
+  EXPECT_NE(Record().find(R"("rad":"198.51.100.2")"), std::string::npos) << Record();
+  Do(Method::kGet, "/swallow/page?sid=a&evt=x", "", "", "203.0.113.5", "198.51.100.2");
+  EXPECT_NE(Record().find(R"("rad":"203.0.113.5")"), std::string::npos) << Record();
+}
+
+TEST_F(CollectorTest, RoutesAndMethods) {
+  EXPECT_EQ(Do(Method::kGet, "/swallow?sid=a&evt=x").status, 200);  // default site
+  EXPECT_EQ(Do(Method::kGet, "/swallow/?sid=a&evt=x").status, 200);
+  EXPECT_EQ(Do(Method::kGet, "/swallow/form?email=x").status, 404);  // other endpoint's site
+  EXPECT_EQ(Do(Method::kGet, "/swallow/nope").status, 404);
+  EXPECT_EQ(Do(Method::kGet, "/swallowx").status, 404);
+  EXPECT_EQ(Do(Method::kGet, "/swallow/page/extra").status, 404);
+  EXPECT_EQ(Do(Method::kGet, "/pirate/form?email=x").status, 405);
+  EXPECT_EQ(Do(Method::kPost, "/pierce/server").status, 405);
+  EXPECT_EQ(Do(Method::kOptions, "/pirate/form").answer, Answer::kPreflight);
+  EXPECT_EQ(Do(Method::kGet, "/hc").body, "ok\n");
+  EXPECT_EQ(Do(Method::kGet, "/lb").status, 200);
+  EXPECT_EQ(Do(Method::kGet, "/favicon.ico").status, 204);
+  EXPECT_EQ(Do(Method::kGet, "/robots.txt").status, 200);
+}
+
+TEST_F(CollectorTest, PostBodies) {
+  Outcome o = Do(Method::kPost, "/pirate/form", "email=a%40b.jp",
+                 "application/x-www-form-urlencoded; charset=UTF-8");
+  EXPECT_TRUE(o.append);
+  EXPECT_EQ(o.answer, Answer::kText);
+  EXPECT_EQ(o.body, "");
+  EXPECT_NE(Record().find(R"("email":"a@b.jp")"), std::string::npos);
+  // sendBeacon: text/plain body on /swallow.
+  o = Do(Method::kPost, "/swallow/page", "sid=b&evt=unload", "text/plain;charset=UTF-8");
+  EXPECT_TRUE(o.append);
+  EXPECT_EQ(o.answer, Answer::kGif);
+  // Body wins over the query string for a repeated parameter.
+  Do(Method::kPost, "/swallow/page?evt=fromquery", "sid=b&evt=frombody", "text/plain");
+  EXPECT_NE(Record().find(R"("evt":"frombody")"), std::string::npos);
+  EXPECT_EQ(Do(Method::kPost, "/pirate/form", "email=x", "text/plain").status, 415);
+  EXPECT_EQ(Do(Method::kPost, "/pirate/form", "{}", "application/json").status, 415);
+  o = Do(Method::kPost, "/pirate/form", "email=%E3%81", "application/x-www-form-urlencoded");
+  EXPECT_EQ(o.status, 400);
+  EXPECT_EQ(o.body, "email: not valid UTF-8\n");
+  o = Do(Method::kPost, "/pirate/form", "email=%G0", "application/x-www-form-urlencoded");
+  EXPECT_EQ(o.status, 400);
+  EXPECT_EQ(o.body, "malformed percent-encoding in parameter 'email'\n");
+}
+
+TEST_F(CollectorTest, GazeChainsWithDelays) {
+  Outcome o = Do(Method::kGet, "/gaze/mail?uid=7&evt=open&x=%41");
+  EXPECT_TRUE(o.append);
+  EXPECT_EQ(o.answer, Answer::kRedirect);
+  EXPECT_EQ(o.status, 302);
+  EXPECT_EQ(o.location, "/gaze/mail?uid=7&evt=see&x=%41");
+  EXPECT_EQ(o.delay, std::chrono::seconds(2));
+  o = Do(Method::kGet, "/gaze/mail?evt=see");
+  EXPECT_EQ(o.location, "/gaze/mail?evt=read");
+  EXPECT_EQ(o.delay, std::chrono::seconds(4));
+  o = Do(Method::kGet, "/gaze/mail?evt=read");
+  EXPECT_EQ(o.location, "/gaze/mail?evt=done");
+  EXPECT_EQ(o.delay, std::chrono::seconds(4));
+  o = Do(Method::kGet, "/gaze/mail?evt=done");
+  EXPECT_EQ(o.answer, Answer::kGif);
+  EXPECT_EQ(o.delay, std::chrono::milliseconds(0));
+}
+
+TEST_F(CollectorTest, PierceNormalisesTheGivenAddress) {
+  Outcome o = Do(Method::kGet, "/pierce/server?rad=2001:DB8:0::1");
+  EXPECT_TRUE(o.append);
+  EXPECT_EQ(o.body, "ok\n");
+  EXPECT_EQ(Record(), R"({"eid":")" + Record().substr(8, 36) + R"(","rad":"2001:db8::1"})");
+  EXPECT_EQ(Do(Method::kGet, "/pierce/server?rad=999.1.1.1").body, "rad: not an IP address\n");
+}
+
+}  // namespace
+}  // namespace oceanus::collect
