@@ -1,0 +1,133 @@
+"""Starts build/oceanus as a real process for integration tests, and reads what it stored.
+
+Stdlib only (Debian's /usr/bin/python3): subprocess for the server, http.client for
+requests, sqlite3 for the warehouse. Every wait polls a condition with a deadline; nothing
+sleeps in place of synchronisation.
+"""
+import http.client
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+
+BIN = os.environ.get("OCEANUS_BIN", os.path.join(os.path.dirname(__file__), "../../build/oceanus"))
+SOURCE_DIR = os.environ.get("OCEANUS_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
+EXAMPLE = os.path.join(SOURCE_DIR, "examples", "oceanus.yaml")
+
+CHROME_WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+                  "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+          "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(condition, timeout=20.0, interval=0.02, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def example_config(tmpdir, replacements=()):
+    """The example config with textual replacements, written into tmpdir."""
+    with open(EXAMPLE) as f:
+        text = f.read()
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    path = os.path.join(tmpdir, "oceanus.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+class Oceanus:
+    """One `oceanus run` process on a free loopback port with its own data dir."""
+
+    def __init__(self, config=None, data_dir=None, port=None):
+        self.tmp = tempfile.mkdtemp(prefix="oceanus-it-")
+        self.config = config or EXAMPLE
+        self.data_dir = data_dir or os.path.join(self.tmp, "data")
+        self.port = port or free_port()
+        self.proc = None
+        self.log_path = os.path.join(self.tmp, "oceanus.log")
+
+    @property
+    def db_path(self):
+        return os.path.join(self.data_dir, "oceanus.db")
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [BIN, "run", "--config", self.config, "--listen", f"127.0.0.1:{self.port}",
+             "--data-dir", self.data_dir],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(self._healthy, timeout=30, what="oceanus /hc")
+        return self
+
+    def _healthy(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"oceanus exited with {self.proc.returncode}:\n{self.read_log()}")
+        try:
+            return self.request("GET", "/hc")[0] == 200
+        except OSError:
+            return False
+
+    def read_log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=timeout)
+        self.log.close()
+        return code
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.log.close()
+
+    def request(self, method, path, body=None, headers=None, timeout=15):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+        finally:
+            conn.close()
+
+    # --- the warehouse -------------------------------------------------------------------
+    def tables(self, site):
+        if not os.path.exists(self.db_path):
+            return []
+        with sqlite3.connect(self.db_path) as db:
+            names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return sorted(n for n in names if n == site or re.fullmatch(site + r"_\d{8}", n))
+
+    def rows(self, site, where="1=1", params=()):
+        out = []
+        with sqlite3.connect(self.db_path) as db:
+            db.row_factory = sqlite3.Row
+            for t in self.tables(site):
+                out += [dict(r) for r in db.execute(f'SELECT * FROM "{t}" WHERE {where}', params)]
+        return out
+
+    def wait_rows(self, site, count, where="1=1", params=(), timeout=20):
+        return wait_for(lambda: (lambda r: r if len(r) >= count else None)(
+            self.rows(site, where, params)), timeout=timeout, what=f"{count} rows in {site}")
