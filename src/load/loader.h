@@ -19,6 +19,7 @@
 #include <set>
 #include <stop_token>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.h"
@@ -61,6 +62,10 @@ class Loader {
     std::chrono::steady_clock::time_point first_pending;
     std::chrono::milliseconds backoff{0};
     std::chrono::steady_clock::time_point retry_at;
+    std::unordered_map<std::string, std::size_t> columns;  // field name → column index
+    std::size_t column_count = 0;
+    std::int64_t table_bucket = 0;  // 15-minute bucket of the last dt seen, and its table
+    std::string bucket_table;
   };
   // Reads what is available; returns the number of entries read.
   std::size_t Fill(SiteState& s, std::chrono::milliseconds wait);
