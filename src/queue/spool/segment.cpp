@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace oceanus::queue::spool {
@@ -50,6 +51,50 @@ void EncodeRecord(std::string& out, std::string_view payload) {
   PutU32(header + 4, Checksum(header, payload));
   out.append(header, kHeaderBytes);
   out.append(payload);
+}
+
+DecodeResult DecodeRecord(std::string_view bytes, std::string_view& payload, std::size_t& size) {
+  if (bytes.empty()) return DecodeResult::kEnd;
+  if (bytes.size() < kHeaderBytes) return DecodeResult::kIncomplete;
+  const std::uint32_t length = GetU32(bytes.data());
+  if (length == 0 || length > kMaxRecordBytes) return DecodeResult::kBadLength;
+  if (bytes.size() < kHeaderBytes + length) return DecodeResult::kIncomplete;
+  payload = bytes.substr(kHeaderBytes, length);
+  size = kHeaderBytes + length;
+  if (Checksum(bytes.data(), payload) != GetU32(bytes.data() + 4)) return DecodeResult::kBadCrc;
+  return DecodeResult::kRecord;
+}
+
+bool SegmentBuffer::Fill(std::uint64_t offset, std::size_t at_least) {
+  constexpr std::size_t kChunk = 256 * 1024;
+  const std::size_t want = std::max(kChunk, at_least);
+  if (buffer_.size() < want) buffer_.resize(want);
+  const ssize_t n = ReadFully(fd_, buffer_.data(), want, offset);
+  start_ = offset;
+  length_ = n < 0 ? 0 : static_cast<std::size_t>(n);
+  return n >= 0;
+}
+
+DecodeResult SegmentBuffer::Next(std::uint64_t offset, std::string_view& payload,
+                                 std::uint64_t& next_offset) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool inside = offset >= start_ && offset <= start_ + length_;
+    if (!inside || attempt == 1) {
+      std::size_t need = kHeaderBytes;
+      if (inside && offset + kHeaderBytes <= start_ + length_)
+        need += GetU32(buffer_.data() + (offset - start_));  // the record we know is cut off
+      if (!Fill(offset, std::min<std::size_t>(need, kHeaderBytes + kMaxRecordBytes)))
+        return DecodeResult::kIncomplete;
+    }
+    const std::string_view bytes(buffer_.data() + (offset - start_), start_ + length_ - offset);
+    std::size_t size = 0;
+    const DecodeResult r = DecodeRecord(bytes, payload, size);
+    if (r == DecodeResult::kRecord || r == DecodeResult::kBadCrc) next_offset = offset + size;
+    // End of buffered bytes: the file may have more (it grew, or the buffer ended mid-record).
+    if ((r == DecodeResult::kEnd || r == DecodeResult::kIncomplete) && attempt == 0) continue;
+    return r;
+  }
+  return DecodeResult::kEnd;
 }
 
 DecodeResult DecodeRecordAt(int fd, std::uint64_t offset, std::string& payload,

@@ -24,8 +24,30 @@ enum class DecodeResult {
   kBadLength,   // length impossible (zero or over the maximum)
 };
 
-// Reads the record at `offset` of the open file `fd` with pread.
+// Decodes the record at the start of `bytes`; on kRecord, `payload` views into `bytes` and
+// `size` is the record's whole size (header included). kBadCrc also sets `size`.
+DecodeResult DecodeRecord(std::string_view bytes, std::string_view& payload, std::size_t& size);
+
+// Reads the record at `offset` of the open file `fd` with pread (for rare probes; readers
+// use SegmentBuffer).
+
 DecodeResult DecodeRecordAt(int fd, std::uint64_t offset, std::string& payload,
                             std::uint64_t& next_offset);
+
+// Reads a segment through a buffer: one pread fills up to 256 KiB, and records are decoded
+// from memory. A position outside the buffer, or a record that runs past its end, refills it
+// from that position (so an active segment that grew is seen on the next call).
+class SegmentBuffer {
+ public:
+  explicit SegmentBuffer(int fd) : fd_(fd) {}
+  DecodeResult Next(std::uint64_t offset, std::string_view& payload, std::uint64_t& next_offset);
+
+ private:
+  bool Fill(std::uint64_t offset, std::size_t at_least);
+  int fd_;
+  std::string buffer_;
+  std::uint64_t start_ = 0;  // file offset of buffer_[0]
+  std::size_t length_ = 0;   // valid bytes in buffer_
+};
 
 }  // namespace oceanus::queue::spool

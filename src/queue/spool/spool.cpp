@@ -243,6 +243,7 @@ class SpoolReader final : public QueueReader {
   struct OpenSegment {
     std::uint64_t seq = 0;
     UniqueFd fd;
+    std::unique_ptr<spool::SegmentBuffer> buffer;
   };
 
   void ReadAvailable(std::size_t max_entries, std::size_t max_bytes, std::vector<Entry>& out) {
@@ -285,6 +286,7 @@ class SpoolReader final : public QueueReader {
             UniqueFd(::open(spool_.SegmentPath(site_, writer, seq).c_str(), O_RDONLY | O_CLOEXEC));
         open.seq = seq;
         if (!open.fd.valid()) return;  // deleted under us, or unreadable: try again later
+        open.buffer = std::make_unique<spool::SegmentBuffer>(open.fd.get());
       }
       const std::string path = spool_.SegmentPath(site_, writer, seq);
       if (pos.offset < kSegmentMagic.size()) {
@@ -310,12 +312,13 @@ class SpoolReader final : public QueueReader {
           return;
         }
         std::uint64_t next = 0;
-        const DecodeResult r = spool::DecodeRecordAt(open.fd.get(), pos.offset, payload_, next);
+        std::string_view payload;
+        const DecodeResult r = open.buffer->Next(pos.offset, payload, next);
         switch (r) {
           case DecodeResult::kRecord:
-            out.push_back(
-                {std::to_string(batch.number) + ":" + std::to_string(out.size()), payload_});
-            batch_bytes_ += payload_.size();
+            out.push_back({std::to_string(batch.number) + ":" + std::to_string(out.size()),
+                           std::string(payload)});
+            batch_bytes_ += payload.size();
             pos.offset = next;
             Advance(batch, out.size(), writer, pos);
             break;
@@ -398,7 +401,6 @@ class SpoolReader final : public QueueReader {
   std::deque<Batch> batches_;
   std::uint64_t next_batch_ = 1;
   std::size_t batch_bytes_ = 0;
-  std::string payload_;
 };
 
 }  // namespace

@@ -121,6 +121,20 @@ TEST_F(SpoolTest, RecordsComeBackInOrderPerSite) {
   EXPECT_EQ((*late)[0].payload, "{\"late\":1}");
 }
 
+TEST_F(SpoolTest, RecordsLargerThanTheReadBufferAndAcrossItsEdge) {
+  auto spool = Open({"load"}, 8 << 20);
+  auto w = Writer(*spool, 0);
+  const std::string big = "{\"x\":\"" + std::string(300 * 1024, 'b') + "\"}";
+  std::vector<std::string> records = Records("s", 5000);  // ~100 KB of small records
+  records.push_back(big);
+  for (auto& r : Records("t", 20000)) records.push_back(r);  // crosses several 256 KiB buffers
+  AppendAll(*w, 0, records);
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, records.size() + 1, 777);
+  ASSERT_EQ(got.size(), records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) ASSERT_EQ(got[i].payload, records[i]) << i;
+}
+
 TEST_F(SpoolTest, ReadRespectsEntryAndByteLimits) {
   auto spool = Open();
   auto w = Writer(*spool, 0);
