@@ -1,0 +1,202 @@
+// The SQLite sink's promises: exact rows, idempotent batches, additive schema changes,
+// per-row rejects, whole-batch retryable failures, history queries with bound values.
+#include "sink/sqlite/sqlite_sink.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace oceanus::sink {
+namespace {
+
+namespace fs = std::filesystem;
+using config::ColumnMode;
+using config::FieldType;
+
+class SqliteSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("oceanus-sqlite-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    path_ = (dir_ / "oceanus.db").string();
+    auto s = SqliteSink::Open(path_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    sink_ = std::move(s).value();
+    spec_.name = "site_20261125";
+    spec_.columns = {{"dt", FieldType::kTimestamp, ColumnMode::kRequired, ""},
+                     {"eid", FieldType::kString, ColumnMode::kRequired, ""},
+                     {"evt", FieldType::kString, ColumnMode::kNullable, ""},
+                     {"n", FieldType::kInteger, ColumnMode::kNullable, ""},
+                     {"ok", FieldType::kBoolean, ColumnMode::kNullable, ""},
+                     {"price", FieldType::kFloat, ColumnMode::kNullable, ""}};
+  }
+  void TearDown() override {
+    sink_.reset();
+    fs::remove_all(dir_);
+  }
+
+  // All rows of `table` as "v1|v2|..." ordered by eid (NULL as "∅").
+  std::vector<std::string> Dump(const std::string& table) {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* st = nullptr;
+    std::vector<std::string> out;
+    const std::string sql = "SELECT * FROM \"" + table + "\" ORDER BY eid";
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        std::string row;
+        for (int c = 0; c < sqlite3_column_count(st); ++c) {
+          if (c) row += "|";
+          const auto* t = sqlite3_column_text(st, c);
+          row += t ? reinterpret_cast<const char*>(t) : "∅";
+        }
+        out.push_back(row);
+      }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+  }
+
+  static Row R(std::vector<std::optional<std::string>> v) { return v; }
+
+  fs::path dir_;
+  std::string path_;
+  std::unique_ptr<SqliteSink> sink_;
+  TableSpec spec_;
+};
+
+TEST_F(SqliteSinkTest, StoresExactRowsWithTypes) {
+  ASSERT_TRUE(sink_->EnsureTable(spec_).ok());
+  auto w = sink_->Write(
+      spec_,
+      {R({"2026-11-25 00:00:00.000001", "e1", "pageview", "42", "true", "0.5"}),
+       R({"2026-11-25 00:00:00.000002", "e2", std::nullopt, std::nullopt, "false", std::nullopt})});
+  ASSERT_TRUE(w.status.ok()) << w.status.ToString();
+  EXPECT_TRUE(w.rejected.empty());
+  EXPECT_EQ(Dump(spec_.name),
+            (std::vector<std::string>{"2026-11-25 00:00:00.000001|e1|pageview|42|1|0.5",
+                                      "2026-11-25 00:00:00.000002|e2|∅|∅|0|∅"}));
+}
+
+TEST_F(SqliteSinkTest, SameBatchTwiceIsStoredOnce) {
+  ASSERT_TRUE(sink_->EnsureTable(spec_).ok());
+  const std::vector<Row> batch = {R({"d", "e1", "a", "1", "true", "1"}),
+                                  R({"d", "e2", "b", "2", "true", "2"})};
+  ASSERT_TRUE(sink_->Write(spec_, batch).status.ok());
+  ASSERT_TRUE(sink_->Write(spec_, batch).status.ok());
+  EXPECT_EQ(Dump(spec_.name).size(), 2u);
+}
+
+TEST_F(SqliteSinkTest, BadValuesAreRejectedAloneTheRestStored) {
+  ASSERT_TRUE(sink_->EnsureTable(spec_).ok());
+  auto w = sink_->Write(
+      spec_,
+      {R({"d", "e1", "a", "12x", "true", "1"}), R({"d", "e2", "b", "2", "maybe", "1"}),
+       R({"d", "e3", "c", "3", "true", "inf"}), R({std::nullopt, "e4", "d", "4", "true", "1"}),
+       R({"d", std::nullopt, "e", "5", "true", "1"}), R({"d", "e6", "f", "6", "true", "1.5"})});
+  ASSERT_TRUE(w.status.ok());
+  ASSERT_EQ(w.rejected.size(), 5u);
+  EXPECT_EQ(w.rejected[0].index, 0u);
+  EXPECT_NE(w.rejected[0].reason.find("not an integer"), std::string::npos);
+  EXPECT_NE(w.rejected[1].reason.find("not a boolean"), std::string::npos);
+  EXPECT_NE(w.rejected[2].reason.find("not a number"), std::string::npos);
+  EXPECT_NE(w.rejected[3].reason.find("dt is required"), std::string::npos);
+  EXPECT_NE(w.rejected[4].reason.find("eid is required"), std::string::npos);
+  EXPECT_EQ(Dump(spec_.name), std::vector<std::string>{"d|e6|f|6|1|1.5"});
+}
+
+TEST_F(SqliteSinkTest, NewSchemaColumnWidensTheTableAndKeepsRows) {
+  ASSERT_TRUE(sink_->EnsureTable(spec_).ok());
+  ASSERT_TRUE(sink_->Write(spec_, {R({"d", "e1", "a", "1", "true", "1"})}).status.ok());
+  TableSpec wider = spec_;
+  wider.columns.push_back({"uid", FieldType::kString, ColumnMode::kRequired, ""});
+  ASSERT_TRUE(sink_->EnsureTable(wider).ok());
+  ASSERT_TRUE(sink_->Write(wider, {R({"d", "e2", "b", "2", "false", "2", "member"})}).status.ok());
+  EXPECT_EQ(Dump(spec_.name),
+            (std::vector<std::string>{"d|e1|a|1|1|1.0|∅", "d|e2|b|2|0|2.0|member"}));
+  // A fresh connection sees the same schema (nothing cached only in memory).
+  sink_.reset();
+  auto again = SqliteSink::Open(path_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)->EnsureTable(wider).ok());
+}
+
+TEST_F(SqliteSinkTest, ReadersReadWhileAWriteIsOpen) {
+  ASSERT_TRUE(sink_->EnsureTable(spec_).ok());
+  ASSERT_TRUE(sink_->Write(spec_, {R({"d", "e1", "a", "1", "true", "1"})}).status.ok());
+  sqlite3* writer = nullptr;
+  sqlite3_open(path_.c_str(), &writer);
+  ASSERT_EQ(
+      sqlite3_exec(writer, "BEGIN IMMEDIATE; INSERT INTO site_20261125 (dt, eid) VALUES ('d','x');",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  EXPECT_EQ(Dump(spec_.name).size(), 1u);  // WAL: the reader is not blocked
+  sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(writer);
+}
+
+TEST_F(SqliteSinkTest, LockedDatabaseFailsTheWholeBatchAsRetryable) {
+  ASSERT_TRUE(sink_->EnsureTable(spec_).ok());
+  sink_.reset();
+  auto impatient = SqliteSink::Open(path_, /*busy_timeout_ms=*/50);
+  ASSERT_TRUE(impatient.ok());
+  ASSERT_TRUE((*impatient)->EnsureTable(spec_).ok());
+  sqlite3* other = nullptr;
+  sqlite3_open(path_.c_str(), &other);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto w = (*impatient)->Write(spec_, {R({"d", "e1", "a", "1", "true", "1"})});
+  EXPECT_FALSE(w.status.ok());
+  EXPECT_TRUE(w.status.retryable()) << w.status.ToString();
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  // Once the lock is gone the same batch goes through, whole.
+  ASSERT_TRUE((*impatient)->Write(spec_, {R({"d", "e1", "a", "1", "true", "1"})}).status.ok());
+  EXPECT_EQ(Dump(spec_.name).size(), 1u);
+}
+
+TEST_F(SqliteSinkTest, RecentEventsNewestFirstFilteredAndLimited) {
+  TableSpec t1 = spec_, t2 = spec_;
+  t1.name = "s_20261124";
+  t2.name = "s_20261125";
+  ASSERT_TRUE(sink_->EnsureTable(t1).ok());
+  ASSERT_TRUE(sink_->EnsureTable(t2).ok());
+  ASSERT_TRUE(sink_
+                  ->Write(t1, {R({"2026-11-24 10:00:00.000000", "a", "x", "1", "true", "1"}),
+                               R({"2026-11-24 11:00:00.000000", "b", "y", "2", "true", "1"})})
+                  .status.ok());
+  ASSERT_TRUE(sink_
+                  ->Write(t2, {R({"2026-11-25 09:00:00.000000", "c", "x", "3", "true", "1"}),
+                               R({"2026-11-25 10:00:00.000000", "d", "x", "4", "true", "1"})})
+                  .status.ok());
+  auto rows = sink_->RecentEvents({"s_20261124", "s_20261125", "s_missing"}, "evt", "x",
+                                  "2026-11-24 00:00:00", 2);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 2u);
+  auto eid = [](const SqliteSink::EventRow& r) {
+    for (const auto& [k, v] : r)
+      if (k == "eid") return v;
+    return std::string();
+  };
+  EXPECT_EQ(eid((*rows)[0]), "d");
+  EXPECT_EQ(eid((*rows)[1]), "c");
+  // A value that looks like SQL is just a value.
+  auto none = sink_->RecentEvents({"s_20261125"}, "evt", "x' OR '1'='1", "", 10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(SqliteSinkOpenTest, UnopenablePathIsAClearError) {
+  auto s = SqliteSink::Open("/nonexistent-dir/x/oceanus.db");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("/nonexistent-dir/x/oceanus.db"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace oceanus::sink
