@@ -439,6 +439,11 @@ Result<std::unique_ptr<Spool>> Spool::Open(std::string dir, std::vector<std::str
     for (const auto& group : spool->groups_) {
       auto cursor = ReadCursorFile(site_dir + "/" + group + ".cursor");
       if (!cursor.ok()) return cursor.status();
+      // A new segment must sort after every position a cursor remembers, even when the
+      // segments it pointed into are gone (consumed and deleted): otherwise a reused seq
+      // would look already consumed and its records would be skipped.
+      for (const auto& [writer, pos] : *cursor)
+        state.max_seq[writer] = std::max(state.max_seq[writer], pos.seq);
       state.cursors[group] = *cursor;
     }
   }

@@ -164,6 +164,28 @@ TEST_F(SpoolTest, AcknowledgedPositionSurvivesRestartExactly) {
   EXPECT_FALSE(r->Ack("garbage").ok());
 }
 
+TEST_F(SpoolTest, AfterEverySegmentWasConsumedAndDeletedNewRecordsAreStillRead) {
+  {
+    auto spool = Open();
+    {
+      auto w = Writer(*spool, 0);
+      AppendAll(*w, 0, Records("old", 3));
+    }  // sealed
+    auto r = std::move(spool->OpenReader(0, "load")).value();
+    auto got = ReadN(*r, 10);
+    ASSERT_EQ(got.size(), 3u);
+    ASSERT_TRUE(r->Ack(got.back().id).ok());
+    ASSERT_TRUE(Segments("site_a").empty());
+  }
+  auto spool = Open();
+  auto w = Writer(*spool, 0);
+  AppendAll(*w, 0, Records("new", 2));
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, 10);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].payload, "{\"uid\":\"new0\"}");
+}
+
 TEST_F(SpoolTest, RotationSpreadsRecordsOverSegmentsAndConsumedOnesAreDeleted) {
   auto spool = Open({"load"}, 4096);
   auto w = Writer(*spool, 0);
