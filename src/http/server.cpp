@@ -197,7 +197,9 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     if (ec == bhttp::error::end_of_stream) return Close();
     if (ec == bhttp::error::header_limit) return SendError(431, "request headers too large\n");
     if (ec == bhttp::error::body_limit) return SendError(413, "request body too large\n");
-    if (ec == beast::error::timeout) return SendError(408, "request not received in time\n");
+    // A timeout has already closed the socket (tcp_stream does): nothing can be answered,
+    // as with nginx's client_header_timeout.
+    if (ec == beast::error::timeout) return Close();
     if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
       return SendError(400, "malformed HTTP request\n");
     }
