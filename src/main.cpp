@@ -12,8 +12,8 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cerrno>
 #include <cstdio>
@@ -102,16 +102,18 @@ int Check(const std::string& path) {
             << "load: batches of " << c->load.batch_rows << " rows / " << c->load.batch_bytes
             << " bytes / " << c->load.max_wait.count() << " ms\n";
   for (const auto& site : c->sites) {
-    std::cout << "\nsite " << site.name << "\n  endpoint: /" << config::ToString(site.endpoint) << "/"
-              << site.name;
+    std::cout << "\nsite " << site.name << "\n  endpoint: /" << config::ToString(site.endpoint)
+              << "/" << site.name;
     if (site.name == c->default_site) std::cout << " (and bare /swallow)";
     std::cout << "\n  tables: " << config::ToString(site.tables) << ", due now:";
-    for (const auto& t : tables::TablesDueAt(site, c->sink.table_prefix, now, *tz)) std::cout << " " << t;
+    for (const auto& t : tables::TablesDueAt(site, c->sink.table_prefix, now, *tz))
+      std::cout << " " << t;
     std::cout << "\n  fields:\n";
     for (const auto& f : site.schema) {
       std::cout << "    " << f.name << ": " << config::ToString(f.type) << " from "
                 << config::ToString(f.from);
-      if (!f.source_name.empty() && f.source_name != f.name) std::cout << " '" << f.source_name << "'";
+      if (!f.source_name.empty() && f.source_name != f.name)
+        std::cout << " '" << f.source_name << "'";
       if (f.required) std::cout << ", required";
       if (f.max_length)
         std::cout << ", max " << f.max_length
@@ -194,7 +196,9 @@ int Run(const std::string& path, const Overrides& overrides) {
       config, *collector,
       [&](unsigned index, http::PostFn post) -> Result<std::unique_ptr<queue::QueueWriter>> {
         queue::Spool::Executors executors;
-        executors.run_blocking = [&blocking](std::function<void()> job) { blocking.Submit(std::move(job)); };
+        executors.run_blocking = [&blocking](std::function<void()> job) {
+          blocking.Submit(std::move(job));
+        };
         executors.post_back = std::move(post);
         return (*spool)->MakeWriter(index, std::move(executors));
       });
@@ -210,7 +214,8 @@ int Run(const std::string& path, const Overrides& overrides) {
   sigwait(&signals, &signal_number);
   spdlog::info("received {}, shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
   const auto& s = config.server;
-  (*server)->Shutdown(s.gaze_open_delay + s.gaze_see_delay + s.gaze_read_delay + std::chrono::seconds(5));
+  (*server)->Shutdown(s.gaze_open_delay + s.gaze_see_delay + s.gaze_read_delay +
+                      std::chrono::seconds(5));
   blocking.Join();  // pending fsyncs complete before the writers go away
   server->reset();
   loader_thread.request_stop();
@@ -231,7 +236,8 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "collector, table manager and loader in one process");
   run->add_option("--config,-c", config_path, "the YAML config file")->required();
   run->add_option("--listen", overrides.listen, "HOST:PORT to listen on (overrides server.listen)");
-  run->add_option("--data-dir", overrides.data_dir, "where the spool and SQLite file live (overrides data_dir)");
+  run->add_option("--data-dir", overrides.data_dir,
+                  "where the spool and SQLite file live (overrides data_dir)");
 
   auto* check = app.add_subcommand("check", "validate the config and print what it resolves to");
   check->add_option("--config,-c", config_path, "the YAML config file")->required();

@@ -41,7 +41,7 @@ struct RowError {
 };
 
 struct WriteResult {
-  Status status;                  // not OK: nothing from this batch is stored; retry it
+  Status status;                   // not OK: nothing from this batch is stored; retry it
   std::vector<RowError> rejected;  // with an OK status: these rows will never be accepted
 };
 

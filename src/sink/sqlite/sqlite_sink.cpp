@@ -14,9 +14,12 @@ namespace {
 const char* SqlType(config::FieldType t) {
   switch (t) {
     case config::FieldType::kInteger:
-    case config::FieldType::kBoolean: return "INTEGER";
-    case config::FieldType::kFloat: return "REAL";
-    default: return "TEXT";
+    case config::FieldType::kBoolean:
+      return "INTEGER";
+    case config::FieldType::kFloat:
+      return "REAL";
+    default:
+      return "TEXT";
   }
 }
 
@@ -33,8 +36,9 @@ std::string QuoteIdentifier(const std::string& name) {
 
 Result<std::unique_ptr<SqliteSink>> SqliteSink::Open(const std::string& path, int busy_timeout_ms) {
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   std::unique_ptr<SqliteSink> sink(new SqliteSink(raw));
   if (rc != SQLITE_OK) {
     return Status::IoError("sqlite: cannot open " + path + ": " +
@@ -56,7 +60,8 @@ Status SqliteSink::Error(const std::string& what, int rc) const {
   const std::string msg = what + ": " + sqlite3_errmsg(db_.get());
   const int primary = rc & 0xff;
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return Status::Unavailable(msg);
-  if (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN) return Status::IoError(msg);
+  if (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN)
+    return Status::IoError(msg);
   return Status::Internal(msg);
 }
 
@@ -114,8 +119,8 @@ Status SqliteSink::EnsureTable(const TableSpec& table) {
     // NULL column without a default to a table that has rows).
     for (const auto& c : table.columns) {
       if (existing->count(c.name)) continue;
-      Status s = Exec("ALTER TABLE " + QuoteIdentifier(table.name) + " ADD COLUMN " + QuoteIdentifier(c.name) +
-                      " " + SqlType(c.type));
+      Status s = Exec("ALTER TABLE " + QuoteIdentifier(table.name) + " ADD COLUMN " +
+                      QuoteIdentifier(c.name) + " " + SqlType(c.type));
       if (!s.ok()) return s;
     }
   }
@@ -220,16 +225,17 @@ WriteResult SqliteSink::Write(const TableSpec& table, const std::vector<Row>& ro
   Status committed = Exec("COMMIT");
   if (!committed.ok()) {
     Exec("ROLLBACK");
-    result.status = committed.code() == Status::Code::kInternal ? Status::Unavailable(committed.message()) : committed;
+    result.status = committed.code() == Status::Code::kInternal
+                        ? Status::Unavailable(committed.message())
+                        : committed;
     result.rejected.clear();
   }
   return result;
 }
 
-Result<std::vector<SqliteSink::EventRow>> SqliteSink::RecentEvents(const std::vector<std::string>& tables,
-                                                                  const std::string& key_column,
-                                                                  const std::string& key_value,
-                                                                  const std::string& since_dt, std::size_t limit) {
+Result<std::vector<SqliteSink::EventRow>> SqliteSink::RecentEvents(
+    const std::vector<std::string>& tables, const std::string& key_column,
+    const std::string& key_value, const std::string& since_dt, std::size_t limit) {
   std::vector<EventRow> rows;
   std::string sql;
   for (const auto& t : tables) {
@@ -237,7 +243,8 @@ Result<std::vector<SqliteSink::EventRow>> SqliteSink::RecentEvents(const std::ve
     if (!columns.ok()) return columns.status();
     if (columns->empty() || !columns->count(key_column) || !columns->count("dt")) continue;
     if (!sql.empty()) sql += " UNION ALL ";
-    sql += "SELECT * FROM " + QuoteIdentifier(t) + " WHERE " + QuoteIdentifier(key_column) + " = ?1 AND dt >= ?2";
+    sql += "SELECT * FROM " + QuoteIdentifier(t) + " WHERE " + QuoteIdentifier(key_column) +
+           " = ?1 AND dt >= ?2";
   }
   if (sql.empty()) return rows;
   sql = "SELECT * FROM (" + sql + ") ORDER BY dt DESC LIMIT ?3";
@@ -245,8 +252,10 @@ Result<std::vector<SqliteSink::EventRow>> SqliteSink::RecentEvents(const std::ve
   int rc = sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr);
   Stmt stmt(raw);
   if (rc != SQLITE_OK) return Error("history query", rc);
-  sqlite3_bind_text(stmt.get(), 1, key_value.data(), static_cast<int>(key_value.size()), SQLITE_TRANSIENT);
-  sqlite3_bind_text(stmt.get(), 2, since_dt.data(), static_cast<int>(since_dt.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(stmt.get(), 1, key_value.data(), static_cast<int>(key_value.size()),
+                    SQLITE_TRANSIENT);
+  sqlite3_bind_text(stmt.get(), 2, since_dt.data(), static_cast<int>(since_dt.size()),
+                    SQLITE_TRANSIENT);
   sqlite3_bind_int64(stmt.get(), 3, static_cast<sqlite3_int64>(limit));
   while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
     EventRow row;

@@ -20,7 +20,8 @@ namespace oceanus::sink {
 
 class SqliteSink final : public Sink {
  public:
-  static Result<std::unique_ptr<SqliteSink>> Open(const std::string& path, int busy_timeout_ms = 5000);
+  static Result<std::unique_ptr<SqliteSink>> Open(const std::string& path,
+                                                  int busy_timeout_ms = 5000);
   ~SqliteSink() override;
 
   Status EnsureTable(const TableSpec& table) override;
@@ -30,7 +31,8 @@ class SqliteSink final : public Sink {
   // not exist are skipped. Values are bound, never spliced into the SQL.
   using EventRow = std::vector<std::pair<std::string, std::string>>;
   Result<std::vector<EventRow>> RecentEvents(const std::vector<std::string>& tables,
-                                             const std::string& key_column, const std::string& key_value,
+                                             const std::string& key_column,
+                                             const std::string& key_value,
                                              const std::string& since_dt, std::size_t limit);
 
  private:
@@ -49,7 +51,7 @@ class SqliteSink final : public Sink {
 
   std::unique_ptr<sqlite3, DbDeleter> db_;
   std::map<std::string, std::set<std::string>> known_columns_;  // table → columns
-  std::map<std::string, Stmt> inserts_;                        // table → prepared INSERT
+  std::map<std::string, Stmt> inserts_;                         // table → prepared INSERT
 };
 
 // "name" with embedded quotes doubled.

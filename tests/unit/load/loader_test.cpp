@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "temp_dir.h"
+
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -62,11 +64,6 @@ class Ignore : public queue::AppendHandler {
 class LoaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("oceanus-loader-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     auto c = config::ParseConfig(R"(
 time_zone: Asia/Tokyo
 load: {batch_rows: 10, max_wait: 20ms}
@@ -82,7 +79,6 @@ sites:
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     config_ = *c;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::unique_ptr<queue::Spool> OpenSpool() {
     return std::move(
@@ -120,7 +116,8 @@ sites:
     return out;
   }
 
-  fs::path dir_;
+  oceanus::testing::ScopedTempDir temp_{"oceanus-loader"};
+  const fs::path& dir_ = temp_.path();
   config::Config config_;
 };
 

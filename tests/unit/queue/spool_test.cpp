@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "temp_dir.h"
+
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -40,13 +42,7 @@ class Recorder : public AppendHandler {
 
 class SpoolTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("oceanus-spool-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override {}
 
   std::unique_ptr<Spool> Open(std::vector<std::string> groups = {"load"},
                               std::size_t segment_bytes = 1 << 20,
@@ -98,7 +94,8 @@ class SpoolTest : public ::testing::Test {
     return out;
   }
 
-  fs::path dir_;
+  oceanus::testing::ScopedTempDir temp_{"oceanus-spool"};
+  const fs::path& dir_ = temp_.path();
 };
 
 TEST_F(SpoolTest, RecordsComeBackInOrderPerSite) {

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "temp_dir.h"
+
 #include <filesystem>
 
 namespace oceanus::sink {
@@ -19,11 +21,6 @@ using config::FieldType;
 class SqliteSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("oceanus-sqlite-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     path_ = (dir_ / "oceanus.db").string();
     auto s = SqliteSink::Open(path_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
@@ -36,10 +33,7 @@ class SqliteSinkTest : public ::testing::Test {
                      {"ok", FieldType::kBoolean, ColumnMode::kNullable, ""},
                      {"price", FieldType::kFloat, ColumnMode::kNullable, ""}};
   }
-  void TearDown() override {
-    sink_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { sink_.reset(); }
 
   // All rows of `table` as "v1|v2|..." ordered by eid (NULL as "∅").
   std::vector<std::string> Dump(const std::string& table) {
@@ -66,7 +60,8 @@ class SqliteSinkTest : public ::testing::Test {
 
   static Row R(std::vector<std::optional<std::string>> v) { return v; }
 
-  fs::path dir_;
+  oceanus::testing::ScopedTempDir temp_{"oceanus-sqlite"};
+  const fs::path& dir_ = temp_.path();
   std::string path_;
   std::unique_ptr<SqliteSink> sink_;
   TableSpec spec_;
