@@ -9,11 +9,9 @@
 
 #include <chrono>
 #include <cstddef>
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "util/status.h"
 
@@ -21,31 +19,33 @@ namespace oceanus {
 
 class TimeZone {
  public:
-  // "UTC", an IANA name ("Asia/Tokyo"), or a fixed offset ("+09:00", "-05:30").
+  // UTC. Copies are cheap (the parsed file is shared).
+  TimeZone() = default;
+
+  // "UTC", an IANA name ("Asia/Tokyo", read from /usr/share/zoneinfo), or a fixed offset
+  // ("+09:00", "-05:30", "+0900"). An unknown name is an InvalidArgument that says so.
   static Result<TimeZone> Load(std::string_view name);
-  // The UTC offset in force at `t`.
+  // The UTC offset in force at `t` (local = UTC + offset).
   std::chrono::seconds OffsetAt(std::chrono::system_clock::time_point t) const;
   const std::string& name() const { return name_; }
 
-  struct Rule;  // the POSIX TZ footer, parsed (defined in time.cpp)
-  struct Data {
-    std::vector<std::int64_t> transitions;  // UTC seconds, ascending
-    std::vector<std::int32_t> offsets;      // offset in force from transitions[i]
-    std::int32_t initial_offset = 0;        // before the first transition
-    std::shared_ptr<const Rule> rule;       // after the last transition, if any
-  };
+  struct Data;  // transitions and footer rule (time.cpp)
 
  private:
-  std::string name_;
-  std::shared_ptr<const Data> data_;
+  std::string name_ = "UTC";
+  std::shared_ptr<const Data> data_;  // null: UTC
 };
 
-// "YYYY-MM-DD HH:MM:SS.ffffff" (UTC; the original's dt), into `out` (>= 32 bytes) without
-// allocating. Returns the length (26).
+// "YYYY-MM-DD HH:MM:SS.ffffff" (UTC; the original's dt), written into `out`, which must hold
+// at least 26 bytes; no terminating NUL is written and nothing is allocated. Returns 26.
+// Years outside 0000..9999 are clamped (they cannot be spelled in four digits).
 std::size_t FormatUtcMicros(std::chrono::system_clock::time_point t, char* out);
-// Inverse of FormatUtcMicros; the fraction may have 0 to 6 digits.
+inline constexpr std::size_t kUtcMicrosLength = 26;
+// Inverse of FormatUtcMicros. Also accepts 'T' for the space and a fraction of 0 to 6 digits
+// (or none); anything else is an InvalidArgument.
 Result<std::chrono::system_clock::time_point> ParseUtcMicros(std::string_view dt);
-// Local time in `tz` with strftime-like %Y %m %d %H %M %S.
+// Local time in `tz`. Understands %Y %m %d %H %M %S %z (+hhmm) and %%; any other %x is copied
+// as written. Not for the hot path (it allocates).
 std::string FormatLocal(std::chrono::system_clock::time_point t, const TimeZone& tz,
                         std::string_view format = "%Y-%m-%d %H:%M:%S");
 // "YYYYMMDD" of `t` in `tz`: the suffix of daily tables.
