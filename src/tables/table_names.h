@@ -19,11 +19,11 @@ namespace oceanus::tables {
 // "<prefix><site>_YYYYMMDD" for daily sites, "<prefix><site>" for single-table sites.
 std::string TableFor(const config::Site& site, const std::string& prefix,
                      std::chrono::system_clock::time_point dt, const TimeZone& tz);
-// The tables that should exist at `now`: today's, and tomorrow's once it is past local noon
-// (daily); the one table otherwise.
+// The tables that should exist at `now`: today's, and from 12:00:00 local time on also
+// tomorrow's (the next calendar date, DST-safe) for daily sites; the one table otherwise.
 std::vector<std::string> TablesDueAt(const config::Site& site, const std::string& prefix,
                                      std::chrono::system_clock::time_point now, const TimeZone& tz);
-// Columns in schema order; the key column is `eid`.
+// Columns in schema order (name, type, mode, description); the key column is `eid`.
 sink::TableSpec TableSpecFor(const config::Site& site, std::string table_name);
 
 }  // namespace oceanus::tables

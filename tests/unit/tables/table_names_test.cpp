@@ -1,3 +1,4 @@
+// Table naming: local dates across midnight, noon and DST; the single layout; the spec.
 #include "tables/table_names.h"
 
 #include <gtest/gtest.h>
@@ -42,6 +43,27 @@ TEST(TableNamesTest, DailyTablesFollowTheLocalDateAcrossMidnightAndNoon) {
   const auto utc = *TimeZone::Load("UTC");
   EXPECT_EQ(TableFor(site, "", Utc("2026-11-25 15:00:00"), utc), "samplesite_20261125");
   EXPECT_EQ(TableFor(site, "", Utc("2026-12-31 23:59:59.999999"), utc), "samplesite_20261231");
+  EXPECT_EQ(TableFor(site, "", Utc("2027-01-01 00:00:00"), utc), "samplesite_20270101");
+  EXPECT_EQ(TablesDueAt(site, "", Utc("2026-12-31 11:59:59.999999"), utc),
+            V{"samplesite_20261231"});
+  EXPECT_EQ(TablesDueAt(site, "", Utc("2026-12-31 12:00:00"), utc),
+            (V{"samplesite_20261231", "samplesite_20270101"}));
+  EXPECT_EQ(TablesDueAt(site, "", Utc("2027-01-01 00:00:00"), utc), V{"samplesite_20270101"});
+}
+
+TEST(TableNamesTest, TomorrowIsTheNextDateEvenOnA23HourDay) {
+  const auto berlin = *TimeZone::Load("Europe/Berlin");
+  const auto site = Site(config::TableLayout::kDaily);
+  using V = std::vector<std::string>;
+  // 2026-03-28 23:30 CET; the next day has 23 hours, so now + 24h is already 30 March.
+  EXPECT_EQ(TablesDueAt(site, "", Utc("2026-03-28 22:30:00"), berlin),
+            (V{"samplesite_20260328", "samplesite_20260329"}));
+  // 2026-03-29 12:00 CEST is 10:00 UTC.
+  EXPECT_EQ(TablesDueAt(site, "", Utc("2026-03-29 09:59:59"), berlin), V{"samplesite_20260329"});
+  EXPECT_EQ(TablesDueAt(site, "", Utc("2026-03-29 10:00:00"), berlin),
+            (V{"samplesite_20260329", "samplesite_20260330"}));
+  // The 25-hour day in October: 23:30 CET on the 25th is still the 25th.
+  EXPECT_EQ(TableFor(site, "", Utc("2026-10-25 22:30:00"), berlin), "samplesite_20261025");
 }
 
 TEST(TableNamesTest, SingleLayoutAndSpec) {
