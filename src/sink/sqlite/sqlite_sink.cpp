@@ -1,15 +1,42 @@
-// SqliteSink: tables from the site schema, idempotent batches, bound parameters.
-//
-// Failure classes, decided here once: a value that cannot be stored as its column's type, or
-// a NULL in a REQUIRED column, rejects that row alone (dead-letter); anything SQLite itself
-// refuses (busy, I/O error, disk full) fails the whole batch as retryable and rolls it back.
+/* SqliteSink: the embedded default warehouse, one SQLite file in WAL mode.
+ *
+ * The loader hands us batches of rows already shaped by the site schema; our job is to make
+ * "stored" mean stored and "failed" mean nothing stored. So a batch is one BEGIN IMMEDIATE …
+ * COMMIT transaction (taking the write lock up front, so a busy database fails before any
+ * work instead of at COMMIT), and any error from SQLite itself rolls the whole batch back.
+ *
+ * Failure classes are decided here, once (sink.h):
+ *   - a value that cannot be stored as its column's type, a NULL in a REQUIRED column, a row
+ *     of the wrong width, or a constraint the table enforces rejects that row alone (the
+ *     loader sends it to the dead-letter) and the rest of the batch is stored;
+ *   - SQLITE_BUSY/LOCKED (another writer holds the lock past busy_timeout) is Unavailable,
+ *     I/O errors and a full disk are IoError: both retryable, the batch is rolled back;
+ *   - a corrupt file is Corruption, anything else Internal (a bug: e.g. a write to a table
+ *     that EnsureTable never saw).
+ *
+ * Idempotence is "INSERT … ON CONFLICT(eid) DO NOTHING" rather than "INSERT OR IGNORE":
+ * OR IGNORE also silently skips rows that break a NOT NULL constraint, which would turn a
+ * bad row into a lost row reported as stored; ON CONFLICT names the key and nothing else.
+ *
+ * Prepared INSERTs are cached per (table, column list), so the same table written with a
+ * different column list never binds values to the wrong columns; daily tables make the cache
+ * grow by one entry a day per site, so it is simply emptied when it gets large. EnsureTable
+ * remembers what it has ensured and returns without touching the file when nothing is new.
+ */
 #include "sink/sqlite/sqlite_sink.h"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 
 namespace oceanus::sink {
 namespace {
+
+constexpr std::size_t kMaxCachedInserts = 64;
 
 const char* SqlType(config::FieldType t) {
   switch (t) {
@@ -18,14 +45,15 @@ const char* SqlType(config::FieldType t) {
       return "INTEGER";
     case config::FieldType::kFloat:
       return "REAL";
-    default:
-      return "TEXT";
+    case config::FieldType::kString:
+    case config::FieldType::kTimestamp:
+      break;
   }
+  return "TEXT";
 }
 
-}  // namespace
-
-std::string QuoteIdentifier(const std::string& name) {
+// "name" with embedded double quotes doubled: safe for any name, whatever validated it.
+std::string Quote(const std::string& name) {
   std::string out = "\"";
   for (char c : name) {
     if (c == '"') out += '"';
@@ -34,35 +62,107 @@ std::string QuoteIdentifier(const std::string& name) {
   return out + "\"";
 }
 
+Status Classify(int rc, std::string message) {
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status::Unavailable(std::move(message));
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_PROTOCOL:
+      return Status::IoError(std::move(message));
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return Status::Corruption(std::move(message));
+    default:
+      return Status::Internal(std::move(message));
+  }
+}
+
+std::string Clip(const std::string& v) { return v.size() <= 40 ? v : v.substr(0, 40) + "…"; }
+
+// Binds `v` as column `col`'s type to parameter `index`; the reason when it is not of it.
+std::string BindValue(sqlite3_stmt* stmt, int index, const Column& col, const std::string& v) {
+  const char* b = v.data();
+  const char* e = v.data() + v.size();
+  switch (col.type) {
+    case config::FieldType::kInteger: {
+      std::int64_t n = 0;
+      const auto [p, ec] = std::from_chars(b, e, n);
+      if (b == e || ec != std::errc() || p != e) {
+        return "column " + col.name + ": '" + Clip(v) + "' is not an integer";
+      }
+      sqlite3_bind_int64(stmt, index, n);
+      return {};
+    }
+    case config::FieldType::kFloat: {
+      double d = 0;
+      const auto [p, ec] = std::from_chars(b, e, d);
+      if (b == e || ec != std::errc() || p != e || !std::isfinite(d)) {
+        return "column " + col.name + ": '" + Clip(v) + "' is not a finite number";
+      }
+      sqlite3_bind_double(stmt, index, d);
+      return {};
+    }
+    case config::FieldType::kBoolean:
+      if (v == "true" || v == "1") {
+        sqlite3_bind_int(stmt, index, 1);
+      } else if (v == "false" || v == "0") {
+        sqlite3_bind_int(stmt, index, 0);
+      } else {
+        return "column " + col.name + ": '" + Clip(v) + "' is not a boolean";
+      }
+      return {};
+    case config::FieldType::kString:
+    case config::FieldType::kTimestamp:
+      break;
+  }
+  // The row outlives the step that reads this, so SQLite need not copy it.
+  sqlite3_bind_text64(stmt, index, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+  return {};
+}
+
+}  // namespace
+
 Result<std::unique_ptr<SqliteSink>> SqliteSink::Open(const std::string& path, int busy_timeout_ms) {
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  std::unique_ptr<SqliteSink> sink(new SqliteSink(raw));
+  std::unique_ptr<SqliteSink> sink(new SqliteSink(raw));  // closes `raw` even on failure
   if (rc != SQLITE_OK) {
-    return Status::IoError("sqlite: cannot open " + path + ": " +
-                           (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    return Classify(rc, "sqlite: cannot open " + path + ": " +
+                            (raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_busy_timeout(raw, busy_timeout_ms);
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"}) {
-    Status s = sink->Exec(pragma);
-    if (!s.ok()) return Status::IoError("sqlite: " + path + ": " + s.message());
+  // The first statement reads the file header, so this is also where "not a database" shows.
+  auto mode = sink->Prepare("PRAGMA journal_mode=WAL");
+  if (!mode.ok()) return sink->Error("sqlite: cannot use " + path, sqlite3_errcode(raw));
+  const int step = sqlite3_step(mode->get());
+  if (step != SQLITE_ROW) {
+    return sink->Error("sqlite: cannot use " + path + ": journal_mode=WAL", step);
+  }
+  const std::string journal = reinterpret_cast<const char*>(sqlite3_column_text(mode->get(), 0));
+  mode->reset();
+  if (journal != "wal") {
+    spdlog::warn("sqlite: {} is in journal mode '{}', not WAL: readers will block the loader", path,
+                 journal);
+  }
+  // NORMAL in WAL mode: a commit survives a crash of the process; a power cut may lose the
+  // last commits but never corrupts the file.
+  if (!sink->Exec("PRAGMA synchronous=NORMAL").ok()) {
+    return sink->Error("sqlite: cannot use " + path + ": synchronous=NORMAL", sqlite3_errcode(raw));
   }
   return sink;
 }
 
-SqliteSink::~SqliteSink() {
-  inserts_.clear();  // statements before the connection
-}
+SqliteSink::~SqliteSink() = default;  // statements (declared later) are finalized first
 
 Status SqliteSink::Error(const std::string& what, int rc) const {
-  const std::string msg = what + ": " + sqlite3_errmsg(db_.get());
-  const int primary = rc & 0xff;
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return Status::Unavailable(msg);
-  if (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN)
-    return Status::IoError(msg);
-  return Status::Internal(msg);
+  return Classify(rc, what + ": " + sqlite3_errmsg(db_.get()));
 }
 
 Status SqliteSink::Exec(const std::string& sql) {
@@ -71,40 +171,69 @@ Status SqliteSink::Exec(const std::string& sql) {
   if (rc == SQLITE_OK) return Status::Ok();
   std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
   sqlite3_free(err);
-  const int primary = rc & 0xff;
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return Status::Unavailable(msg);
-  if (primary == SQLITE_IOERR || primary == SQLITE_FULL) return Status::IoError(msg);
-  return Status::Internal(msg + " (in: " + sql.substr(0, 200) + ")");
+  return Classify(rc, "sqlite: " + msg + " (in: " + sql.substr(0, 200) + ")");
 }
 
-Result<std::set<std::string>> SqliteSink::ColumnsOf(const std::string& table) {
+void SqliteSink::RollbackIfOpen() {
+  // After some errors (SQLITE_FULL, IOERR) SQLite has already rolled back by itself.
+  if (sqlite3_get_autocommit(db_.get()) == 0) Exec("ROLLBACK");
+}
+
+Result<SqliteSink::Stmt> SqliteSink::Prepare(const std::string& sql) {
   sqlite3_stmt* raw = nullptr;
-  const std::string sql = "PRAGMA table_info(" + QuoteIdentifier(table) + ")";
-  int rc = sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr);
+  const int rc =
+      sqlite3_prepare_v2(db_.get(), sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr);
   Stmt stmt(raw);
-  if (rc != SQLITE_OK) return Error("table_info " + table, rc);
-  std::set<std::string> columns;
-  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW)
-    columns.insert(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 1)));
-  if (rc != SQLITE_DONE) return Error("table_info " + table, rc);
-  return columns;
+  if (rc != SQLITE_OK) return Error("sqlite: prepare '" + sql.substr(0, 200) + "'", rc);
+  return stmt;
+}
+
+Result<SqliteSink::TableInfo> SqliteSink::Describe(const std::string& table) {
+  auto stmt = Prepare("PRAGMA table_info(" + Quote(table) + ")");
+  if (!stmt.ok()) return stmt.status();
+  TableInfo info;
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) {
+    // cid, name, type, notnull, dflt_value, pk
+    info.columns.emplace(reinterpret_cast<const char*>(sqlite3_column_text(stmt->get(), 1)),
+                         sqlite3_column_int(stmt->get(), 5));
+  }
+  if (rc != SQLITE_DONE) return Error("sqlite: table_info " + table, rc);
+  return info;
 }
 
 Status SqliteSink::EnsureTable(const TableSpec& table) {
-  auto known = known_columns_.find(table.name);
-  if (known != known_columns_.end()) {
-    bool all = true;
-    for (const auto& c : table.columns) all = all && known->second.count(c.name);
-    if (all) return Status::Ok();
+  const auto has = [](const TableInfo& info, const std::string& c) {
+    return info.columns.count(c) > 0;
+  };
+  if (auto known = known_.find(table.name); known != known_.end()) {
+    if (std::all_of(table.columns.begin(), table.columns.end(),
+                    [&](const Column& c) { return has(known->second, c.name); })) {
+      return Status::Ok();
+    }
   }
-  auto existing = ColumnsOf(table.name);
-  if (!existing.ok()) return existing.status();
-  if (existing->empty()) {
-    std::string sql = "CREATE TABLE IF NOT EXISTS " + QuoteIdentifier(table.name) + " (";
+  if (std::none_of(table.columns.begin(), table.columns.end(),
+                   [&](const Column& c) { return c.name == table.key_column; })) {
+    return Status::InvalidArgument("table " + table.name + ": key column " + table.key_column +
+                                   " is not among its columns");
+  }
+  // Read and change the schema under the write lock, so that two processes ensuring the same
+  // table cannot both decide to add the same column.
+  Status s = Exec("BEGIN IMMEDIATE");
+  if (!s.ok()) return s;
+  auto done = [&](Status status) {
+    if (status.ok()) status = Exec("COMMIT");
+    if (!status.ok()) RollbackIfOpen();
+    return status;
+  };
+  auto existing = Describe(table.name);
+  if (!existing.ok()) return done(existing.status());
+  if (existing->columns.empty()) {
+    std::string sql = "CREATE TABLE " + Quote(table.name) + " (";
     for (std::size_t i = 0; i < table.columns.size(); ++i) {
       const Column& c = table.columns[i];
       if (i > 0) sql += ", ";
-      sql += QuoteIdentifier(c.name) + " " + SqlType(c.type);
+      sql += Quote(c.name) + " " + SqlType(c.type);
       if (c.name == table.key_column) {
         sql += " PRIMARY KEY NOT NULL";
       } else if (c.mode == config::ColumnMode::kRequired) {
@@ -112,161 +241,150 @@ Status SqliteSink::EnsureTable(const TableSpec& table) {
       }
     }
     sql += ")";
-    Status s = Exec(sql);
-    if (!s.ok()) return s;
+    if (Status created = Exec(sql); !created.ok()) return done(created);
   } else {
-    // Additive only: a column new in the schema is added (nullable: SQLite cannot add a NOT
-    // NULL column without a default to a table that has rows).
+    const auto key = existing->columns.find(table.key_column);
+    const bool sole_key = key != existing->columns.end() && key->second == 1 &&
+                          std::none_of(existing->columns.begin(), existing->columns.end(),
+                                       [](const auto& c) { return c.second > 1; });
+    if (!sole_key) {
+      return done(Status::InvalidArgument("table " + table.name + " exists but " +
+                                          table.key_column +
+                                          " is not its primary key: writes would not be "
+                                          "idempotent"));
+    }
     for (const auto& c : table.columns) {
-      if (existing->count(c.name)) continue;
-      Status s = Exec("ALTER TABLE " + QuoteIdentifier(table.name) + " ADD COLUMN " +
-                      QuoteIdentifier(c.name) + " " + SqlType(c.type));
-      if (!s.ok()) return s;
+      if (has(*existing, c.name)) continue;
+      Status added = Exec("ALTER TABLE " + Quote(table.name) + " ADD COLUMN " + Quote(c.name) +
+                          " " + SqlType(c.type));
+      if (!added.ok()) return done(added);
     }
   }
-  inserts_.erase(table.name);
-  std::set<std::string> names;
-  for (const auto& c : table.columns) names.insert(c.name);
-  known_columns_[table.name] = std::move(names);
+  if (Status committed = done(Status::Ok()); !committed.ok()) return committed;
+  TableInfo& info = known_[table.name];
+  for (const auto& c : table.columns) info.columns.emplace(c.name, c.name == table.key_column);
   return Status::Ok();
+}
+
+Result<sqlite3_stmt*> SqliteSink::InsertFor(const TableSpec& table) {
+  std::string key = table.name;
+  for (const auto& c : table.columns) key += '\0' + c.name;
+  if (auto it = inserts_.find(key); it != inserts_.end()) return it->second.get();
+  std::string sql = "INSERT INTO " + Quote(table.name) + " (";
+  std::string values;
+  for (std::size_t i = 0; i < table.columns.size(); ++i) {
+    sql += (i > 0 ? ", " : "") + Quote(table.columns[i].name);
+    values += i > 0 ? ", ?" : "?";
+  }
+  sql += ") VALUES (" + values + ") ON CONFLICT(" + Quote(table.key_column) + ") DO NOTHING";
+  auto stmt = Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  if (inserts_.size() >= kMaxCachedInserts) inserts_.clear();
+  return inserts_.emplace(std::move(key), std::move(stmt).value()).first->second.get();
 }
 
 WriteResult SqliteSink::Write(const TableSpec& table, const std::vector<Row>& rows) {
   WriteResult result;
-  auto& insert = inserts_[table.name];
-  if (!insert) {
-    std::string sql = "INSERT OR IGNORE INTO " + QuoteIdentifier(table.name) + " (";
-    std::string values;
-    for (std::size_t i = 0; i < table.columns.size(); ++i) {
-      sql += (i ? ", " : "") + QuoteIdentifier(table.columns[i].name);
-      values += i ? ", ?" : "?";
-    }
-    sql += ") VALUES (" + values + ")";
-    sqlite3_stmt* raw = nullptr;
-    const int rc = sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr);
-    insert.reset(raw);
-    if (rc != SQLITE_OK) {
-      result.status = Error("prepare insert into " + table.name, rc);
-      inserts_.erase(table.name);
-      return result;
-    }
-  }
-  Status begun = Exec("BEGIN IMMEDIATE");
-  if (!begun.ok()) {
-    result.status = begun;
+  if (rows.empty()) return result;
+  auto insert = InsertFor(table);
+  if (!insert.ok()) {
+    result.status = insert.status();
     return result;
   }
-  sqlite3_stmt* stmt = insert.get();
+  sqlite3_stmt* stmt = *insert;
+  result.status = Exec("BEGIN IMMEDIATE");
+  if (!result.status.ok()) return result;
+  auto fail = [&](Status status) {
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    RollbackIfOpen();
+    result.status = std::move(status);
+    result.rejected.clear();
+    return result;
+  };
   for (std::size_t r = 0; r < rows.size(); ++r) {
     const Row& row = rows[r];
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
     std::string reject;
+    if (row.size() != table.columns.size()) {
+      reject = "row has " + std::to_string(row.size()) + " values for " +
+               std::to_string(table.columns.size()) + " columns";
+    }
     for (std::size_t c = 0; c < table.columns.size() && reject.empty(); ++c) {
       const Column& col = table.columns[c];
-      const int index = static_cast<int>(c + 1);
-      if (c >= row.size() || !row[c]) {
-        if (col.mode == config::ColumnMode::kRequired || col.name == table.key_column)
+      if (!row[c]) {
+        if (col.mode == config::ColumnMode::kRequired || col.name == table.key_column) {
           reject = "column " + col.name + " is required but missing";
-        continue;
-      }
-      const std::string& v = *row[c];
-      switch (col.type) {
-        case config::FieldType::kInteger: {
-          std::int64_t n = 0;
-          auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-          if (ec != std::errc() || p != v.data() + v.size() || v.empty()) {
-            reject = "column " + col.name + ": '" + v.substr(0, 40) + "' is not an integer";
-          } else {
-            sqlite3_bind_int64(stmt, index, n);
-          }
-          break;
         }
-        case config::FieldType::kFloat: {
-          double d = 0;
-          auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
-          if (ec != std::errc() || p != v.data() + v.size() || v.empty() || !std::isfinite(d)) {
-            reject = "column " + col.name + ": '" + v.substr(0, 40) + "' is not a number";
-          } else {
-            sqlite3_bind_double(stmt, index, d);
-          }
-          break;
-        }
-        case config::FieldType::kBoolean:
-          if (v == "true" || v == "false") {
-            sqlite3_bind_int(stmt, index, v == "true" ? 1 : 0);
-          } else {
-            reject = "column " + col.name + ": '" + v.substr(0, 40) + "' is not a boolean";
-          }
-          break;
-        default:
-          sqlite3_bind_text(stmt, index, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+        continue;  // cleared bindings are NULL
       }
+      reject = BindValue(stmt, static_cast<int>(c + 1), col, *row[c]);
     }
     if (!reject.empty()) {
       result.rejected.push_back({r, std::move(reject)});
       continue;
     }
     const int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_CONSTRAINT) {
-      result.rejected.push_back({r, std::string("constraint: ") + sqlite3_errmsg(db_.get())});
+    if (rc == SQLITE_DONE) continue;
+    const int primary = rc & 0xff;
+    if (primary == SQLITE_CONSTRAINT || primary == SQLITE_MISMATCH || primary == SQLITE_TOOBIG) {
+      // Only this statement is undone; the transaction and the rows before it stay.
+      result.rejected.push_back(
+          {r, std::string("rejected by the table: ") + sqlite3_errmsg(db_.get())});
       continue;
     }
-    if (rc != SQLITE_DONE) {
-      result.status = Error("insert into " + table.name, rc);
-      sqlite3_reset(stmt);
-      Exec("ROLLBACK");
-      result.rejected.clear();
-      return result;
-    }
+    return fail(Error("sqlite: insert into " + table.name, rc));
   }
   sqlite3_reset(stmt);
   sqlite3_clear_bindings(stmt);
-  Status committed = Exec("COMMIT");
-  if (!committed.ok()) {
-    Exec("ROLLBACK");
-    result.status = committed.code() == Status::Code::kInternal
-                        ? Status::Unavailable(committed.message())
-                        : committed;
-    result.rejected.clear();
-  }
+  if (Status committed = Exec("COMMIT"); !committed.ok()) return fail(std::move(committed));
   return result;
 }
 
 Result<std::vector<SqliteSink::EventRow>> SqliteSink::RecentEvents(
     const std::vector<std::string>& tables, const std::string& key_column,
     const std::string& key_value, const std::string& since_dt, std::size_t limit) {
-  std::vector<EventRow> rows;
-  std::string sql;
-  for (const auto& t : tables) {
-    auto columns = ColumnsOf(t);
-    if (!columns.ok()) return columns.status();
-    if (columns->empty() || !columns->count(key_column) || !columns->count("dt")) continue;
-    if (!sql.empty()) sql += " UNION ALL ";
-    sql += "SELECT * FROM " + QuoteIdentifier(t) + " WHERE " + QuoteIdentifier(key_column) +
-           " = ?1 AND dt >= ?2";
-  }
-  if (sql.empty()) return rows;
-  sql = "SELECT * FROM (" + sql + ") ORDER BY dt DESC LIMIT ?3";
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr);
-  Stmt stmt(raw);
-  if (rc != SQLITE_OK) return Error("history query", rc);
-  sqlite3_bind_text(stmt.get(), 1, key_value.data(), static_cast<int>(key_value.size()),
-                    SQLITE_TRANSIENT);
-  sqlite3_bind_text(stmt.get(), 2, since_dt.data(), static_cast<int>(since_dt.size()),
-                    SQLITE_TRANSIENT);
-  sqlite3_bind_int64(stmt.get(), 3, static_cast<sqlite3_int64>(limit));
-  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+  // One query per table rather than a UNION: daily tables of different days may have
+  // different columns (the schema grew), and each row keeps the columns its table has.
+  struct Found {
+    std::string dt;
     EventRow row;
-    for (int c = 0; c < sqlite3_column_count(stmt.get()); ++c) {
-      if (sqlite3_column_type(stmt.get(), c) == SQLITE_NULL) continue;
-      row.emplace_back(sqlite3_column_name(stmt.get(), c),
-                       reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), c)));
+  };
+  std::vector<Found> found;
+  const auto bound = static_cast<sqlite3_int64>(
+      std::min<std::size_t>(limit, std::numeric_limits<sqlite3_int64>::max()));
+  for (const auto& table : tables) {
+    auto info = Describe(table);
+    if (!info.ok()) return info.status();
+    if (!info->columns.count(key_column) || !info->columns.count("dt")) continue;
+    auto stmt = Prepare("SELECT * FROM " + Quote(table) + " WHERE " + Quote(key_column) +
+                        " = ?1 AND \"dt\" >= ?2 ORDER BY \"dt\" DESC LIMIT ?3");
+    if (!stmt.ok()) return stmt.status();
+    sqlite3_stmt* st = stmt->get();
+    sqlite3_bind_text64(st, 1, key_value.data(), key_value.size(), SQLITE_STATIC, SQLITE_UTF8);
+    sqlite3_bind_text64(st, 2, since_dt.data(), since_dt.size(), SQLITE_STATIC, SQLITE_UTF8);
+    sqlite3_bind_int64(st, 3, bound);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      Found f;
+      for (int c = 0; c < sqlite3_column_count(st); ++c) {
+        if (sqlite3_column_type(st, c) == SQLITE_NULL) continue;
+        std::string name = sqlite3_column_name(st, c);
+        std::string value = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
+        if (name == "dt") f.dt = value;
+        f.row.emplace_back(std::move(name), std::move(value));
+      }
+      found.push_back(std::move(f));
     }
-    rows.push_back(std::move(row));
+    if (rc != SQLITE_DONE) return Error("sqlite: history query on " + table, rc);
   }
-  if (rc != SQLITE_DONE) return Error("history query", rc);
+  std::stable_sort(found.begin(), found.end(),
+                   [](const Found& a, const Found& b) { return a.dt > b.dt; });
+  if (found.size() > limit) found.resize(limit);
+  std::vector<EventRow> rows;
+  rows.reserve(found.size());
+  for (auto& f : found) rows.push_back(std::move(f.row));
   return rows;
 }
 

@@ -1,15 +1,24 @@
 // The embedded warehouse: one SQLite file in WAL mode.
 //
-// A batch is one transaction (BEGIN IMMEDIATE … COMMIT) of INSERT OR IGNORE statements keyed
-// by `eid`, so writing the same batch twice stores it once, and a failure rolls the whole
-// batch back. Readers (sqlite3, reports, a BI tool) keep reading while the loader writes.
+// A batch is one transaction (BEGIN IMMEDIATE … COMMIT) of inserts that do nothing on a
+// conflict of the key column, so writing the same batch twice stores it once, and a failure
+// rolls the whole batch back. In WAL mode readers (sqlite3, reports, a BI tool, another
+// SqliteSink) keep reading while the loader writes.
+//
+// Column types: STRING and TIMESTAMP are TEXT, INTEGER and BOOLEAN (0/1) are INTEGER, FLOAT
+// is REAL. The key column is the PRIMARY KEY; REQUIRED columns are NOT NULL when a table is
+// created, and columns added later are nullable (SQLite cannot add a NOT NULL column without
+// a default to a table that has rows).
+//
+// One SqliteSink is one connection: use it from one thread at a time (the loader's), and open
+// another for another thread.
 #pragma once
 
 #include <sqlite3.h>
 
+#include <cstddef>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,15 +29,21 @@ namespace oceanus::sink {
 
 class SqliteSink final : public Sink {
  public:
+  // Opens (creating if needed) the database file; the directory must exist. Fails with the
+  // path in the message when the file cannot be opened or is not a database.
   static Result<std::unique_ptr<SqliteSink>> Open(const std::string& path,
                                                   int busy_timeout_ms = 5000);
   ~SqliteSink() override;
+  SqliteSink(const SqliteSink&) = delete;
+  SqliteSink& operator=(const SqliteSink&) = delete;
 
   Status EnsureTable(const TableSpec& table) override;
   WriteResult Write(const TableSpec& table, const std::vector<Row>& rows) override;
 
-  // A subject's events since `since_dt`, newest first (for history reports). Tables that do
-  // not exist are skipped. Values are bound, never spliced into the SQL.
+  // The events of one subject (`key_column` = `key_value`, e.g. uid) with dt >= `since_dt`
+  // from `tables`, newest first by dt, at most `limit`; each as (column, value) pairs with
+  // NULLs left out. Tables that do not exist, or lack `key_column` or dt, are skipped, so a
+  // caller can name every daily table of a period. Values are bound, never spliced into SQL.
   using EventRow = std::vector<std::pair<std::string, std::string>>;
   Result<std::vector<EventRow>> RecentEvents(const std::vector<std::string>& tables,
                                              const std::string& key_column,
@@ -43,18 +58,21 @@ class SqliteSink final : public Sink {
   struct DbDeleter {
     void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
   };
+  struct TableInfo {
+    std::map<std::string, int> columns;  // name → primary-key position (0 = not in the key)
+  };
 
   explicit SqliteSink(sqlite3* db) : db_(db) {}
   Status Exec(const std::string& sql);
   Status Error(const std::string& what, int rc) const;
-  Result<std::set<std::string>> ColumnsOf(const std::string& table);
+  void RollbackIfOpen();
+  Result<Stmt> Prepare(const std::string& sql);
+  Result<TableInfo> Describe(const std::string& table);
+  Result<sqlite3_stmt*> InsertFor(const TableSpec& table);
 
   std::unique_ptr<sqlite3, DbDeleter> db_;
-  std::map<std::string, std::set<std::string>> known_columns_;  // table → columns
-  std::map<std::string, Stmt> inserts_;                         // table → prepared INSERT
+  std::map<std::string, TableInfo> known_;  // tables ensured through this connection
+  std::map<std::string, Stmt> inserts_;     // "table\0col\0col…" → prepared INSERT
 };
-
-// "name" with embedded quotes doubled.
-std::string QuoteIdentifier(const std::string& name);
 
 }  // namespace oceanus::sink

@@ -3,13 +3,14 @@
 #include "sink/sqlite/sqlite_sink.h"
 
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include "temp_dir.h"
-
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+
+#include "temp_dir.h"
 
 namespace oceanus::sink {
 namespace {
@@ -51,6 +52,28 @@ class SqliteSinkTest : public ::testing::Test {
           row += t ? reinterpret_cast<const char*>(t) : "∅";
         }
         out.push_back(row);
+      }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+  }
+
+  // PRAGMA table_info as "name type notnull pk" per column.
+  std::vector<std::string> Columns(const std::string& table) {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* st = nullptr;
+    std::vector<std::string> out;
+    std::string quoted;
+    for (char c : table) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    const std::string sql = "PRAGMA table_info(\"" + quoted + "\")";
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        out.push_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 1))) + " " +
+                      reinterpret_cast<const char*>(sqlite3_column_text(st, 2)) + " " +
+                      std::to_string(sqlite3_column_int(st, 3)) + " " +
+                      std::to_string(sqlite3_column_int(st, 5)));
       }
     }
     sqlite3_finalize(st);
@@ -101,10 +124,87 @@ TEST_F(SqliteSinkTest, BadValuesAreRejectedAloneTheRestStored) {
   EXPECT_EQ(w.rejected[0].index, 0u);
   EXPECT_NE(w.rejected[0].reason.find("not an integer"), std::string::npos);
   EXPECT_NE(w.rejected[1].reason.find("not a boolean"), std::string::npos);
-  EXPECT_NE(w.rejected[2].reason.find("not a number"), std::string::npos);
+  EXPECT_NE(w.rejected[2].reason.find("not a finite number"), std::string::npos);
   EXPECT_NE(w.rejected[3].reason.find("dt is required"), std::string::npos);
   EXPECT_NE(w.rejected[4].reason.find("eid is required"), std::string::npos);
   EXPECT_EQ(Dump(spec_.name), std::vector<std::string>{"d|e6|f|6|1|1.5"});
+}
+
+TEST_F(SqliteSinkTest, KeyColumnIsThePrimaryKeyAndTypesFollowTheSchema) {
+  ASSERT_TRUE(sink_->EnsureTable(spec_).ok());
+  EXPECT_EQ(Columns(spec_.name),
+            (std::vector<std::string>{"dt TEXT 1 0", "eid TEXT 1 1", "evt TEXT 0 0",
+                                      "n INTEGER 0 0", "ok INTEGER 0 0", "price REAL 0 0"}));
+  // A second row with the same eid is not stored, whatever its other values.
+  ASSERT_TRUE(sink_->Write(spec_, {R({"d", "e1", "first", "1", "true", "1"})}).status.ok());
+  auto w = sink_->Write(spec_, {R({"d", "e1", "second", "2", "true", "1"})});
+  ASSERT_TRUE(w.status.ok());
+  EXPECT_TRUE(w.rejected.empty());
+  EXPECT_EQ(Dump(spec_.name), std::vector<std::string>{"d|e1|first|1|1|1.0"});
+  // A spec without its key column is refused before anything is created.
+  TableSpec keyless = spec_;
+  keyless.name = "keyless";
+  keyless.columns.erase(keyless.columns.begin() + 1);
+  EXPECT_EQ(sink_->EnsureTable(keyless).code(), Status::Code::kInvalidArgument);
+  EXPECT_TRUE(Columns("keyless").empty());
+}
+
+TEST_F(SqliteSinkTest, ExistingTableWithoutTheKeyAsPrimaryKeyIsRefused) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path_.c_str(), &db);
+  ASSERT_EQ(
+      sqlite3_exec(db, "CREATE TABLE site_20261125 (dt TEXT, eid TEXT)", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  const Status s = sink_->EnsureTable(spec_);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("primary key"), std::string::npos);
+}
+
+TEST_F(SqliteSinkTest, ValuesGoToTheirColumnsWhateverTheSpecOrder) {
+  ASSERT_TRUE(sink_->EnsureTable(spec_).ok());
+  ASSERT_TRUE(sink_->Write(spec_, {R({"d", "e1", "a", "1", "true", "1"})}).status.ok());
+  TableSpec reordered = spec_;
+  std::reverse(reordered.columns.begin(), reordered.columns.end());
+  ASSERT_TRUE(sink_->EnsureTable(reordered).ok());
+  ASSERT_TRUE(sink_->Write(reordered, {R({"2.5", "false", "7", "b", "e2", "d"})}).status.ok());
+  EXPECT_EQ(Dump(spec_.name), (std::vector<std::string>{"d|e1|a|1|1|1.0", "d|e2|b|7|0|2.5"}));
+}
+
+TEST_F(SqliteSinkTest, RowsOfTheWrongWidthAreRejected) {
+  ASSERT_TRUE(sink_->EnsureTable(spec_).ok());
+  auto w = sink_->Write(spec_, {R({"d", "e1", "a"}), R({"d", "e2", "a", "1", "true", "1", "x"}),
+                                R({"d", "e3", "a", "1", "true", "1"})});
+  ASSERT_TRUE(w.status.ok());
+  ASSERT_EQ(w.rejected.size(), 2u);
+  EXPECT_EQ(w.rejected[0].reason, "row has 3 values for 6 columns");
+  EXPECT_EQ(w.rejected[1].index, 1u);
+  EXPECT_EQ(Dump(spec_.name).size(), 1u);
+}
+
+TEST_F(SqliteSinkTest, TableConstraintsRejectRowsInsteadOfDroppingThemSilently) {
+  ASSERT_TRUE(sink_->EnsureTable(spec_).ok());  // dt is NOT NULL in the table
+  TableSpec relaxed = spec_;
+  relaxed.columns[0].mode = ColumnMode::kNullable;  // the config no longer requires it
+  auto w = sink_->Write(relaxed, {R({std::nullopt, "e1", "a", "1", "true", "1"}),
+                                  R({"d", "e2", "b", "2", "true", "2"})});
+  ASSERT_TRUE(w.status.ok()) << w.status.ToString();
+  ASSERT_EQ(w.rejected.size(), 1u);
+  EXPECT_EQ(w.rejected[0].index, 0u);
+  EXPECT_NE(w.rejected[0].reason.find("NOT NULL"), std::string::npos) << w.rejected[0].reason;
+  EXPECT_EQ(Dump(spec_.name), std::vector<std::string>{"d|e2|b|2|1|2.0"});
+}
+
+TEST_F(SqliteSinkTest, IdentifiersAreQuoted) {
+  TableSpec odd = spec_;
+  odd.name = "we\"ird; DROP TABLE x; --";
+  odd.columns[2].name = "ev\"t";
+  ASSERT_TRUE(sink_->EnsureTable(odd).ok());
+  ASSERT_TRUE(sink_->Write(odd, {R({"d", "e1", "a", "1", "true", "1"})}).status.ok());
+  const auto columns = Columns(odd.name);
+  ASSERT_EQ(columns.size(), 6u);
+  EXPECT_EQ(columns[2], "ev\"t TEXT 0 0");
+  EXPECT_EQ(Columns("x").size(), 0u);
 }
 
 TEST_F(SqliteSinkTest, NewSchemaColumnWidensTheTableAndKeepsRows) {
@@ -121,6 +221,8 @@ TEST_F(SqliteSinkTest, NewSchemaColumnWidensTheTableAndKeepsRows) {
   auto again = SqliteSink::Open(path_);
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE((*again)->EnsureTable(wider).ok());
+  // Added later, the REQUIRED column is nullable in the table (old rows have no value).
+  EXPECT_EQ(Columns(spec_.name).back(), "uid TEXT 0 0");
 }
 
 TEST_F(SqliteSinkTest, ReadersReadWhileAWriteIsOpen) {
@@ -135,6 +237,30 @@ TEST_F(SqliteSinkTest, ReadersReadWhileAWriteIsOpen) {
   EXPECT_EQ(Dump(spec_.name).size(), 1u);  // WAL: the reader is not blocked
   sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(writer);
+}
+
+TEST_F(SqliteSinkTest, AnOpenReadDoesNotBlockTheSink) {
+  ASSERT_TRUE(sink_->EnsureTable(spec_).ok());
+  ASSERT_TRUE(sink_->Write(spec_, {R({"d", "e1", "a", "1", "true", "1"})}).status.ok());
+  sqlite3* reader = nullptr;
+  sqlite3_open_v2(path_.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(reader, "SELECT count(*) FROM site_20261125", -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(reader, "BEGIN", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);  // the read transaction holds its snapshot
+  EXPECT_EQ(sqlite3_column_int(st, 0), 1);
+  sqlite3_reset(st);
+  auto w = sink_->Write(spec_, {R({"d", "e2", "b", "2", "true", "2"})});
+  EXPECT_TRUE(w.status.ok()) << w.status.ToString();
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 1);  // still the snapshot
+  sqlite3_reset(st);
+  sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 2);
+  sqlite3_finalize(st);
+  sqlite3_close(reader);
 }
 
 TEST_F(SqliteSinkTest, LockedDatabaseFailsTheWholeBatchAsRetryable) {
@@ -181,10 +307,48 @@ TEST_F(SqliteSinkTest, RecentEventsNewestFirstFilteredAndLimited) {
   };
   EXPECT_EQ(eid((*rows)[0]), "d");
   EXPECT_EQ(eid((*rows)[1]), "c");
+  EXPECT_EQ((*rows)[0].front(),
+            (std::pair<std::string, std::string>{"dt", "2026-11-25 10:00:00.000000"}));
+  // since_dt filters; a limit larger than the rows is fine.
+  auto since = sink_->RecentEvents({"s_20261124", "s_20261125"}, "evt", "x",
+                                   "2026-11-24 10:00:00.000001", 100);
+  ASSERT_TRUE(since.ok());
+  ASSERT_EQ(since->size(), 2u);
+  EXPECT_EQ(eid((*since)[1]), "c");
   // A value that looks like SQL is just a value.
   auto none = sink_->RecentEvents({"s_20261125"}, "evt", "x' OR '1'='1", "", 10);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+}
+
+TEST_F(SqliteSinkTest, RecentEventsSpansTablesOfDifferentWidths) {
+  TableSpec old_day = spec_, new_day = spec_;
+  old_day.name = "s_20261124";
+  new_day.name = "s_20261125";
+  new_day.columns.push_back({"uid", FieldType::kString, ColumnMode::kNullable, ""});
+  ASSERT_TRUE(sink_->EnsureTable(old_day).ok());
+  ASSERT_TRUE(sink_->EnsureTable(new_day).ok());
+  ASSERT_TRUE(sink_->Write(old_day, {R({"2026-11-24 10:00:00.000000", "a", "x", "1", "true", "1"})})
+                  .status.ok());
+  ASSERT_TRUE(
+      sink_->Write(new_day, {R({"2026-11-25 10:00:00.000000", "b", "x", "2", "true", "1", "u1"})})
+          .status.ok());
+  auto rows = sink_->RecentEvents({"s_20261124", "s_20261125"}, "evt", "x", "", 10);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].size(), 7u);
+  EXPECT_EQ((*rows)[0].back(), (std::pair<std::string, std::string>{"uid", "u1"}));
+  EXPECT_EQ((*rows)[1].size(), 6u);
+}
+
+TEST(SqliteSinkOpenTest, AFileThatIsNotADatabaseIsAClearError) {
+  oceanus::testing::ScopedTempDir temp("oceanus-sqlite");
+  const std::string path = (temp.path() / "not.db").string();
+  std::ofstream(path) << "this is not an SQLite database, just some text that is long enough "
+                         "to hold a header and then some more text to fill it out...........";
+  auto s = SqliteSink::Open(path);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find(path), std::string::npos) << s.status().ToString();
 }
 
 TEST(SqliteSinkOpenTest, UnopenablePathIsAClearError) {
