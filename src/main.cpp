@@ -2,6 +2,8 @@
 //
 //   oceanus run   --config FILE [--listen HOST:PORT] [--data-dir DIR]
 //       collector + table manager + loader in one process (the embedded default)
+//   oceanus collect | load | tables --config FILE
+//       one role per process (queue type redis): scale and restart each on its own
 //   oceanus check --config FILE
 //       validate the config and print the resolved sites, fields and tables
 //
@@ -11,6 +13,7 @@
 // loader write what is queued, and exit 0.
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -27,6 +30,8 @@
 #include "http/server.h"
 #include "load/dead_letter.h"
 #include "load/loader.h"
+#include "queue/redis/redis_dead_letter.h"
+#include "queue/redis/redis_queue.h"
 #include "queue/spool/spool.h"
 #include "sink/sqlite/sqlite_sink.h"
 #include "tables/table_names.h"
@@ -128,7 +133,21 @@ int Check(const std::string& path) {
   return 0;
 }
 
-int Run(const std::string& path, const Overrides& overrides) {
+struct Roles {
+  bool collect = false;
+  bool load = false;
+  bool tables = false;
+  const char* name = "run";
+};
+
+// "host-pid": the consumer name in Redis consumer groups, unique per process.
+std::string ConsumerName() {
+  char host[256] = "oceanus";
+  ::gethostname(host, sizeof host - 1);
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
+
+int Run(const std::string& path, const Overrides& overrides, const Roles& roles) {
   // Signals are taken by sigwait below; every thread started from here inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
@@ -143,6 +162,13 @@ int Run(const std::string& path, const Overrides& overrides) {
     return kExitConfig;
   }
   const config::Config& config = *c;
+  const bool redis = config.queue.type == "redis";
+  if (!redis && !(roles.collect && roles.load)) {
+    std::cerr << path
+              << ": queue type spool keeps the queue inside one process: use `oceanus run`, "
+              << "or queue type redis to run `oceanus " << roles.name << "` on its own\n";
+    return kExitConfig;
+  }
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   auto tz = TimeZone::Load(config.time_zone);
   if (!tz.ok()) {
@@ -155,71 +181,124 @@ int Run(const std::string& path, const Overrides& overrides) {
     spdlog::critical("cannot create data dir {}: {}", config.data_dir, ec.message());
     return kExitRuntime;
   }
-  auto classifier = event::DeviceClassifier::Load(UapRegexesPath());
-  if (!classifier.ok()) {
-    spdlog::critical("device classifier: {}", classifier.status().ToString());
-    return kExitRuntime;
-  }
-  auto collector = collect::Collector::Create(config, *classifier);
-  if (!collector.ok()) {
-    std::cerr << path << ": " << collector.status().message() << "\n";
-    return kExitConfig;
-  }
-
   std::vector<std::string> site_names;
   for (const auto& s : config.sites) site_names.push_back(s.name);
-  auto spool = queue::Spool::Open(config.data_dir + "/spool", site_names, {"load"}, config.queue);
-  if (!spool.ok()) {
-    spdlog::critical("spool: {}", spool.status().ToString());
-    return kExitRuntime;
-  }
-  auto sink = sink::SqliteSink::Open(config.sink.path);
-  if (!sink.ok()) {
-    spdlog::critical("sink: {}", sink.status().ToString());
-    return kExitRuntime;
-  }
-  std::vector<std::unique_ptr<queue::QueueReader>> readers;
-  for (std::size_t i = 0; i < config.sites.size(); ++i) {
-    auto reader = (*spool)->OpenReader(i, "load");
-    if (!reader.ok()) {
-      spdlog::critical("spool reader for {}: {}", config.sites[i].name, reader.status().ToString());
+
+  // The local spool: the queue itself (spool), or the collector's fallback (redis).
+  std::unique_ptr<queue::Spool> spool;
+  if (roles.collect) {
+    const std::vector<std::string> groups =
+        redis ? std::vector<std::string>{"forward"} : config.queue.groups;
+    auto opened = queue::Spool::Open(config.data_dir + "/spool", site_names, groups, config.queue);
+    if (!opened.ok()) {
+      spdlog::critical("spool: {}", opened.status().ToString());
       return kExitRuntime;
     }
-    readers.push_back(std::move(reader).value());
+    spool = std::move(opened).value();
   }
-  load::DeadLetter dead_letter(config.data_dir + "/deadletter");
-  load::Loader loader(config, *tz, **sink, dead_letter, std::move(readers));
-  std::jthread loader_thread([&loader](std::stop_token stop) { loader.Run(stop); });
 
-  ThreadPool blocking(1);
-  auto server = http::Server::Start(
-      config, *collector,
-      [&](unsigned index, http::PostFn post) -> Result<std::unique_ptr<queue::QueueWriter>> {
-        queue::Spool::Executors executors;
-        executors.run_blocking = [&blocking](std::function<void()> job) {
-          blocking.Submit(std::move(job));
-        };
-        executors.post_back = std::move(post);
-        return (*spool)->MakeWriter(index, std::move(executors));
-      });
-  if (!server.ok()) {
-    spdlog::critical("{}", server.status().ToString());
-    loader_thread.request_stop();
-    return kExitRuntime;
+  // load (and tables): queue → sink.
+  std::unique_ptr<sink::SqliteSink> sink;
+  std::unique_ptr<load::DeadLetter> dead_letter;
+  std::unique_ptr<load::Loader> loader;
+  std::jthread loader_thread;
+  if (roles.load || roles.tables) {
+    auto opened = sink::SqliteSink::Open(config.sink.path);
+    if (!opened.ok()) {
+      spdlog::critical("sink: {}", opened.status().ToString());
+      return kExitRuntime;
+    }
+    sink = std::move(opened).value();
+    std::vector<std::unique_ptr<queue::QueueReader>> readers;
+    if (roles.load) {
+      const std::string consumer = ConsumerName();
+      for (std::size_t i = 0; i < config.sites.size(); ++i) {
+        if (redis) {
+          readers.push_back(
+              std::make_unique<queue::redis::RedisReader>(config, i, "load", consumer));
+          continue;
+        }
+        auto reader = spool->OpenReader(i, "load");
+        if (!reader.ok()) {
+          spdlog::critical("spool reader for {}: {}", config.sites[i].name,
+                           reader.status().ToString());
+          return kExitRuntime;
+        }
+        readers.push_back(std::move(reader).value());
+      }
+    }
+    if (redis) {
+      dead_letter = std::make_unique<queue::redis::RedisDeadLetter>(config.queue.redis);
+    } else {
+      dead_letter = std::make_unique<load::FileDeadLetter>(config.data_dir + "/deadletter");
+    }
+    loader = std::make_unique<load::Loader>(config, *tz, *sink, *dead_letter, std::move(readers));
+    loader_thread = std::jthread([&loader](std::stop_token stop) { loader->Run(stop); });
   }
-  spdlog::info("oceanus running: {} site(s), data in {}, warehouse {}", config.sites.size(),
-               config.data_dir, config.sink.path);
+
+  // collect: HTTP → queue.
+  ThreadPool blocking(1);
+  std::unique_ptr<queue::redis::SpoolBacklog> backlog;
+  std::unique_ptr<queue::redis::Forwarder> forwarder;
+  std::unique_ptr<http::Server> server;
+  if (roles.collect) {
+    auto classifier = event::DeviceClassifier::Load(UapRegexesPath());
+    if (!classifier.ok()) {
+      spdlog::critical("device classifier: {}", classifier.status().ToString());
+      return kExitRuntime;
+    }
+    auto collector = collect::Collector::Create(config, *classifier);
+    if (!collector.ok()) {
+      std::cerr << path << ": " << collector.status().message() << "\n";
+      return kExitConfig;
+    }
+    if (redis) {
+      backlog = std::make_unique<queue::redis::SpoolBacklog>(config.sites.size());
+      // Until the forwarder has looked, assume a spool left by an earlier run: new events
+      // queue behind it, in order.
+      for (std::size_t i = 0; i < config.sites.size(); ++i) backlog->Set(i, true);
+      forwarder = std::make_unique<queue::redis::Forwarder>(config, *spool, *backlog);
+      forwarder->Start();
+    }
+    auto run_blocking = [&blocking](std::function<void()> job) { blocking.Submit(std::move(job)); };
+    auto started = http::Server::Start(
+        config, *collector,
+        [&](unsigned index, http::PostFn post) -> Result<std::unique_ptr<queue::QueueWriter>> {
+          if (redis) {
+            auto w = queue::redis::RedisWriter::Create(config, *spool, index, run_blocking,
+                                                       *backlog, std::move(post));
+            if (!w.ok()) return w.status();
+            return std::unique_ptr<queue::QueueWriter>(std::move(w).value());
+          }
+          queue::Spool::Executors executors;
+          executors.run_blocking = run_blocking;
+          executors.post_back = std::move(post);
+          return spool->MakeWriter(index, std::move(executors));
+        });
+    if (!started.ok()) {
+      spdlog::critical("{}", started.status().ToString());
+      return kExitRuntime;
+    }
+    server = std::move(started).value();
+  }
+  spdlog::info("oceanus {} running: {} site(s), queue {}, data in {}", roles.name,
+               config.sites.size(), config.queue.type, config.data_dir);
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   spdlog::info("received {}, shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
-  const auto& s = config.server;
-  (*server)->Shutdown(s.gaze_open_delay + s.gaze_see_delay + s.gaze_read_delay +
-                      std::chrono::seconds(5));
+  if (server) {
+    const auto& s = config.server;
+    server->Shutdown(s.gaze_open_delay + s.gaze_see_delay + s.gaze_read_delay +
+                     std::chrono::seconds(5));
+  }
   blocking.Join();  // pending fsyncs complete before the writers go away
-  server->reset();
-  loader_thread.request_stop();
-  loader_thread.join();
+  server.reset();   // writers: queued events are sent (or spooled) before this returns
+  if (forwarder) forwarder->Stop();
+  if (loader_thread.joinable()) {
+    loader_thread.request_stop();
+    loader_thread.join();
+  }
   spdlog::info("bye");
   return 0;
 }
@@ -233,17 +312,37 @@ int main(int argc, char** argv) {
   std::string config_path;
   oceanus::Overrides overrides;
 
-  auto* run = app.add_subcommand("run", "collector, table manager and loader in one process");
-  run->add_option("--config,-c", config_path, "the YAML config file")->required();
-  run->add_option("--listen", overrides.listen, "HOST:PORT to listen on (overrides server.listen)");
-  run->add_option("--data-dir", overrides.data_dir,
-                  "where the spool and SQLite file live (overrides data_dir)");
-
+  struct Command {
+    const char* name;
+    const char* help;
+    oceanus::Roles roles;
+    CLI::App* app = nullptr;
+  };
+  Command commands[] = {
+      {"run", "collector, table manager and loader in one process", {true, true, true, "run"}},
+      {"collect", "the HTTP collector only (queue type redis)", {true, false, false, "collect"}},
+      {"load",
+       "the loader only: queue → warehouse (queue type redis)",
+       {false, true, false, "load"}},
+      {"tables",
+       "the table manager only: keep today's and tomorrow's tables ready",
+       {false, false, true, "tables"}},
+  };
+  for (auto& c : commands) {
+    c.app = app.add_subcommand(c.name, c.help);
+    c.app->add_option("--config,-c", config_path, "the YAML config file")->required();
+    c.app->add_option("--data-dir", overrides.data_dir,
+                      "where the spool and SQLite file live (overrides data_dir)");
+    if (c.roles.collect)
+      c.app->add_option("--listen", overrides.listen,
+                        "HOST:PORT to listen on (overrides server.listen)");
+  }
   auto* check = app.add_subcommand("check", "validate the config and print what it resolves to");
   check->add_option("--config,-c", config_path, "the YAML config file")->required();
 
   CLI11_PARSE(app, argc, argv);
-  if (run->parsed()) return oceanus::Run(config_path, overrides);
+  for (const auto& c : commands)
+    if (c.app->parsed()) return oceanus::Run(config_path, overrides, c.roles);
   if (check->parsed()) return oceanus::Check(config_path);
   return 1;
 }

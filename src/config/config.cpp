@@ -384,11 +384,43 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
       r.Fail(s["max_header_bytes"], "max_header_bytes is below 256");
   }
   if (const auto& q = root["queue"]) {
-    r.ExpectKeys(q, "queue", {"type", "durability", "segment_bytes"});
+    r.ExpectKeys(q, "queue", {"type", "durability", "segment_bytes", "groups", "redis"});
     if (q["type"]) {
       c.queue.type = r.Str(q["type"]);
-      if (c.queue.type != "spool")
-        r.Fail(q["type"], "unknown queue type '" + c.queue.type + "' (expected: spool)");
+      if (c.queue.type != "spool" && c.queue.type != "redis")
+        r.Fail(q["type"], "unknown queue type '" + c.queue.type + "' (expected: spool, redis)");
+    }
+    if (q["groups"]) {
+      c.queue.groups = r.StrList(q["groups"]);
+      for (const auto& g : c.queue.groups)
+        if (!ValidName(g, false))
+          r.Fail(q["groups"], "group name '" + g + "' must match [a-z_][a-z0-9_]*");
+      if (std::find(c.queue.groups.begin(), c.queue.groups.end(), "load") == c.queue.groups.end())
+        r.Fail(q["groups"], "groups must include 'load'");
+    }
+    if (const auto& rd = q["redis"]) {
+      r.ExpectKeys(rd, "queue.redis",
+                   {"address", "password", "db", "prefix", "connect_timeout", "command_timeout",
+                    "publish", "claim_idle", "max_deliveries", "trim_every"});
+      auto& redis = c.queue.redis;
+      if (rd["address"]) {
+        ServerConfig tmp;
+        ParseListen(r, rd["address"], tmp);
+        redis.host = tmp.listen_host;
+        redis.port = tmp.listen_port;
+      }
+      if (rd["password"]) redis.password = r.Str(rd["password"]);
+      if (rd["db"]) redis.db = static_cast<unsigned>(r.Unsigned(rd["db"], 1024));
+      if (rd["prefix"]) redis.prefix = r.Str(rd["prefix"]);
+      if (rd["connect_timeout"]) redis.connect_timeout = r.Duration(rd["connect_timeout"]);
+      if (rd["command_timeout"]) redis.command_timeout = r.Duration(rd["command_timeout"]);
+      if (rd["publish"]) redis.publish = r.Bool(rd["publish"]);
+      if (rd["claim_idle"]) redis.claim_idle = r.Duration(rd["claim_idle"]);
+      if (rd["max_deliveries"])
+        redis.max_deliveries = static_cast<unsigned>(r.Unsigned(rd["max_deliveries"], 1000));
+      if (rd["trim_every"]) redis.trim_every = r.Duration(rd["trim_every"]);
+      if (redis.max_deliveries == 0)
+        r.Fail(rd["max_deliveries"], "max_deliveries must be at least 1");
     }
     if (q["durability"])
       c.queue.durability =

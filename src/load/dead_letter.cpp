@@ -14,7 +14,7 @@
 
 namespace oceanus::load {
 
-Status DeadLetter::Put(const std::string& site, const std::vector<Item>& items) {
+Status FileDeadLetter::Put(const std::string& site, const std::vector<Item>& items) {
   if (items.empty()) return Status::Ok();
   ::mkdir(dir_.c_str(), 0755);
   const std::string path = dir_ + "/" + site + ".jsonl";

@@ -7,7 +7,6 @@
 // nothing leaves the queue without being stored somewhere.
 #pragma once
 
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,15 +15,23 @@
 
 namespace oceanus::load {
 
+// Where records that will never load are kept, with the reason.
 class DeadLetter {
  public:
-  explicit DeadLetter(std::string dir) : dir_(std::move(dir)) {}
+  virtual ~DeadLetter() = default;
   struct Item {
     std::string_view record;
     std::string reason;
   };
-  // Appends the items to <dir>/<site>.jsonl and syncs the file.
-  Status Put(const std::string& site, const std::vector<Item>& items);
+  // Stores the items durably; only then may the loader acknowledge them.
+  virtual Status Put(const std::string& site, const std::vector<Item>& items) = 0;
+};
+
+// The embedded form: <dir>/<site>.jsonl.
+class FileDeadLetter final : public DeadLetter {
+ public:
+  explicit FileDeadLetter(std::string dir) : dir_(std::move(dir)) {}
+  Status Put(const std::string& site, const std::vector<Item>& items) override;
 
  private:
   std::string dir_;

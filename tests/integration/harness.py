@@ -17,6 +17,7 @@ import time
 BIN = os.environ.get("OCEANUS_BIN", os.path.join(os.path.dirname(__file__), "../../build/oceanus"))
 SOURCE_DIR = os.environ.get("OCEANUS_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
 EXAMPLE = os.path.join(SOURCE_DIR, "examples", "oceanus.yaml")
+REDIS_EXAMPLE = os.path.join(SOURCE_DIR, "examples", "redis.yaml")
 
 CHROME_WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
                   "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")
@@ -41,9 +42,9 @@ def wait_for(condition, timeout=20.0, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
-def example_config(tmpdir, replacements=()):
-    """The example config with textual replacements, written into tmpdir."""
-    with open(EXAMPLE) as f:
+def example_config(tmpdir, replacements=(), base=None):
+    """An example config (default examples/oceanus.yaml) with textual replacements, in tmpdir."""
+    with open(base or EXAMPLE) as f:
         text = f.read()
     for old, new in replacements:
         assert old in text, old
@@ -57,25 +58,34 @@ def example_config(tmpdir, replacements=()):
 class Oceanus:
     """One `oceanus run` process on a free loopback port with its own data dir."""
 
-    def __init__(self, config=None, data_dir=None, port=None):
+    def __init__(self, config=None, data_dir=None, port=None, role="run", env=None, db_path=None):
         self.tmp = tempfile.mkdtemp(prefix="oceanus-it-")
         self.config = config or EXAMPLE
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.port = port or free_port()
+        self.role = role
+        self.env = dict(os.environ, **(env or {}))
+        self._db_path = db_path
         self.proc = None
         self.log_path = os.path.join(self.tmp, "oceanus.log")
 
     @property
     def db_path(self):
-        return os.path.join(self.data_dir, "oceanus.db")
+        return self._db_path or os.path.join(self.data_dir, "oceanus.db")
 
     def start(self):
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [BIN, "run", "--config", self.config, "--listen", f"127.0.0.1:{self.port}",
-             "--data-dir", self.data_dir],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for(self._healthy, timeout=30, what="oceanus /hc")
+        args = [BIN, self.role, "--config", self.config, "--data-dir", self.data_dir]
+        if self.role in ("run", "collect"):
+            args += ["--listen", f"127.0.0.1:{self.port}"]
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+        if self.role in ("run", "collect"):
+            wait_for(self._healthy, timeout=30, what="oceanus /hc")
+        else:
+            wait_for(lambda: "running" in self.read_log() or self.proc.poll() is not None,
+                     timeout=30, what=f"oceanus {self.role} to start")
+            if self.proc.poll() is not None:
+                raise AssertionError(f"oceanus {self.role} exited:\n{self.read_log()}")
         return self
 
     def _healthy(self):
@@ -131,3 +141,47 @@ class Oceanus:
     def wait_rows(self, site, count, where="1=1", params=(), timeout=20):
         return wait_for(lambda: (lambda r: r if len(r) >= count else None)(
             self.rows(site, where, params)), timeout=timeout, what=f"{count} rows in {site}")
+
+
+class Redis:
+    """A real redis-server with AOF on, on a free loopback port, in a temp dir."""
+
+    def __init__(self, port=None):
+        self.dir = tempfile.mkdtemp(prefix="oceanus-redis-")
+        self.port = port or free_port()
+        self.proc = None
+
+    def start(self):
+        self.log = open(os.path.join(self.dir, "redis.log"), "ab")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+             "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
+             "--protected-mode", "no"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(lambda: self.ping(), timeout=20, what="redis-server")
+        return self
+
+    def ping(self):
+        try:
+            return self.cli("PING") == "PONG"
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            return False
+
+    def cli(self, *args):
+        out = subprocess.run(["redis-cli", "-p", str(self.port), "--no-raw", *args],
+                             capture_output=True, text=True, timeout=10, check=True)
+        return out.stdout.strip().strip('"') if "\n" not in out.stdout.strip() else out.stdout
+
+    def raw(self, *args):
+        return subprocess.run(["redis-cli", "-p", str(self.port), "--raw", *args],
+                              capture_output=True, text=True, timeout=10, check=True).stdout
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+        self.log.close()
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"

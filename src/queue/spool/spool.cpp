@@ -482,12 +482,17 @@ std::vector<Spool::SegmentName> Spool::ListSegments(SiteId site) const {
 
 void Spool::SetActive(SiteId site, unsigned writer, std::uint64_t seq, bool active) {
   SiteState& s = *sites_[site];
-  std::lock_guard lock(s.mu);
-  if (active) {
-    s.active.insert({writer, seq});
-  } else {
-    s.active.erase({writer, seq});
+  {
+    std::lock_guard lock(s.mu);
+    if (active) {
+      s.active.insert({writer, seq});
+    } else {
+      s.active.erase({writer, seq});
+    }
   }
+  // A segment sealed after its readers had already passed its end is deleted now, not at
+  // some later acknowledgement that may never come.
+  if (!active) DeleteConsumed(site);
 }
 
 bool Spool::IsActive(SiteId site, unsigned writer, std::uint64_t seq) const {
@@ -503,10 +508,17 @@ std::uint64_t Spool::NextSeq(SiteId site, unsigned writer) {
 }
 
 void Spool::Acknowledged(SiteId site, const std::string& group, const SpoolCursor& cursor) {
+  {
+    std::lock_guard lock(sites_[site]->mu);
+    sites_[site]->cursors[group] = cursor;
+  }
+  DeleteConsumed(site);
+}
+
+void Spool::DeleteConsumed(SiteId site) {
   SiteState& s = *sites_[site];
   std::vector<SegmentName> segments = ListSegments(site);
   std::lock_guard lock(s.mu);
-  s.cursors[group] = cursor;
   for (const auto& seg : segments) {
     if (s.active.count({seg.writer, seg.seq})) continue;
     const std::string path = SegmentPath(site, seg.writer, seg.seq);

@@ -78,6 +78,8 @@ class Spool {
   std::uint64_t NextSeq(SiteId site, unsigned writer);
   // Records a group's acknowledged cursor and deletes the sealed segments all groups passed.
   void Acknowledged(SiteId site, const std::string& group, const SpoolCursor& cursor);
+  // Deletes the sealed segments every group has read to their end.
+  void DeleteConsumed(SiteId site);
   void CountCorrupt() { ++corrupt_records_; }
   const config::QueueConfig& config() const { return config_; }
 

@@ -96,7 +96,7 @@ sites:
   void RunLoader(queue::Spool& spool, ScriptedSink& sink, const std::function<bool()>& until) {
     std::vector<std::unique_ptr<queue::QueueReader>> readers;
     readers.push_back(std::move(spool.OpenReader(0, "load")).value());
-    DeadLetter dead((dir_ / "deadletter").string());
+    FileDeadLetter dead((dir_ / "deadletter").string());
     Loader loader(config_, *TimeZone::Load("Asia/Tokyo"), sink, dead, std::move(readers));
     std::jthread t([&](std::stop_token stop) { loader.Run(stop); });
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -186,7 +186,7 @@ TEST_F(LoaderTest, TablesDueNowAreCreatedAheadOfTime) {
   ScriptedSink sink;
   std::vector<std::unique_ptr<queue::QueueReader>> readers;
   readers.push_back(std::move(spool->OpenReader(0, "load")).value());
-  DeadLetter dead((dir_ / "deadletter").string());
+  FileDeadLetter dead((dir_ / "deadletter").string());
   Loader loader(config_, *TimeZone::Load("Asia/Tokyo"), sink, dead, std::move(readers));
   ASSERT_TRUE(loader.EnsureDueTables(*ParseUtcMicros("2026-11-25 03:00:00")).ok());  // noon JST
   EXPECT_EQ(sink.tables, (std::set<std::string>{"page_20261125", "page_20261126"}));

@@ -183,6 +183,18 @@ TEST_F(SpoolTest, AfterEverySegmentWasConsumedAndDeletedNewRecordsAreStillRead) 
   EXPECT_EQ(got[0].payload, "{\"uid\":\"new0\"}");
 }
 
+TEST_F(SpoolTest, ASegmentConsumedWhileActiveIsDeletedWhenSealed) {
+  auto spool = Open();
+  auto w = Writer(*spool, 0);
+  AppendAll(*w, 0, Records("a", 5));
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, 10);
+  ASSERT_TRUE(r->Ack(got.back().id).ok());
+  ASSERT_EQ(Segments("site_a").size(), 1u);  // still the writer's active segment
+  w.reset();                                 // sealed: nothing in it is unread
+  EXPECT_TRUE(Segments("site_a").empty());
+}
+
 TEST_F(SpoolTest, RotationSpreadsRecordsOverSegmentsAndConsumedOnesAreDeleted) {
   auto spool = Open({"load"}, 4096);
   auto w = Writer(*spool, 0);

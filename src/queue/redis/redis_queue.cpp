@@ -1,0 +1,501 @@
+// Redis Streams queue: writer (pipelined XADD with spool fallback), reader (consumer groups,
+// claiming, dead-letter, trimming) and forwarder. See redis_queue.h for the shape.
+#include "queue/redis/redis_queue.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <utility>
+
+namespace oceanus::queue::redis {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Completes a handler on its I/O thread.
+class PostToOwner : public AppendHandler {
+ public:
+  PostToOwner(std::function<void(std::function<void()>)> post, std::shared_ptr<AppendHandler> done)
+      : post_(std::move(post)), done_(std::move(done)) {}
+  void Appended(Status s) override {
+    post_([done = std::move(done_), s] { done->Appended(s); });
+  }
+
+ private:
+  std::function<void(std::function<void()>)> post_;
+  std::shared_ptr<AppendHandler> done_;
+};
+
+// "1700000000000-5" → (ms, seq); false when it is not a stream id.
+bool ParseId(std::string_view id, std::pair<std::uint64_t, std::uint64_t>& out) {
+  const auto dash = id.find('-');
+  if (dash == std::string_view::npos) return false;
+  auto a = std::from_chars(id.data(), id.data() + dash, out.first);
+  auto b = std::from_chars(id.data() + dash + 1, id.data() + id.size(), out.second);
+  return a.ec == std::errc() && b.ec == std::errc();
+}
+
+std::string FormatId(std::pair<std::uint64_t, std::uint64_t> id) {
+  return std::to_string(id.first) + "-" + std::to_string(id.second);
+}
+
+std::chrono::milliseconds NextBackoff(std::chrono::milliseconds current) {
+  return std::min<std::chrono::milliseconds>(
+      std::chrono::seconds(5), current.count() == 0 ? std::chrono::milliseconds(100) : current * 2);
+}
+
+// The value of field `name` in a stream entry's [field, value, ...] array.
+std::string_view FieldValue(const redisReply* fields, std::string_view name) {
+  if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY) return {};
+  for (std::size_t i = 0; i + 1 < fields->elements; i += 2)
+    if (ReplyString(fields->element[i]) == name) return ReplyString(fields->element[i + 1]);
+  return {};
+}
+
+}  // namespace
+
+std::string StreamKey(const config::RedisConfig& config, const std::string& site) {
+  return config.prefix + site;
+}
+std::string DeadLetterKey(const config::RedisConfig& config, const std::string& site) {
+  return config.prefix + site + ":dead";
+}
+
+// ---------------------------------------------------------------------------------------
+// RedisWriter
+
+RedisWriter::RedisWriter(const config::Config& config, SpoolBacklog& backlog,
+                         std::function<void(std::function<void()>)> post_back)
+    : config_(config), backlog_(backlog), post_back_(std::move(post_back)) {
+  for (const auto& site : config.sites) keys_.push_back(StreamKey(config.queue.redis, site.name));
+}
+
+Result<std::unique_ptr<RedisWriter>> RedisWriter::Create(
+    const config::Config& config, queue::Spool& spool, unsigned writer_id,
+    std::function<void(std::function<void()>)> run_blocking, SpoolBacklog& backlog,
+    std::function<void(std::function<void()>)> post_back) {
+  std::unique_ptr<RedisWriter> w(new RedisWriter(config, backlog, std::move(post_back)));
+  Spool::Executors executors;
+  executors.run_blocking = std::move(run_blocking);
+  RedisWriter* raw = w.get();
+  executors.post_back = [raw](std::function<void()> job) { raw->RunOnSender(std::move(job)); };
+  auto fallback = spool.MakeWriter(writer_id, std::move(executors));
+  if (!fallback.ok()) return fallback.status();
+  w->fallback_ = std::move(fallback).value();
+  w->sender_ = std::thread([raw] { raw->Loop(); });
+  return w;
+}
+
+RedisWriter::~RedisWriter() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (sender_.joinable()) sender_.join();
+}
+
+void RedisWriter::Append(SiteId site, std::string_view record,
+                         std::shared_ptr<AppendHandler> done) {
+  {
+    std::lock_guard lock(mu_);
+    items_.push_back({site, std::string(record), std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+void RedisWriter::RunOnSender(std::function<void()> job) {
+  {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+void RedisWriter::Loop() {
+  std::vector<Item> items;
+  std::vector<std::function<void()>> jobs;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !items_.empty() || !jobs_.empty(); });
+      items.swap(items_);
+      jobs.swap(jobs_);
+      if (stopping_ && items.empty() && jobs.empty()) break;
+    }
+    for (auto& job : jobs) job();
+    jobs.clear();
+    // Everything that arrived while the last batch was in flight goes in one pipeline.
+    if (!items.empty()) Send(items);
+    items.clear();
+  }
+}
+
+bool RedisWriter::EnsureConnected() {
+  if (conn_ && !conn_->broken()) return true;
+  const auto now = Clock::now();
+  if (now < next_connect_) return false;
+  auto c = RedisConnection::Connect(config_.queue.redis);
+  if (!c.ok()) {
+    conn_.reset();
+    backoff_ = NextBackoff(backoff_);
+    next_connect_ = now + backoff_;
+    if (!reported_down_) {
+      spdlog::warn("{}; events go to the local spool until Redis is back", c.status().message());
+      reported_down_ = true;
+    }
+    return false;
+  }
+  conn_ = std::move(c).value();
+  backoff_ = std::chrono::milliseconds(0);
+  if (reported_down_) spdlog::info("redis {} reachable again", conn_->address());
+  reported_down_ = false;
+  return true;
+}
+
+void RedisWriter::SpoolItem(Item& item) {
+  // The flag is set under the site's lock before the append, so the forwarder (which clears
+  // it under the same lock after finding the spool empty) can never miss this event.
+  std::lock_guard lock(backlog_.Lock(item.site));
+  backlog_.Set(item.site, true);
+  fallback_->Append(item.site, item.record,
+                    std::make_shared<PostToOwner>(post_back_, std::move(item.done)));
+}
+
+void RedisWriter::Send(std::vector<Item>& items) {
+  std::vector<Item*> direct;
+  direct.reserve(items.size());
+  for (auto& item : items) {
+    if (backlog_.Has(item.site)) {
+      SpoolItem(item);  // keep the order: this site's older events are still in the spool
+    } else {
+      direct.push_back(&item);
+    }
+  }
+  if (direct.empty()) return;
+  if (!EnsureConnected()) {
+    for (Item* item : direct) SpoolItem(*item);
+    return;
+  }
+  const bool publish = config_.queue.redis.publish;
+  for (Item* item : direct) {
+    conn_->Append({"XADD", keys_[item->site], "*", "d", item->record});
+    if (publish) conn_->Append({"PUBLISH", config_.sites[item->site].name, item->record});
+  }
+  std::size_t i = 0;
+  for (; i < direct.size(); ++i) {
+    auto added = conn_->Next();
+    if (publish && added.ok()) {
+      auto published = conn_->Next();
+      if (!published.ok() && conn_->broken()) added = published.status();
+    }
+    if (added.ok()) {
+      post_back_([done = std::move(direct[i]->done)] { done->Appended(Status::Ok()); });
+      continue;
+    }
+    if (conn_->broken()) break;  // no more replies can be read: spool the rest below
+    spdlog::error("redis refused an event for {}: {}; spooled", config_.sites[direct[i]->site].name,
+                  added.status().message());
+    SpoolItem(*direct[i]);
+  }
+  if (i < direct.size()) {
+    spdlog::warn("redis {} failed mid-pipeline; {} event(s) go to the local spool",
+                 conn_->address(), direct.size() - i);
+    // Some of these may have reached Redis: a repeat is harmless (sinks are idempotent by eid).
+    for (; i < direct.size(); ++i) SpoolItem(*direct[i]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// RedisReader
+
+RedisReader::RedisReader(const config::Config& config, SiteId site, std::string group,
+                         std::string consumer)
+    : config_(config),
+      site_name_(config.sites[site].name),
+      key_(StreamKey(config.queue.redis, site_name_)),
+      dead_key_(DeadLetterKey(config.queue.redis, site_name_)),
+      group_(std::move(group)),
+      consumer_(std::move(consumer)) {}
+
+Status RedisReader::EnsureReady() {
+  if (conn_ && !conn_->broken() && groups_ready_) return Status::Ok();
+  if (!conn_ || conn_->broken()) {
+    const auto now = Clock::now();
+    if (now < next_connect_) return Status::Unavailable("redis: waiting before reconnecting");
+    auto c = RedisConnection::Connect(config_.queue.redis);
+    if (!c.ok()) {
+      next_connect_ = now + std::chrono::seconds(1);
+      return c.status();
+    }
+    conn_ = std::move(c).value();
+  }
+  // Every configured group exists from the start, so that trimming waits for all of them
+  // even before their first reader has connected.
+  for (const auto& g : config_.queue.groups) {
+    auto r = conn_->Command({"XGROUP", "CREATE", key_, g, "0", "MKSTREAM"});
+    if (!r.ok() && r.status().message().find("BUSYGROUP") == std::string::npos) return r.status();
+  }
+  groups_ready_ = true;
+  return Status::Ok();
+}
+
+void RedisReader::Delivered(const redisReply* entries, std::vector<Entry>& out) {
+  if (entries == nullptr || entries->type != REDIS_REPLY_ARRAY) return;
+  for (std::size_t i = 0; i < entries->elements; ++i) {
+    const redisReply* e = entries->element[i];
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) continue;
+    std::string id(ReplyString(e->element[0]));
+    // An entry without a "d" field is delivered with an empty payload: the loader's parse
+    // fails and it goes to the dead-letter with that reason.
+    out.push_back({id, std::string(FieldValue(e->element[1], "d"))});
+    delivered_.push_back(std::move(id));
+  }
+}
+
+Status RedisReader::ClaimIdle(std::size_t max_entries, std::vector<Entry>& out) {
+  const std::string idle = std::to_string(config_.queue.redis.claim_idle.count());
+  const std::string count = std::to_string(max_entries);
+  auto claimed =
+      conn_->Command({"XAUTOCLAIM", key_, group_, consumer_, idle, "0-0", "COUNT", count});
+  if (!claimed.ok()) return claimed.status();
+  const redisReply* r = claimed->get();
+  if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return Status::Ok();
+  const redisReply* entries = r->element[1];
+  if (entries->elements == 0) return Status::Ok();
+  // How often was each delivered? (XAUTOCLAIM counted this delivery too.)
+  for (std::size_t i = 0; i < entries->elements; ++i) {
+    const std::string_view id = ReplyString(entries->element[i]->element[0]);
+    conn_->Append({"XPENDING", key_, group_, id, id, "1"});
+  }
+  std::vector<Entry> fresh;
+  std::vector<std::string> dead_ids;
+  for (std::size_t i = 0; i < entries->elements; ++i) {
+    const redisReply* e = entries->element[i];
+    auto pending = conn_->Next();
+    if (!pending.ok()) return pending.status();
+    long long deliveries = 0;
+    const redisReply* p = pending->get();
+    if (p->type == REDIS_REPLY_ARRAY && p->elements == 1 && p->element[0]->elements >= 4)
+      deliveries = p->element[0]->element[3]->integer;
+    const std::string id(ReplyString(e->element[0]));
+    if (deliveries > static_cast<long long>(config_.queue.redis.max_deliveries)) {
+      const std::string reason = "delivered " + std::to_string(deliveries) + " times to group " +
+                                 group_ + " without being acknowledged";
+      const std::string payload(e->elements >= 2 ? FieldValue(e->element[1], "d")
+                                                 : std::string_view());
+      auto added =
+          conn_->Command({"XADD", dead_key_, "*", "d", payload, "reason", reason, "id", id});
+      if (!added.ok()) return added.status();
+      auto acked = conn_->Command({"XACK", key_, group_, id});
+      if (!acked.ok()) return acked.status();
+      spdlog::warn("site {}: entry {} {}; moved to {}", site_name_, id, reason, dead_key_);
+      continue;
+    }
+    out.push_back(
+        {id, std::string(e->elements >= 2 ? FieldValue(e->element[1], "d") : std::string_view())});
+    delivered_.push_back(id);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<Entry>> RedisReader::Read(std::size_t max_entries, std::size_t,
+                                             std::chrono::milliseconds wait) {
+  std::vector<Entry> out;
+  Status ready = EnsureReady();
+  if (!ready.ok()) {
+    if (!reported_down_) spdlog::warn("site {}: {}; retrying", site_name_, ready.message());
+    reported_down_ = true;
+    std::this_thread::sleep_for(std::min(wait, std::chrono::milliseconds(200)));
+    return out;
+  }
+  if (reported_down_) spdlog::info("site {}: redis reachable again", site_name_);
+  reported_down_ = false;
+  const auto now = Clock::now();
+  if (now >= next_claim_) {
+    next_claim_ = now + std::max<std::chrono::milliseconds>(std::chrono::seconds(1),
+                                                            config_.queue.redis.claim_idle / 2);
+    Status s = ClaimIdle(max_entries, out);
+    if (!s.ok()) {
+      spdlog::warn("site {}: claiming idle entries: {}", site_name_, s.message());
+      if (conn_->broken()) return out;
+    }
+  }
+  if (out.size() >= max_entries) return out;
+  // BLOCK must end before the command timeout, or hiredis gives up on the connection.
+  const auto limit = config_.queue.redis.command_timeout / 2;
+  const auto block = out.empty() ? std::min(wait, limit) : std::chrono::milliseconds(0);
+  std::vector<std::string> args = {"XREADGROUP", "GROUP", group_,
+                                   consumer_,    "COUNT", std::to_string(max_entries - out.size())};
+  if (block.count() > 0) {
+    args.push_back("BLOCK");
+    args.push_back(std::to_string(block.count()));
+  }
+  args.insert(args.end(), {"STREAMS", key_, ">"});
+  std::vector<std::string_view> views(args.begin(), args.end());
+  auto r = conn_->Command(views);
+  if (!r.ok()) {
+    if (r.status().message().find("NOGROUP") != std::string::npos) groups_ready_ = false;
+    spdlog::warn("site {}: XREADGROUP: {}", site_name_, r.status().message());
+    return out;
+  }
+  const redisReply* streams = r->get();
+  if (streams->type == REDIS_REPLY_ARRAY && streams->elements > 0 &&
+      streams->element[0]->elements >= 2)
+    Delivered(streams->element[0]->element[1], out);
+  return out;
+}
+
+Status RedisReader::Ack(const std::string& last_id) {
+  auto it = std::find(delivered_.begin(), delivered_.end(), last_id);
+  if (it == delivered_.end())
+    return Status::InvalidArgument("entry " + last_id + " was not delivered or is acknowledged");
+  std::vector<std::string_view> args = {"XACK", key_, group_};
+  for (auto i = delivered_.begin(); i != it + 1; ++i) args.push_back(*i);
+  if (!conn_) return Status::Unavailable("redis: not connected");
+  auto r = conn_->Command(args);
+  if (!r.ok()) return r.status();
+  delivered_.erase(delivered_.begin(), it + 1);
+  const auto now = Clock::now();
+  if (now >= next_trim_) {
+    next_trim_ = now + config_.queue.redis.trim_every;
+    auto trimmed = Trim();
+    if (!trimmed.ok())
+      spdlog::warn("site {}: trimming: {}", site_name_, trimmed.status().message());
+  }
+  return Status::Ok();
+}
+
+Result<long long> RedisReader::Trim() {
+  Status ready = EnsureReady();
+  if (!ready.ok()) return ready;
+  auto info = conn_->Command({"XINFO", "GROUPS", key_});
+  if (!info.ok()) return info.status();
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> min_needed;
+  std::size_t found = 0;
+  const redisReply* groups = info->get();
+  for (std::size_t g = 0; g < groups->elements; ++g) {
+    const redisReply* fields = groups->element[g];
+    std::string name;
+    long long pending = 0;
+    std::string last_delivered;
+    for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
+      const auto key = ReplyString(fields->element[i]);
+      if (key == "name") name = ReplyString(fields->element[i + 1]);
+      if (key == "pending") pending = fields->element[i + 1]->integer;
+      if (key == "last-delivered-id") last_delivered = ReplyString(fields->element[i + 1]);
+    }
+    if (std::find(config_.queue.groups.begin(), config_.queue.groups.end(), name) ==
+        config_.queue.groups.end())
+      continue;
+    ++found;
+    std::pair<std::uint64_t, std::uint64_t> needed;
+    if (pending > 0) {
+      auto summary = conn_->Command({"XPENDING", key_, name});
+      if (!summary.ok()) return summary.status();
+      if (!ParseId(ReplyString(summary->get()->element[1]), needed))
+        return Status::Internal("bad XPENDING reply");
+    } else {
+      if (!ParseId(last_delivered, needed)) return Status::Internal("bad last-delivered-id");
+      ++needed.second;  // everything up to last-delivered is done
+    }
+    if (!min_needed || needed < *min_needed) min_needed = needed;
+  }
+  // A configured group that does not exist yet would read from the start: keep everything.
+  if (found < config_.queue.groups.size() || !min_needed) return 0LL;
+  const std::string min_id = FormatId(*min_needed);
+  auto trimmed = conn_->Command({"XTRIM", key_, "MINID", min_id});
+  if (!trimmed.ok()) return trimmed.status();
+  return trimmed->get()->integer;
+}
+
+// ---------------------------------------------------------------------------------------
+// Forwarder
+
+Forwarder::Forwarder(const config::Config& config, Spool& spool, SpoolBacklog& backlog)
+    : config_(config), spool_(spool), backlog_(backlog) {}
+
+Forwarder::~Forwarder() { Stop(); }
+
+bool Forwarder::ForwardSite(SiteId site, QueueReader& reader) {
+  auto read = reader.Read(500, 4 << 20, std::chrono::milliseconds(0));
+  if (!read.ok()) return false;
+  std::vector<Entry> entries = std::move(read).value();
+  if (entries.empty()) {
+    // Clear the flag only under the lock writers take to spool, after one more look.
+    std::lock_guard lock(backlog_.Lock(site));
+    auto again = reader.Read(500, 4 << 20, std::chrono::milliseconds(0));
+    if (!again.ok()) return false;
+    if (again->empty()) {
+      if (backlog_.Has(site))
+        spdlog::info("site {}: spool forwarded; writing to Redis directly again",
+                     config_.sites[site].name);
+      backlog_.Set(site, false);
+      return false;
+    }
+    entries = std::move(again).value();
+  }
+  if (!conn_ || conn_->broken()) {
+    auto c = RedisConnection::Connect(config_.queue.redis);
+    if (!c.ok()) return false;  // the entries are read again after the reader is reopened
+    conn_ = std::move(c).value();
+  }
+  const std::string key = StreamKey(config_.queue.redis, config_.sites[site].name);
+  for (const auto& e : entries) {
+    conn_->Append({"XADD", key, "*", "d", e.payload});
+    if (config_.queue.redis.publish)
+      conn_->Append({"PUBLISH", config_.sites[site].name, e.payload});
+  }
+  std::size_t done = 0;
+  for (; done < entries.size(); ++done) {
+    auto r = conn_->Next();
+    if (r.ok() && config_.queue.redis.publish) r = conn_->Next();
+    if (!r.ok()) break;
+  }
+  if (done > 0) {
+    Status acked = reader.Ack(entries[done - 1].id);
+    if (!acked.ok()) spdlog::error("spool forward ack: {}", acked.ToString());
+    forwarded_ += done;
+  }
+  return done == entries.size();
+}
+
+void Forwarder::Start() {
+  thread_ = std::thread([this] {
+    std::vector<std::unique_ptr<QueueReader>> readers(config_.sites.size());
+    auto open = [&](SiteId site) {
+      readers[site].reset();  // one reader per (site, group) at a time
+      auto r = spool_.OpenReader(site, "forward");
+      if (r.ok())
+        readers[site] = std::move(r).value();
+      else
+        spdlog::error("spool forwarder: {}", r.status().ToString());
+    };
+    for (SiteId s = 0; s < readers.size(); ++s) open(s);
+    auto pass = [&] {
+      bool progressed = false;
+      for (SiteId s = 0; s < readers.size(); ++s) {
+        if (!readers[s]) continue;
+        const std::uint64_t before = forwarded_.load();
+        const bool complete = ForwardSite(s, *readers[s]);
+        progressed = progressed || forwarded_.load() != before;
+        // A batch that did not fully reach Redis is read again from the last acknowledgement.
+        if (!complete && backlog_.Has(s) && (!conn_ || conn_->broken())) open(s);
+      }
+      return progressed;
+    };
+    while (!stop_.load()) {
+      if (!pass()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    pass();
+  });
+}
+
+void Forwarder::Stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace oceanus::queue::redis

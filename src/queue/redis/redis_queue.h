@@ -1,0 +1,150 @@
+// The Redis Streams queue: one stream per site, consumer groups per role.
+//
+//   collector I/O thread ──Append──► RedisWriter's sender thread ──XADD (pipelined)──► stream
+//                                         │ Redis down or slow
+//                                         ▼
+//                                   local spool ──Forwarder (XADD, in order)──► stream
+//   stream ──XREADGROUP──► RedisReader (loader) ──XACK after the sink committed
+//
+// A request is answered when its own XADD is acknowledged by Redis, or — when Redis is
+// unreachable or slower than command_timeout — when the event is in the local spool. Once a
+// site has events in the spool, its new events go to the spool too until the forwarder has
+// drained it, so that each site's stream keeps arrival order per collector.
+// Retention: streams are trimmed with XTRIM MINID below the oldest entry any configured group
+// still needs (its oldest pending entry, or the first it has not read), never by MAXLEN.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "queue/queue.h"
+#include "queue/redis/redis_connection.h"
+#include "queue/spool/spool.h"
+
+namespace oceanus::queue::redis {
+
+std::string StreamKey(const config::RedisConfig& config, const std::string& site);
+std::string DeadLetterKey(const config::RedisConfig& config, const std::string& site);
+
+// Which sites currently have a spool backlog: shared by a process's writers and forwarder.
+class SpoolBacklog {
+ public:
+  explicit SpoolBacklog(std::size_t sites) : flags_(sites), locks_(sites) {}
+  bool Has(SiteId site) const { return flags_[site].load(std::memory_order_acquire); }
+  std::mutex& Lock(SiteId site) { return locks_[site]; }
+  void Set(SiteId site, bool value) { flags_[site].store(value, std::memory_order_release); }
+
+ private:
+  std::vector<std::atomic<bool>> flags_;
+  std::vector<std::mutex> locks_;
+};
+
+// The collector side: one per I/O thread, with its own connection and sender thread.
+class RedisWriter final : public QueueWriter {
+ public:
+  // The writer of I/O thread `writer_id`; `post_back` runs a completion on that thread.
+  // Its spool fallback is `spool`'s writer of the same id, used only on the sender thread.
+  static Result<std::unique_ptr<RedisWriter>> Create(
+      const config::Config& config, queue::Spool& spool, unsigned writer_id,
+      std::function<void(std::function<void()>)> run_blocking, SpoolBacklog& backlog,
+      std::function<void(std::function<void()>)> post_back);
+  ~RedisWriter() override;  // sends what is queued, then stops
+
+  void Append(SiteId site, std::string_view record, std::shared_ptr<AppendHandler> done) override;
+
+  // Runs `job` on the sender thread (the spool's fsync completions come back this way).
+  void RunOnSender(std::function<void()> job);
+
+ private:
+  RedisWriter(const config::Config& config, SpoolBacklog& backlog,
+              std::function<void(std::function<void()>)> post_back);
+  struct Item {
+    SiteId site;
+    std::string record;
+    std::shared_ptr<AppendHandler> done;
+  };
+  void Loop();
+  void Send(std::vector<Item>& items);
+  void SpoolItem(Item& item);
+  bool EnsureConnected();
+
+  const config::Config& config_;
+  std::vector<std::string> keys_;
+  std::unique_ptr<QueueWriter> fallback_;
+  SpoolBacklog& backlog_;
+  std::function<void(std::function<void()>)> post_back_;
+  std::unique_ptr<RedisConnection> conn_;
+  std::chrono::steady_clock::time_point next_connect_{};
+  std::chrono::milliseconds backoff_{0};
+  bool reported_down_ = false;
+
+  std::mutex mu_;  // between this writer's I/O thread and its sender thread only
+  std::condition_variable cv_;
+  std::vector<Item> items_;
+  std::vector<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::thread sender_;
+};
+
+// The consumer side: one group's view of one site's stream.
+class RedisReader final : public QueueReader {
+ public:
+  RedisReader(const config::Config& config, SiteId site, std::string group, std::string consumer);
+  Result<std::vector<Entry>> Read(std::size_t max_entries, std::size_t max_bytes,
+                                  std::chrono::milliseconds wait) override;
+  Status Ack(const std::string& last_id) override;
+
+  // XTRIM MINID below what every configured group still needs. Returns entries removed.
+  Result<long long> Trim();
+
+ private:
+  Status EnsureReady();
+  Status ClaimIdle(std::size_t max_entries, std::vector<Entry>& out);
+  void Delivered(const redisReply* entries, std::vector<Entry>& out);
+
+  const config::Config& config_;
+  std::string site_name_;
+  std::string key_;
+  std::string dead_key_;
+  std::string group_;
+  std::string consumer_;
+  std::unique_ptr<RedisConnection> conn_;
+  bool groups_ready_ = false;
+  std::deque<std::string> delivered_;  // ids returned and not yet acknowledged, in order
+  std::chrono::steady_clock::time_point next_claim_{};
+  std::chrono::steady_clock::time_point next_trim_{};
+  std::chrono::steady_clock::time_point next_connect_{};
+  bool reported_down_ = false;
+};
+
+// Moves spooled events into their streams, oldest first, and clears a site's backlog flag
+// once its spool is empty. Runs on its own thread.
+class Forwarder {
+ public:
+  Forwarder(const config::Config& config, Spool& spool, SpoolBacklog& backlog);
+  ~Forwarder();
+  // Forwards until stopped; on stop, makes one last attempt to empty the spool.
+  void Start();
+  void Stop();
+  std::uint64_t forwarded() const { return forwarded_.load(); }
+
+ private:
+  bool ForwardSite(SiteId site, QueueReader& reader);
+  const config::Config& config_;
+  Spool& spool_;
+  SpoolBacklog& backlog_;
+  std::unique_ptr<RedisConnection> conn_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> forwarded_{0};
+  std::thread thread_;
+};
+
+}  // namespace oceanus::queue::redis
