@@ -27,9 +27,11 @@
 #include "collect/collector.h"
 #include "config/config.h"
 #include "event/device.h"
+#include "http/admin_server.h"
 #include "http/server.h"
 #include "load/dead_letter.h"
 #include "load/loader.h"
+#include "queue/queue_status.h"
 #include "queue/redis/redis_dead_letter.h"
 #include "queue/redis/redis_queue.h"
 #include "queue/spool/spool.h"
@@ -47,6 +49,7 @@ constexpr int kExitRuntime = 1;
 struct Overrides {
   std::string listen;
   std::string data_dir;
+  std::string admin_listen;
 };
 
 const char* UapRegexesPath() {
@@ -60,6 +63,23 @@ Result<config::Config> LoadWithOverrides(const std::string& path, const Override
   if (!o.data_dir.empty()) {
     if (c->sink.path == c->data_dir + "/oceanus.db") c->sink.path = o.data_dir + "/oceanus.db";
     c->data_dir = o.data_dir;
+  }
+  if (!o.admin_listen.empty()) {
+    if (o.admin_listen == "off") {
+      c->admin.enabled = false;
+    } else {
+      const auto colon = o.admin_listen.rfind(':');
+      if (colon == std::string::npos)
+        return Status::InvalidArgument("--admin-listen must be HOST:PORT or off");
+      try {
+        c->admin.listen_port =
+            static_cast<std::uint16_t>(std::stoi(o.admin_listen.substr(colon + 1)));
+      } catch (const std::exception&) {
+        return Status::InvalidArgument("--admin-listen: bad port in '" + o.admin_listen + "'");
+      }
+      if (colon > 0) c->admin.listen_host = o.admin_listen.substr(0, colon);
+      c->admin.enabled = true;
+    }
   }
   if (!o.listen.empty()) {
     const auto colon = o.listen.rfind(':');
@@ -281,6 +301,24 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
     }
     server = std::move(started).value();
   }
+  std::unique_ptr<http::AdminServer> admin;
+  if (config.admin.enabled) {
+    const queue::Spool* status_spool = spool.get();
+    auto started =
+        http::AdminServer::Start(config.admin, [&config, status_spool](const std::string& path) {
+          if (path == "/rstatus")
+            return http::AdminResponse{200, "application/json",
+                                       queue::QueueStatusJson(config, status_spool)};
+          if (path == "/hc") return http::AdminResponse{200, "text/plain", "ok\n"};
+          return http::AdminResponse{404, "text/plain", "not found (try /rstatus)\n"};
+        });
+    if (started.ok()) {
+      admin = std::move(started).value();
+    } else {
+      // Several roles on one host share the default port: the first one serves it.
+      spdlog::warn("{}; this process serves no admin endpoints", started.status().message());
+    }
+  }
   spdlog::info("oceanus {} running: {} site(s), queue {}, data in {}", roles.name,
                config.sites.size(), config.queue.type, config.data_dir);
 
@@ -295,6 +333,7 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
   blocking.Join();  // pending fsyncs complete before the writers go away
   server.reset();   // writers: queued events are sent (or spooled) before this returns
   if (forwarder) forwarder->Stop();
+  admin.reset();
   if (loader_thread.joinable()) {
     loader_thread.request_stop();
     loader_thread.join();
@@ -333,6 +372,8 @@ int main(int argc, char** argv) {
     c.app->add_option("--config,-c", config_path, "the YAML config file")->required();
     c.app->add_option("--data-dir", overrides.data_dir,
                       "where the spool and SQLite file live (overrides data_dir)");
+    c.app->add_option("--admin-listen", overrides.admin_listen,
+                      "HOST:PORT of the admin listener, or off (overrides admin.listen)");
     if (c.roles.collect)
       c.app->add_option("--listen", overrides.listen,
                         "HOST:PORT to listen on (overrides server.listen)");

@@ -349,7 +349,7 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
   if (!root.IsDefined() || root.IsNull()) r.Fail(root, "the file is empty");
   r.ExpectKeys(root, "the top level",
                {"data_dir", "time_zone", "log_level", "server", "queue", "load", "sink", "tables",
-                "default_site", "sites"});
+                "admin", "default_site", "sites"});
   if (root["data_dir"]) c.data_dir = r.Str(root["data_dir"]);
   if (root["time_zone"]) c.time_zone = r.Str(root["time_zone"]);
   if (root["log_level"]) {
@@ -453,6 +453,27 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
   if (const auto& t = root["tables"]) {
     r.ExpectKeys(t, "tables", {"check_every"});
     if (t["check_every"]) c.tables.check_every = r.Duration(t["check_every"]);
+  }
+  if (const auto& a = root["admin"]) {
+    r.ExpectKeys(a, "admin", {"listen", "token"});
+    if (a["listen"]) {
+      const std::string listen = r.Str(a["listen"]);
+      if (listen == "off" || listen.empty()) {
+        c.admin.enabled = false;
+      } else {
+        ServerConfig tmp;
+        ParseListen(r, a["listen"], tmp);
+        c.admin.listen_host = tmp.listen_host;
+        c.admin.listen_port = tmp.listen_port;
+      }
+    }
+    if (a["token"]) c.admin.token = r.Str(a["token"]);
+    const bool loopback = c.admin.listen_host == "127.0.0.1" || c.admin.listen_host == "::1" ||
+                          c.admin.listen_host == "localhost";
+    if (c.admin.enabled && !loopback && c.admin.token.empty())
+      r.Fail(a,
+             "admin.listen is not a loopback address: set admin.token (clients send Authorization: "
+             "Bearer <token>)");
   }
   const YAML::Node sites = root["sites"];
   if (!sites || !sites.IsMap() || sites.size() == 0)

@@ -129,6 +129,15 @@ struct SinkConfig {
   std::string table_prefix;
 };
 
+// The admin listener: /rstatus (and later /metrics, the admin page). Loopback by default;
+// a token is required when it listens anywhere else.
+struct AdminConfig {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 9090;
+  bool enabled = true;
+  std::string token;  // "Authorization: Bearer <token>" when set
+};
+
 struct TablesConfig {
   std::chrono::milliseconds check_every{30'000};
 };
@@ -143,6 +152,7 @@ struct Config {
   LoadConfig load;
   SinkConfig sink;
   TablesConfig tables;
+  AdminConfig admin;
   std::string default_site;  // the site a bare /swallow writes to
   std::vector<Site> sites;
 

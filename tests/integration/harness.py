@@ -58,7 +58,8 @@ def example_config(tmpdir, replacements=(), base=None):
 class Oceanus:
     """One `oceanus run` process on a free loopback port with its own data dir."""
 
-    def __init__(self, config=None, data_dir=None, port=None, role="run", env=None, db_path=None):
+    def __init__(self, config=None, data_dir=None, port=None, role="run", env=None, db_path=None,
+                 admin_port=None):
         self.tmp = tempfile.mkdtemp(prefix="oceanus-it-")
         self.config = config or EXAMPLE
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
@@ -66,6 +67,7 @@ class Oceanus:
         self.role = role
         self.env = dict(os.environ, **(env or {}))
         self._db_path = db_path
+        self.admin_port = admin_port
         self.proc = None
         self.log_path = os.path.join(self.tmp, "oceanus.log")
 
@@ -75,7 +77,8 @@ class Oceanus:
 
     def start(self):
         self.log = open(self.log_path, "ab")
-        args = [BIN, self.role, "--config", self.config, "--data-dir", self.data_dir]
+        args = [BIN, self.role, "--config", self.config, "--data-dir", self.data_dir,
+                "--admin-listen", f"127.0.0.1:{self.admin_port}" if self.admin_port else "off"]
         if self.role in ("run", "collect"):
             args += ["--listen", f"127.0.0.1:{self.port}"]
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
@@ -113,8 +116,17 @@ class Oceanus:
         self.proc.wait(timeout=10)
         self.log.close()
 
-    def request(self, method, path, body=None, headers=None, timeout=15):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+    def admin(self, path):
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=15)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    def request(self, method, path, body=None, headers=None, timeout=15, port=None):
+        conn = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=headers or {})
             resp = conn.getresponse()

@@ -3,13 +3,14 @@ dead-letter and retention. Every acknowledged event must be stored exactly once.
 import collections
 import concurrent.futures
 import http.client
+import json
 import os
 import signal
 import tempfile
 import time
 import unittest
 
-from harness import REDIS_EXAMPLE, Oceanus, Redis, example_config, wait_for
+from harness import REDIS_EXAMPLE, Oceanus, Redis, example_config, free_port, wait_for
 
 FAST = [
     ("claim_idle: 30s", "claim_idle: 2s"),
@@ -54,8 +55,8 @@ class RedisQueueTest(unittest.TestCase):
     def config(self, extra=()):
         return example_config(self.tmp, FAST + list(extra), base=REDIS_EXAMPLE)
 
-    def start(self, role, config):
-        p = Oceanus(config=config, role=role, env=self.env, db_path=self.db).start()
+    def start(self, role, config, admin_port=None):
+        p = Oceanus(config=config, role=role, env=self.env, db_path=self.db, admin_port=admin_port).start()
         self.procs.append(p)
         return p
 
@@ -165,6 +166,35 @@ class RedisQueueTest(unittest.TestCase):
         wait_for(lambda: int(self.redis.raw("XLEN", "samplesite")) < 50, timeout=20,
                  what="the stream to be trimmed")
         self.assertEqual(loader2.stop(), 0)
+        self.assertEqual(c.stop(), 0)
+
+    def test_rstatus_reports_streams_groups_spool_and_reachability(self):
+        config = self.config([("groups: [load]", "groups: [load, react]")])
+        c = self.start("collect", config, admin_port=free_port())
+        loader = self.start("load", config)
+        send(c.port, [f"st{i}" for i in range(120)])
+        loader.wait_rows("samplesite", 120)
+
+        def status():
+            code, body = c.admin("/rstatus")
+            self.assertEqual(code, 200)
+            return json.loads(body)
+
+        s = wait_for(lambda: (lambda s: s if s["sites"]["samplesite"]["groups"]["load"]["lag"] == 0
+                              and s["sites"]["samplesite"]["groups"]["load"]["pending"] == 0 else None)(status()),
+                     what="the load group to catch up")
+        site = s["sites"]["samplesite"]
+        self.assertTrue(s["redis"]["reachable"])
+        self.assertEqual(site["stream_length"], 120)  # react lags: nothing trimmed
+        self.assertEqual(site["groups"]["react"]["lag"], 120)
+        self.assertEqual(site["dead_letter_length"], 0)
+        self.assertIn("spool_bytes", site)
+        self.redis.stop()
+        s = status()
+        self.assertFalse(s["redis"]["reachable"])
+        self.assertIn("error", s["redis"])
+        self.assertEqual(c.admin("/nope")[0], 404)
+        self.assertEqual(loader.stop(), 0)
         self.assertEqual(c.stop(), 0)
 
 

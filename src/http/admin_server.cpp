@@ -1,0 +1,109 @@
+// AdminServer: one thread, one io_context, one connection handled at a time (Beast's
+// synchronous style would do, but async keeps shutdown prompt: stopping the io_context ends
+// everything). Bearer-token check when a token is configured.
+#include "http/admin_server.h"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <thread>
+
+namespace oceanus::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+struct AdminServer::Impl {
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  config::AdminConfig config;
+  AdminHandler handler;
+  std::thread thread;
+
+  void Accept() {
+    acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+      if (ec) return;
+      Serve(std::move(socket));
+      Accept();
+    });
+  }
+
+  // Reads one request, answers it, closes: admin clients are curl and Prometheus.
+  void Serve(tcp::socket socket) {
+    auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+    auto buffer = std::make_shared<beast::flat_buffer>();
+    auto req = std::make_shared<bhttp::request<bhttp::string_body>>();
+    stream->expires_after(std::chrono::seconds(10));
+    bhttp::async_read(
+        *stream, *buffer, *req, [this, stream, buffer, req](beast::error_code ec, std::size_t) {
+          if (ec) return;
+          AdminResponse answer;
+          const std::string target(req->target());
+          const std::string path = target.substr(0, target.find('?'));
+          const std::string expected = "Bearer " + config.token;
+          if (!config.token.empty() &&
+              std::string((*req)[bhttp::field::authorization]) != expected) {
+            answer = {401, "text/plain", "admin token required\n"};
+          } else {
+            try {
+              answer = handler(path);
+            } catch (const std::exception& e) {
+              answer = {500, "text/plain", std::string("error: ") + e.what() + "\n"};
+            }
+          }
+          auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
+              static_cast<bhttp::status>(answer.status), req->version());
+          res->set(bhttp::field::content_type, answer.content_type);
+          res->set(bhttp::field::cache_control, "no-store");
+          res->keep_alive(false);
+          res->body() = std::move(answer.body);
+          res->prepare_payload();
+          bhttp::async_write(*stream, *res, [stream, res](beast::error_code, std::size_t) {
+            beast::error_code ignored;
+            stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+          });
+        });
+  }
+};
+
+AdminServer::AdminServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+AdminServer::~AdminServer() {
+  impl_->io.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+std::uint16_t AdminServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+Result<std::unique_ptr<AdminServer>> AdminServer::Start(const config::AdminConfig& config,
+                                                        AdminHandler handler) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->handler = std::move(handler);
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(config.listen_host, ec);
+  if (ec)
+    return Status::InvalidArgument("admin listen address '" + config.listen_host +
+                                   "': " + ec.message());
+  const tcp::endpoint endpoint(address, config.listen_port);
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (!ec) impl->acceptor.listen(16, ec);
+  if (ec) {
+    return Status::Unavailable("admin listener on " + config.listen_host + ":" +
+                               std::to_string(config.listen_port) + ": " + ec.message());
+  }
+  Impl* raw = impl.get();
+  raw->Accept();
+  raw->thread = std::thread([raw] { raw->io.run(); });
+  std::unique_ptr<AdminServer> server(new AdminServer(std::move(impl)));
+  spdlog::info("admin listening on {}:{} (/rstatus)", config.listen_host, server->port());
+  return server;
+}
+
+}  // namespace oceanus::http
