@@ -123,6 +123,13 @@ int Check(const std::string& path) {
             << "listen: " << c->server.listen_host << ":" << c->server.listen_port << "\n"
             << "queue: " << c->queue.type << " (durability "
             << (c->queue.durability == config::Durability::kOs ? "os" : "fsync") << ")\n"
+            << (c->queue.type == "redis"
+                    ? "redis: " + c->queue.redis.host + ":" + std::to_string(c->queue.redis.port) +
+                          ", streams " + c->queue.redis.prefix + "<site>\n"
+                    : std::string())
+            << "groups:";
+  for (const auto& g : c->queue.groups) std::cout << " " << g;
+  std::cout << "\n"
             << "sink: " << c->sink.type << " " << c->sink.path << "\n"
             << "load: batches of " << c->load.batch_rows << " rows / " << c->load.batch_bytes
             << " bytes / " << c->load.max_wait.count() << " ms\n";
