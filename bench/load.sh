@@ -21,11 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$1/$2" && return 0; sleep 0.05; done; echo "port $1 never answered" >&2; return 1; }
-
-query='oid=2&sid=0123456789abcdef&evt=pageview&url=https%3A%2F%2Fexample.jp%2Fproducts%2F42&tit=Product%2042&ref=https%3A%2F%2Fwww.google.com%2F&scr=1920x1080&vie=1280x720'
-ua='Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'
+source bench/lib.sh
 
 run_wrk() {  # url → requests/s on stdout, full output in $work/wrk-$2.txt
   taskset -c "$client_core" wrk -t1 -c"$connections" -d"${duration}s" -H "User-Agent: $ua" "$1" >"$work/wrk-$2.txt"
@@ -33,29 +29,7 @@ run_wrk() {  # url → requests/s on stdout, full output in $work/wrk-$2.txt
 }
 
 # --- nginx: empty_gif with an access log, one worker on the server core -------------------
-nginx_port=$(free_port)
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-worker_cpu_affinity 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log $work/nginx/access.log;
-  client_body_temp_path $work/nginx;
-  proxy_temp_path $work/nginx;
-  fastcgi_temp_path $work/nginx;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { empty_gif; }
-  }
-}
-CONF
-taskset -c "$server_core" nginx -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" &
-pids+=($!)
-wait_port "$nginx_port" swallow
+start_nginx "$server_core"
 nginx_rps=$(run_wrk "http://127.0.0.1:$nginx_port/swallow/samplesite?$query" nginx)
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
@@ -71,15 +45,10 @@ answered=$(awk '/requests in/ {print $1}' "$work/wrk-oceanus.txt")
 non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk-oceanus.txt"); non2xx=${non2xx:-0}
 
 # Every answered beacon must end up stored: wait for the loader to catch up.
-count_rows() {
-  sqlite3 "$work/data/oceanus.db" "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'samplesite_%'" |
-    while read -r t; do sqlite3 "$work/data/oceanus.db" "SELECT count(*) FROM \"$t\""; done |
-    awk '{s+=$1} END {print s+0}'
-}
 start=$(date +%s)
 stored=0
 while :; do
-  stored=$(count_rows)
+  stored=$(count_rows "$work/data/oceanus.db")
   [ "$stored" -ge "$answered" ] && break
   [ $(( $(date +%s) - start )) -gt 120 ] && break
   sleep 0.5

@@ -13,10 +13,7 @@ work=$(mktemp -d /tmp/oceanus-redis-bench.XXXXXX)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$1/$2" && return 0; sleep 0.05; done; return 1; }
-query='oid=2&sid=0123456789abcdef&evt=pageview&url=https%3A%2F%2Fexample.jp%2Fproducts%2F42&tit=Product%2042&ref=https%3A%2F%2Fwww.google.com%2F&scr=1920x1080&vie=1280x720'
-ua='Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'
+source bench/lib.sh
 
 redis_port=$(free_port)
 taskset -c 1 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --appendonly yes \
@@ -30,22 +27,7 @@ xadd_rps=$(taskset -c 1 redis-benchmark -p "$redis_port" -P 64 -n 500000 -q xadd
   awk '{for (i=1;i<=NF;i++) if ($i ~ /^[0-9.]+$/ && $(i+1) ~ /requests/) print $i}' | tail -1)
 redis-cli -p "$redis_port" del benchstream >/dev/null
 
-nginx_port=$(free_port)
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log $work/nginx/access.log;
-  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
-  server { listen 127.0.0.1:$nginx_port; location / { empty_gif; } }
-}
-CONF
-taskset -c 0 nginx -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" & pids+=($!)
-wait_port "$nginx_port" x
+start_nginx 0
 nginx_rps=$(taskset -c 1 wrk -t1 -c50 -d"${duration}s" -H "User-Agent: $ua" "http://127.0.0.1:$nginx_port/swallow/samplesite?$query" | awk '/Requests\/sec/ {print $2}')
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
@@ -64,9 +46,7 @@ start=$(date +%s.%N)
 taskset -c 0 ./build/oceanus load --config "$work/redis.yaml" --data-dir "$work/load" --admin-listen off \
   >"$work/load.log" 2>&1 & pids+=($!)
 load_pid=$!
-count_rows() { sqlite3 "$work/warehouse.db" "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'samplesite_%'" 2>/dev/null |
-  while read -r t; do sqlite3 "$work/warehouse.db" "SELECT count(*) FROM \"$t\""; done | awk '{s+=$1} END {print s+0}'; }
-while [ "$(count_rows)" -lt "$stream_len" ]; do sleep 0.2; done
+while [ "$(count_rows "$work/warehouse.db")" -lt "$stream_len" ]; do sleep 0.2; done
 load_seconds=$(echo "$(date +%s.%N) - $start" | bc)
 load_rps=$(echo "$stream_len / $load_seconds" | bc)
 

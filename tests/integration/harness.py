@@ -25,6 +25,29 @@ IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/60
           "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1")
 
 
+def send_beacons(port, uids, site="samplesite", stop_on_error=False):
+    """One page-view beacon per uid on a keep-alive connection; returns the uids answered 200.
+
+    On a connection error it reconnects and goes on, or (stop_on_error) stops: then the rest
+    were never acknowledged."""
+    acked = []
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    for uid in uids:
+        try:
+            conn.request("GET", f"/swallow/{site}?oid=2&sid=ab&evt=pageview&url=u&uid={uid}")
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status == 200:
+                acked.append(uid)
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            if stop_on_error:
+                break
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    conn.close()
+    return acked
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,33 +1,16 @@
 """Nothing acknowledged is lost, nothing is stored twice: kill -9 and SIGTERM mid-stream."""
 import collections
 import concurrent.futures
-import http.client
-import os
 import signal
 import tempfile
-import threading
 import unittest
 
-from harness import Oceanus, example_config, wait_for
+from harness import Oceanus, example_config, send_beacons, wait_for
 
 
-def send_events(port, uids, stop_event=None):
-    """Sends one beacon per uid over a keep-alive connection; returns the uids answered 200."""
-    acked = []
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    for uid in uids:
-        if stop_event is not None and stop_event.is_set():
-            break
-        try:
-            conn.request("GET", f"/swallow/samplesite?oid=2&sid=ab&evt=pageview&url=u&uid={uid}")
-            resp = conn.getresponse()
-            resp.read()
-            if resp.status == 200:
-                acked.append(uid)
-        except (OSError, http.client.HTTPException):
-            break  # the server went away: the rest were never acknowledged
-    conn.close()
-    return acked
+def send_events(port, uids):
+    """Stops at the first connection error: the server went away."""
+    return send_beacons(port, uids, stop_on_error=True)
 
 
 class DurabilityTest(unittest.TestCase):

@@ -2,15 +2,13 @@
 dead-letter and retention. Every acknowledged event must be stored exactly once."""
 import collections
 import concurrent.futures
-import http.client
 import json
 import os
-import signal
 import tempfile
 import time
 import unittest
 
-from harness import REDIS_EXAMPLE, Oceanus, Redis, example_config, free_port, wait_for
+from harness import REDIS_EXAMPLE, Oceanus, Redis, example_config, free_port, send_beacons, wait_for
 
 FAST = [
     ("claim_idle: 30s", "claim_idle: 2s"),
@@ -20,22 +18,8 @@ FAST = [
 ]
 
 
-def send(port, uids, site="samplesite"):
-    """One beacon per uid on a keep-alive connection; returns the uids answered 200."""
-    acked = []
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
-    for uid in uids:
-        try:
-            conn.request("GET", f"/swallow/{site}?oid=2&sid=ab&evt=pageview&url=u&uid={uid}")
-            resp = conn.getresponse()
-            resp.read()
-            if resp.status == 200:
-                acked.append(uid)
-        except (OSError, http.client.HTTPException):
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
-    conn.close()
-    return acked
+def send(port, uids):
+    return send_beacons(port, uids)
 
 
 class RedisQueueTest(unittest.TestCase):
