@@ -131,6 +131,27 @@ class RedisQueueTest(unittest.TestCase):
         self.assertEqual(loader.stop(), 0)
         self.assertEqual(c.stop(), 0)
 
+    def test_publish_also_sends_each_record_on_the_site_channel(self):
+        import subprocess
+        config = self.config([("publish: false", "publish: true")])
+        c = self.start("collect", config)
+        sub = subprocess.Popen(["redis-cli", "-p", str(self.redis.port), "--raw", "SUBSCRIBE", "samplesite"],
+                               stdout=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: self.redis.raw("PUBSUB", "NUMSUB", "samplesite").split()[-1] == "1",
+                     what="the subscriber")
+            self.assertEqual(send(c.port, ["pub1"]), ["pub1"])
+            lines = []
+            wait_for(lambda: lines.append(sub.stdout.readline().strip()) or any('"uid":"pub1"' in l for l in lines),
+                     what="the published record")
+            record = next(l for l in lines if '"uid":"pub1"' in l)
+            self.assertTrue(record.startswith('{"dev":'), record)  # the queued JSON, keys sorted
+            self.assertIn(record, self.redis.raw("XRANGE", "samplesite", "-", "+"))
+        finally:
+            sub.kill()
+            sub.wait()
+        self.assertEqual(c.stop(), 0)
+
     def test_entry_delivered_too_often_goes_to_the_dead_letter_stream(self):
         config = self.config([("max_deliveries: 5", "max_deliveries: 1")])
         # A consumer that reads an entry and dies before acknowledging it (delivery 1).
