@@ -9,7 +9,7 @@ packages=(
   libcli11-dev libsqlite3-dev sqlite3 uap-core zlib1g-dev
   libhiredis-dev libcurl4-openssl-dev libssl-dev libpq-dev librabbitmq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  curl nginx-light wrk python3 redis-server redis-tools bc
+  curl nginx-light wrk python3 redis-server redis-tools bc openssl
 )
 
 missing=()

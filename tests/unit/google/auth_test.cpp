@@ -1,0 +1,216 @@
+// The real token client against tests/fakes/fake_google.py, which verifies the JWT signature
+// with the key's public half and checks iss, aud, scope and lifetimes as Google does.
+#include "google/auth.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "temp_dir.h"
+#include "util/http_client.h"
+
+namespace oceanus::google {
+namespace {
+
+constexpr const char* kEmail = "loader@oceanus-test.iam.gserviceaccount.com";
+
+std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string JsonEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// The fake as a child process: started with a fresh RSA key pair, stopped by PID.
+class FakeGoogle {
+ public:
+  FakeGoogle(const std::filesystem::path& dir, int ttl_seconds) {
+    key_ = dir / "key.pem";
+    const auto pub = dir / "pub.pem";
+    const std::string gen = "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " +
+                            key_.string() + " 2>/dev/null && openssl pkey -in " + key_.string() +
+                            " -pubout -out " + pub.string();
+    EXPECT_EQ(std::system(gen.c_str()), 0);
+    int out[2];
+    EXPECT_EQ(::pipe(out), 0);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], 1);
+      ::close(out[0]);
+      const std::string script = std::string(OCEANUS_SOURCE_DIR) + "/tests/fakes/fake_google.py";
+      const std::string ttl = std::to_string(ttl_seconds);
+      ::execl("/usr/bin/python3", "python3", script.c_str(), "--public-key", pub.c_str(), "--email",
+              kEmail, "--ttl", ttl.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    FILE* f = ::fdopen(out[0], "r");
+    int port = 0;
+    EXPECT_EQ(std::fscanf(f, "%d", &port), 1);
+    std::fclose(f);
+    base_ = "http://127.0.0.1:" + std::to_string(port);
+  }
+  ~FakeGoogle() {
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  // A service-account key file for this fake's key pair.
+  std::string WriteKeyFile(const std::filesystem::path& path, const std::string& pem) const {
+    std::ofstream(path)
+        << R"({"type":"service_account","project_id":"oceanus-test","private_key_id":"k1",)"
+        << R"("private_key":")" << JsonEscape(pem) << R"(","client_email":")" << kEmail
+        << R"(","token_uri":")" << base_ << R"(/token"})";
+    return path.string();
+  }
+  int Issued() const {
+    auto r = HttpFetch({"GET", base_ + "/_stats", {}, "", std::chrono::seconds(5)});
+    return r.ok() ? std::atoi(r->body.substr(r->body.find(':') + 1).c_str()) : -1;
+  }
+  const std::filesystem::path& key() const { return key_; }
+  const std::string& base() const { return base_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::filesystem::path key_;
+  std::string base_;
+};
+
+class AuthTest : public ::testing::Test {
+ protected:
+  oceanus::testing::ScopedTempDir temp_{"oceanus-auth"};
+};
+
+TEST_F(AuthTest, ServiceAccountTokenIsSignedExchangedAndCached) {
+  FakeGoogle fake(temp_.path(), 3600);
+  const auto key_file = fake.WriteKeyFile(temp_.path() / "sa.json", ReadFile(fake.key()));
+  auto source = MakeTokenSource(key_file, {});
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  auto token = (*source)->Token();
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  EXPECT_EQ(*token, "tok-1");
+  EXPECT_EQ(*(*source)->Token(), "tok-1");  // cached
+  EXPECT_EQ((*source)->refreshes(), 1u);
+  EXPECT_EQ(fake.Issued(), 1);
+}
+
+TEST_F(AuthTest, TokenIsRefreshedBeforeItExpires) {
+  FakeGoogle fake(temp_.path(), 3);
+  const auto key_file = fake.WriteKeyFile(temp_.path() / "sa.json", ReadFile(fake.key()));
+  TokenOptions options;
+  options.refresh_before = std::chrono::seconds(2);  // a 3 s token is stale after 1 s
+  auto source = std::move(MakeTokenSource(key_file, options)).value();
+  EXPECT_EQ(*source->Token(), "tok-1");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string token = "tok-1";
+  while (token == "tok-1" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    token = *source->Token();
+  }
+  EXPECT_EQ(token, "tok-2");
+  EXPECT_EQ(source->refreshes(), 2u);
+}
+
+TEST_F(AuthTest, ConcurrentCallersShareOneRefresh) {
+  FakeGoogle fake(temp_.path(), 3600);
+  const auto key_file = fake.WriteKeyFile(temp_.path() / "sa.json", ReadFile(fake.key()));
+  auto source = std::move(MakeTokenSource(key_file, {})).value();
+  std::vector<std::thread> threads;
+  std::vector<std::string> tokens(8);
+  for (int i = 0; i < 8; ++i) threads.emplace_back([&, i] { tokens[i] = source->Token().value(); });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(std::set<std::string>(tokens.begin(), tokens.end()), std::set<std::string>{"tok-1"});
+  EXPECT_EQ(fake.Issued(), 1);
+}
+
+TEST_F(AuthTest, RefusalsAreClearAndNotRetryable) {
+  FakeGoogle fake(temp_.path(), 3600);
+  // A key the fake does not know: the signature does not verify.
+  const auto other = temp_.path() / "other.pem";
+  ASSERT_EQ(std::system(("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " +
+                         other.string() + " 2>/dev/null")
+                            .c_str()),
+            0);
+  auto wrong_key =
+      std::move(MakeTokenSource(fake.WriteKeyFile(temp_.path() / "w.json", ReadFile(other)), {}))
+          .value();
+  auto t = wrong_key->Token();
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(t.status().message().find("answered 400: invalid_grant: Invalid JWT Signature."),
+            std::string::npos)
+      << t.status().message();
+  // A scope the account may not have.
+  TokenOptions bad_scope;
+  bad_scope.scope = "https://www.googleapis.com/auth/gmail.send";
+  auto scoped =
+      std::move(MakeTokenSource(fake.WriteKeyFile(temp_.path() / "s.json", ReadFile(fake.key())),
+                                bad_scope))
+          .value();
+  auto s = scoped->Token();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("invalid_scope"), std::string::npos) << s.status().message();
+}
+
+TEST_F(AuthTest, BadKeyFilesFailAtStartWithTheReason) {
+  EXPECT_NE(MakeTokenSource((temp_.path() / "missing.json").string(), {})
+                .status()
+                .message()
+                .find("cannot read"),
+            std::string::npos);
+  std::ofstream(temp_.path() / "user.json") << R"({"type":"authorized_user","client_id":"x"})";
+  EXPECT_NE(MakeTokenSource((temp_.path() / "user.json").string(), {})
+                .status()
+                .message()
+                .find("not \"service_account\""),
+            std::string::npos);
+  std::ofstream(temp_.path() / "pem.json")
+      << R"({"type":"service_account","client_email":"a@b","private_key":"-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n"})";
+  EXPECT_NE(MakeTokenSource((temp_.path() / "pem.json").string(), {})
+                .status()
+                .message()
+                .find("not a readable PEM"),
+            std::string::npos);
+}
+
+TEST_F(AuthTest, MetadataServerWhenNoKeyIsGiven) {
+  FakeGoogle fake(temp_.path(), 3600);
+  ::unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
+  TokenOptions options;
+  options.metadata_endpoint = fake.base() + "/metadata/token";
+  auto source = std::move(MakeTokenSource("", options)).value();
+  EXPECT_EQ(*source->Token(), "tok-1");
+  options.metadata_endpoint = "http://127.0.0.1:1/unreachable";
+  auto down = std::move(MakeTokenSource("", options)).value();
+  auto t = down->Token();
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(t.status().retryable());
+  EXPECT_NE(t.status().message().find("GOOGLE_APPLICATION_CREDENTIALS"), std::string::npos);
+}
+
+TEST(Base64UrlTest, MatchesRfc4648WithoutPadding) {
+  EXPECT_EQ(Base64Url(""), "");
+  EXPECT_EQ(Base64Url("f"), "Zg");
+  EXPECT_EQ(Base64Url("fo"), "Zm8");
+  EXPECT_EQ(Base64Url("foo"), "Zm9v");
+  EXPECT_EQ(Base64Url("\xfb\xff"), "-_8");
+}
+
+}  // namespace
+}  // namespace oceanus::google
