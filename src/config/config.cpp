@@ -437,12 +437,35 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
     if (c.load.batch_rows == 0) r.Fail(l["batch_rows"], "batch_rows must be at least 1");
   }
   if (const auto& s = root["sink"]) {
-    r.ExpectKeys(s, "sink", {"type", "path", "table_prefix"});
+    r.ExpectKeys(s, "sink", {"type", "path", "table_prefix", "bigquery"});
     if (s["type"]) {
       c.sink.type = r.Str(s["type"]);
-      if (c.sink.type != "sqlite")
-        r.Fail(s["type"], "unknown sink type '" + c.sink.type + "' (expected: sqlite)");
+      if (c.sink.type != "sqlite" && c.sink.type != "bigquery")
+        r.Fail(s["type"], "unknown sink type '" + c.sink.type + "' (expected: sqlite, bigquery)");
     }
+    if (const auto& b = s["bigquery"]) {
+      r.ExpectKeys(b, "sink.bigquery",
+                   {"project", "dataset", "location", "key_file", "endpoint", "token_uri",
+                    "metadata_endpoint", "max_rows", "max_request_bytes", "timeout",
+                    "partition_single_tables"});
+      auto& bq = c.sink.bigquery;
+      if (b["project"]) bq.project = r.Str(b["project"]);
+      if (b["dataset"]) bq.dataset = r.Str(b["dataset"]);
+      if (b["location"]) bq.location = r.Str(b["location"]);
+      if (b["key_file"]) bq.key_file = r.Str(b["key_file"]);
+      if (b["endpoint"]) bq.endpoint = r.Str(b["endpoint"]);
+      if (b["token_uri"]) bq.token_uri = r.Str(b["token_uri"]);
+      if (b["metadata_endpoint"]) bq.metadata_endpoint = r.Str(b["metadata_endpoint"]);
+      if (b["max_rows"]) bq.max_rows = r.Unsigned(b["max_rows"], 50'000);
+      if (b["max_request_bytes"]) bq.max_request_bytes = r.Bytes(b["max_request_bytes"]);
+      if (b["timeout"]) bq.timeout = r.Duration(b["timeout"]);
+      if (b["partition_single_tables"])
+        bq.partition_single_tables = r.Bool(b["partition_single_tables"]);
+      if (bq.max_rows == 0) r.Fail(b["max_rows"], "max_rows must be at least 1");
+    }
+    if (c.sink.type == "bigquery" &&
+        (c.sink.bigquery.project.empty() || c.sink.bigquery.dataset.empty()))
+      r.Fail(s, "sink type bigquery needs sink.bigquery.project and sink.bigquery.dataset");
     if (s["path"]) c.sink.path = r.Str(s["path"]);
     if (s["table_prefix"]) {
       c.sink.table_prefix = r.Str(s["table_prefix"]);

@@ -123,10 +123,28 @@ struct LoadConfig {
   std::chrono::milliseconds max_wait{1'000};
 };
 
+// BigQuery (sink type `bigquery`).
+struct BigQueryConfig {
+  std::string project;
+  std::string dataset;
+  std::string location;  // for jobs.query; empty = the dataset's
+  std::string key_file;  // service-account JSON; empty = GOOGLE_APPLICATION_CREDENTIALS, else
+                         // metadata server
+  std::string endpoint = "https://bigquery.googleapis.com";
+  std::string token_uri;  // overrides the key's token_uri (tests, proxies)
+  std::string metadata_endpoint =
+      "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token";
+  std::size_t max_rows = 500;                       // per insertAll request
+  std::size_t max_request_bytes = 9 * 1024 * 1024;  // under BigQuery's 10 MB request limit
+  std::chrono::milliseconds timeout{30'000};
+  bool partition_single_tables = true;  // single-table sites: DAY partitioning on dt
+};
+
 struct SinkConfig {
-  std::string type = "sqlite";
-  std::string path;  // sqlite: default <data_dir>/oceanus.db
+  std::string type = "sqlite";  // sqlite | bigquery
+  std::string path;             // sqlite: default <data_dir>/oceanus.db
   std::string table_prefix;
+  BigQueryConfig bigquery;
 };
 
 // The admin listener: /rstatus (and later /metrics, the admin page). Loopback by default;

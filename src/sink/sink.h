@@ -29,6 +29,9 @@ struct TableSpec {
   std::string name;  // full table name, prefix included
   std::vector<Column> columns;
   std::string key_column = "eid";
+  // Non-empty: one table partitioned by day on this column (warehouses that can; SQLite
+  // ignores it). Set for single-table sites that have a dt column.
+  std::string time_partition_field;
 };
 
 // Values in TableSpec::columns order, as text (numbers and booleans in their JSON spelling);

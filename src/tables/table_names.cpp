@@ -58,6 +58,11 @@ sink::TableSpec TableSpecFor(const config::Site& site, std::string table_name) {
   spec.columns.reserve(site.schema.size());
   for (const auto& f : site.schema) spec.columns.push_back({f.name, f.type, f.mode, f.description});
   spec.key_column = "eid";
+  if (site.tables == config::TableLayout::kSingle) {
+    for (const auto& f : site.schema)
+      if (f.name == "dt" && f.type == config::FieldType::kTimestamp)
+        spec.time_partition_field = "dt";
+  }
   return spec;
 }
 

@@ -1,9 +1,17 @@
 #!/usr/bin/python3
-"""A local stand-in for Google's OAuth token endpoint and the GCE metadata server.
+"""A local stand-in for Google's OAuth token endpoint, the GCE metadata server and BigQuery.
 
 It speaks the documented shapes and checks what Google checks: the JWT's RS256 signature
 (with the service account's public key, through the openssl CLI), iss, aud, scope, iat/exp.
 Tokens expire after --ttl seconds. GET /_stats answers how many tokens were issued.
+
+BigQuery (/bigquery/v2/projects/P/datasets/D/tables[/T[/insertAll]]): tables.get, insert,
+patch (additive only) and tabledata.insertAll with insertId de-duplication; every call needs
+a valid, unexpired bearer token. insertAll checks each row against the schema (unknown
+field, REQUIRED missing, INTEGER not an integer → "invalid"); with skipInvalidRows false the
+other rows of the request are "stopped" and nothing is stored, as BigQuery does.
+POST /_inject {"fail_next": N, "status": 500|429, "retry_after": S} fails the next N calls;
+GET /_tables dumps every table (schema, timePartitioning, rows).
 The first line on stdout is the port it listens on.
 
   fake_google.py --public-key PUB.pem --email SA@PROJECT.iam.gserviceaccount.com [--ttl 3600]
@@ -35,11 +43,18 @@ class State:
         self.lock = threading.Lock()
         self.issued = 0
         self.port = 0
+        self.tokens = {}  # token -> expiry
+        self.tables = {}  # name -> {"schema": [...], "timePartitioning": ..., "rows": [...], "ids": set()}
+        self.fail_next = 0
+        self.fail_status = 500
+        self.retry_after = None
+        self.insert_calls = 0
 
     def issue(self):
         with self.lock:
             self.issued += 1
             n = self.issued
+            self.tokens[f"tok-{n}"] = time.time() + self.args.ttl
         return {"access_token": f"tok-{n}", "expires_in": self.args.ttl, "token_type": "Bearer"}
 
 
@@ -55,11 +70,101 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def authorized(self):
+        state = self.server.state
+        auth = self.headers.get("Authorization", "")
+        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else ""
+        if state.tokens.get(token, 0) < time.time():
+            self.answer(401, {"error": {"code": 401, "message": "Request had invalid authentication credentials."}})
+            return False
+        return True
+
+    def injected_failure(self):
+        state = self.server.state
+        with state.lock:
+            if state.fail_next <= 0:
+                return False
+            state.fail_next -= 1
+        body = json.dumps({"error": {"code": state.fail_status, "message": "injected failure"}}).encode()
+        self.send_response(state.fail_status)
+        if state.retry_after is not None:
+            self.send_header("Retry-After", str(state.retry_after))
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return True
+
+    def bigquery(self, method):
+        state = self.server.state
+        parts = urllib.parse.unquote(urllib.parse.urlparse(self.path).path).split("/")
+        # ['', 'bigquery', 'v2', 'projects', P, 'datasets', D, 'tables', T?, 'insertAll'?]
+        if len(parts) < 8 or parts[1:4] != ["bigquery", "v2", "projects"] or parts[7] != "tables":
+            return self.answer(404, {"error": {"code": 404, "message": "no such endpoint"}})
+        if not self.authorized() or self.injected_failure():
+            return
+        length = int(self.headers.get("Content-Length", 0) or 0)
+        body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+        name = parts[8] if len(parts) > 8 else None
+        with state.lock:
+            if method == "POST" and name is None:
+                table_id = body["tableReference"]["tableId"]
+                if table_id in state.tables:
+                    return self.answer(409, {"error": {"code": 409, "message": "Already Exists"}})
+                state.tables[table_id] = {"schema": body["schema"]["fields"],
+                                          "timePartitioning": body.get("timePartitioning"),
+                                          "rows": [], "ids": set()}
+                return self.answer(200, {"tableReference": body["tableReference"]})
+            table = state.tables.get(name)
+            if table is None:
+                return self.answer(404, {"error": {"code": 404, "message": f"Not found: Table {name}"}})
+            if method == "GET":
+                return self.answer(200, {"schema": {"fields": table["schema"]}})
+            if method == "PATCH":
+                old = {f["name"]: f for f in table["schema"]}
+                new = {f["name"]: f for f in body["schema"]["fields"]}
+                if any(n not in new or new[n]["type"] != f["type"] for n, f in old.items()):
+                    return self.answer(400, {"error": {"code": 400, "message": "Provided Schema does not match"}})
+                table["schema"] = body["schema"]["fields"]
+                return self.answer(200, {"schema": {"fields": table["schema"]}})
+            if method == "POST" and len(parts) > 9 and parts[9] == "insertAll":
+                state.insert_calls += 1
+                fields = {f["name"]: f for f in table["schema"]}
+                errors = []
+                for i, row in enumerate(body["rows"]):
+                    problems = [k for k in row["json"] if k not in fields]
+                    problems += [n for n, f in fields.items() if f.get("mode") == "REQUIRED" and n not in row["json"]]
+                    problems += [k for k, v in row["json"].items() if k in fields and fields[k]["type"] == "INTEGER"
+                                 and not (isinstance(v, int) or (isinstance(v, str) and v.lstrip("-").isdigit()))]
+                    if problems:
+                        errors.append({"index": i, "errors": [{"reason": "invalid", "location": problems[0],
+                                                               "message": f"Invalid value for field {problems[0]}"}]})
+                if errors and not body.get("skipInvalidRows"):
+                    bad = {e["index"] for e in errors}
+                    errors += [{"index": i, "errors": [{"reason": "stopped", "message": ""}]}
+                               for i in range(len(body["rows"])) if i not in bad]
+                    return self.answer(200, {"kind": "bigquery#tableDataInsertAllResponse", "insertErrors": errors})
+                for row in body["rows"]:
+                    if row.get("insertId") in table["ids"]:
+                        continue  # best-effort de-duplication, as BigQuery's
+                    table["ids"].add(row.get("insertId"))
+                    table["rows"].append(row["json"])
+                return self.answer(200, {"kind": "bigquery#tableDataInsertAllResponse"})
+        self.answer(404, {"error": {"code": 404, "message": "no such endpoint"}})
+
+    def do_PATCH(self):
+        self.bigquery("PATCH")
+
     def do_GET(self):
         state = self.server.state
         path = urllib.parse.urlparse(self.path).path
+        if path.startswith("/bigquery/"):
+            return self.bigquery("GET")
         if path == "/_stats":
-            return self.answer(200, {"issued": state.issued})
+            return self.answer(200, {"issued": state.issued, "insert_calls": state.insert_calls})
+        if path == "/_tables":
+            with state.lock:
+                return self.answer(200, {n: {k: v for k, v in t.items() if k != "ids"} for n, t in state.tables.items()})
         if path == "/metadata/token":
             if self.headers.get("Metadata-Flavor") != "Google":
                 return self.answer(403, {"error": "missing Metadata-Flavor: Google"})
@@ -68,7 +173,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         state = self.server.state
-        if urllib.parse.urlparse(self.path).path != "/token":
+        path = urllib.parse.urlparse(self.path).path
+        if path.startswith("/bigquery/"):
+            return self.bigquery("POST")
+        if path == "/_inject":
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            with state.lock:
+                state.fail_next = body.get("fail_next", 0)
+                state.fail_status = body.get("status", 500)
+                state.retry_after = body.get("retry_after")
+            return self.answer(200, {})
+        if path != "/token":
             return self.answer(404, {"error": "not found"})
         form = urllib.parse.parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
         if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"]:

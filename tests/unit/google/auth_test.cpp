@@ -2,10 +2,6 @@
 // with the key's public half and checks iss, aud, scope and lifetimes as Google does.
 #include "google/auth.h"
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -13,84 +9,16 @@
 #include <set>
 #include <thread>
 
+#include "fake_google.h"
 #include "temp_dir.h"
 #include "util/http_client.h"
 
 namespace oceanus::google {
 namespace {
 
-constexpr const char* kEmail = "loader@oceanus-test.iam.gserviceaccount.com";
-
-std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// The fake as a child process: started with a fresh RSA key pair, stopped by PID.
-class FakeGoogle {
- public:
-  FakeGoogle(const std::filesystem::path& dir, int ttl_seconds) {
-    key_ = dir / "key.pem";
-    const auto pub = dir / "pub.pem";
-    const std::string gen = "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " +
-                            key_.string() + " 2>/dev/null && openssl pkey -in " + key_.string() +
-                            " -pubout -out " + pub.string();
-    EXPECT_EQ(std::system(gen.c_str()), 0);
-    int out[2];
-    EXPECT_EQ(::pipe(out), 0);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], 1);
-      ::close(out[0]);
-      const std::string script = std::string(OCEANUS_SOURCE_DIR) + "/tests/fakes/fake_google.py";
-      const std::string ttl = std::to_string(ttl_seconds);
-      ::execl("/usr/bin/python3", "python3", script.c_str(), "--public-key", pub.c_str(), "--email",
-              kEmail, "--ttl", ttl.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    FILE* f = ::fdopen(out[0], "r");
-    int port = 0;
-    EXPECT_EQ(std::fscanf(f, "%d", &port), 1);
-    std::fclose(f);
-    base_ = "http://127.0.0.1:" + std::to_string(port);
-  }
-  ~FakeGoogle() {
-    ::kill(pid_, SIGTERM);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  // A service-account key file for this fake's key pair.
-  std::string WriteKeyFile(const std::filesystem::path& path, const std::string& pem) const {
-    std::ofstream(path)
-        << R"({"type":"service_account","project_id":"oceanus-test","private_key_id":"k1",)"
-        << R"("private_key":")" << JsonEscape(pem) << R"(","client_email":")" << kEmail
-        << R"(","token_uri":")" << base_ << R"(/token"})";
-    return path.string();
-  }
-  int Issued() const {
-    auto r = HttpFetch({"GET", base_ + "/_stats", {}, "", std::chrono::seconds(5)});
-    return r.ok() ? std::atoi(r->body.substr(r->body.find(':') + 1).c_str()) : -1;
-  }
-  const std::filesystem::path& key() const { return key_; }
-  const std::string& base() const { return base_; }
-
- private:
-  pid_t pid_ = -1;
-  std::filesystem::path key_;
-  std::string base_;
-};
+using oceanus::testing::FakeGoogle;
+using oceanus::testing::kEmail;
+using oceanus::testing::ReadFile;
 
 class AuthTest : public ::testing::Test {
  protected:

@@ -1,0 +1,51 @@
+// The BigQuery sink: streaming inserts (tabledata.insertAll) and tables from the site schema.
+//
+// Idempotence comes from BigQuery itself: every row carries insertId = eid, and BigQuery drops
+// a repeated insertId seen within about a minute, which covers the loader's retries; the
+// loader acknowledges only after insertAll reported the batch stored.
+// Failure classes, decided here: a row BigQuery calls invalid goes to the dead-letter with
+// BigQuery's reason; rows it only "stopped" because a neighbour was invalid (skipInvalidRows
+// is false, so one bad row fails the request) are sent again at once without the bad ones;
+// 5xx, 429, 401/403 and timeouts fail the batch as retryable (Retry-After is passed on), so
+// an outage of hours only grows the queue.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "config/config.h"
+#include "google/auth.h"
+#include "sink/sink.h"
+#include "util/http_client.h"
+
+namespace oceanus::sink {
+
+class BigQuerySink final : public Sink {
+ public:
+  BigQuerySink(config::BigQueryConfig config, std::unique_ptr<google::TokenSource> tokens);
+
+  Status EnsureTable(const TableSpec& table) override;
+  WriteResult Write(const TableSpec& table, const std::vector<Row>& rows) override;
+
+  std::uint64_t bytes_sent() const { return bytes_sent_.load(); }
+  std::uint64_t requests() const { return requests_.load(); }
+
+ private:
+  Result<HttpResponse> Call(const std::string& method, const std::string& url,
+                            const std::string& body);
+  std::string TablesUrl() const;
+
+  config::BigQueryConfig config_;
+  std::unique_ptr<google::TokenSource> tokens_;
+  std::map<std::string, std::set<std::string>> known_columns_;
+  std::atomic<std::uint64_t> bytes_sent_{0};
+  std::atomic<std::uint64_t> requests_{0};
+};
+
+// "STRING", "INTEGER", ... as BigQuery's legacy type names (what tables.insert takes).
+const char* BigQueryType(config::FieldType type);
+
+}  // namespace oceanus::sink
