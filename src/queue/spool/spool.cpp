@@ -24,6 +24,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "queue/spool/segment.h"
 
@@ -61,10 +62,50 @@ std::uint64_t FileSize(int fd) {
 // ---------------------------------------------------------------------------------------
 // Writer
 
+// Group commit for durability fsync. Everything here is touched only on the writer's own
+// thread (Append, and the continuations post_back runs there), except `sync_status`, which the
+// blocking job writes before it posts back. It is shared with those jobs rather than owned by
+// the writer so that a sync still in flight when the writer goes away (shutdown) answers every
+// request it covers, and starts the one more sync that the requests written after it need.
+struct GroupCommit {
+  Spool::Executors executors;
+  std::vector<std::shared_ptr<AppendHandler>> waiting;  // written, sync not yet started
+  std::vector<std::shared_ptr<UniqueFd>> dirty;         // files `waiting` were written to
+  std::vector<std::shared_ptr<AppendHandler>> covered;  // the in-flight sync answers these
+  std::vector<std::shared_ptr<UniqueFd>> syncing_files;
+  bool syncing = false;
+  Status sync_status;
+};
+
+// Starts one fdatasync covering everything written so far, unless one is running; requests
+// written meanwhile wait for the next one. The vectors are swapped, not reallocated, so a
+// steady stream of syncs allocates nothing but the executors' own job records.
+void MaybeSync(const std::shared_ptr<GroupCommit>& gc) {
+  if (gc->syncing || gc->waiting.empty()) return;
+  gc->syncing = true;
+  gc->covered.swap(gc->waiting);
+  gc->syncing_files.swap(gc->dirty);
+  gc->executors.run_blocking([gc] {
+    Status status;
+    for (const auto& f : gc->syncing_files)
+      if (::fdatasync(f->get()) != 0) status = Status::IoError(Errno("spool fdatasync"));
+    gc->sync_status = std::move(status);
+    gc->executors.post_back([gc] {
+      for (auto& h : gc->covered) h->Appended(gc->sync_status);
+      gc->covered.clear();
+      gc->syncing_files.clear();  // the last holder of a sealed segment's fd closes it
+      gc->syncing = false;
+      MaybeSync(gc);
+    });
+  });
+}
+
 class SpoolWriter final : public QueueWriter {
  public:
   SpoolWriter(Spool& spool, unsigned id, Spool::Executors executors, std::size_t sites)
-      : spool_(spool), id_(id), executors_(std::move(executors)), segments_(sites) {}
+      : spool_(spool), id_(id), gc_(std::make_shared<GroupCommit>()), segments_(sites) {
+    gc_->executors = std::move(executors);
+  }
 
   ~SpoolWriter() override {
     for (SiteId s = 0; s < segments_.size(); ++s) Seal(s);
@@ -88,7 +129,9 @@ class SpoolWriter final : public QueueWriter {
     Status written = WriteAll(seg.fd->get(), buffer_.data(), buffer_.size());
     if (!written.ok()) {
       // Leave no half record behind: cut back to the last whole one, and start a fresh
-      // segment next time (this one may have a damaged page).
+      // segment next time (this one may have a damaged page). Should the cut fail too, the
+      // half record is the last thing in a now sealed segment: a torn tail, which readers
+      // drop.
       if (::ftruncate(seg.fd->get(), static_cast<off_t>(seg.size)) != 0)
         spdlog::error("spool: cannot truncate {} after a failed write", seg.path);
       Seal(site);
@@ -97,9 +140,10 @@ class SpoolWriter final : public QueueWriter {
     }
     seg.size += need;
     if (spool_.config().durability == config::Durability::kOs) return done->Appended(Status::Ok());
-    waiting_.push_back(std::move(done));
-    if (dirty_.empty() || dirty_.back() != seg.fd) dirty_.push_back(seg.fd);
-    MaybeSync();
+    gc_->waiting.push_back(std::move(done));
+    if (std::find(gc_->dirty.begin(), gc_->dirty.end(), seg.fd) == gc_->dirty.end())
+      gc_->dirty.push_back(seg.fd);
+    MaybeSync(gc_);
   }
 
  private:
@@ -112,63 +156,41 @@ class SpoolWriter final : public QueueWriter {
 
   Status OpenSegment(SiteId site) {
     Segment& seg = segments_[site];
-    seg.seq = spool_.NextSeq(site, id_);
+    // Active before the file exists: a reader or a deletion scan that lists the new file
+    // must never take it for a sealed (empty, consumed) segment.
+    seg.seq = spool_.StartSegment(site, id_);
     seg.path = spool_.SegmentPath(site, id_, seg.seq);
     UniqueFd fd(::open(seg.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644));
-    if (!fd.valid()) return Status::IoError(Errno("spool: create " + seg.path));
-    Status s = WriteAll(fd.get(), kSegmentMagic.data(), kSegmentMagic.size());
+    Status s;
+    if (!fd.valid()) s = Status::IoError(Errno("create"));
+    if (s.ok()) s = WriteAll(fd.get(), kSegmentMagic.data(), kSegmentMagic.size());
     if (s.ok() && spool_.config().durability == config::Durability::kFsync) {
       // Rare (once per segment): the new file's directory entry must survive too.
-      if (::fdatasync(fd.get()) != 0) s = Status::IoError(Errno("fdatasync " + seg.path));
+      if (::fdatasync(fd.get()) != 0) s = Status::IoError(Errno("fdatasync"));
       if (s.ok()) s = SyncDir(spool_.SiteDir(site));
     }
     if (!s.ok()) {
-      ::unlink(seg.path.c_str());
+      if (fd.valid()) ::unlink(seg.path.c_str());
+      spool_.EndSegment(site, id_, seg.seq);
       return Status::IoError("spool: start " + seg.path + ": " + s.message());
     }
     seg.fd = std::make_shared<UniqueFd>(std::move(fd));
     seg.size = kSegmentMagic.size();
-    spool_.SetActive(site, id_, seg.seq, true);
     return Status::Ok();
   }
 
   void Seal(SiteId site) {
     Segment& seg = segments_[site];
     if (!seg.fd) return;
-    spool_.SetActive(site, id_, seg.seq, false);
     seg.fd.reset();  // closed once no sync holds it
-  }
-
-  // Starts one fdatasync covering everything written so far, unless one is running; the
-  // requests written meanwhile wait for the next one.
-  void MaybeSync() {
-    if (syncing_ || waiting_.empty()) return;
-    syncing_ = true;
-    auto covered =
-        std::make_shared<std::vector<std::shared_ptr<AppendHandler>>>(std::move(waiting_));
-    waiting_.clear();
-    auto files = std::make_shared<std::vector<std::shared_ptr<UniqueFd>>>(std::move(dirty_));
-    dirty_.clear();
-    executors_.run_blocking([this, covered, files] {
-      Status status;
-      for (const auto& f : *files)
-        if (::fdatasync(f->get()) != 0) status = Status::IoError(Errno("spool fdatasync"));
-      executors_.post_back([this, covered, status] {
-        for (auto& h : *covered) h->Appended(status);
-        syncing_ = false;
-        MaybeSync();
-      });
-    });
+    spool_.EndSegment(site, id_, seg.seq);
   }
 
   Spool& spool_;
   unsigned id_;
-  Spool::Executors executors_;
+  std::shared_ptr<GroupCommit> gc_;
   std::vector<Segment> segments_;
-  std::string buffer_;
-  std::vector<std::shared_ptr<AppendHandler>> waiting_;
-  std::vector<std::shared_ptr<UniqueFd>> dirty_;
-  bool syncing_ = false;
+  std::string buffer_;  // reused for every record: no allocation per append
 };
 
 // ---------------------------------------------------------------------------------------
@@ -253,17 +275,20 @@ class SpoolReader final : public QueueReader {
     }
     Batch& batch = batches_.back();
     batch_bytes_ = 0;
-    const auto segments = spool_.ListSegments(site_);
-    for (std::size_t i = 0;
-         i < segments.size() && out.size() < max_entries && batch_bytes_ < max_bytes;) {
-      const unsigned writer = segments[i].writer;
-      std::size_t end = i;
-      std::vector<std::uint64_t> seqs;
-      while (end < segments.size() && segments[end].writer == writer)
-        seqs.push_back(segments[end++].seq);
-      ReadSeries(writer, seqs, max_entries, max_bytes, batch, out);
-      i = end;
+    // One series per writer id, each in seq order.
+    std::vector<std::pair<unsigned, std::vector<std::uint64_t>>> series;
+    for (const auto& seg : spool_.ListSegments(site_)) {
+      if (series.empty() || series.back().first != seg.writer) series.push_back({seg.writer, {}});
+      series.back().second.push_back(seg.seq);
     }
+    // Each call starts with the next series, so that a busy writer cannot keep the others'
+    // records waiting when every call fills up before reaching them.
+    for (std::size_t k = 0;
+         k < series.size() && out.size() < max_entries && batch_bytes_ < max_bytes; ++k) {
+      const auto& [writer, seqs] = series[(first_series_ + k) % series.size()];
+      ReadSeries(writer, seqs, max_entries, max_bytes, batch, out);
+    }
+    ++first_series_;
     if (!out.empty()) batch.has_entries = true;
   }
 
@@ -356,9 +381,13 @@ class SpoolReader final : public QueueReader {
           }
           case DecodeResult::kBadLength:
             if (active) {
-              // Cannot happen through our own writes; leave it for after the writer seals it.
-              spdlog::error("spool: {}: damaged record at offset {} in the active segment", path,
-                            pos.offset);
+              // Cannot happen through our own writes; leave it for after the writer seals it,
+              // and say so once, not on every poll.
+              if (damage_reported_ != std::tuple{writer, seq, pos.offset}) {
+                damage_reported_ = {writer, seq, pos.offset};
+                spdlog::error("spool: {}: damaged record at offset {} in the active segment", path,
+                              pos.offset);
+              }
               read_[writer] = pos;
               return;
             }
@@ -401,6 +430,8 @@ class SpoolReader final : public QueueReader {
   std::deque<Batch> batches_;
   std::uint64_t next_batch_ = 1;
   std::size_t batch_bytes_ = 0;
+  std::size_t first_series_ = 0;
+  std::tuple<unsigned, std::uint64_t, std::uint64_t> damage_reported_{~0u, 0, 0};
 };
 
 }  // namespace
@@ -480,19 +511,15 @@ std::vector<Spool::SegmentName> Spool::ListSegments(SiteId site) const {
   return out;
 }
 
-void Spool::SetActive(SiteId site, unsigned writer, std::uint64_t seq, bool active) {
+void Spool::EndSegment(SiteId site, unsigned writer, std::uint64_t seq) {
   SiteState& s = *sites_[site];
   {
     std::lock_guard lock(s.mu);
-    if (active) {
-      s.active.insert({writer, seq});
-    } else {
-      s.active.erase({writer, seq});
-    }
+    s.active.erase({writer, seq});
   }
   // A segment sealed after its readers had already passed its end is deleted now, not at
   // some later acknowledgement that may never come.
-  if (!active) DeleteConsumed(site);
+  DeleteConsumed(site);
 }
 
 bool Spool::IsActive(SiteId site, unsigned writer, std::uint64_t seq) const {
@@ -501,10 +528,12 @@ bool Spool::IsActive(SiteId site, unsigned writer, std::uint64_t seq) const {
   return s.active.count({writer, seq}) > 0;
 }
 
-std::uint64_t Spool::NextSeq(SiteId site, unsigned writer) {
+std::uint64_t Spool::StartSegment(SiteId site, unsigned writer) {
   SiteState& s = *sites_[site];
   std::lock_guard lock(s.mu);
-  return ++s.max_seq[writer];
+  const std::uint64_t seq = ++s.max_seq[writer];
+  s.active.insert({writer, seq});
+  return seq;
 }
 
 void Spool::Acknowledged(SiteId site, const std::string& group, const SpoolCursor& cursor) {

@@ -54,7 +54,10 @@ class Spool {
   Spool& operator=(const Spool&) = delete;
 
   // The writer for I/O thread `writer_id` (each id at most once per Spool). Executors are
-  // needed with durability fsync only.
+  // needed with durability fsync only: run_blocking runs a job on a thread that may block,
+  // post_back runs a job on the writer's own thread. They must keep running until every
+  // append has been answered, even after the writer is destroyed (its last sync posts back).
+  // The Spool must outlive its writers and readers.
   Result<std::unique_ptr<QueueWriter>> MakeWriter(unsigned writer_id, Executors executors);
   // A reader for (site, group); one at a time per pair.
   Result<std::unique_ptr<QueueReader>> OpenReader(SiteId site, const std::string& group);
@@ -71,11 +74,13 @@ class Spool {
   std::string SegmentPath(SiteId site, unsigned writer, std::uint64_t seq) const;
   // Segments of a site on disk, sorted by (writer, seq).
   std::vector<SegmentName> ListSegments(SiteId site) const;
-  // Active = held by a live writer of this process.
-  void SetActive(SiteId site, unsigned writer, std::uint64_t seq, bool active);
+  // Active = held by a live writer of this process. StartSegment takes the next seq for a new
+  // segment of `writer` (above every seq on disk or in a cursor at Open) and marks it active,
+  // in one step, before the file is created; EndSegment seals it (or gives up a seq whose
+  // file could not be made) and deletes it if every group has already read it.
+  std::uint64_t StartSegment(SiteId site, unsigned writer);
+  void EndSegment(SiteId site, unsigned writer, std::uint64_t seq);
   bool IsActive(SiteId site, unsigned writer, std::uint64_t seq) const;
-  // The next seq for a new segment of `writer` (above everything that existed at Open).
-  std::uint64_t NextSeq(SiteId site, unsigned writer);
   // Records a group's acknowledged cursor and deletes the sealed segments all groups passed.
   void Acknowledged(SiteId site, const std::string& group, const SpoolCursor& cursor);
   // Deletes the sealed segments every group has read to their end.

@@ -12,8 +12,10 @@
 
 #include "temp_dir.h"
 
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <queue>
 #include <set>
@@ -380,6 +382,204 @@ TEST_F(SpoolTest, FailedWriteIsReportedAndLeavesNoHalfRecord) {
   ASSERT_EQ(got.size(), 4u);
   EXPECT_EQ(got[3].payload, "{\"uid\":\"after\"}");
   EXPECT_EQ(spool->corrupt_records(), 0u);
+}
+
+// Jobs queued by hand, so a test decides exactly when a "background" sync runs and when its
+// continuation comes back to the writer's thread.
+struct ManualExecutors {
+  std::deque<std::function<void()>> blocking;
+  std::deque<std::function<void()>> posted;
+  Spool::Executors Make() {
+    Spool::Executors ex;
+    ex.run_blocking = [this](std::function<void()> job) { blocking.push_back(std::move(job)); };
+    ex.post_back = [this](std::function<void()> job) { posted.push_back(std::move(job)); };
+    return ex;
+  }
+  // Runs one queued job of `q`; false when there is none.
+  static bool RunOne(std::deque<std::function<void()>>& q) {
+    if (q.empty()) return false;
+    auto job = std::move(q.front());
+    q.pop_front();
+    job();
+    return true;
+  }
+  void Drain() {
+    while (RunOne(blocking) || RunOne(posted)) {
+    }
+  }
+};
+
+TEST_F(SpoolTest, FsyncAnswersOnlyAfterTheSyncThatCoversTheRecord) {
+  auto spool = Open({"load"}, 1 << 20, config::Durability::kFsync);
+  ManualExecutors ex;
+  auto w = std::move(spool->MakeWriter(0, ex.Make())).value();
+  auto first = std::make_shared<Recorder>();
+  auto later = std::make_shared<Recorder>();
+  w->Append(0, "{\"n\":1}", first);  // starts a sync covering record 1
+  w->Append(0, "{\"n\":2}", later);  // written while it runs: waits for the next one
+  w->Append(0, "{\"n\":3}", later);
+  EXPECT_EQ(first->count(), 0u);
+  ASSERT_EQ(ex.blocking.size(), 1u) << "one sync at a time";
+  ASSERT_TRUE(ManualExecutors::RunOne(ex.blocking));
+  EXPECT_EQ(first->count(), 0u) << "answered on the writer's thread, through post_back";
+  ASSERT_TRUE(ManualExecutors::RunOne(ex.posted));
+  EXPECT_EQ(first->count(), 1u);
+  EXPECT_EQ(later->count(), 0u);
+  ASSERT_EQ(ex.blocking.size(), 1u) << "the next sync starts when the first completes";
+  ex.Drain();
+  ASSERT_EQ(later->count(), 2u);
+  for (const auto& st : later->results) EXPECT_TRUE(st.ok()) << st.ToString();
+}
+
+TEST_F(SpoolTest, WriterGoneWithASyncInFlightStillAnswersEveryAppendOnce) {
+  auto spool = Open({"load"}, 1 << 20, config::Durability::kFsync);
+  ManualExecutors ex;
+  auto w = std::move(spool->MakeWriter(0, ex.Make())).value();
+  auto rec = std::make_shared<Recorder>();
+  for (int i = 0; i < 3; ++i) w->Append(0, "{\"n\":" + std::to_string(i) + "}", rec);
+  w.reset();  // shutdown: one sync is running, two requests wait for the next
+  ex.Drain();
+  ASSERT_EQ(rec->count(), 3u);
+  for (const auto& st : rec->results) EXPECT_TRUE(st.ok()) << st.ToString();
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  EXPECT_EQ(ReadN(*r, 10).size(), 3u);
+}
+
+TEST_F(SpoolTest, AnIncompleteRecordInTheActiveSegmentIsWaitedForNotDropped) {
+  auto spool = Open();
+  auto w = Writer(*spool, 0);
+  AppendAll(*w, 0, Records("a", 2));
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  ASSERT_EQ(ReadN(*r, 10).size(), 2u);
+  // Another writer's half-finished write(), as a concurrent reader may see it.
+  std::string framed;
+  spool::EncodeRecord(framed, "{\"uid\":\"slow\"}");
+  const auto segs = Segments("site_a");
+  ASSERT_EQ(segs.size(), 1u);
+  {
+    std::ofstream f(segs[0], std::ios::binary | std::ios::app);
+    f.write(framed.data(), 11);  // the header and three payload bytes
+  }
+  EXPECT_TRUE(ReadN(*r, 10).empty());
+  EXPECT_TRUE(ReadN(*r, 10).empty()) << "still waiting, not skipped";
+  {
+    std::ofstream f(segs[0], std::ios::binary | std::ios::app);
+    f.write(framed.data() + 11, static_cast<std::streamsize>(framed.size() - 11));
+  }
+  auto got = ReadN(*r, 10);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, "{\"uid\":\"slow\"}");
+  EXPECT_EQ(spool->corrupt_records(), 0u);
+  EXPECT_FALSE(fs::exists(segs[0].string() + ".corrupt"));
+}
+
+TEST_F(SpoolTest, AckInTheMiddleWithSeveralWritersResumesExactlyAfterIt) {
+  std::vector<std::string> all;
+  std::vector<std::string> delivered;
+  std::size_t acked = 0;
+  {
+    auto spool = Open({"load"}, 512);  // several segments per writer
+    for (unsigned id = 0; id < 3; ++id) {
+      auto w = Writer(*spool, id);
+      auto records = Records("w" + std::to_string(id) + "-", 40);
+      AppendAll(*w, 0, records);
+      all.insert(all.end(), records.begin(), records.end());
+    }
+    auto r = std::move(spool->OpenReader(0, "load")).value();
+    std::vector<Entry> got = ReadN(*r, 70, 9);  // reads that mix the series
+    ASSERT_EQ(got.size(), 70u);
+    acked = 52;
+    ASSERT_TRUE(r->Ack(got[acked - 1].id).ok());
+    for (const auto& e : got) delivered.push_back(e.payload);
+  }
+  auto spool = Open({"load"}, 512);
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto rest = ReadN(*r, 1000, 13);
+  std::multiset<std::string> seen(delivered.begin(), delivered.begin() + acked);
+  for (const auto& e : rest) seen.insert(e.payload);
+  EXPECT_EQ(rest.size(), all.size() - acked) << "nothing acknowledged comes again";
+  EXPECT_EQ(seen, std::multiset<std::string>(all.begin(), all.end())) << "nothing lost";
+}
+
+TEST_F(SpoolTest, SegmentsOfAnEarlierRunWithMoreWritersAreReadAndDeleted) {
+  {
+    auto spool = Open();
+    for (unsigned id = 0; id < 4; ++id) AppendAll(*Writer(*spool, id), 0, Records("old", 5));
+  }
+  auto spool = Open();
+  auto w = Writer(*spool, 0);  // this run has a single I/O thread
+  AppendAll(*w, 0, Records("new", 5));
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, 100);
+  ASSERT_EQ(got.size(), 25u);
+  ASSERT_TRUE(r->Ack(got.back().id).ok());
+  // Only writer 0's active segment is left; the new one took a fresh seq.
+  auto left = Segments("site_a");
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].filename(), "w000-0000000002.seg");
+}
+
+TEST_F(SpoolTest, ReadsDoNotStarveAWriterBehindABusyOne) {
+  auto spool = Open();
+  auto w0 = Writer(*spool, 0);
+  auto w1 = Writer(*spool, 1);
+  AppendAll(*w0, 0, Records("busy", 100));
+  AppendAll(*w1, 0, {"{\"uid\":\"quiet\"}"});
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  bool quiet_seen = false;
+  for (int i = 0; i < 2 && !quiet_seen; ++i) {
+    auto got = r->Read(10, 1 << 20, std::chrono::milliseconds(0));
+    ASSERT_TRUE(got.ok());
+    for (const auto& e : *got) quiet_seen |= e.payload == "{\"uid\":\"quiet\"}";
+    AppendAll(*w0, 0, Records("more", 10));  // the busy writer keeps ahead of the reader
+  }
+  EXPECT_TRUE(quiet_seen);
+}
+
+TEST(SpoolFramingTest, RoundTripAndEveryDecodeOutcome) {
+  std::string bytes;
+  const std::vector<std::string> payloads = {"{}", std::string(1000, 'x'),
+                                             "{\"a\":\"\xe3\x81\x82\"}"};
+  for (const auto& p : payloads) spool::EncodeRecord(bytes, p);
+  // Little-endian length first, then the checksum, then the payload as given.
+  EXPECT_EQ(bytes.substr(0, 4), std::string("\x02\x00\x00\x00", 4));
+  EXPECT_EQ(bytes.substr(8, 2), "{}");
+
+  std::string_view rest = bytes;
+  for (const auto& p : payloads) {
+    std::string_view payload;
+    std::size_t size = 0;
+    ASSERT_EQ(spool::DecodeRecord(rest, payload, size), spool::DecodeResult::kRecord);
+    EXPECT_EQ(payload, p);
+    EXPECT_EQ(size, spool::kHeaderBytes + p.size());
+    rest.remove_prefix(size);
+  }
+  std::string_view payload;
+  std::size_t size = 0;
+  EXPECT_EQ(spool::DecodeRecord(rest, payload, size), spool::DecodeResult::kEnd);
+
+  const std::string_view first(bytes.data(), spool::kHeaderBytes + 2);
+  EXPECT_EQ(spool::DecodeRecord(first.substr(0, 5), payload, size),
+            spool::DecodeResult::kIncomplete);
+  EXPECT_EQ(spool::DecodeRecord(first.substr(0, 9), payload, size),
+            spool::DecodeResult::kIncomplete);
+
+  std::string damaged(first);
+  damaged[9] ^= 0x01;
+  size = 0;
+  EXPECT_EQ(spool::DecodeRecord(damaged, payload, size), spool::DecodeResult::kBadCrc);
+  EXPECT_EQ(size, first.size()) << "a bad checksum still says where the record ends";
+
+  std::string longer(bytes.data(), bytes.size());
+  longer[0] = 0x03;  // a plausible length that is wrong: the checksum covers it
+  EXPECT_EQ(spool::DecodeRecord(longer, payload, size), spool::DecodeResult::kBadCrc);
+
+  std::string zero(first);
+  zero.replace(0, 4, std::string(4, '\0'));
+  EXPECT_EQ(spool::DecodeRecord(zero, payload, size), spool::DecodeResult::kBadLength);
+  std::string huge(first);
+  huge[3] = 0x7f;
+  EXPECT_EQ(spool::DecodeRecord(huge, payload, size), spool::DecodeResult::kBadLength);
 }
 
 TEST_F(SpoolTest, OneProcessPerDirectory) {
