@@ -27,6 +27,7 @@
 #include "collect/collector.h"
 #include "config/config.h"
 #include "event/device.h"
+#include "google/auth.h"
 #include "http/admin_server.h"
 #include "http/server.h"
 #include "load/dead_letter.h"
@@ -35,6 +36,7 @@
 #include "queue/redis/redis_dead_letter.h"
 #include "queue/redis/redis_queue.h"
 #include "queue/spool/spool.h"
+#include "sink/bigquery/bigquery_sink.h"
 #include "sink/sqlite/sqlite_sink.h"
 #include "tables/table_names.h"
 #include "util/thread_pool.h"
@@ -160,6 +162,22 @@ int Check(const std::string& path) {
   return 0;
 }
 
+Result<std::unique_ptr<sink::Sink>> OpenSink(const config::Config& config) {
+  if (config.sink.type == "bigquery") {
+    const auto& bq = config.sink.bigquery;
+    google::TokenOptions options;
+    options.token_uri_override = bq.token_uri;
+    options.metadata_endpoint = bq.metadata_endpoint;
+    auto tokens = google::MakeTokenSource(bq.key_file, options);
+    if (!tokens.ok()) return tokens.status();
+    return std::unique_ptr<sink::Sink>(
+        std::make_unique<sink::BigQuerySink>(bq, std::move(tokens).value()));
+  }
+  auto sqlite = sink::SqliteSink::Open(config.sink.path);
+  if (!sqlite.ok()) return sqlite.status();
+  return std::unique_ptr<sink::Sink>(std::move(sqlite).value());
+}
+
 struct Roles {
   bool collect = false;
   bool load = false;
@@ -225,15 +243,15 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
   }
 
   // load (and tables): queue → sink.
-  std::unique_ptr<sink::SqliteSink> sink;
+  std::unique_ptr<sink::Sink> sink;
   std::unique_ptr<load::DeadLetter> dead_letter;
   std::unique_ptr<load::Loader> loader;
   std::jthread loader_thread;
   if (roles.load || roles.tables) {
-    auto opened = sink::SqliteSink::Open(config.sink.path);
+    auto opened = OpenSink(config);
     if (!opened.ok()) {
       spdlog::critical("sink: {}", opened.status().ToString());
-      return kExitRuntime;
+      return opened.status().code() == Status::Code::kInvalidArgument ? kExitConfig : kExitRuntime;
     }
     sink = std::move(opened).value();
     std::vector<std::unique_ptr<queue::QueueReader>> readers;

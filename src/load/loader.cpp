@@ -186,7 +186,10 @@ Status Loader::Flush(SiteState& s) {
     rows.reserve(indices.size());
     for (std::size_t i : indices) rows.push_back(std::move(parsed[i].row));
     sink::WriteResult written = sink_.Write(Spec(site, table), rows);
-    if (!written.status.ok()) return written.status;  // the whole batch is retried
+    if (!written.status.ok()) {
+      s.retry_after_hint = written.retry_after;
+      return written.status;  // the whole batch is retried
+    }
     for (const auto& rejected : written.rejected) {
       dead.push_back({s.pending[indices[rejected.index]].payload, rejected.reason});
     }
@@ -215,6 +218,9 @@ void Loader::Run(std::stop_token stop) {
     Status st = Flush(s);
     if (st.ok()) return true;
     s.backoff = std::min(kMaxBackoff, s.backoff.count() == 0 ? kFirstBackoff : s.backoff * 2);
+    // A server that says how long to wait (Retry-After) is believed, up to the cap.
+    s.backoff = std::max(s.backoff, std::min(kMaxBackoff, s.retry_after_hint));
+    s.retry_after_hint = std::chrono::milliseconds(0);
     const auto wait = s.backoff / 2 + std::chrono::milliseconds(std::uniform_int_distribution<long>(
                                           0, s.backoff.count() / 2)(jitter));
     s.retry_at = std::chrono::steady_clock::now() + wait;

@@ -62,6 +62,7 @@ class Loader {
     std::chrono::steady_clock::time_point first_pending;
     std::chrono::milliseconds backoff{0};
     std::chrono::steady_clock::time_point retry_at;
+    std::chrono::milliseconds retry_after_hint{0};
     std::unordered_map<std::string, std::size_t> columns;  // field name → column index
     std::size_t column_count = 0;
     std::int64_t table_bucket = 0;  // 15-minute bucket of the last dt seen, and its table

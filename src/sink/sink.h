@@ -8,6 +8,7 @@
 // retryable so that nothing is acknowledged.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -44,8 +45,9 @@ struct RowError {
 };
 
 struct WriteResult {
-  Status status;                   // not OK: nothing from this batch is stored; retry it
-  std::vector<RowError> rejected;  // with an OK status: these rows will never be accepted
+  Status status;                             // not OK: nothing from this batch is stored; retry it
+  std::vector<RowError> rejected;            // with an OK status: these rows will never be accepted
+  std::chrono::milliseconds retry_after{0};  // with a retryable status: the server asked to wait
 };
 
 class Sink {

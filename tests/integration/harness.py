@@ -5,6 +5,7 @@ requests, sqlite3 for the warehouse. Every wait polls a condition with a deadlin
 sleeps in place of synchronisation.
 """
 import http.client
+import json
 import os
 import re
 import signal
@@ -18,6 +19,7 @@ BIN = os.environ.get("OCEANUS_BIN", os.path.join(os.path.dirname(__file__), "../
 SOURCE_DIR = os.environ.get("OCEANUS_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
 EXAMPLE = os.path.join(SOURCE_DIR, "examples", "oceanus.yaml")
 REDIS_EXAMPLE = os.path.join(SOURCE_DIR, "examples", "redis.yaml")
+BIGQUERY_EXAMPLE = os.path.join(SOURCE_DIR, "examples", "bigquery.yaml")
 
 CHROME_WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
                   "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36")
@@ -220,3 +222,62 @@ class Redis:
     @property
     def address(self):
         return f"127.0.0.1:{self.port}"
+
+
+class FakeGoogle:
+    """tests/fakes/fake_google.py with a fresh service-account key pair and key file."""
+
+    EMAIL = "loader@oceanus-test.iam.gserviceaccount.com"
+
+    def __init__(self, ttl=3600):
+        self.dir = tempfile.mkdtemp(prefix="oceanus-google-")
+        self.key = os.path.join(self.dir, "key.pem")
+        self.pub = os.path.join(self.dir, "pub.pem")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                        "-out", self.key], check=True, capture_output=True)
+        subprocess.run(["openssl", "pkey", "-in", self.key, "-pubout", "-out", self.pub], check=True)
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(SOURCE_DIR, "tests", "fakes", "fake_google.py"),
+             "--public-key", self.pub, "--email", self.EMAIL, "--ttl", str(ttl)],
+            stdout=subprocess.PIPE, text=True)
+        self.port = int(self.proc.stdout.readline())
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.key_file = os.path.join(self.dir, "sa.json")
+        with open(self.key) as f, open(self.key_file, "w") as out:
+            json.dump({"type": "service_account", "project_id": "oceanus-test", "private_key_id": "k1",
+                       "private_key": f.read(), "client_email": self.EMAIL,
+                       "token_uri": self.base + "/token"}, out)
+
+    def env(self):
+        return {"GOOGLE_APPLICATION_CREDENTIALS": self.key_file, "OCEANUS_BIGQUERY_PROJECT": "oceanus-test",
+                "OCEANUS_BIGQUERY_DATASET": "events", "OCEANUS_BIGQUERY_ENDPOINT": self.base,
+                "OCEANUS_GOOGLE_TOKEN_URI": self.base + "/token"}
+
+    def _call(self, method, path, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                         headers={"Content-Type": "application/json"})
+            return json.loads(conn.getresponse().read() or b"{}")
+        finally:
+            conn.close()
+
+    def tables(self):
+        return self._call("GET", "/_tables")
+
+    def stats(self):
+        return self._call("GET", "/_stats")
+
+    def inject(self, fail_next, status=500, retry_after=None):
+        body = {"fail_next": fail_next, "status": status}
+        if retry_after is not None:
+            body["retry_after"] = retry_after
+        self._call("POST", "/_inject", body)
+
+    def rows(self, site):
+        return [r for name, t in self.tables().items() if name == site or name.startswith(site + "_")
+                for r in t["rows"]]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)

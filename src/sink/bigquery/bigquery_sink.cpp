@@ -252,6 +252,8 @@ WriteResult BigQuerySink::Write(const TableSpec& table, const std::vector<Row>& 
       return result;
     }
     Status s = ClassifyHttp(*response, "insertAll " + table.name);
+    if (auto it = response->headers.find("retry-after"); !s.ok() && it != response->headers.end())
+      result.retry_after = std::chrono::seconds(std::atoi(it->second.c_str()));
     if (!s.ok()) {
       // A 400 for the whole request is not about one row: keep everything queued.
       result.status =

@@ -121,6 +121,7 @@ TEST_F(BigQuerySinkTest, ServerErrorsAndRateLimitsFailTheBatchAsRetryable) {
   w = sink_->Write(spec_, {R("e1", "a")});
   EXPECT_TRUE(w.status.retryable());
   EXPECT_NE(w.status.message().find("Retry-After 7"), std::string::npos) << w.status.message();
+  EXPECT_EQ(w.retry_after, std::chrono::seconds(7));
   // Then it passes, and the row is there once.
   ASSERT_TRUE(sink_->Write(spec_, {R("e1", "a")}).status.ok());
   EXPECT_EQ(Tables()["samplesite_20261125"]["rows"].Size(), 1u);
