@@ -49,6 +49,7 @@ class State:
         self.fail_status = 500
         self.retry_after = None
         self.insert_calls = 0
+        self.last_query = None
 
     def issue(self):
         with self.lock:
@@ -95,9 +96,44 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         return True
 
+    def query(self):
+        """jobs.query: standard SQL with named parameters, evaluated on the stored rows."""
+        state = self.server.state
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        sql = body["query"]
+        params = {p["name"]: p["parameterValue"]["value"] for p in body.get("queryParameters", [])}
+        state.last_query = body
+        if body.get("useLegacySql", True) or body.get("parameterMode") != "NAMED":
+            return self.answer(400, {"error": {"code": 400, "message": "expected standard SQL, NAMED parameters"}})
+        if any(v and v in sql for k, v in params.items()):
+            return self.answer(400, {"error": {"code": 400, "message": "a parameter value appears in the SQL text"}})
+        import re
+        table = re.search(r"FROM `[^.`]+\.[^.`]+\.([^`]+)`", sql).group(1)
+        key_column = re.search(r"`(\w+)` = @key", sql).group(1)
+        with state.lock:
+            if table.endswith("*"):
+                names = [n for n in state.tables if n.startswith(table[:-1])
+                         and n[len(table) - 1:] >= params.get("since_day", "")]
+            else:
+                names = [table] if table in state.tables else []
+            if not names:
+                return self.answer(404, {"error": {"code": 404, "message": f"Not found: Table {table}"}})
+            schema = state.tables[names[0]]["schema"]
+            rows = [r for n in names for r in state.tables[n]["rows"]
+                    if r.get(key_column) == params["key"] and r.get("dt", "") >= params["since"]]
+        rows.sort(key=lambda r: r["dt"], reverse=True)
+        rows = rows[:int(params["limit"])]
+        cells = [{"f": [{"v": None if r.get(f["name"]) is None else str(r[f["name"]])} for f in schema]} for r in rows]
+        self.answer(200, {"kind": "bigquery#queryResponse", "jobComplete": True, "schema": {"fields": schema},
+                          "rows": cells, "totalRows": str(len(cells))})
+
     def bigquery(self, method):
         state = self.server.state
         parts = urllib.parse.unquote(urllib.parse.urlparse(self.path).path).split("/")
+        if method == "POST" and len(parts) == 6 and parts[5] == "queries":
+            if self.authorized() and not self.injected_failure():
+                self.query()
+            return
         # ['', 'bigquery', 'v2', 'projects', P, 'datasets', D, 'tables', T?, 'insertAll'?]
         if len(parts) < 8 or parts[1:4] != ["bigquery", "v2", "projects"] or parts[7] != "tables":
             return self.answer(404, {"error": {"code": 404, "message": "no such endpoint"}})
@@ -161,7 +197,8 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/bigquery/"):
             return self.bigquery("GET")
         if path == "/_stats":
-            return self.answer(200, {"issued": state.issued, "insert_calls": state.insert_calls})
+            return self.answer(200, {"issued": state.issued, "insert_calls": state.insert_calls,
+                                     "last_query": state.last_query})
         if path == "/_tables":
             with state.lock:
                 return self.answer(200, {n: {k: v for k, v in t.items() if k != "ids"} for n, t in state.tables.items()})

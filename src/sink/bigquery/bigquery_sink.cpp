@@ -10,6 +10,7 @@
 #include <charconv>
 
 #include "event/json.h"
+#include "util/time.h"
 
 namespace oceanus::sink {
 namespace {
@@ -298,6 +299,101 @@ WriteResult BigQuerySink::Write(const TableSpec& table, const std::vector<Row>& 
     todo.insert(todo.end(), resend.begin(), resend.end());
   }
   return result;
+}
+
+namespace {
+
+void AppendParameter(std::string& out, const char* name, const char* type,
+                     const std::string& value) {
+  out += "{\"name\":\"";
+  out += name;
+  out += "\",\"parameterType\":{\"type\":\"";
+  out += type;
+  out += "\"},\"parameterValue\":{\"value\":";
+  event::AppendJsonString(out, value);
+  out += "}}";
+}
+
+}  // namespace
+
+Result<std::vector<BigQuerySink::EventRow>> BigQuerySink::RecentEvents(
+    const config::Site& site, const std::string& table_prefix, const std::string& key_column,
+    const std::string& key_value, std::chrono::system_clock::time_point since, std::size_t limit) {
+  // Identifiers cannot be parameters: they come only from the validated schema and config.
+  bool known = false;
+  for (const auto& f : site.schema) known = known || f.name == key_column;
+  if (!known)
+    return Status::InvalidArgument("history: '" + key_column + "' is not a field of site " +
+                                   site.name);
+  const std::string dataset = "`" + config_.project + "." + config_.dataset + ".";
+  char since_text[32];
+  since_text[FormatUtcMicros(since, since_text)] = '\0';
+  std::string sql = "SELECT * FROM ";
+  std::string params;
+  if (site.tables == config::TableLayout::kDaily) {
+    sql += dataset + table_prefix + site.name + "_*` WHERE _TABLE_SUFFIX >= @since_day AND ";
+    // The day before `since` in UTC covers every zone's local date of that instant.
+    AppendParameter(params, "since_day", "STRING",
+                    LocalDateCompact(since - std::chrono::hours(24), TimeZone()));
+    params += ',';
+  } else {
+    sql += dataset + table_prefix + site.name + "` WHERE ";
+  }
+  sql += "`" + key_column + "` = @key AND dt >= @since ORDER BY dt DESC LIMIT @limit";
+  AppendParameter(params, "key", "STRING", key_value);
+  params += ',';
+  AppendParameter(params, "since", "TIMESTAMP", since_text);
+  params += ',';
+  AppendParameter(params, "limit", "INT64", std::to_string(limit));
+  std::string body = "{\"query\":";
+  event::AppendJsonString(body, sql);
+  body += ",\"useLegacySql\":false,\"parameterMode\":\"NAMED\",\"queryParameters\":[" + params +
+          "],\"timeoutMs\":10000";
+  if (!config_.location.empty()) {
+    body += ",\"location\":";
+    event::AppendJsonString(body, config_.location);
+  }
+  body += "}";
+  const std::string base =
+      config_.endpoint + "/bigquery/v2/projects/" + FormEncode(config_.project) + "/queries";
+  auto response = Call("POST", base, body);
+  if (!response.ok()) return response.status();
+  Status s = ClassifyHttp(*response, "jobs.query");
+  if (!s.ok()) return s;
+  rapidjson::Document doc;
+  doc.Parse(response->body.data(), response->body.size());
+  // A query still running after timeoutMs: poll getQueryResults for the same job.
+  for (int attempt = 0;
+       attempt < 30 && !doc.HasParseError() && doc.IsObject() && doc.HasMember("jobComplete") &&
+       doc["jobComplete"].IsBool() && !doc["jobComplete"].GetBool();
+       ++attempt) {
+    if (!doc.HasMember("jobReference") || !doc["jobReference"].HasMember("jobId")) break;
+    std::string url =
+        base + "/" + FormEncode(doc["jobReference"]["jobId"].GetString()) + "?timeoutMs=10000";
+    if (!config_.location.empty()) url += "&location=" + FormEncode(config_.location);
+    response = Call("GET", url, "");
+    if (!response.ok()) return response.status();
+    s = ClassifyHttp(*response, "jobs.getQueryResults");
+    if (!s.ok()) return s;
+    doc.Parse(response->body.data(), response->body.size());
+  }
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("schema"))
+    return Status::Unavailable("jobs.query: no result (query not complete or not JSON)");
+  std::vector<std::string> names;
+  for (const auto& f : doc["schema"]["fields"].GetArray())
+    names.emplace_back(f["name"].GetString());
+  std::vector<EventRow> rows;
+  if (!doc.HasMember("rows")) return rows;
+  for (const auto& r : doc["rows"].GetArray()) {
+    EventRow row;
+    const auto& cells = r["f"].GetArray();
+    for (rapidjson::SizeType i = 0; i < cells.Size() && i < names.size(); ++i) {
+      if (cells[i].HasMember("v") && cells[i]["v"].IsString())
+        row.emplace_back(names[i], cells[i]["v"].GetString());
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
 }
 
 }  // namespace oceanus::sink

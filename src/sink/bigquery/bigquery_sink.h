@@ -30,6 +30,16 @@ class BigQuerySink final : public Sink {
   Status EnsureTable(const TableSpec& table) override;
   WriteResult Write(const TableSpec& table, const std::vector<Row>& rows) override;
 
+  // A subject's events since `since`, newest first, at most `limit` (history reports).
+  // Standard SQL through jobs.query with named parameters — the value, the time and the limit
+  // are never put into the SQL text. Daily tables are read through the wildcard table
+  // `<prefix><site>_*` with _TABLE_SUFFIX bounding the days scanned; single tables directly.
+  // `key_column` must be a column of the site's schema.
+  using EventRow = std::vector<std::pair<std::string, std::string>>;
+  Result<std::vector<EventRow>> RecentEvents(
+      const config::Site& site, const std::string& table_prefix, const std::string& key_column,
+      const std::string& key_value, std::chrono::system_clock::time_point since, std::size_t limit);
+
   std::uint64_t bytes_sent() const { return bytes_sent_.load(); }
   std::uint64_t requests() const { return requests_.load(); }
 

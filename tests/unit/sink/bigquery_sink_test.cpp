@@ -8,6 +8,7 @@
 
 #include "fake_google.h"
 #include "temp_dir.h"
+#include "util/time.h"
 
 namespace oceanus::sink {
 namespace {
@@ -125,6 +126,51 @@ TEST_F(BigQuerySinkTest, ServerErrorsAndRateLimitsFailTheBatchAsRetryable) {
   // Then it passes, and the row is there once.
   ASSERT_TRUE(sink_->Write(spec_, {R("e1", "a")}).status.ok());
   EXPECT_EQ(Tables()["samplesite_20261125"]["rows"].Size(), 1u);
+}
+
+TEST_F(BigQuerySinkTest, HistoryQueryUsesNamedParametersNewestFirst) {
+  config::Site site;
+  site.name = "samplesite";
+  site.tables = config::TableLayout::kDaily;
+  for (const char* name : {"dt", "eid", "evt", "n"}) {
+    config::Field f;
+    f.name = name;
+    site.schema.push_back(f);
+  }
+  TableSpec day1 = spec_, day2 = spec_;
+  day1.name = "samplesite_20261124";
+  day2.name = "samplesite_20261125";
+  ASSERT_TRUE(sink_->EnsureTable(day1).ok());
+  ASSERT_TRUE(sink_->EnsureTable(day2).ok());
+  auto row = [](const char* dt, const char* eid, const char* evt) {
+    return Row{dt, eid, evt, std::nullopt};
+  };
+  ASSERT_TRUE(sink_
+                  ->Write(day1, {row("2026-11-24 10:00:00.000000", "a", "x' OR '1'='1"),
+                                 row("2026-11-24 11:00:00.000000", "b", "other")})
+                  .status.ok());
+  ASSERT_TRUE(sink_
+                  ->Write(day2, {row("2026-11-25 09:00:00.000000", "c", "x' OR '1'='1"),
+                                 row("2026-11-25 10:00:00.000000", "d", "x' OR '1'='1")})
+                  .status.ok());
+  auto since = ParseUtcMicros("2026-11-24 00:00:00");
+  auto rows = sink_->RecentEvents(site, "", "evt", "x' OR '1'='1", *since, 2);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 2u);
+  auto eid = [](const BigQuerySink::EventRow& r) {
+    for (const auto& [k, v] : r)
+      if (k == "eid") return v;
+    return std::string();
+  };
+  EXPECT_EQ(eid((*rows)[0]), "d");
+  EXPECT_EQ(eid((*rows)[1]), "c");
+  // The fake refuses SQL that contains a parameter's value; check what was sent, too.
+  auto stats = HttpFetch({"GET", fake_->base() + "/_stats", {}, "", std::chrono::seconds(5)});
+  ASSERT_TRUE(stats.ok());
+  EXPECT_NE(stats->body.find("samplesite_*"), std::string::npos) << stats->body;
+  EXPECT_NE(stats->body.find("_TABLE_SUFFIX >= @since_day"), std::string::npos);
+  EXPECT_NE(stats->body.find("\"NAMED\""), std::string::npos);
+  EXPECT_FALSE(sink_->RecentEvents(site, "", "nope", "v", *since, 5).ok());
 }
 
 TEST_F(BigQuerySinkTest, UnreachableEndpointIsRetryable) {
