@@ -11,6 +11,7 @@ a valid, unexpired bearer token. insertAll checks each row against the schema (u
 field, REQUIRED missing, INTEGER not an integer → "invalid"); with skipInvalidRows false the
 other rows of the request are "stopped" and nothing is stored, as BigQuery does.
 POST /_inject {"fail_next": N, "status": 500|429, "retry_after": S} fails the next N calls;
+POST /_inject {"outage_seconds": S} answers every BigQuery call 503 for the next S seconds;
 GET /_tables dumps every table (schema, timePartitioning, rows).
 The first line on stdout is the port it listens on.
 
@@ -48,6 +49,7 @@ class State:
         self.fail_next = 0
         self.fail_status = 500
         self.retry_after = None
+        self.outage_until = 0.0
         self.insert_calls = 0
         self.last_query = None
 
@@ -83,11 +85,15 @@ class Handler(BaseHTTPRequestHandler):
     def injected_failure(self):
         state = self.server.state
         with state.lock:
-            if state.fail_next <= 0:
+            if time.time() < state.outage_until:
+                status = 503
+            elif state.fail_next > 0:
+                state.fail_next -= 1
+                status = state.fail_status
+            else:
                 return False
-            state.fail_next -= 1
-        body = json.dumps({"error": {"code": state.fail_status, "message": "injected failure"}}).encode()
-        self.send_response(state.fail_status)
+        body = json.dumps({"error": {"code": status, "message": "injected failure"}}).encode()
+        self.send_response(status)
         if state.retry_after is not None:
             self.send_header("Retry-After", str(state.retry_after))
         self.send_header("Content-Type", "application/json")
@@ -219,6 +225,8 @@ class Handler(BaseHTTPRequestHandler):
                 state.fail_next = body.get("fail_next", 0)
                 state.fail_status = body.get("status", 500)
                 state.retry_after = body.get("retry_after")
+                if "outage_seconds" in body:
+                    state.outage_until = time.time() + body["outage_seconds"]
             return self.answer(200, {})
         if path != "/token":
             return self.answer(404, {"error": "not found"})

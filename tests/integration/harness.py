@@ -274,6 +274,9 @@ class FakeGoogle:
             body["retry_after"] = retry_after
         self._call("POST", "/_inject", body)
 
+    def outage(self, seconds):
+        self._call("POST", "/_inject", {"outage_seconds": seconds})
+
     def rows(self, site):
         return [r for name, t in self.tables().items() if name == site or name.startswith(site + "_")
                 for r in t["rows"]]

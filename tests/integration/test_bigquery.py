@@ -40,6 +40,10 @@ class BigQueryTest(unittest.TestCase):
         self.google.inject(2, status=429, retry_after=1)
         acked += send_beacons(collector.port, [f"c{i}" for i in range(100)])
         wait_for(lambda: len(self.google.rows("samplesite")) >= 400, timeout=60, what="400 rows in BigQuery")
+        # An outage of 8 s while events keep coming: they wait in the queue, then drain.
+        self.google.outage(8)
+        acked += send_beacons(collector.port, [f"o{i}" for i in range(200)])
+        wait_for(lambda: len(self.google.rows("samplesite")) >= 600, timeout=90, what="600 rows after the outage")
         # A form post: its single, DAY-partitioned table is created on demand.
         status, _, _ = collector.request("POST", "/pirate/sampleform", body="sid=ab&email=a%40b.jp",
                                          headers={"Content-Type": "application/x-www-form-urlencoded"})
