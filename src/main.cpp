@@ -66,36 +66,22 @@ Result<config::Config> LoadWithOverrides(const std::string& path, const Override
     if (c->sink.path == c->data_dir + "/oceanus.db") c->sink.path = o.data_dir + "/oceanus.db";
     c->data_dir = o.data_dir;
   }
-  if (!o.admin_listen.empty()) {
-    if (o.admin_listen == "off") {
-      c->admin.enabled = false;
-    } else {
-      const auto colon = o.admin_listen.rfind(':');
-      if (colon == std::string::npos)
-        return Status::InvalidArgument("--admin-listen must be HOST:PORT or off");
-      try {
-        c->admin.listen_port =
-            static_cast<std::uint16_t>(std::stoi(o.admin_listen.substr(colon + 1)));
-      } catch (const std::exception&) {
-        return Status::InvalidArgument("--admin-listen: bad port in '" + o.admin_listen + "'");
-      }
-      if (colon > 0) c->admin.listen_host = o.admin_listen.substr(0, colon);
-      c->admin.enabled = true;
-    }
+  if (o.admin_listen == "off") {
+    c->admin.enabled = false;
+  } else if (!o.admin_listen.empty()) {
+    auto admin = config::ParseHostPort(o.admin_listen);
+    if (!admin.ok())
+      return Status::InvalidArgument("--admin-listen (HOST:PORT or off): " +
+                                     admin.status().message());
+    if (!admin->host.empty()) c->admin.listen_host = admin->host;
+    c->admin.listen_port = admin->port;
+    c->admin.enabled = true;
   }
   if (!o.listen.empty()) {
-    const auto colon = o.listen.rfind(':');
-    if (colon == std::string::npos) return Status::InvalidArgument("--listen must be HOST:PORT");
-    try {
-      const int port = std::stoi(o.listen.substr(colon + 1));
-      if (port < 0 || port > 65535) throw std::out_of_range("port");
-      c->server.listen_port = static_cast<std::uint16_t>(port);
-    } catch (const std::exception&) {
-      return Status::InvalidArgument("--listen: bad port in '" + o.listen + "'");
-    }
-    std::string host = o.listen.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    if (!host.empty()) c->server.listen_host = host;
+    auto listen = config::ParseHostPort(o.listen);
+    if (!listen.ok()) return Status::InvalidArgument("--listen: " + listen.status().message());
+    if (!listen->host.empty()) c->server.listen_host = listen->host;
+    c->server.listen_port = listen->port;
   }
   return c;
 }

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -174,19 +175,12 @@ E Choose(const Reader& r, const YAML::Node& node, const std::string& what,
 }
 
 // Parses "host:port" or "[v6]:port" or ":port".
-void ParseListen(const Reader& r, const YAML::Node& node, ServerConfig& server) {
-  const std::string s = r.Str(node);
-  const std::size_t colon = s.rfind(':');
-  if (colon == std::string::npos) r.Fail(node, "listen must be HOST:PORT, got '" + s + "'");
-  std::string host = s.substr(0, colon);
-  const std::string port = s.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  if (port.empty() || !std::all_of(port.begin(), port.end(), ::isdigit) || port.size() > 5 ||
-      std::stoul(port) > 65535)
-    r.Fail(node, "invalid port in listen '" + s + "'");
-  server.listen_host = host.empty() ? "0.0.0.0" : host;
-  server.listen_port = static_cast<std::uint16_t>(std::stoul(port));
+// An address from the YAML; an empty host means all interfaces.
+HostPort ParseAddress(const Reader& r, const YAML::Node& node) {
+  auto parsed = ParseHostPort(r.Str(node));
+  if (!parsed.ok()) r.Fail(node, parsed.status().message());
+  if (parsed->host.empty()) parsed->host = "0.0.0.0";
+  return *parsed;
 }
 
 Field ParseField(const Reader& r, const YAML::Node& node) {
@@ -363,7 +357,11 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
         s, "server",
         {"listen", "threads", "trusted_proxies", "internal_networks", "max_header_bytes",
          "max_body_bytes", "read_timeout", "idle_timeout", "max_connections", "gaze_delays"});
-    if (s["listen"]) ParseListen(r, s["listen"], c.server);
+    if (s["listen"]) {
+      const HostPort listen = ParseAddress(r, s["listen"]);
+      c.server.listen_host = listen.host;
+      c.server.listen_port = listen.port;
+    }
     if (s["threads"]) c.server.threads = static_cast<unsigned>(r.Unsigned(s["threads"], 256));
     if (s["trusted_proxies"]) c.server.trusted_proxies = r.StrList(s["trusted_proxies"]);
     if (s["internal_networks"]) c.server.internal_networks = r.StrList(s["internal_networks"]);
@@ -404,10 +402,9 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
                     "publish", "claim_idle", "max_deliveries", "trim_every"});
       auto& redis = c.queue.redis;
       if (rd["address"]) {
-        ServerConfig tmp;
-        ParseListen(r, rd["address"], tmp);
-        redis.host = tmp.listen_host;
-        redis.port = tmp.listen_port;
+        const HostPort address = ParseAddress(r, rd["address"]);
+        redis.host = address.host;
+        redis.port = address.port;
       }
       if (rd["password"]) redis.password = r.Str(rd["password"]);
       if (rd["db"]) redis.db = static_cast<unsigned>(r.Unsigned(rd["db"], 1024));
@@ -484,10 +481,9 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
       if (listen == "off" || listen.empty()) {
         c.admin.enabled = false;
       } else {
-        ServerConfig tmp;
-        ParseListen(r, a["listen"], tmp);
-        c.admin.listen_host = tmp.listen_host;
-        c.admin.listen_port = tmp.listen_port;
+        const HostPort listen = ParseAddress(r, a["listen"]);
+        c.admin.listen_host = listen.host;
+        c.admin.listen_port = listen.port;
       }
     }
     if (a["token"]) c.admin.token = r.Str(a["token"]);
@@ -516,6 +512,23 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
 }
 
 }  // namespace
+
+Result<HostPort> ParseHostPort(std::string_view text) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos)
+    return Status::InvalidArgument("expected HOST:PORT, got '" + std::string(text) + "'");
+  HostPort out;
+  out.host = std::string(text.substr(0, colon));
+  const std::string_view port = text.substr(colon + 1);
+  if (out.host.size() >= 2 && out.host.front() == '[' && out.host.back() == ']')
+    out.host = out.host.substr(1, out.host.size() - 2);
+  unsigned long value = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535)
+    return Status::InvalidArgument("invalid port in '" + std::string(text) + "'");
+  out.port = static_cast<std::uint16_t>(value);
+  return out;
+}
 
 const Site* Config::FindSite(std::string_view name) const {
   for (const auto& s : sites)

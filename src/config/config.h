@@ -177,6 +177,14 @@ struct Config {
   const Site* FindSite(std::string_view name) const;
 };
 
+// "host:port", "[v6]:port" or ":port" (host left empty). The one parser for every address:
+// server.listen, queue.redis.address, admin.listen and the --listen flags.
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+Result<HostPort> ParseHostPort(std::string_view text);
+
 // Reads and validates a config file. Errors are "file:line:col: message".
 Result<Config> LoadConfig(const std::string& path);
 // Same, from text (tests); `file` is used in messages.

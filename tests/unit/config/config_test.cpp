@@ -117,6 +117,19 @@ TEST(ConfigTest, ExampleConfigLoads) {
   EXPECT_EQ(c->FindSite("sampleserver")->endpoint, Endpoint::kPierce);
 }
 
+TEST(ConfigTest, HostPortParsing) {
+  auto a = ParseHostPort("127.0.0.1:9090");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 9090);
+  EXPECT_EQ(ParseHostPort("[::1]:80")->host, "::1");
+  EXPECT_EQ(ParseHostPort(":8080")->host, "");
+  EXPECT_FALSE(ParseHostPort("localhost").ok());
+  EXPECT_FALSE(ParseHostPort("h:70000").ok());
+  EXPECT_FALSE(ParseHostPort("h:80x").ok());
+  EXPECT_FALSE(ParseHostPort("h:").ok());
+}
+
 TEST(ConfigTest, MissingFileIsNotFound) {
   auto c = LoadConfig("/nonexistent/oceanus.yaml");
   ASSERT_FALSE(c.ok());
