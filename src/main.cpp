@@ -1,16 +1,17 @@
 // oceanus: the command line. One binary, one subcommand per role.
 //
 //   oceanus run   --config FILE [--listen HOST:PORT] [--data-dir DIR]
-//       collector + table manager + loader in one process (the embedded default)
-//   oceanus collect | load | tables --config FILE
+//       every role in one process (the embedded default)
+//   oceanus collect | load | tables | react | work --config FILE
 //       one role per process (queue type redis): scale and restart each on its own
 //   oceanus check --config FILE
-//       validate the config and print the resolved sites, fields and tables
+//       validate the config and print the resolved sites, fields, tables and rules
 //
-// `run` wires the stages in the order the data flows: the loader (queue → sink) starts
-// first, then the collector (HTTP → queue). On SIGTERM/SIGINT it stops in the opposite
-// order: stop accepting and answer what is in flight, finish pending fsyncs, then let the
-// loader write what is queued, and exit 0.
+// `run` wires the stages in the order the data flows: the worker (tasks → actions), the
+// reactor (queue → rules → tasks) and the loader (queue → sink) start first, then the
+// collector (HTTP → queue). On SIGTERM/SIGINT it stops in the opposite order: stop
+// accepting and answer what is in flight, finish pending fsyncs, let the loader write what
+// is queued and the reactor finish its batch, let running actions finish, and exit 0.
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include <iostream>
 #include <thread>
 
+#include "actions/registry.h"
 #include "collect/collector.h"
 #include "config/config.h"
 #include "event/device.h"
@@ -36,9 +38,15 @@
 #include "queue/redis/redis_dead_letter.h"
 #include "queue/redis/redis_queue.h"
 #include "queue/spool/spool.h"
+#include "react/guard.h"
+#include "react/reactor.h"
+#include "react/rules.h"
 #include "sink/bigquery/bigquery_sink.h"
+#include "sink/history.h"
 #include "sink/sqlite/sqlite_sink.h"
 #include "tables/table_names.h"
+#include "tasks/open_task_queue.h"
+#include "tasks/worker.h"
 #include "util/thread_pool.h"
 #include "util/time.h"
 
@@ -104,6 +112,11 @@ int Check(const std::string& path) {
       return kExitConfig;
     }
   }
+  auto rules = react::RuleSet::Compile(*c);
+  if (!rules.ok()) {
+    std::cerr << rules.status().message() << "\n";
+    return kExitConfig;
+  }
   const auto now = std::chrono::system_clock::now();
   std::cout << "config: " << path << " (ok)\n"
             << "data_dir: " << c->data_dir << "\n"
@@ -145,6 +158,25 @@ int Check(const std::string& path) {
       std::cout << "\n";
     }
   }
+  if (!c->rules.empty()) {
+    std::cout << "\ntasks: " << c->tasks.type
+              << (c->tasks.type == "local" ? " " + c->tasks.path
+                                           : " " + c->tasks.rabbitmq.host + ":" +
+                                                 std::to_string(c->tasks.rabbitmq.port) +
+                                                 " queue " + c->tasks.rabbitmq.queue)
+              << ", concurrency " << c->tasks.concurrency << ", " << c->tasks.max_attempts
+              << " attempts, backoff " << c->tasks.backoff.count() << " ms doubling to "
+              << c->tasks.max_backoff.count() << " ms\n";
+    for (const auto& a : c->actions) {
+      std::cout << "action " << a.name << " (" << a.type << ")";
+      if (!a.configured) std::cout << " — not configured (no address): its steps are skipped";
+      if (a.rate_limit.count)
+        std::cout << ", at most " << a.rate_limit.count << " per " << a.rate_limit.per.count()
+                  << " ms";
+      std::cout << "\n";
+    }
+    rules->Describe(std::cout);
+  }
   return 0;
 }
 
@@ -168,8 +200,26 @@ struct Roles {
   bool collect = false;
   bool load = false;
   bool tables = false;
+  bool react = false;
+  bool work = false;
   const char* name = "run";
 };
+
+// What reports read history from: the sink's own query (SQLite file, BigQuery jobs.query).
+Result<std::unique_ptr<sink::HistorySource>> OpenHistory(const config::Config& config,
+                                                         const TimeZone& tz,
+                                                         std::unique_ptr<sink::Sink>& owned) {
+  if (config.sink.type == "bigquery") {
+    if (!owned) {
+      auto opened = OpenSink(config);
+      if (!opened.ok()) return opened.status();
+      owned = std::move(opened).value();
+    }
+    return sink::MakeBigQueryHistory(static_cast<sink::BigQuerySink&>(*owned),
+                                     config.sink.table_prefix);
+  }
+  return sink::MakeSqliteHistory(config.sink.path, config.sink.table_prefix, tz);
+}
 
 // "host-pid": the consumer name in Redis consumer groups, unique per process.
 std::string ConsumerName() {
@@ -194,7 +244,9 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
   }
   const config::Config& config = *c;
   const bool redis = config.queue.type == "redis";
-  if (!redis && !(roles.collect && roles.load)) {
+  const bool all_roles = roles.collect && roles.load && roles.react && roles.work;
+  const bool only_work = roles.work && !roles.collect && !roles.load && !roles.react;
+  if (!redis && !all_roles && !only_work) {
     std::cerr << path
               << ": queue type spool keeps the queue inside one process: use `oceanus run`, "
               << "or queue type redis to run `oceanus " << roles.name << "` on its own\n";
@@ -265,6 +317,81 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
     }
     loader = std::make_unique<load::Loader>(config, *tz, *sink, *dead_letter, std::move(readers));
     loader_thread = std::jthread([&loader](std::stop_token stop) { loader->Run(stop); });
+  }
+
+  // react and work: queue → rules → tasks → actions.
+  auto rules = react::RuleSet::Compile(config);
+  if (!rules.ok()) {
+    std::cerr << rules.status().message() << "\n";
+    return kExitConfig;
+  }
+  for (const auto& warning : rules->Warnings()) spdlog::warn("{}", warning);
+  std::unique_ptr<tasks::TaskQueue> task_queue;
+  const bool reacting = roles.react && !rules->empty();
+  const bool working = roles.work && !config.actions.empty();
+  if (reacting || working) {
+    auto opened = tasks::OpenTaskQueue(config.tasks);
+    if (!opened.ok()) {
+      spdlog::critical("tasks: {}", opened.status().ToString());
+      return opened.status().code() == Status::Code::kInvalidArgument ? kExitConfig : kExitRuntime;
+    }
+    task_queue = std::move(opened).value();
+  }
+  std::unique_ptr<react::GuardStore> guards;
+  std::unique_ptr<react::Reactor> reactor;
+  std::jthread reactor_thread;
+  if (reacting) {
+    std::vector<std::unique_ptr<queue::QueueReader>> readers;
+    const std::string consumer = ConsumerName();
+    for (std::size_t i = 0; i < config.sites.size(); ++i) {
+      if (redis) {
+        readers.push_back(
+            std::make_unique<queue::redis::RedisReader>(config, i, "react", consumer));
+        continue;
+      }
+      auto reader = spool->OpenReader(i, "react");
+      if (!reader.ok()) {
+        spdlog::critical("spool reader for {}: {}", config.sites[i].name,
+                         reader.status().ToString());
+        return kExitRuntime;
+      }
+      readers.push_back(std::move(reader).value());
+    }
+    if (redis) {
+      guards = std::make_unique<react::RedisGuardStore>(config.queue.redis);
+    } else {
+      guards = std::make_unique<react::LocalGuardStore>();
+    }
+    reactor = std::make_unique<react::Reactor>(config, *tz, *rules, *guards, *task_queue,
+                                               std::move(readers));
+    reactor_thread = std::jthread([&reactor](std::stop_token stop) { reactor->Run(stop); });
+  }
+  std::unique_ptr<sink::Sink> history_sink;
+  std::unique_ptr<sink::HistorySource> history;
+  actions::ActionMap action_runners;
+  std::unique_ptr<tasks::Worker> worker;
+  std::jthread worker_thread;
+  if (working) {
+    const bool reports =
+        std::any_of(config.actions.begin(), config.actions.end(),
+                    [](const auto& a) { return a.type == "history_report" && a.configured; });
+    if (reports) {
+      auto opened = OpenHistory(config, *tz, history_sink);
+      if (!opened.ok()) {
+        spdlog::critical("history reports: {}", opened.status().ToString());
+        return kExitRuntime;
+      }
+      history = std::move(opened).value();
+    }
+    auto made = actions::MakeActions(config, *tz, history.get());
+    if (!made.ok()) {
+      std::cerr << path << ": " << made.status().message() << "\n";
+      return kExitConfig;
+    }
+    action_runners = std::move(made).value();
+    worker =
+        std::make_unique<tasks::Worker>(config.tasks, config.actions, *task_queue, action_runners);
+    worker_thread = std::jthread([&worker](std::stop_token stop) { worker->Run(stop); });
   }
 
   // collect: HTTP → queue.
@@ -349,6 +476,14 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
     loader_thread.request_stop();
     loader_thread.join();
   }
+  if (reactor_thread.joinable()) {
+    reactor_thread.request_stop();
+    reactor_thread.join();
+  }
+  if (worker_thread.joinable()) {
+    worker_thread.request_stop();
+    worker_thread.join();
+  }
   spdlog::info("bye");
   return 0;
 }
@@ -369,14 +504,24 @@ int main(int argc, char** argv) {
     CLI::App* app = nullptr;
   };
   Command commands[] = {
-      {"run", "collector, table manager and loader in one process", {true, true, true, "run"}},
-      {"collect", "the HTTP collector only (queue type redis)", {true, false, false, "collect"}},
+      {"run",
+       "every role in one process: collector, table manager, loader, rules, task worker",
+       {true, true, true, true, true, "run"}},
+      {"collect",
+       "the HTTP collector only (queue type redis)",
+       {true, false, false, false, false, "collect"}},
       {"load",
        "the loader only: queue → warehouse (queue type redis)",
-       {false, true, false, "load"}},
+       {false, true, false, false, false, "load"}},
       {"tables",
        "the table manager only: keep today's and tomorrow's tables ready",
-       {false, false, true, "tables"}},
+       {false, false, true, false, false, "tables"}},
+      {"react",
+       "the rules only: queue → rules → task queue (queue type redis)",
+       {false, false, false, true, false, "react"}},
+      {"work",
+       "the task worker only: task queue → actions",
+       {false, false, false, false, true, "work"}},
   };
   for (auto& c : commands) {
     c.app = app.add_subcommand(c.name, c.help);

@@ -337,13 +337,356 @@ Site ParseSite(const Reader& r, const YAML::Node& key, const YAML::Node& node) {
   return site;
 }
 
+// "15/m", "15/1m", "100/s", "2/30s": at most count per period.
+RateLimit ParseRateLimit(const Reader& r, const YAML::Node& node) {
+  const std::string s = r.Str(node);
+  const std::size_t slash = s.find('/');
+  RateLimit limit;
+  if (slash == std::string::npos || slash == 0 ||
+      !std::all_of(s.begin(), s.begin() + static_cast<long>(slash), ::isdigit) || slash > 9)
+    r.Fail(node, "rate_limit is COUNT/PERIOD, e.g. 15/m or 100/10s, got '" + s + "'");
+  limit.count = static_cast<unsigned>(std::stoul(s.substr(0, slash)));
+  std::string period = s.substr(slash + 1);
+  if (!period.empty() && !std::isdigit(static_cast<unsigned char>(period[0])))
+    period = "1" + period;
+  // The duration syntax, with errors reported at the original node.
+  std::size_t i = 0;
+  while (i < period.size() && std::isdigit(static_cast<unsigned char>(period[i]))) ++i;
+  const std::string unit = period.substr(i);
+  const std::int64_t n = i == 0 ? 0 : std::stoll(period.substr(0, i));
+  if (unit == "ms")
+    limit.per = std::chrono::milliseconds(n);
+  else if (unit == "s")
+    limit.per = std::chrono::seconds(n);
+  else if (unit == "m")
+    limit.per = std::chrono::minutes(n);
+  else if (unit == "h")
+    limit.per = std::chrono::hours(n);
+  else
+    r.Fail(node, "rate_limit period needs a unit: ms, s, m or h (e.g. 15/m), got '" + s + "'");
+  if (limit.count == 0 || limit.per.count() <= 0)
+    r.Fail(node, "rate_limit needs a count and a period above zero");
+  return limit;
+}
+
+TemplateValue ParseTemplateValue(const Reader& r, const YAML::Node& node) {
+  TemplateValue v;
+  v.line = r.Line(node);
+  if (node.IsMap()) {
+    v.kind = TemplateValue::Kind::kMap;
+    for (const auto& kv : node)
+      v.fields.emplace_back(kv.first.as<std::string>(), ParseTemplateValue(r, kv.second));
+  } else if (node.IsSequence()) {
+    v.kind = TemplateValue::Kind::kList;
+    for (const auto& item : node) v.items.push_back(ParseTemplateValue(r, item));
+  } else if (node.IsNull()) {
+    v.text = "";
+  } else {
+    v.text = r.Str(node);
+  }
+  return v;
+}
+
+Condition ParseCondition(const Reader& r, const YAML::Node& node);
+
+// One field's test: `evt: paid` (equals) or `evt: {contains: error}`.
+Condition ParseFieldTest(const Reader& r, const std::string& field, const YAML::Node& node) {
+  Condition c;
+  c.field = field;
+  c.line = r.Line(node);
+  if (!node.IsMap()) {
+    if (node.IsSequence()) r.Fail(node, "'" + field + "': a list needs an operator: {in: [...]}");
+    c.op = Condition::Op::kEquals;
+    c.values.push_back(r.Str(node));
+    return c;
+  }
+  if (node.size() != 1)
+    r.Fail(node, "'" + field +
+                     "': one operator per test (equals, in, contains, starts_with, matches, "
+                     "exists); use all: [...] to combine");
+  r.ExpectKeys(node, "the test of '" + field + "'",
+               {"equals", "in", "contains", "starts_with", "matches", "exists"});
+  const auto kv = *node.begin();
+  const std::string op = kv.first.as<std::string>();
+  if (op == "in") {
+    c.op = Condition::Op::kIn;
+    c.values = r.StrList(kv.second);
+    if (c.values.empty()) r.Fail(kv.second, "'in' needs at least one value");
+  } else if (op == "exists") {
+    c.op = Condition::Op::kExists;
+    c.exists = r.Bool(kv.second);
+  } else {
+    c.op = op == "equals"        ? Condition::Op::kEquals
+           : op == "contains"    ? Condition::Op::kContains
+           : op == "starts_with" ? Condition::Op::kStartsWith
+                                 : Condition::Op::kMatches;
+    c.values.push_back(r.Str(kv.second));
+    if (c.op == Condition::Op::kMatches) {
+      RE2 re(c.values[0], RE2::Quiet);
+      if (!re.ok()) r.Fail(kv.second, "invalid RE2 pattern: " + re.error());
+    }
+  }
+  return c;
+}
+
+// A mapping: all of its entries hold. Keys are field names (or jsn.paths), or all / any /
+// not with nested conditions.
+Condition ParseCondition(const Reader& r, const YAML::Node& node) {
+  Condition c;
+  c.op = Condition::Op::kAll;
+  c.line = r.Line(node);
+  if (node.IsNull()) return c;
+  if (!node.IsMap())
+    r.Fail(node, "a condition is a mapping of field: value (or all: / any: / not:)");
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    if (key == "all" || key == "any") {
+      if (!kv.second.IsSequence() || kv.second.size() == 0)
+        r.Fail(kv.second, "'" + key + "' needs a list of conditions");
+      Condition group;
+      group.op = key == "all" ? Condition::Op::kAll : Condition::Op::kAny;
+      group.line = r.Line(kv.second);
+      for (const auto& item : kv.second) group.children.push_back(ParseCondition(r, item));
+      c.children.push_back(std::move(group));
+    } else if (key == "not") {
+      Condition group;
+      group.op = Condition::Op::kNot;
+      group.line = r.Line(kv.second);
+      group.children.push_back(ParseCondition(r, kv.second));
+      c.children.push_back(std::move(group));
+    } else {
+      const std::string head = key.substr(0, key.find('.'));
+      if (!ValidName(head, false))
+        r.Fail(kv.first, "'" + key + "' is not a field name (or all / any / not)");
+      c.children.push_back(ParseFieldTest(r, key, kv.second));
+    }
+  }
+  return c;
+}
+
+RateGuard ParseRateGuard(const Reader& r, const YAML::Node& node, const std::string& what) {
+  r.ExpectKeys(node, what, {"max", "window"});
+  RateGuard g;
+  if (!node["max"]) r.Fail(node, what + " needs max");
+  g.max = static_cast<unsigned>(r.Unsigned(node["max"], 1'000'000'000));
+  if (g.max == 0) r.Fail(node["max"], "max must be at least 1");
+  if (node["window"]) g.window = r.Duration(node["window"]);
+  if (g.window.count() <= 0) r.Fail(node["window"], "window must be above zero");
+  return g;
+}
+
+Rule ParseRule(const Reader& r, const YAML::Node& node, const Config& c) {
+  r.ExpectKeys(node, "a rule", {"name", "site", "when", "guard", "do", "description"});
+  Rule rule;
+  rule.line = r.Line(node);
+  if (!node["name"]) r.Fail(node, "a rule needs a name");
+  rule.name = r.Str(node["name"]);
+  if (!ValidName(rule.name, true))
+    r.Fail(node["name"], "rule name '" + rule.name + "' must match [a-z0-9_]+");
+  if (!node["site"]) r.Fail(node, "rule '" + rule.name + "' needs a site");
+  rule.site = r.Str(node["site"]);
+  if (c.FindSite(rule.site) == nullptr)
+    r.Fail(node["site"], "rule '" + rule.name + "': site '" + rule.site + "' is not configured");
+  if (node["when"]) rule.when = ParseCondition(r, node["when"]);
+  if (const auto& g = node["guard"]) {
+    r.ExpectKeys(g, "guard", {"once", "per_ip", "total"});
+    if (const auto& once = g["once"]) {
+      r.ExpectKeys(once, "guard.once", {"key", "window"});
+      if (!once["key"]) r.Fail(once, "guard.once needs a key (a template, e.g. docreq_{{sid}})");
+      rule.guard.once_key = r.Str(once["key"]);
+      if (once["window"]) rule.guard.once_window = r.Duration(once["window"]);
+    }
+    if (g["per_ip"]) rule.guard.per_ip = ParseRateGuard(r, g["per_ip"], "guard.per_ip");
+    if (g["total"]) rule.guard.total = ParseRateGuard(r, g["total"], "guard.total");
+  }
+  const YAML::Node steps = node["do"];
+  if (!steps || !steps.IsSequence() || steps.size() == 0)
+    r.Fail(steps ? steps : node, "rule '" + rule.name + "' needs do: a list of actions");
+  for (const auto& item : steps) {
+    r.ExpectKeys(item, "a step of rule '" + rule.name + "'", {"action", "delay", "args"});
+    RuleStep step;
+    step.line = r.Line(item);
+    if (!item["action"]) r.Fail(item, "a step needs an action (a name from actions:)");
+    step.action = r.Str(item["action"]);
+    if (c.FindAction(step.action) == nullptr)
+      r.Fail(item["action"], "rule '" + rule.name + "': action '" + step.action +
+                                 "' is not defined under actions:");
+    if (item["delay"]) step.delay = r.Duration(item["delay"]);
+    if (item["args"]) {
+      if (!item["args"].IsMap()) r.Fail(item["args"], "args is a mapping of name: template");
+      step.args = ParseTemplateValue(r, item["args"]);
+    } else {
+      step.args.kind = TemplateValue::Kind::kMap;
+    }
+    rule.steps.push_back(std::move(step));
+  }
+  return rule;
+}
+
+ActionConfig ParseAction(const Reader& r, const YAML::Node& key, const YAML::Node& node) {
+  ActionConfig a;
+  a.name = key.as<std::string>();
+  a.line = r.Line(key);
+  if (!ValidName(a.name, true)) r.Fail(key, "action name '" + a.name + "' must match [a-z0-9_]+");
+  if (!node.IsMap() || !node["type"]) r.Fail(key, "action '" + a.name + "' needs a type");
+  a.type = r.Str(node["type"]);
+  static const std::map<std::string, std::vector<const char*>> kKeys = {
+      {"webhook", {"url", "headers"}},
+      {"slack", {"url"}},
+      {"smtp", {"url", "username", "password", "tls", "ca_file", "from", "to"}},
+      {"sendgrid", {"endpoint", "api_key", "from", "to"}},
+      {"sheets", {"endpoint", "spreadsheet_id", "key_file", "token_uri"}},
+      {"history_report", {"mailer", "template", "site", "by", "period", "limit", "to"}},
+  };
+  auto it = kKeys.find(a.type);
+  if (it == kKeys.end())
+    r.Fail(node["type"], "unknown action type '" + a.type +
+                             "' (expected one of: webhook, slack, smtp, sendgrid, sheets, "
+                             "history_report)");
+  for (const auto& kv : node) {
+    const std::string k = kv.first.as<std::string>();
+    if (k == "type" || k == "rate_limit" || k == "timeout" || k == "description") continue;
+    if (std::find_if(it->second.begin(), it->second.end(),
+                     [&](const char* allowed) { return k == allowed; }) == it->second.end()) {
+      std::string list = "type, rate_limit, timeout";
+      for (const char* allowed : it->second) list += ", " + std::string(allowed);
+      r.Fail(kv.first, "unknown key '" + k + "' in action '" + a.name + "' of type " + a.type +
+                           " (expected one of: " + list + ")");
+    }
+  }
+  if (node["url"]) a.url = r.Str(node["url"]);
+  if (const auto& h = node["headers"]) {
+    if (!h.IsMap()) r.Fail(h, "headers is a mapping of name: value");
+    for (const auto& kv : h) a.headers.emplace_back(kv.first.as<std::string>(), r.Str(kv.second));
+  }
+  if (node["username"]) a.username = r.Str(node["username"]);
+  if (node["password"]) a.password = r.Str(node["password"]);
+  if (node["tls"]) {
+    a.tls = r.Str(node["tls"]);
+    if (a.tls != "none" && a.tls != "try" && a.tls != "require")
+      r.Fail(node["tls"], "tls is none, try (STARTTLS when offered) or require");
+  }
+  if (node["ca_file"]) a.ca_file = r.Str(node["ca_file"]);
+  if (node["from"]) a.from = r.Str(node["from"]);
+  if (const auto& to = node["to"]) {
+    if (to.IsSequence()) {
+      a.to = r.StrList(to);
+    } else {
+      // "a@x, b@y" from one environment variable.
+      std::string list = r.Str(to);
+      std::size_t start = 0;
+      while (start <= list.size()) {
+        std::size_t comma = list.find(',', start);
+        if (comma == std::string::npos) comma = list.size();
+        std::string one = list.substr(start, comma - start);
+        one.erase(0, one.find_first_not_of(" \t"));
+        one.erase(one.find_last_not_of(" \t") + 1);
+        if (!one.empty()) a.to.push_back(one);
+        start = comma + 1;
+      }
+    }
+  }
+  if (node["api_key"]) a.api_key = r.Str(node["api_key"]);
+  if (node["endpoint"]) a.endpoint = r.Str(node["endpoint"]);
+  if (node["spreadsheet_id"]) a.spreadsheet_id = r.Str(node["spreadsheet_id"]);
+  if (node["key_file"]) a.key_file = r.Str(node["key_file"]);
+  if (node["token_uri"]) a.token_uri = r.Str(node["token_uri"]);
+  if (node["mailer"]) a.mailer = r.Str(node["mailer"]);
+  if (node["template"]) a.template_path = r.Str(node["template"]);
+  if (node["site"]) a.site = r.Str(node["site"]);
+  if (node["by"]) {
+    a.by = r.Str(node["by"]);
+    if (!ValidName(a.by, false)) r.Fail(node["by"], "by must be a field name (sid or uid)");
+  }
+  if (node["period"]) a.period = r.Duration(node["period"]);
+  if (node["limit"]) a.limit = static_cast<unsigned>(r.Unsigned(node["limit"], 100'000));
+  if (node["rate_limit"]) a.rate_limit = ParseRateLimit(r, node["rate_limit"]);
+  if (node["timeout"]) a.timeout = r.Duration(node["timeout"]);
+  if (a.type == "sendgrid" && a.endpoint.empty()) a.endpoint = "https://api.sendgrid.com";
+  if (a.type == "sheets" && a.endpoint.empty()) a.endpoint = "https://sheets.googleapis.com";
+  // Where the action sends: empty means "not configured here" (reported at start, skipped).
+  if (a.type == "webhook" || a.type == "slack" || a.type == "smtp") a.configured = !a.url.empty();
+  if (a.type == "sendgrid") a.configured = !a.api_key.empty();
+  if (a.type == "sheets") a.configured = !a.spreadsheet_id.empty();
+  if ((a.type == "smtp" || a.type == "sendgrid") && a.configured && a.from.empty())
+    r.Fail(key, "action '" + a.name + "' needs from: (the sender address)");
+  if (a.type == "smtp" && !a.url.empty() && a.url.rfind("smtp://", 0) != 0 &&
+      a.url.rfind("smtps://", 0) != 0)
+    r.Fail(node["url"], "smtp url is smtp://host:port or smtps://host:port");
+  if (a.type == "history_report") {
+    if (a.mailer.empty())
+      r.Fail(key, "history_report '" + a.name + "' needs mailer: (a mail action)");
+    if (a.template_path.empty())
+      r.Fail(key, "history_report '" + a.name + "' needs template: (an HTML mustache file)");
+    if (a.site.empty())
+      r.Fail(key, "history_report '" + a.name + "' needs site: (whose tables to read)");
+    if (a.limit == 0) r.Fail(node["limit"], "limit must be at least 1");
+  }
+  return a;
+}
+
+// "amqp://user:password@host:port/vhost" (vhost "%2f" or empty = "/").
+void ParseAmqpUrl(const Reader& r, const YAML::Node& node, RabbitMqConfig& out) {
+  std::string url = r.Str(node);
+  if (url.rfind("amqp://", 0) != 0)
+    r.Fail(node, "rabbitmq url is amqp://user:password@host:port/vhost");
+  url = url.substr(7);
+  const std::size_t slash = url.find('/');
+  std::string authority = url.substr(0, slash);
+  std::string vhost = slash == std::string::npos ? "" : url.substr(slash + 1);
+  if (vhost.empty() || vhost == "%2f" || vhost == "%2F") vhost = "/";
+  out.vhost = vhost;
+  if (const std::size_t at = authority.rfind('@'); at != std::string::npos) {
+    const std::string userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    const std::size_t colon = userinfo.find(':');
+    out.user = userinfo.substr(0, colon);
+    out.password = colon == std::string::npos ? "" : userinfo.substr(colon + 1);
+  }
+  if (authority.find(':') == std::string::npos) authority += ":5672";
+  auto hp = ParseHostPort(authority);
+  if (!hp.ok() || hp->host.empty()) r.Fail(node, "rabbitmq url: expected host:port after the @");
+  out.host = hp->host;
+  out.port = hp->port;
+}
+
+void ParseTasks(const Reader& r, const YAML::Node& t, TasksConfig& tasks) {
+  r.ExpectKeys(t, "tasks",
+               {"type", "path", "concurrency", "max_attempts", "backoff", "max_backoff", "lease",
+                "rabbitmq"});
+  if (t["type"]) {
+    tasks.type = r.Str(t["type"]);
+    if (tasks.type != "local" && tasks.type != "rabbitmq")
+      r.Fail(t["type"], "unknown tasks type '" + tasks.type + "' (expected: local, rabbitmq)");
+  }
+  if (t["path"]) tasks.path = r.Str(t["path"]);
+  if (t["concurrency"])
+    tasks.concurrency = static_cast<unsigned>(r.Unsigned(t["concurrency"], 1024));
+  if (tasks.concurrency == 0) r.Fail(t["concurrency"], "concurrency must be at least 1");
+  if (t["max_attempts"])
+    tasks.max_attempts = static_cast<unsigned>(r.Unsigned(t["max_attempts"], 1000));
+  if (tasks.max_attempts == 0) r.Fail(t["max_attempts"], "max_attempts must be at least 1");
+  if (t["backoff"]) tasks.backoff = r.Duration(t["backoff"]);
+  if (t["max_backoff"]) tasks.max_backoff = r.Duration(t["max_backoff"]);
+  if (t["lease"]) tasks.lease = r.Duration(t["lease"]);
+  if (tasks.lease.count() <= 0) r.Fail(t["lease"], "lease must be above zero");
+  if (const auto& q = t["rabbitmq"]) {
+    r.ExpectKeys(q, "tasks.rabbitmq", {"url", "queue", "prefetch", "connect_timeout"});
+    if (q["url"]) ParseAmqpUrl(r, q["url"], tasks.rabbitmq);
+    if (q["queue"]) tasks.rabbitmq.queue = r.Str(q["queue"]);
+    if (q["prefetch"])
+      tasks.rabbitmq.prefetch = static_cast<unsigned>(r.Unsigned(q["prefetch"], 65535));
+    if (q["connect_timeout"]) tasks.rabbitmq.connect_timeout = r.Duration(q["connect_timeout"]);
+  }
+}
+
 Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
   Config c;
   c.file = file;
   if (!root.IsDefined() || root.IsNull()) r.Fail(root, "the file is empty");
   r.ExpectKeys(root, "the top level",
                {"data_dir", "time_zone", "log_level", "server", "queue", "load", "sink", "tables",
-                "admin", "default_site", "sites"});
+                "admin", "default_site", "sites", "tasks", "actions", "rules"});
   if (root["data_dir"]) c.data_dir = r.Str(root["data_dir"]);
   if (root["time_zone"]) c.time_zone = r.Str(root["time_zone"]);
   if (root["log_level"]) {
@@ -508,6 +851,44 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
              "default_site '" + c.default_site + "' is not served by swallow");
   }
   if (c.sink.path.empty()) c.sink.path = c.data_dir + "/oceanus.db";
+  if (root["tasks"]) ParseTasks(r, root["tasks"], c.tasks);
+  if (c.tasks.path.empty()) c.tasks.path = c.data_dir + "/tasks.db";
+  if (const auto& actions = root["actions"]) {
+    if (!actions.IsMap()) r.Fail(actions, "actions is a mapping of name to settings");
+    for (const auto& kv : actions) {
+      ActionConfig a = ParseAction(r, kv.first, kv.second);
+      if (c.FindAction(a.name) != nullptr)
+        r.Fail(kv.first, "action '" + a.name + "' is defined twice");
+      c.actions.push_back(std::move(a));
+    }
+    for (ActionConfig& a : c.actions) {
+      if (a.type != "history_report") continue;
+      const YAML::Node node = actions[a.name];
+      const ActionConfig* mailer = c.FindAction(a.mailer);
+      if (mailer == nullptr || (mailer->type != "smtp" && mailer->type != "sendgrid"))
+        r.Fail(node["mailer"], "history_report '" + a.name + "': mailer '" + a.mailer +
+                                   "' is not an smtp or sendgrid action");
+      if (c.FindSite(a.site) == nullptr)
+        r.Fail(node["site"],
+               "history_report '" + a.name + "': site '" + a.site + "' is not configured");
+      // A report nobody can send is as unconfigured as its mailer.
+      a.configured = mailer->configured;
+    }
+  }
+  if (const auto& rules = root["rules"]) {
+    if (!rules.IsSequence()) r.Fail(rules, "rules is a list of rules");
+    std::set<std::string> names;
+    for (const auto& item : rules) {
+      Rule rule = ParseRule(r, item, c);
+      if (!names.insert(rule.name).second)
+        r.Fail(item["name"], "rule '" + rule.name + "' is defined twice");
+      c.rules.push_back(std::move(rule));
+    }
+    // Rules read the stream through their own consumer group; retention waits for it.
+    if (!c.rules.empty() &&
+        std::find(c.queue.groups.begin(), c.queue.groups.end(), "react") == c.queue.groups.end())
+      c.queue.groups.push_back("react");
+  }
   return c;
 }
 
@@ -533,6 +914,12 @@ Result<HostPort> ParseHostPort(std::string_view text) {
 const Site* Config::FindSite(std::string_view name) const {
   for (const auto& s : sites)
     if (s.name == name) return &s;
+  return nullptr;
+}
+
+const ActionConfig* Config::FindAction(std::string_view name) const {
+  for (const auto& a : actions)
+    if (a.name == name) return &a;
   return nullptr;
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "util/status.h"
@@ -160,6 +161,124 @@ struct TablesConfig {
   std::chrono::milliseconds check_every{30'000};
 };
 
+// RabbitMQ (tasks type `rabbitmq`), from `url: amqp://user:password@host:port/vhost`.
+struct RabbitMqConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 5672;
+  std::string user = "guest";
+  std::string password = "guest";
+  std::string vhost = "/";
+  // The work queue; delays wait in "<queue>.delay.<ms>" queues (per-message TTL, dead-lettered
+  // into the work queue) and buried tasks in "<queue>.dead".
+  std::string queue = "oceanus.tasks";
+  unsigned prefetch = 0;  // unacknowledged deliveries per worker; 0 = tasks.concurrency
+  std::chrono::milliseconds connect_timeout{5'000};
+};
+
+struct TasksConfig {
+  std::string type = "local";  // local | rabbitmq
+  std::string path;            // local: default <data_dir>/tasks.db
+  unsigned concurrency = 4;    // actions running at once in one worker
+  unsigned max_attempts = 4;   // the first run and three retries, as the original's Celery
+  std::chrono::milliseconds backoff{30'000};       // before the first retry; doubled each time
+  std::chrono::milliseconds max_backoff{600'000};  // the doubling stops here
+  // local: a task taken by a worker that neither settles it nor is alive is taken again
+  // after this long (a worker that is alive on this host is asked directly, see local/).
+  std::chrono::milliseconds lease{600'000};
+  RabbitMqConfig rabbitmq;
+};
+
+// A value in a rule step's arguments: a mustache template, a list or a mapping of them.
+struct TemplateValue {
+  enum class Kind { kString, kList, kMap };
+  Kind kind = Kind::kString;
+  std::string text;
+  std::vector<TemplateValue> items;
+  std::vector<std::pair<std::string, TemplateValue>> fields;
+  int line = 0;
+};
+
+// A condition of a rule's `when`: a test of one field, or all/any/not of others.
+struct Condition {
+  enum class Op { kEquals, kIn, kContains, kStartsWith, kMatches, kExists, kAll, kAny, kNot };
+  Op op = Op::kAll;
+  std::string field;                // "evt", or a path into a JSON field: "jsn.price"
+  std::vector<std::string> values;  // equals/contains/starts_with/matches: one; in: several
+  bool exists = true;               // exists: true / false
+  std::vector<Condition> children;  // all / any / not
+  int line = 0;
+};
+
+// At most this many in `window` (per client IP, or in total).
+struct RateGuard {
+  unsigned max = 0;  // 0 = no limit
+  std::chrono::milliseconds window{60'000};
+};
+
+struct RuleGuard {
+  std::string once_key;  // a template; empty = none
+  std::chrono::milliseconds once_window{60'000};
+  RateGuard per_ip;  // keyed by the event's client address (field `ip_field`)
+  std::string ip_field = "rad";
+  RateGuard total;
+};
+
+struct RuleStep {
+  std::string action;  // a name from `actions:`
+  std::chrono::milliseconds delay{0};
+  TemplateValue args;  // a mapping
+  int line = 0;
+};
+
+struct Rule {
+  std::string name;  // [a-z0-9_]+, part of task ids and guard keys
+  std::string site;
+  Condition when;  // kAll with no children = every event of the site
+  RuleGuard guard;
+  std::vector<RuleStep> steps;
+  int line = 0;
+};
+
+// Per action, as in Celery's rate_limit="15/m".
+struct RateLimit {
+  unsigned count = 0;  // 0 = unlimited
+  std::chrono::milliseconds per{60'000};
+};
+
+// A named action: how to reach a service. Rules refer to it by name and give the
+// per-event arguments. An action whose address is empty is `configured = false`: reported
+// once at start, and its steps are skipped.
+struct ActionConfig {
+  std::string name;
+  std::string type;  // webhook | slack | smtp | sendgrid | sheets | history_report
+  bool configured = true;
+  std::string url;  // webhook/slack: the URL; smtp: smtp://host:port or smtps://
+  std::vector<std::pair<std::string, std::string>> headers;  // webhook
+  std::string username;                                      // smtp
+  std::string password;                                      // smtp
+  std::string tls = "try";      // smtp: none | try (STARTTLS if offered) | require
+  std::string ca_file;          // smtp: CA bundle for the server's certificate (default: system)
+  std::string from;             // smtp/sendgrid
+  std::vector<std::string> to;  // smtp/sendgrid/history_report: default recipients
+  std::string api_key;          // sendgrid
+  std::string
+      endpoint;  // sendgrid: https://api.sendgrid.com; sheets: https://sheets.googleapis.com
+  std::string spreadsheet_id;  // sheets
+  std::string key_file;   // sheets: service-account key; empty = GOOGLE_APPLICATION_CREDENTIALS
+  std::string token_uri;  // sheets: overrides the key's token_uri
+  // history_report: whose events (`by` = sid or uid), where (`site`), how far back, how many,
+  // the HTML template, and which mail action sends it.
+  std::string by = "sid";
+  std::string site;
+  std::chrono::milliseconds period{86'400'000};
+  unsigned limit = 150;
+  std::string template_path;
+  std::string mailer;
+  RateLimit rate_limit;
+  std::chrono::milliseconds timeout{30'000};
+  int line = 0;
+};
+
 struct Config {
   std::string file;  // the path it was loaded from
   std::string data_dir = "./data";
@@ -171,10 +290,14 @@ struct Config {
   SinkConfig sink;
   TablesConfig tables;
   AdminConfig admin;
+  TasksConfig tasks;
+  std::vector<ActionConfig> actions;
+  std::vector<Rule> rules;
   std::string default_site;  // the site a bare /swallow writes to
   std::vector<Site> sites;
 
   const Site* FindSite(std::string_view name) const;
+  const ActionConfig* FindAction(std::string_view name) const;
 };
 
 // "host:port", "[v6]:port" or ":port" (host left empty). The one parser for every address:

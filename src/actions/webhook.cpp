@@ -1,0 +1,35 @@
+// webhook / slack (see webhook.h).
+#include "actions/webhook.h"
+
+#include <rapidjson/document.h>
+
+#include "util/http_client.h"
+
+namespace oceanus::actions {
+
+Status WebhookAction::Run(const tasks::Task& task) {
+  const bool slack = config_.type == "slack";
+  if (slack) {
+    rapidjson::Document args;
+    args.Parse(task.args.c_str(), task.args.size());
+    const bool has_text = args.IsObject() && args.HasMember("text") && args["text"].IsString() &&
+                          args["text"].GetStringLength() > 0;
+    const bool has_blocks = args.IsObject() && args.HasMember("blocks") && args["blocks"].IsArray();
+    if (!has_text && !has_blocks)
+      return Status::InvalidArgument("slack message needs args.text or args.blocks");
+  }
+  HttpRequest request;
+  request.method = "POST";
+  request.url = config_.url;
+  request.body = task.args;
+  request.timeout = config_.timeout;
+  request.headers.emplace_back("Content-Type", "application/json; charset=utf-8");
+  for (const auto& h : config_.headers) request.headers.push_back(h);
+  const std::string shown = std::string(slack ? "slack " : "webhook ") + RedactUrl(config_.url);
+  auto response = HttpFetch(request);
+  if (!response.ok())
+    return Status::Unavailable(Redact(response.status().message(), config_.url, shown));
+  return HttpStatusToResult(shown, response->status, response->body);
+}
+
+}  // namespace oceanus::actions

@@ -1,0 +1,73 @@
+// History sources over the sinks (see history.h).
+#include "sink/history.h"
+
+#include "sink/bigquery/bigquery_sink.h"
+#include "sink/sqlite/sqlite_sink.h"
+#include "tables/table_names.h"
+
+namespace oceanus::sink {
+namespace {
+
+class SqliteHistory final : public HistorySource {
+ public:
+  SqliteHistory(std::unique_ptr<SqliteSink> db, std::string prefix, TimeZone tz)
+      : db_(std::move(db)), prefix_(std::move(prefix)), tz_(std::move(tz)) {}
+
+  Result<std::vector<EventRow>> Recent(const config::Site& site, const std::string& key_column,
+                                       const std::string& key_value,
+                                       std::chrono::system_clock::time_point since,
+                                       std::size_t limit) override {
+    // Every daily table the period touches (one table for single-table sites).
+    const auto now = std::chrono::system_clock::now();
+    std::vector<std::string> tables;
+    for (auto t = since;; t += std::chrono::hours(24)) {
+      const auto at = std::min(t, now);
+      std::string name = tables::TableFor(site, prefix_, at, tz_);
+      if (tables.empty() || tables.back() != name) tables.push_back(std::move(name));
+      if (t >= now) break;
+    }
+    char since_dt[kUtcMicrosLength];
+    FormatUtcMicros(since, since_dt);
+    std::lock_guard lock(mu_);
+    return db_->RecentEvents(tables, key_column, key_value, std::string(since_dt, kUtcMicrosLength),
+                             limit);
+  }
+
+ private:
+  std::mutex mu_;  // one connection, used by one thread at a time
+  std::unique_ptr<SqliteSink> db_;
+  std::string prefix_;
+  TimeZone tz_;
+};
+
+class BigQueryHistory final : public HistorySource {
+ public:
+  BigQueryHistory(BigQuerySink& sink, std::string prefix)
+      : sink_(sink), prefix_(std::move(prefix)) {}
+  Result<std::vector<EventRow>> Recent(const config::Site& site, const std::string& key_column,
+                                       const std::string& key_value,
+                                       std::chrono::system_clock::time_point since,
+                                       std::size_t limit) override {
+    return sink_.RecentEvents(site, prefix_, key_column, key_value, since, limit);
+  }
+
+ private:
+  BigQuerySink& sink_;
+  std::string prefix_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<HistorySource>> MakeSqliteHistory(const std::string& path,
+                                                         std::string table_prefix, TimeZone tz) {
+  auto db = SqliteSink::Open(path);
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<HistorySource>(std::make_unique<SqliteHistory>(
+      std::move(db).value(), std::move(table_prefix), std::move(tz)));
+}
+
+std::unique_ptr<HistorySource> MakeBigQueryHistory(BigQuerySink& sink, std::string table_prefix) {
+  return std::make_unique<BigQueryHistory>(sink, std::move(table_prefix));
+}
+
+}  // namespace oceanus::sink

@@ -1,0 +1,66 @@
+// The embedded task queue: one SQLite file (<data_dir>/tasks.db by default).
+//
+// A task is a row keyed by its id (so enqueueing it again is a no-op) with a state:
+// queued → running (taken by a worker, with the worker's "host:pid" and a lease) → done,
+// or back to queued with a later not_before (retry), or dead (buried with its last error).
+// A worker killed with -9 leaves its tasks `running`; the next Take on this host sees that
+// the owning process is gone and queues them again at once, and any worker does so when the
+// lease has run out (a worker on another host sharing the file, or a hung one).
+// Done rows are kept a week, so a repeated enqueue of a finished task still does nothing.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "config/config.h"
+#include "tasks/task_queue.h"
+
+namespace oceanus::tasks {
+
+class LocalTaskQueue final : public TaskQueue {
+ public:
+  static Result<std::unique_ptr<LocalTaskQueue>> Open(const config::TasksConfig& config);
+  ~LocalTaskQueue() override;
+
+  Status Enqueue(const Task& task) override;
+  Result<std::vector<Task>> Take(std::size_t max, std::chrono::milliseconds wait) override;
+  Status Done(const Task& task) override;
+  Status Retry(const Task& task) override;
+  Status Bury(const Task& task) override;
+  Result<TaskQueueCounts> Counts() override;
+
+  // The buried tasks, newest first (operators, tests).
+  Result<std::vector<Task>> DeadTasks(std::size_t max);
+
+ private:
+  struct DbDeleter {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+  };
+  using Db = std::unique_ptr<sqlite3, DbDeleter>;
+  LocalTaskQueue() = default;
+  // Queues again the tasks of owners that are gone, and of expired leases.
+  Status Recover(std::int64_t now_ms);
+  Result<std::vector<Task>> TakeDue(std::size_t max, std::int64_t now_ms,
+                                    std::int64_t* next_due_ms);
+  Status Settle(const Task& task, const char* state, std::int64_t not_before_ms);
+
+  config::TasksConfig config_;
+  std::string owner_;  // "host:pid"
+  std::string host_;
+  // Producer and consumer each have their own connection: the reactor enqueues on its
+  // thread while the worker takes on its own.
+  std::mutex producer_mu_;
+  Db producer_;
+  Db consumer_;
+  std::mutex wake_mu_;
+  std::condition_variable wake_;
+  std::uint64_t enqueued_ = 0;  // under wake_mu_: wakes a waiting Take
+  std::int64_t next_recover_ms_ = 0;
+  std::int64_t next_cleanup_ms_ = 0;
+};
+
+}  // namespace oceanus::tasks

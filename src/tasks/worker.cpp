@@ -1,0 +1,166 @@
+// The worker loop (see worker.h).
+#include "tasks/worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "util/thread_pool.h"
+
+namespace oceanus::tasks {
+
+using Steady = std::chrono::steady_clock;
+
+TokenBucket::TokenBucket(unsigned count, std::chrono::milliseconds per)
+    : capacity_(count),
+      tokens_(count),
+      per_ms_(per.count() > 0 ? static_cast<double>(count) / static_cast<double>(per.count()) : 0),
+      last_(Steady::now()) {}
+
+bool TokenBucket::TryTake(Steady::time_point now, Steady::time_point* next) {
+  if (capacity_ == 0) return true;
+  const double elapsed_ms = std::chrono::duration<double, std::milli>(now - last_).count();
+  tokens_ = std::min(capacity_, tokens_ + elapsed_ms * per_ms_);
+  last_ = now;
+  if (tokens_ >= 1.0) {
+    tokens_ -= 1.0;
+    return true;
+  }
+  const double wait_ms = (1.0 - tokens_) / per_ms_;
+  *next = now + std::chrono::microseconds(static_cast<std::int64_t>(wait_ms * 1000) + 1);
+  return false;
+}
+
+Worker::Worker(const config::TasksConfig& config, const std::vector<config::ActionConfig>& actions,
+               TaskQueue& queue, const actions::ActionMap& runners)
+    : config_(config), queue_(queue), runners_(runners) {
+  for (const auto& a : actions)
+    buckets_.emplace(a.name, TokenBucket(a.rate_limit.count, a.rate_limit.per));
+}
+
+std::chrono::milliseconds Worker::Backoff(unsigned attempts) const {
+  auto delay = config_.backoff;
+  for (unsigned i = 1; i < attempts && delay < config_.max_backoff; ++i) delay *= 2;
+  return std::min(delay, config_.max_backoff);
+}
+
+void Worker::Settle(Task task, const Status& status) {
+  Status stored;
+  if (status.ok()) {
+    stats_.succeeded++;
+    stored = queue_.Done(task);
+    spdlog::debug("task {} ({}) done", task.id, task.action);
+  } else {
+    task.attempts++;
+    task.last_error = status.message();
+    if (status.retryable() && task.attempts < config_.max_attempts) {
+      const auto delay = Backoff(task.attempts);
+      task.not_before = Clock::now() + delay;
+      stats_.retried++;
+      spdlog::warn("task {} ({}) failed (attempt {} of {}): {}; retrying in {} ms", task.id,
+                   task.action, task.attempts, config_.max_attempts, status.message(),
+                   delay.count());
+      stored = queue_.Retry(task);
+    } else {
+      stats_.buried++;
+      spdlog::error(
+          "task {} ({}) failed for good after {} attempt(s): {}; moved to the dead-letter", task.id,
+          task.action, task.attempts, status.message());
+      stored = queue_.Bury(task);
+    }
+  }
+  if (!stored.ok()) {
+    // The queue still holds the task as taken: it is delivered again (lease, redelivery).
+    spdlog::error("task {}: cannot record its outcome: {}", task.id, stored.message());
+  }
+}
+
+void Worker::Run(std::stop_token stop) {
+  ThreadPool pool(config_.concurrency);
+  auto drain_finished = [&] {
+    std::vector<Finished> done;
+    {
+      std::lock_guard lock(finished_mu_);
+      done.swap(finished_);
+    }
+    for (auto& f : done) {
+      --running_;
+      Settle(std::move(f.task), f.status);
+    }
+  };
+  auto start = [&](Task task) {
+    auto it = runners_.find(task.action);
+    ++running_;
+    stats_.started++;
+    pool.Submit([this, task = std::move(task),
+                 runner = it == runners_.end() ? nullptr : it->second.get()]() mutable {
+      Status status = runner == nullptr
+                          ? Status::InvalidArgument("action '" + task.action +
+                                                    "' is not configured in this worker")
+                          : runner->Run(task);
+      {
+        std::lock_guard lock(finished_mu_);
+        finished_.push_back({std::move(task), std::move(status)});
+      }
+      finished_cv_.notify_all();
+    });
+  };
+
+  while (!stop.stop_requested()) {
+    drain_finished();
+    // Start what the rate limits allow, in the order taken.
+    auto now = Steady::now();
+    Steady::time_point next_token = now + std::chrono::seconds(1);
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+      auto bucket = buckets_.find(it->action);
+      Steady::time_point next;
+      if (bucket == buckets_.end() || bucket->second.TryTake(now, &next)) {
+        start(std::move(*it));
+        it = waiting_.erase(it);
+      } else {
+        next_token = std::min(next_token, next);
+        ++it;
+      }
+    }
+    const std::size_t held = running_ + waiting_.size();
+    if (held >= config_.concurrency) {
+      // Full: wait for an action to finish or a token to come.
+      std::unique_lock lock(finished_mu_);
+      finished_cv_.wait_until(lock, std::min(next_token, now + std::chrono::milliseconds(200)),
+                              [&] { return !finished_.empty(); });
+      continue;
+    }
+    const auto wait =
+        waiting_.empty()
+            ? std::chrono::milliseconds(200)
+            : std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(next_token - now),
+                         std::chrono::milliseconds(1), std::chrono::milliseconds(200));
+    auto taken = queue_.Take(config_.concurrency - held,
+                             running_ > 0 ? std::chrono::milliseconds(20) : wait);
+    if (!taken.ok()) {
+      spdlog::warn("worker: take: {}", taken.status().message());
+      std::unique_lock lock(finished_mu_);
+      finished_cv_.wait_for(lock, std::chrono::milliseconds(500),
+                            [&] { return !finished_.empty(); });
+      continue;
+    }
+    for (auto& t : *taken) waiting_.push_back(std::move(t));
+  }
+  // Stopping: let the running actions finish and record them; hand back the rest.
+  while (running_ > 0) {
+    {
+      std::unique_lock lock(finished_mu_);
+      finished_cv_.wait_for(lock, std::chrono::milliseconds(200),
+                            [&] { return !finished_.empty(); });
+    }
+    drain_finished();
+  }
+  for (auto& t : waiting_) {
+    if (Status s = queue_.Retry(t); !s.ok())
+      spdlog::warn("worker: hand back task {}: {}", t.id, s.message());
+  }
+  waiting_.clear();
+  pool.Join();
+}
+
+}  // namespace oceanus::tasks

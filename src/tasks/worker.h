@@ -1,0 +1,84 @@
+// The worker: takes due tasks from a task queue and runs their actions.
+//
+// One dispatch thread owns the queue's consumer side (Take/Done/Retry/Bury); actions run on a
+// pool of `tasks.concurrency` threads and report back to it. Per action a token bucket
+// enforces `rate_limit` (15/m: at most 15 starts in any minute, in bursts of up to 15): a
+// task whose action has no token waits in the worker, taken but not started. A failure that
+// may pass is retried after backoff × 2^(attempts-1) (capped at max_backoff) until
+// max_attempts runs have failed; then, or at once for a failure that cannot pass, the task
+// is buried in the dead-letter with its last error.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "actions/action.h"
+#include "config/config.h"
+#include "tasks/task_queue.h"
+
+namespace oceanus::tasks {
+
+struct WorkerStats {
+  std::atomic<std::uint64_t> started{0};
+  std::atomic<std::uint64_t> succeeded{0};
+  std::atomic<std::uint64_t> retried{0};
+  std::atomic<std::uint64_t> buried{0};
+};
+
+// At most `count` per `per`, refilled continuously.
+class TokenBucket {
+ public:
+  TokenBucket() = default;
+  TokenBucket(unsigned count, std::chrono::milliseconds per);
+  // Takes a token if there is one; else says when the next one comes.
+  bool TryTake(std::chrono::steady_clock::time_point now,
+               std::chrono::steady_clock::time_point* next);
+
+ private:
+  double capacity_ = 0;  // 0 = unlimited
+  double tokens_ = 0;
+  double per_ms_ = 0;  // tokens per millisecond
+  std::chrono::steady_clock::time_point last_{};
+};
+
+class Worker {
+ public:
+  Worker(const config::TasksConfig& config, const std::vector<config::ActionConfig>& actions,
+         TaskQueue& queue, const actions::ActionMap& runners);
+
+  // Works until `stop`; then lets running actions finish, settles them, hands back the
+  // tasks it holds (queued again, attempts unchanged) and returns.
+  void Run(std::stop_token stop);
+
+  const WorkerStats& stats() const { return stats_; }
+  // The delay before retry number `attempts` (1 = the first retry).
+  std::chrono::milliseconds Backoff(unsigned attempts) const;
+
+ private:
+  struct Finished {
+    Task task;
+    Status status;
+  };
+  void Settle(Task task, const Status& status);
+  void Start(Task task);
+
+  const config::TasksConfig& config_;
+  TaskQueue& queue_;
+  const actions::ActionMap& runners_;
+  std::map<std::string, TokenBucket, std::less<>> buckets_;
+  std::deque<Task> waiting_;  // taken, waiting for a rate-limit token
+  std::size_t running_ = 0;
+  std::mutex finished_mu_;
+  std::condition_variable finished_cv_;
+  std::vector<Finished> finished_;
+  WorkerStats stats_;
+};
+
+}  // namespace oceanus::tasks
