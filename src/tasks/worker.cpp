@@ -11,23 +11,14 @@ namespace oceanus::tasks {
 
 using Steady = std::chrono::steady_clock;
 
-TokenBucket::TokenBucket(unsigned count, std::chrono::milliseconds per)
-    : capacity_(count),
-      tokens_(count),
-      per_ms_(per.count() > 0 ? static_cast<double>(count) / static_cast<double>(per.count()) : 0),
-      last_(Steady::now()) {}
-
-bool TokenBucket::TryTake(Steady::time_point now, Steady::time_point* next) {
-  if (capacity_ == 0) return true;
-  const double elapsed_ms = std::chrono::duration<double, std::milli>(now - last_).count();
-  tokens_ = std::min(capacity_, tokens_ + elapsed_ms * per_ms_);
-  last_ = now;
-  if (tokens_ >= 1.0) {
-    tokens_ -= 1.0;
+bool RateLimiter::TryStart(Steady::time_point now, Steady::time_point* next) {
+  if (count_ == 0) return true;
+  while (!starts_.empty() && now - starts_.front() >= per_) starts_.pop_front();
+  if (starts_.size() < count_) {
+    starts_.push_back(now);
     return true;
   }
-  const double wait_ms = (1.0 - tokens_) / per_ms_;
-  *next = now + std::chrono::microseconds(static_cast<std::int64_t>(wait_ms * 1000) + 1);
+  *next = starts_.front() + per_;
   return false;
 }
 
@@ -35,7 +26,7 @@ Worker::Worker(const config::TasksConfig& config, const std::vector<config::Acti
                TaskQueue& queue, const actions::ActionMap& runners)
     : config_(config), queue_(queue), runners_(runners) {
   for (const auto& a : actions)
-    buckets_.emplace(a.name, TokenBucket(a.rate_limit.count, a.rate_limit.per));
+    limits_.emplace(a.name, RateLimiter(a.rate_limit.count, a.rate_limit.per));
 }
 
 std::chrono::milliseconds Worker::Backoff(unsigned attempts) const {
@@ -112,9 +103,9 @@ void Worker::Run(std::stop_token stop) {
     auto now = Steady::now();
     Steady::time_point next_token = now + std::chrono::seconds(1);
     for (auto it = waiting_.begin(); it != waiting_.end();) {
-      auto bucket = buckets_.find(it->action);
+      auto limit = limits_.find(it->action);
       Steady::time_point next;
-      if (bucket == buckets_.end() || bucket->second.TryTake(now, &next)) {
+      if (limit == limits_.end() || limit->second.TryStart(now, &next)) {
         start(std::move(*it));
         it = waiting_.erase(it);
       } else {

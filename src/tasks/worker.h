@@ -1,9 +1,9 @@
 // The worker: takes due tasks from a task queue and runs their actions.
 //
 // One dispatch thread owns the queue's consumer side (Take/Done/Retry/Bury); actions run on a
-// pool of `tasks.concurrency` threads and report back to it. Per action a token bucket
-// enforces `rate_limit` (15/m: at most 15 starts in any minute, in bursts of up to 15): a
-// task whose action has no token waits in the worker, taken but not started. A failure that
+// pool of `tasks.concurrency` threads and report back to it. Per action a limiter enforces
+// `rate_limit` (15/m: at most 15 starts in any minute): a task whose action is at its limit
+// waits in the worker, taken but not started. A failure that
 // may pass is retried after backoff × 2^(attempts-1) (capped at max_backoff) until
 // max_attempts runs have failed; then, or at once for a failure that cannot pass, the task
 // is buried in the dead-letter with its last error.
@@ -32,20 +32,21 @@ struct WorkerStats {
   std::atomic<std::uint64_t> buried{0};
 };
 
-// At most `count` per `per`, refilled continuously.
-class TokenBucket {
+// At most `count` starts in any window of length `per` (a sliding log of the last `count`
+// start times): stricter than a token bucket, which lets up to 2×count-1 through in the
+// first window.
+class RateLimiter {
  public:
-  TokenBucket() = default;
-  TokenBucket(unsigned count, std::chrono::milliseconds per);
-  // Takes a token if there is one; else says when the next one comes.
-  bool TryTake(std::chrono::steady_clock::time_point now,
-               std::chrono::steady_clock::time_point* next);
+  RateLimiter() = default;
+  RateLimiter(unsigned count, std::chrono::milliseconds per) : count_(count), per_(per) {}
+  // Records a start now if the limit allows one; else says when it will.
+  bool TryStart(std::chrono::steady_clock::time_point now,
+                std::chrono::steady_clock::time_point* next);
 
  private:
-  double capacity_ = 0;  // 0 = unlimited
-  double tokens_ = 0;
-  double per_ms_ = 0;  // tokens per millisecond
-  std::chrono::steady_clock::time_point last_{};
+  unsigned count_ = 0;  // 0 = unlimited
+  std::chrono::milliseconds per_{0};
+  std::deque<std::chrono::steady_clock::time_point> starts_;
 };
 
 class Worker {
@@ -72,7 +73,7 @@ class Worker {
   const config::TasksConfig& config_;
   TaskQueue& queue_;
   const actions::ActionMap& runners_;
-  std::map<std::string, TokenBucket, std::less<>> buckets_;
+  std::map<std::string, RateLimiter, std::less<>> limits_;
   std::deque<Task> waiting_;  // taken, waiting for a rate-limit token
   std::size_t running_ = 0;
   std::mutex finished_mu_;

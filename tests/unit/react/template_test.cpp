@@ -1,0 +1,62 @@
+#include "react/template.h"
+
+#include <gtest/gtest.h>
+
+namespace oceanus::react {
+namespace {
+
+std::string Render(const std::string& tpl, const std::string& json, bool html = false) {
+  rapidjson::Document ctx;
+  ctx.Parse(json.c_str());
+  auto t = Template::Compile(tpl);
+  EXPECT_TRUE(t.ok()) << t.status().ToString();
+  return t.ok() ? t->Render(ctx, html) : "";
+}
+
+TEST(TemplateTest, VariablesAndDottedNamesIntoJsonText) {
+  const std::string event =
+      R"({"evt":"paid","uid":"u1","jsn":"{\"price\":1200.50,\"title\":\"A & B\",\"tags\":[\"x\",\"y\"]}"})";
+  EXPECT_EQ(Render("{{evt}} by {{uid}}", event), "paid by u1");
+  // Numbers inside jsn print as written, not as a re-formatted double.
+  EXPECT_EQ(Render("{{jsn.price}} / {{jsn.title}} / {{jsn.tags.1}}", event), "1200.50 / A & B / y");
+  // The whole JSON field renders as the text it was stored as.
+  EXPECT_EQ(Render("{{jsn}}", event), R"({"price":1200.50,"title":"A & B","tags":["x","y"]})");
+  EXPECT_EQ(Render("[{{missing}}] [{{jsn.missing}}] [{{evt.deeper}}]", event), "[] [] []");
+}
+
+TEST(TemplateTest, HtmlEscapingIsChosenPerRender) {
+  const std::string ctx = R"({"name":"<b>O'Brien & \"co\"</b>"})";
+  EXPECT_EQ(Render("{{name}}", ctx, false), R"(<b>O'Brien & "co"</b>)");
+  EXPECT_EQ(Render("{{name}}", ctx, true), "&lt;b&gt;O&#39;Brien &amp; &quot;co&quot;&lt;/b&gt;");
+  EXPECT_EQ(Render("{{{name}}}|{{& name}}", ctx, true),
+            R"(<b>O'Brien & "co"</b>|<b>O'Brien & "co"</b>)");
+}
+
+TEST(TemplateTest, SectionsInvertedSectionsAndComments) {
+  const std::string ctx =
+      R"({"history":[{"evt":"a","url":"/1"},{"evt":"b","url":"/2"}],"empty":[],"uid":"","key":"k",
+          "flag":true})";
+  EXPECT_EQ(Render("{{#history}}{{evt}}:{{url}}({{key}});{{/history}}", ctx), "a:/1(k);b:/2(k);");
+  EXPECT_EQ(Render("{{#empty}}x{{/empty}}{{^empty}}none{{/empty}}", ctx), "none");
+  EXPECT_EQ(Render("{{#uid}}uid {{uid}}{{/uid}}{{^uid}}anonymous{{/uid}}", ctx), "anonymous");
+  EXPECT_EQ(Render("{{#flag}}yes{{/flag}}{{! a comment }}.", ctx), "yes.");
+  EXPECT_EQ(Render("{{#history}}{{.}}{{/history}}", R"({"history":["x","y"]})"), "xy");
+}
+
+TEST(TemplateTest, MistakesAreCompileErrors) {
+  EXPECT_NE(Template::Compile("{{#a}}x").status().message().find("unclosed section 'a'"),
+            std::string::npos);
+  EXPECT_NE(Template::Compile("{{#a}}x{{/b}}").status().message().find("does not close"),
+            std::string::npos);
+  EXPECT_NE(Template::Compile("x {{evt").status().message().find("unclosed tag"),
+            std::string::npos);
+  EXPECT_NE(Template::Compile("{{> partial}}").status().message().find("partials"),
+            std::string::npos);
+  EXPECT_NE(Template::Compile("{{/x}}").status().message().find("closes no open section"),
+            std::string::npos);
+  EXPECT_TRUE(Template::Compile("plain text").ok());
+  EXPECT_TRUE(Template::Compile("plain text")->is_static());
+}
+
+}  // namespace
+}  // namespace oceanus::react
