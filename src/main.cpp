@@ -196,6 +196,28 @@ Result<std::unique_ptr<sink::Sink>> OpenSink(const config::Config& config) {
   return std::unique_ptr<sink::Sink>(std::move(sqlite).value());
 }
 
+// `oceanus dead-tasks`: the buried tasks as JSON lines (id, action, attempts, last_error,
+// args, event), for an operator deciding what to fix and replay.
+int DeadTasks(const std::string& path, std::size_t limit) {
+  auto c = config::LoadConfig(path);
+  if (!c.ok()) {
+    std::cerr << c.status().message() << "\n";
+    return kExitConfig;
+  }
+  auto queue = tasks::OpenTaskQueue(c->tasks);
+  if (!queue.ok()) {
+    std::cerr << "tasks: " << queue.status().message() << "\n";
+    return kExitRuntime;
+  }
+  auto dead = (*queue)->DeadTasks(limit);
+  if (!dead.ok()) {
+    std::cerr << "tasks: " << dead.status().message() << "\n";
+    return kExitRuntime;
+  }
+  for (const auto& t : *dead) std::cout << tasks::EncodeTask(t) << "\n";
+  return 0;
+}
+
 struct Roles {
   bool collect = false;
   bool load = false;
@@ -442,13 +464,42 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
   std::unique_ptr<http::AdminServer> admin;
   if (config.admin.enabled) {
     const queue::Spool* status_spool = spool.get();
-    auto started =
-        http::AdminServer::Start(config.admin, [&config, status_spool](const std::string& path) {
+    // /tasks: the task queue's counts and what this process's reactor and worker did.
+    auto TasksStatus = [&config, &task_queue, &reactor, &worker]() {
+      std::string json = "{\"type\":\"" + config.tasks.type + "\"";
+      auto counts = task_queue->Counts();
+      if (counts.ok()) {
+        json += ",\"queued\":" + std::to_string(counts->queued) +
+                ",\"running\":" + std::to_string(counts->running) +
+                ",\"dead\":" + std::to_string(counts->dead);
+      } else {
+        json += ",\"error\":\"counts unavailable\"";
+      }
+      if (reactor) {
+        const auto& r = reactor->stats();
+        json += ",\"reactor\":{\"events\":" + std::to_string(r.events.load()) +
+                ",\"matched\":" + std::to_string(r.matched.load()) +
+                ",\"suppressed\":" + std::to_string(r.suppressed.load()) +
+                ",\"tasks\":" + std::to_string(r.tasks.load()) +
+                ",\"errors\":" + std::to_string(r.errors.load()) + "}";
+      }
+      if (worker) {
+        const auto& w = worker->stats();
+        json += ",\"worker\":{\"started\":" + std::to_string(w.started.load()) +
+                ",\"succeeded\":" + std::to_string(w.succeeded.load()) +
+                ",\"retried\":" + std::to_string(w.retried.load()) +
+                ",\"buried\":" + std::to_string(w.buried.load()) + "}";
+      }
+      return http::AdminResponse{200, "application/json", json + "}\n"};
+    };
+    auto started = http::AdminServer::Start(
+        config.admin, [&config, status_spool, &task_queue, TasksStatus](const std::string& path) {
           if (path == "/rstatus")
             return http::AdminResponse{200, "application/json",
                                        queue::QueueStatusJson(config, status_spool)};
           if (path == "/hc") return http::AdminResponse{200, "text/plain", "ok\n"};
-          return http::AdminResponse{404, "text/plain", "not found (try /rstatus)\n"};
+          if (path == "/tasks" && task_queue) return TasksStatus();
+          return http::AdminResponse{404, "text/plain", "not found (try /rstatus or /tasks)\n"};
         });
     if (started.ok()) {
       admin = std::move(started).value();
@@ -536,10 +587,15 @@ int main(int argc, char** argv) {
   }
   auto* check = app.add_subcommand("check", "validate the config and print what it resolves to");
   check->add_option("--config,-c", config_path, "the YAML config file")->required();
+  std::size_t dead_limit = 100;
+  auto* dead = app.add_subcommand("dead-tasks", "print the tasks that used up their attempts");
+  dead->add_option("--config,-c", config_path, "the YAML config file")->required();
+  dead->add_option("--limit", dead_limit, "at most this many (default 100)");
 
   CLI11_PARSE(app, argc, argv);
   for (const auto& c : commands)
     if (c.app->parsed()) return oceanus::Run(config_path, overrides, c.roles);
   if (check->parsed()) return oceanus::Check(config_path);
+  if (dead->parsed()) return oceanus::DeadTasks(config_path, dead_limit);
   return 1;
 }

@@ -45,6 +45,9 @@ class TaskQueue {
   virtual Status Bury(const Task& task) = 0;
 
   virtual Result<TaskQueueCounts> Counts() = 0;
+  // The buried tasks with their last error, at most `max` (operators: `oceanus dead-tasks`).
+  // Thread-safe; does not remove them.
+  virtual Result<std::vector<Task>> DeadTasks(std::size_t max) = 0;
 };
 
 }  // namespace oceanus::tasks

@@ -33,8 +33,8 @@ class LocalTaskQueue final : public TaskQueue {
   Status Bury(const Task& task) override;
   Result<TaskQueueCounts> Counts() override;
 
-  // The buried tasks, newest first (operators, tests).
-  Result<std::vector<Task>> DeadTasks(std::size_t max);
+  // Newest first.
+  Result<std::vector<Task>> DeadTasks(std::size_t max) override;
 
  private:
   struct DbDeleter {
