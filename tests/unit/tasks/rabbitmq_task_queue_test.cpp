@@ -1,0 +1,280 @@
+// The RabbitMQ task queue against a real broker (tests/unit/rabbitmq_server.h): one broker per
+// test, since each test is its own process under CTest; few tests, since each start costs
+// about 6 s.
+#include "tasks/rabbitmq/rabbitmq_task_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rabbitmq_server.h"
+
+namespace oceanus::tasks {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr const char* kQueue = "oceanus.test.tasks";
+
+Task MakeTask(const std::string& id, Clock::time_point not_before = Clock::now()) {
+  Task t;
+  t.id = id;
+  t.action = "webhook";
+  t.args = R"({"url":"https://hooks.example.jp/x","n":1})";
+  t.event = R"({"evt":"pageview","url":"https://example.jp/","oid":2})";
+  t.site = "samplesite";
+  t.not_before = std::chrono::time_point_cast<milliseconds>(not_before);
+  return t;
+}
+
+class RabbitMqTaskQueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(server_.Start()); }
+
+  std::unique_ptr<RabbitMqTaskQueue> Connect() {
+    auto q = RabbitMqTaskQueue::Connect(server_.Config(kQueue), 4);
+    EXPECT_TRUE(q.ok()) << q.status().message();
+    return q.ok() ? std::move(q.value()) : nullptr;
+  }
+
+  // Polls Take (short waits) until it returns a task or `limit` passes.
+  static std::vector<Task> TakeWithin(RabbitMqTaskQueue& q, milliseconds limit,
+                                      std::size_t max = 1) {
+    const auto deadline = Steady::now() + limit;
+    while (Steady::now() < deadline) {
+      auto taken = q.Take(max, milliseconds(100));
+      if (taken.ok() && !taken->empty()) return std::move(taken.value());
+    }
+    return {};
+  }
+
+  testing::RabbitMqServer server_;
+};
+
+TEST_F(RabbitMqTaskQueueTest, EnqueuedTaskIsTakenOnceWithItsFieldsAndDoneRemovesIt) {
+  auto q = Connect();
+  ASSERT_NE(q, nullptr);
+  const Task task = MakeTask("rule1/0190c0de-0000-7000-8000-000000000001/0");
+  ASSERT_TRUE(q->Enqueue(task).ok());
+  // The same id again: stored once.
+  Status again = q->Enqueue(task);
+  ASSERT_TRUE(again.ok()) << again.message();
+  auto counts = q->Counts();
+  ASSERT_TRUE(counts.ok()) << counts.status().message();
+  EXPECT_EQ(counts->queued, 1u);
+
+  auto taken = q->Take(10, seconds(5));
+  ASSERT_TRUE(taken.ok()) << taken.status().message();
+  ASSERT_EQ(taken->size(), 1u);
+  const Task& got = taken->front();
+  EXPECT_EQ(got.id, task.id);
+  EXPECT_EQ(got.action, task.action);
+  EXPECT_EQ(got.args, task.args);
+  EXPECT_EQ(got.event, task.event);
+  EXPECT_EQ(got.site, task.site);
+  EXPECT_EQ(got.attempts, 0u);
+  EXPECT_EQ(got.last_error, "");
+  EXPECT_EQ(got.not_before, task.not_before);
+  EXPECT_NE(got.handle, 0u);
+
+  auto more = q->Take(10, milliseconds(300));
+  ASSERT_TRUE(more.ok()) << more.status().message();
+  EXPECT_TRUE(more->empty()) << "the duplicate was stored";
+  counts = q->Counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->queued, 0u);
+  EXPECT_EQ(counts->running, 1u);
+
+  Status done = q->Done(got);
+  ASSERT_TRUE(done.ok()) << done.message();
+  counts = q->Counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->queued, 0u);
+  EXPECT_EQ(counts->running, 0u);
+  EXPECT_EQ(counts->dead, 0u);
+  EXPECT_EQ(q->Done(got).code(), Status::Code::kInvalidArgument);  // settled already
+
+  // A wrong password: refused, and the message names the server but not the password.
+  auto config = server_.Config(kQueue);
+  config.password = "not-the-secret-42";
+  auto refused = RabbitMqTaskQueue::Connect(config, 1);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("rabbitmq 127.0.0.1:" + std::to_string(server_.port())),
+            std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("login as guest"), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(refused.status().message().find("not-the-secret-42"), std::string::npos);
+}
+
+TEST_F(RabbitMqTaskQueueTest, DelayedTasksWaitTheirTimeAndAShortDelayPassesALongOne) {
+  auto q = Connect();
+  ASSERT_NE(q, nullptr);
+  // The longer delay first: a per-message TTL in one shared queue would hold the 2 s task
+  // behind it until the 3 s one had expired.
+  ASSERT_TRUE(q->Enqueue(MakeTask("late/3s", Clock::now() + seconds(3))).ok());
+  ASSERT_TRUE(q->Enqueue(MakeTask("soon/2s", Clock::now() + seconds(2))).ok());
+  const auto enqueued = Steady::now();
+  auto counts = q->Counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->queued, 0u);  // both wait in their delay queues
+
+  std::vector<std::pair<std::string, milliseconds>> arrivals;
+  while (arrivals.size() < 2 && Steady::now() - enqueued < seconds(10)) {
+    auto taken = q->Take(2, milliseconds(50));
+    ASSERT_TRUE(taken.ok()) << taken.status().message();
+    for (const Task& t : *taken) {
+      arrivals.emplace_back(t.id,
+                            std::chrono::duration_cast<milliseconds>(Steady::now() - enqueued));
+      ASSERT_TRUE(q->Done(t).ok());
+    }
+  }
+  ASSERT_EQ(arrivals.size(), 2u);
+  EXPECT_EQ(arrivals[0].first, "soon/2s");
+  EXPECT_GE(arrivals[0].second, milliseconds(1900));
+  EXPECT_LT(arrivals[0].second, milliseconds(2900));
+  EXPECT_EQ(arrivals[1].first, "late/3s");
+  EXPECT_GE(arrivals[1].second, milliseconds(2900));
+  std::printf("delayed 2 s arrived after %lld ms, 3 s after %lld ms\n",
+              static_cast<long long>(arrivals[0].second.count()),
+              static_cast<long long>(arrivals[1].second.count()));
+}
+
+TEST_F(RabbitMqTaskQueueTest, RetryRepublishesLaterAndBuryKeepsTheLastError) {
+  auto q = Connect();
+  ASSERT_NE(q, nullptr);
+  ASSERT_TRUE(q->Enqueue(MakeTask("rule2/e2/0")).ok());
+  auto first = TakeWithin(*q, seconds(5));
+  ASSERT_EQ(first.size(), 1u);
+
+  Task retry = first.front();
+  retry.attempts = 1;
+  retry.last_error = "HTTP 503 from hooks.example.jp";
+  retry.not_before = std::chrono::time_point_cast<milliseconds>(Clock::now() + seconds(1));
+  const auto retried = Steady::now();
+  Status s = q->Retry(retry);
+  ASSERT_TRUE(s.ok()) << s.message();
+  auto counts = q->Counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->running, 0u);
+  EXPECT_EQ(counts->queued, 0u);                                             // in its delay queue
+  EXPECT_EQ(q->Done(first.front()).code(), Status::Code::kInvalidArgument);  // acked by Retry
+
+  auto second = TakeWithin(*q, seconds(10));
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_GE(Steady::now() - retried, milliseconds(900));
+  EXPECT_EQ(second.front().id, "rule2/e2/0");
+  EXPECT_EQ(second.front().attempts, 1u);
+  EXPECT_EQ(second.front().last_error, "HTTP 503 from hooks.example.jp");
+  EXPECT_EQ(second.front().not_before, retry.not_before);
+
+  Task bury = second.front();
+  bury.attempts = 2;
+  bury.last_error = "HTTP 500 from hooks.example.jp";
+  s = q->Bury(bury);
+  ASSERT_TRUE(s.ok()) << s.message();
+  counts = q->Counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->dead, 1u);
+  EXPECT_EQ(counts->queued, 0u);
+  EXPECT_EQ(counts->running, 0u);
+
+  // A message that is not a task goes to the dead-letter too, with the reason.
+  ASSERT_TRUE(server_.PublishRaw(kQueue, "this is not json"));
+  auto none = q->Take(5, milliseconds(500));
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_TRUE(none->empty());
+
+  auto dead = q->DeadTasks(10);
+  ASSERT_TRUE(dead.ok()) << dead.status().message();
+  ASSERT_EQ(dead->size(), 2u);
+  EXPECT_EQ((*dead)[0].id, "rule2/e2/0");
+  EXPECT_EQ((*dead)[0].attempts, 2u);
+  EXPECT_EQ((*dead)[0].last_error, "HTTP 500 from hooks.example.jp");
+  EXPECT_EQ((*dead)[0].action, "webhook");
+  EXPECT_EQ((*dead)[1].last_error.rfind("undecodable task: ", 0), 0u) << (*dead)[1].last_error;
+  // Looking does not remove them.
+  counts = q->Counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->dead, 2u);
+  EXPECT_EQ(counts->queued, 0u);
+}
+
+TEST_F(RabbitMqTaskQueueTest, UnsettledTaskIsDeliveredAgainAfterAConsumerDiesOrTheBrokerRestarts) {
+  const Task task = MakeTask("rule3/e3/0");
+  {
+    auto q1 = Connect();
+    ASSERT_NE(q1, nullptr);
+    ASSERT_TRUE(q1->Enqueue(task).ok());
+    auto taken = TakeWithin(*q1, seconds(5));
+    ASSERT_EQ(taken.size(), 1u);
+    // Destroyed with the task unsettled, as by a worker that died.
+  }
+  auto q2 = Connect();
+  ASSERT_NE(q2, nullptr);
+  auto again = TakeWithin(*q2, seconds(5));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again.front().id, task.id);
+
+  // A producer whose connection goes stale while the broker is away (it is not used then).
+  auto producer = Connect();
+  ASSERT_NE(producer, nullptr);
+
+  // The broker goes away with the task still unsettled: calls answer Unavailable, naming it.
+  server_.Stop();
+  auto down = q2->Take(1, milliseconds(200));
+  ASSERT_FALSE(down.ok());
+  EXPECT_EQ(down.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(down.status().message().find("rabbitmq 127.0.0.1:"), std::string::npos)
+      << down.status().message();
+  EXPECT_EQ(q2->Done(again.front()).code(), Status::Code::kUnavailable);
+  EXPECT_EQ(q2->Enqueue(MakeTask("rule3/e3/1")).code(), Status::Code::kUnavailable);
+
+  // Back, on the same data: the durable queue kept the persistent task, and Take reconnects.
+  ASSERT_TRUE(server_.Start());
+  // The stale producer finds out on its first publish, and publishes on a new connection.
+  Status enqueued = producer->Enqueue(MakeTask("rule3/e3/2"));
+  ASSERT_TRUE(enqueued.ok()) << enqueued.message();
+  std::vector<std::string> ids;
+  const auto deadline = Steady::now() + seconds(20);
+  while (ids.size() < 2 && Steady::now() < deadline) {
+    for (const Task& t : TakeWithin(*q2, milliseconds(500), 2)) {
+      ids.push_back(t.id);
+      Status done = q2->Done(t);
+      ASSERT_TRUE(done.ok()) << done.message();
+    }
+  }
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids[0], task.id);  // kept in order across the restart
+  EXPECT_EQ(ids[1], "rule3/e3/2");
+  auto counts = q2->Counts();
+  ASSERT_TRUE(counts.ok()) << counts.status().message();
+  EXPECT_EQ(counts->queued, 0u);
+  EXPECT_EQ(counts->running, 0u);
+}
+
+TEST(RabbitMqTaskQueueNoBrokerTest, ConnectToAClosedPortIsUnavailableAndSaysWhere) {
+  config::RabbitMqConfig config;
+  config.host = "127.0.0.1";
+  config.port = testing::FreeLoopbackPort();
+  config.password = "hunter2-secret";
+  const auto started = Steady::now();
+  auto q = RabbitMqTaskQueue::Connect(config, 1);
+  ASSERT_FALSE(q.ok());
+  EXPECT_LT(Steady::now() - started, seconds(2));
+  EXPECT_EQ(q.status().code(), Status::Code::kUnavailable);
+  const std::string& message = q.status().message();
+  EXPECT_EQ(message.rfind("rabbitmq 127.0.0.1:" + std::to_string(config.port) + ": connect: ", 0),
+            0u)
+      << message;
+  EXPECT_NE(message.find("refused"), std::string::npos) << message;
+  EXPECT_EQ(message.find("hunter2-secret"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace oceanus::tasks
