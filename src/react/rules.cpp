@@ -299,10 +299,14 @@ std::vector<std::string> RuleSet::Warnings() const {
   for (const auto& r : rules_) {
     for (const auto& name : r->skipped) {
       const config::ActionConfig* a = config_->FindAction(name);
+      const std::string missing = a->type == "sendgrid" ? "api_key is empty"
+                                  : a->type == "sheets" ? "spreadsheet_id is empty"
+                                  : a->type == "history_report"
+                                      ? "its mailer '" + a->mailer + "' is not configured"
+                                      : "url is empty";
       out.push_back(Where(*config_, r->rule->line) + "rule '" + r->rule->name + "': action '" +
-                    name + "' (" + a->type +
-                    ") has no address configured (url / api_key / spreadsheet_id is empty); "
-                    "its steps are skipped");
+                    name + "' (" + a->type + ") has no address configured (" + missing +
+                    "); its steps are skipped");
     }
   }
   return out;
