@@ -10,6 +10,7 @@ packages=(
   libhiredis-dev libcurl4-openssl-dev libssl-dev libpq-dev librabbitmq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl nginx-light wrk python3 redis-server redis-tools bc openssl
+  rabbitmq-server python3-aiosmtpd
 )
 
 missing=()
