@@ -347,9 +347,10 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
     std::cerr << rules.status().message() << "\n";
     return kExitConfig;
   }
-  for (const auto& warning : rules->Warnings()) spdlog::warn("{}", warning);
   std::unique_ptr<tasks::TaskQueue> task_queue;
   const bool reacting = roles.react && !rules->empty();
+  if (reacting)
+    for (const auto& warning : rules->Warnings()) spdlog::warn("{}", warning);
   const bool working = roles.work && !config.actions.empty();
   if (reacting || working) {
     auto opened = tasks::OpenTaskQueue(config.tasks);
