@@ -72,6 +72,7 @@ Result<config::Config> LoadWithOverrides(const std::string& path, const Override
   if (!c.ok()) return c;
   if (!o.data_dir.empty()) {
     if (c->sink.path == c->data_dir + "/oceanus.db") c->sink.path = o.data_dir + "/oceanus.db";
+    if (c->tasks.path == c->data_dir + "/tasks.db") c->tasks.path = o.data_dir + "/tasks.db";
     c->data_dir = o.data_dir;
   }
   if (o.admin_listen == "off") {
@@ -198,8 +199,8 @@ Result<std::unique_ptr<sink::Sink>> OpenSink(const config::Config& config) {
 
 // `oceanus dead-tasks`: the buried tasks as JSON lines (id, action, attempts, last_error,
 // args, event), for an operator deciding what to fix and replay.
-int DeadTasks(const std::string& path, std::size_t limit) {
-  auto c = config::LoadConfig(path);
+int DeadTasks(const std::string& path, const Overrides& overrides, std::size_t limit) {
+  auto c = LoadWithOverrides(path, overrides);
   if (!c.ok()) {
     std::cerr << c.status().message() << "\n";
     return kExitConfig;
@@ -592,11 +593,12 @@ int main(int argc, char** argv) {
   auto* dead = app.add_subcommand("dead-tasks", "print the tasks that used up their attempts");
   dead->add_option("--config,-c", config_path, "the YAML config file")->required();
   dead->add_option("--limit", dead_limit, "at most this many (default 100)");
+  dead->add_option("--data-dir", overrides.data_dir, "where tasks.db lives (overrides data_dir)");
 
   CLI11_PARSE(app, argc, argv);
   for (const auto& c : commands)
     if (c.app->parsed()) return oceanus::Run(config_path, overrides, c.roles);
   if (check->parsed()) return oceanus::Check(config_path);
-  if (dead->parsed()) return oceanus::DeadTasks(config_path, dead_limit);
+  if (dead->parsed()) return oceanus::DeadTasks(config_path, overrides, dead_limit);
   return 1;
 }
