@@ -251,6 +251,29 @@ std::string ConsumerName() {
   return std::string(host) + "-" + std::to_string(::getpid());
 }
 
+// One reader per site for a consumer group: the Redis stream's group (queue type redis), or
+// the group's cursor in this process's spool. A failure is logged here.
+Result<std::vector<std::unique_ptr<queue::QueueReader>>> OpenReaders(const config::Config& config,
+                                                                     queue::Spool* spool,
+                                                                     const std::string& group) {
+  std::vector<std::unique_ptr<queue::QueueReader>> readers;
+  const std::string consumer = ConsumerName();
+  for (std::size_t i = 0; i < config.sites.size(); ++i) {
+    if (config.queue.type == "redis") {
+      readers.push_back(std::make_unique<queue::redis::RedisReader>(config, i, group, consumer));
+      continue;
+    }
+    auto reader = spool->OpenReader(i, group);
+    if (!reader.ok()) {
+      spdlog::critical("spool reader for {} ({}): {}", config.sites[i].name, group,
+                       reader.status().ToString());
+      return reader.status();
+    }
+    readers.push_back(std::move(reader).value());
+  }
+  return readers;
+}
+
 int Run(const std::string& path, const Overrides& overrides, const Roles& roles) {
   // Signals are taken by sigwait below; every thread started from here inherits the mask.
   sigset_t signals;
@@ -317,21 +340,9 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
     sink = std::move(opened).value();
     std::vector<std::unique_ptr<queue::QueueReader>> readers;
     if (roles.load) {
-      const std::string consumer = ConsumerName();
-      for (std::size_t i = 0; i < config.sites.size(); ++i) {
-        if (redis) {
-          readers.push_back(
-              std::make_unique<queue::redis::RedisReader>(config, i, "load", consumer));
-          continue;
-        }
-        auto reader = spool->OpenReader(i, "load");
-        if (!reader.ok()) {
-          spdlog::critical("spool reader for {}: {}", config.sites[i].name,
-                           reader.status().ToString());
-          return kExitRuntime;
-        }
-        readers.push_back(std::move(reader).value());
-      }
+      auto opened_readers = OpenReaders(config, spool.get(), "load");
+      if (!opened_readers.ok()) return kExitRuntime;
+      readers = std::move(opened_readers).value();
     }
     if (redis) {
       dead_letter = std::make_unique<queue::redis::RedisDeadLetter>(config.queue.redis);
@@ -365,29 +376,15 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
   std::unique_ptr<react::Reactor> reactor;
   std::jthread reactor_thread;
   if (reacting) {
-    std::vector<std::unique_ptr<queue::QueueReader>> readers;
-    const std::string consumer = ConsumerName();
-    for (std::size_t i = 0; i < config.sites.size(); ++i) {
-      if (redis) {
-        readers.push_back(
-            std::make_unique<queue::redis::RedisReader>(config, i, "react", consumer));
-        continue;
-      }
-      auto reader = spool->OpenReader(i, "react");
-      if (!reader.ok()) {
-        spdlog::critical("spool reader for {}: {}", config.sites[i].name,
-                         reader.status().ToString());
-        return kExitRuntime;
-      }
-      readers.push_back(std::move(reader).value());
-    }
+    auto readers = OpenReaders(config, spool.get(), "react");
+    if (!readers.ok()) return kExitRuntime;
     if (redis) {
       guards = std::make_unique<react::RedisGuardStore>(config.queue.redis);
     } else {
       guards = std::make_unique<react::LocalGuardStore>();
     }
     reactor = std::make_unique<react::Reactor>(config, *tz, *rules, *guards, *task_queue,
-                                               std::move(readers));
+                                               std::move(readers).value());
     reactor_thread = std::jthread([&reactor](std::stop_token stop) { reactor->Run(stop); });
   }
   std::unique_ptr<sink::Sink> history_sink;

@@ -12,44 +12,15 @@
 #include <ctime>
 #include <random>
 
+#include "util/base64.h"
 #include "util/http_client.h"
 
 namespace oceanus::actions {
 
 namespace {
 
-std::string Base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    const unsigned v =
-        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
 std::string Base64Lines(std::string_view in) {
-  const std::string b = Base64(in);
+  const std::string b = EncodeBase64(in);
   std::string out;
   for (std::size_t i = 0; i < b.size(); i += 76) out += b.substr(i, 76) + "\r\n";
   return out;
@@ -64,7 +35,7 @@ bool IsAscii(std::string_view s) {
 // RFC 2047 for a header value that is not plain ASCII (Japanese subjects, names).
 std::string EncodeHeader(std::string_view value) {
   if (IsAscii(value)) return std::string(value);
-  return "=?UTF-8?B?" + Base64(value) + "?=";
+  return "=?UTF-8?B?" + EncodeBase64(value) + "?=";
 }
 
 // Header values must not carry CR/LF: a rendered subject could otherwise add headers.
@@ -131,7 +102,7 @@ std::string BuildMimeMessage(const Mail& mail, const std::string& date,
            "; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n" + Base64Lines(body);
   };
   if (!mail.text.empty() && !mail.html.empty()) {
-    const std::string boundary = "=_oceanus_" + Base64(message_id).substr(0, 24);
+    const std::string boundary = "=_oceanus_" + EncodeBase64(message_id).substr(0, 24);
     m += "Content-Type: multipart/alternative; boundary=\"" + boundary + "\"\r\n\r\n";
     m += "--" + boundary + "\r\n" + part("text/plain", mail.text);
     m += "--" + boundary + "\r\n" + part("text/html", mail.html);

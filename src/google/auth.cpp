@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "event/json.h"
+#include "util/base64.h"
 #include "util/http_client.h"
 
 namespace oceanus::google {
@@ -149,31 +150,7 @@ class MetadataSource final : public CachingSource {
 }  // namespace
 
 std::string Base64Url(std::string_view bytes) {
-  static constexpr char kTable[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
-                       (static_cast<unsigned char>(bytes[i + 1]) << 8) |
-                       static_cast<unsigned char>(bytes[i + 2]);
-    out += kTable[v >> 18];
-    out += kTable[(v >> 12) & 63];
-    out += kTable[(v >> 6) & 63];
-    out += kTable[v & 63];
-  }
-  if (i + 1 == bytes.size()) {
-    const unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
-    out += kTable[v >> 18];
-    out += kTable[(v >> 12) & 63];
-  } else if (i + 2 == bytes.size()) {
-    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
-                       (static_cast<unsigned char>(bytes[i + 1]) << 8);
-    out += kTable[v >> 18];
-    out += kTable[(v >> 12) & 63];
-    out += kTable[(v >> 6) & 63];
-  }
-  return out;
+  return EncodeBase64(bytes, Base64Alphabet::kUrlNoPadding);
 }
 
 Result<std::string> SignJwtRs256(const std::string& pem, const std::string& header_json,
