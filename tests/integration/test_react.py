@@ -376,6 +376,45 @@ class RestartScenarios(Fixtures):
 
 
 
+class ActionTransportsTest(Fixtures, unittest.TestCase):
+    """Delivery details that do not depend on the task queue."""
+    TASKS = "local"
+
+    def test_smtp_with_starttls_and_auth(self):
+        sink = SmtpSink(auth="mailer:s3cret-pw", tls=True)
+        try:
+            env = self.env(OCEANUS_SMTP_URL=f"smtp://127.0.0.1:{sink.port}", OCEANUS_SMTP_USER="mailer",
+                           OCEANUS_SMTP_PASSWORD="s3cret-pw", OCEANUS_SMTP_TLS="require",
+                           OCEANUS_SMTP_CA_FILE=sink.cert, OCEANUS_REPORT_DELAY="100ms")
+            p = self.start(env=env)
+            self.form(p, sid="c0ffee", name="Jiro")
+            msgs = sink.wait_messages(1, timeout=20)
+            self.assertTrue(msgs[0]["tls"], msgs[0])
+            self.assertEqual(msgs[0]["auth_user"], "mailer")
+            self.assertEqual(msgs[0]["subject"], "Document request: Jiro (ACME)")
+            self.assertIn("Jiro", msgs[0]["html"])
+            self.assertNotIn("s3cret-pw", p.read_log())
+        finally:
+            sink.stop()
+
+    def test_webhook_posts_the_rendered_args_as_json_with_headers(self):
+        config = self.config([
+            ("actions:\n", "actions:\n  audit:\n    type: webhook\n    url: ${OCEANUS_AUDIT_URL}\n"
+                           "    headers: {X-Token: abc}\n"),
+            ("rules:\n", "rules:\n  - name: audit\n    site: samplesite\n"
+                         "    when: {evt: {in: [paid, refund]}}\n"
+                         "    do: [{action: audit, args: {event: \"{{evt}}\", user: \"{{uid}}\", "
+                         "price: \"{{jsn.price}}\", tags: [\"{{site}}\", \"{{rule}}\"]}}]\n")])
+        p = self.start(config=config, env=self.env(OCEANUS_AUDIT_URL=self.services.url("/hook/audit")))
+        self.beacon(p, evt="refund", uid="u7", jsn={"price": 980})
+        calls = self.services.wait_received("/hook/", 1)
+        self.assertEqual(calls[0]["method"], "POST")
+        self.assertEqual(calls[0]["headers"]["x-token"], "abc")
+        self.assertTrue(calls[0]["headers"]["content-type"].startswith("application/json"))
+        self.assertEqual(calls[0]["json"], {"event": "refund", "user": "u7", "price": "980",
+                                            "tags": ["samplesite", "audit"]})
+
+
 class LocalTasksTest(CoreScenarios, RestartScenarios, unittest.TestCase):
     TASKS = "local"
 
