@@ -322,13 +322,7 @@ class FakeGoogle:
                 "OCEANUS_GOOGLE_TOKEN_URI": self.base + "/token"}
 
     def _call(self, method, path, body=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            conn.request(method, path, body=json.dumps(body) if body is not None else None,
-                         headers={"Content-Type": "application/json"})
-            return json.loads(conn.getresponse().read() or b"{}")
-        finally:
-            conn.close()
+        return _call_json(self.port, method, path, body)
 
     def tables(self):
         return self._call("GET", "/_tables")

@@ -6,7 +6,10 @@
 
 #include <rapidjson/document.h>
 
+#include "actions/history_report.h"
 #include "fake_google.h"
+#include "sink/history.h"
+#include "tables/table_names.h"
 #include "temp_dir.h"
 #include "util/time.h"
 
@@ -171,6 +174,53 @@ TEST_F(BigQuerySinkTest, HistoryQueryUsesNamedParametersNewestFirst) {
   EXPECT_NE(stats->body.find("_TABLE_SUFFIX >= @since_day"), std::string::npos);
   EXPECT_NE(stats->body.find("\"NAMED\""), std::string::npos);
   EXPECT_FALSE(sink_->RecentEvents(site, "", "nope", "v", *since, 5).ok());
+}
+
+// The history report on BigQuery: the shipped example's action, reading through jobs.query.
+TEST_F(BigQuerySinkTest, HistoryReportReadsTheVisitorsEventsThroughJobsQuery) {
+  auto config = config::LoadConfig(OCEANUS_SOURCE_DIR "/examples/oceanus.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  auto tz = TimeZone::Load(config->time_zone);
+  const config::Site& page = *config->FindSite("samplesite");
+  const auto now = std::chrono::system_clock::now();
+  const TableSpec spec = tables::TableSpecFor(page, tables::TableFor(page, "", now, *tz));
+  ASSERT_TRUE(sink_->EnsureTable(spec).ok());
+  auto row = [&](const std::string& eid, const std::string& sid, std::chrono::seconds ago,
+                 const std::string& url) {
+    char dt[kUtcMicrosLength];
+    FormatUtcMicros(now - ago, dt);
+    Row r(spec.columns.size());
+    for (std::size_t i = 0; i < spec.columns.size(); ++i) {
+      const std::string& c = spec.columns[i].name;
+      if (c == "dt") r[i] = std::string(dt, kUtcMicrosLength);
+      if (c == "eid") r[i] = eid;
+      if (c == "sid") r[i] = sid;
+      if (c == "evt") r[i] = "pageview";
+      if (c == "url") r[i] = url;
+      if (c == "oid") r[i] = "2";
+    }
+    return r;
+  };
+  ASSERT_TRUE(sink_
+                  ->Write(spec, {row("e1", "abc", std::chrono::seconds(120), "https://x/older"),
+                                 row("e2", "abc", std::chrono::seconds(60), "https://x/newer"),
+                                 row("e3", "zzz", std::chrono::seconds(30), "https://x/other")})
+                  .status.ok());
+  auto history = MakeBigQueryHistory(*sink_, "");
+  auto report = actions::HistoryReportAction::Create(
+      *config, *config->FindAction("document_report"), *tz, *history);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  tasks::Task task;
+  task.site = "sampleform";
+  task.args = R"({"subject":"s"})";
+  task.event = R"({"dt":"2026-11-25 01:02:03.000000","eid":"F","sid":"abc","name":"Taro"})";
+  auto html = (*report)->Render(task);
+  ASSERT_TRUE(html.ok()) << html.status().ToString();
+  ASSERT_NE(html->find("https://x/newer"), std::string::npos);
+  ASSERT_NE(html->find("https://x/older"), std::string::npos);
+  EXPECT_LT(html->find("https://x/newer"), html->find("https://x/older"));
+  EXPECT_EQ(html->find("https://x/other"), std::string::npos);
+  EXPECT_NE(html->find("2 events"), std::string::npos);
 }
 
 TEST_F(BigQuerySinkTest, UnreachableEndpointIsRetryable) {
