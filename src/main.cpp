@@ -13,6 +13,7 @@
 // accepting and answer what is in flight, finish pending fsyncs, let the loader write what
 // is queued and the reactor finish its batch, let running actions finish, and exit 0.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,6 +86,11 @@ Result<config::Config> LoadWithOverrides(const std::string& path, const Override
     if (!admin->host.empty()) c->admin.listen_host = admin->host;
     c->admin.listen_port = admin->port;
     c->admin.enabled = true;
+    // The same rule as admin.listen in the file: off loopback, only with a token.
+    if (!config::IsLoopbackHost(c->admin.listen_host) && c->admin.token.empty())
+      return Status::InvalidArgument("--admin-listen " + o.admin_listen +
+                                     " is not a loopback address: set admin.token in " + path +
+                                     " (clients send Authorization: Bearer <token>)");
   }
   if (!o.listen.empty()) {
     auto listen = config::ParseHostPort(o.listen);
@@ -123,6 +129,12 @@ int Check(const std::string& path) {
             << "data_dir: " << c->data_dir << "\n"
             << "time_zone: " << tz->name() << "\n"
             << "listen: " << c->server.listen_host << ":" << c->server.listen_port << "\n"
+            << "admin: "
+            << (c->admin.enabled
+                    ? c->admin.listen_host + ":" + std::to_string(c->admin.listen_port) +
+                          (c->admin.token.empty() ? " (no token)" : " (token set)")
+                    : std::string("off"))
+            << "\n"
             << "queue: " << c->queue.type << " (durability "
             << (c->queue.durability == config::Durability::kOs ? "os" : "fsync") << ")\n"
             << (c->queue.type == "redis"
@@ -274,6 +286,26 @@ Result<std::vector<std::unique_ptr<queue::QueueReader>>> OpenReaders(const confi
   return readers;
 }
 
+// Every connection is a descriptor; a default soft limit of 1024 would cap the collector
+// far below server.max_connections. Raise the soft limit as far as the hard one allows (as
+// nginx's worker_rlimit_nofile and Redis's maxclients do) and say so when it is not enough.
+void RaiseOpenFilesLimit(std::size_t max_connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = static_cast<rlim_t>(max_connections) + 256;  // spool, sink, sockets
+  const rlim_t target = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < target) {
+    limit.rlim_cur = target;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted)
+    spdlog::warn(
+        "open-files limit is {} (hard {}): fewer than server.max_connections ({}) can "
+        "be served at once; raise LimitNOFILE / ulimit -n",
+        limit.rlim_cur, limit.rlim_max, max_connections);
+}
+
 int Run(const std::string& path, const Overrides& overrides, const Roles& roles) {
   // Signals are taken by sigwait below; every thread started from here inherits the mask.
   sigset_t signals;
@@ -299,6 +331,7 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
     return kExitConfig;
   }
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (roles.collect) RaiseOpenFilesLimit(config.server.max_connections);
   auto tz = TimeZone::Load(config.time_zone);
   if (!tz.ok()) {
     std::cerr << path << ": time_zone: " << tz.status().message() << "\n";

@@ -80,6 +80,7 @@ Result<std::shared_ptr<const Collector>> Collector::Create(
     if (!builder.ok()) return builder.status();
     SiteEntry entry{i, config.sites[i].endpoint, std::move(builder).value(), std::nullopt};
     entry.evt_field = entry.builder.FieldIndex("evt");
+    entry.eid_field = entry.builder.FieldIndex("eid");
     c->sites_.push_back(std::move(entry));
   }
   for (const auto& s : c->sites_)
@@ -193,6 +194,7 @@ void Collector::HandleEvent(const SiteEntry& site, const Request& request, std::
 
   out.append = true;
   out.site = site.id;
+  if (site.eid_field) out.event_id = scratch.event.values[*site.eid_field];
   if (show_debug) {
     return Text(out, 200, "stored:\n" + site.builder.Describe(scratch.event));
   }

@@ -53,6 +53,9 @@ struct Outcome {
   queue::SiteId site = 0;
   std::chrono::milliseconds delay{0};  // wait this long after the append, then answer
   bool close = false;                  // close the connection after answering
+  // The stored event's id, sent back as X-Oceanus-Eid so that a caller can log or trace it.
+  // Points into the connection's Scratch, which outlives the answer.
+  std::string_view event_id;
 
   void Reset() {
     answer = Answer::kText;
@@ -63,6 +66,7 @@ struct Outcome {
     site = 0;
     delay = std::chrono::milliseconds(0);
     close = false;
+    event_id = {};
   }
 };
 
@@ -91,6 +95,7 @@ class Collector {
     config::Endpoint endpoint;
     event::EventBuilder builder;
     std::optional<std::size_t> evt_field;  // for /gaze
+    std::optional<std::size_t> eid_field;
   };
   const SiteEntry* Find(config::Endpoint endpoint, std::string_view name) const;
   void HandleEvent(const SiteEntry& site, const Request& request, std::string_view query,

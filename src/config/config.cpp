@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -375,7 +376,7 @@ TemplateValue ParseTemplateValue(const Reader& r, const YAML::Node& node) {
   if (node.IsMap()) {
     v.kind = TemplateValue::Kind::kMap;
     for (const auto& kv : node)
-      v.fields.emplace_back(kv.first.as<std::string>(), ParseTemplateValue(r, kv.second));
+      v.fields.push_back({kv.first.as<std::string>(), ParseTemplateValue(r, kv.second)});
   } else if (node.IsSequence()) {
     v.kind = TemplateValue::Kind::kList;
     for (const auto& item : node) v.items.push_back(ParseTemplateValue(r, item));
@@ -830,9 +831,7 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
       }
     }
     if (a["token"]) c.admin.token = r.Str(a["token"]);
-    const bool loopback = c.admin.listen_host == "127.0.0.1" || c.admin.listen_host == "::1" ||
-                          c.admin.listen_host == "localhost";
-    if (c.admin.enabled && !loopback && c.admin.token.empty())
+    if (c.admin.enabled && !IsLoopbackHost(c.admin.listen_host) && c.admin.token.empty())
       r.Fail(a,
              "admin.listen is not a loopback address: set admin.token (clients send Authorization: "
              "Bearer <token>)");
@@ -893,6 +892,16 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
 }
 
 }  // namespace
+
+bool IsLoopbackHost(std::string_view host) {
+  if (host == "localhost" || host == "::1") return true;
+  // 127.0.0.0/8, written as a dotted quad.
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  char tail = 0;
+  const std::string text(host);
+  return std::sscanf(text.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 &&
+         b < 256 && c < 256 && d < 256;
+}
 
 Result<HostPort> ParseHostPort(std::string_view text) {
   const std::size_t colon = text.rfind(':');

@@ -191,11 +191,16 @@ struct TasksConfig {
 // A value in a rule step's arguments: a mustache template, a list or a mapping of them.
 struct TemplateValue {
   enum class Kind { kString, kList, kMap };
+  struct Field;  // a named member of a mapping (std::pair of an incomplete type is not allowed)
   Kind kind = Kind::kString;
   std::string text;
   std::vector<TemplateValue> items;
-  std::vector<std::pair<std::string, TemplateValue>> fields;
+  std::vector<Field> fields;
   int line = 0;
+};
+struct TemplateValue::Field {
+  std::string name;
+  TemplateValue value;
 };
 
 // A condition of a rule's `when`: a test of one field, or all/any/not of others.
@@ -307,6 +312,9 @@ struct HostPort {
   std::uint16_t port = 0;
 };
 Result<HostPort> ParseHostPort(std::string_view text);
+
+// True for 127.0.0.0/8, ::1 and "localhost": the admin listener needs no token there.
+bool IsLoopbackHost(std::string_view host);
 
 // Reads and validates a config file. Errors are "file:line:col: message".
 Result<Config> LoadConfig(const std::string& path);

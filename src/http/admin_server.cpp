@@ -17,6 +17,20 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// Compares in time that depends only on the lengths, so that the token cannot be guessed a
+// byte at a time from how long a 401 takes.
+bool SameSecret(beast::string_view given, const std::string& expected) {
+  if (given.size() != expected.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < given.size(); ++i)
+    diff |= static_cast<unsigned char>(given[i] ^ expected[i]);
+  return diff == 0;
+}
+
+}  // namespace
+
 struct AdminServer::Impl {
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
@@ -44,9 +58,8 @@ struct AdminServer::Impl {
           AdminResponse answer;
           const std::string target(req->target());
           const std::string path = target.substr(0, target.find('?'));
-          const std::string expected = "Bearer " + config.token;
           if (!config.token.empty() &&
-              std::string((*req)[bhttp::field::authorization]) != expected) {
+              !SameSecret((*req)[bhttp::field::authorization], "Bearer " + config.token)) {
             answer = {401, "text/plain", "admin token required\n"};
           } else {
             try {

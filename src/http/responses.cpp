@@ -73,6 +73,11 @@ void AppendResponse(std::string& out, const collect::Outcome& o, bool keep_alive
   out += date;
   out += "\r\n";
   out += kCors;
+  if (!o.event_id.empty()) {
+    out += "X-Oceanus-Eid: ";
+    out += o.event_id;
+    out += "\r\n";
+  }
   std::string_view body;
   switch (o.answer) {
     case collect::Answer::kGif:

@@ -71,6 +71,10 @@ struct Worker {
   event::ThreadState thread_state;
   asio::io_context io{1};
   tcp::acceptor acceptor;
+  // Pauses accepting when the process is out of descriptors (EMFILE/ENFILE): accepting again
+  // at once would fail at once, and the loop would spin on a core.
+  std::optional<asio::steady_timer> accept_pause;
+  bool warned_out_of_descriptors = false;
   std::size_t max_connections = 0;
   bool draining = false;
   std::time_t date_second = 0;
@@ -272,6 +276,22 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
 void Worker::Accept() {
   acceptor.async_accept(io, [this](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+        ec.value() == ENFILE) {
+      // The pending connections wait in the listen backlog; the ones being served go on.
+      if (!warned_out_of_descriptors)
+        spdlog::warn(
+            "out of file descriptors ({}): accepting paused for 100 ms at a time; "
+            "raise the open-files limit or lower server.max_connections",
+            ec.message());
+      warned_out_of_descriptors = true;
+      if (!accept_pause) accept_pause.emplace(io);
+      accept_pause->expires_after(std::chrono::milliseconds(100));
+      accept_pause->async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && acceptor.is_open()) Accept();
+      });
+      return;
+    }
     if (!ec) {
       if (connection_count.load(std::memory_order_relaxed) >= max_connections) {
         // Over the cap: a short, clear answer instead of a silent reset.
@@ -365,6 +385,7 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
       raw->draining = true;
       beast::error_code ec;
       raw->acceptor.close(ec);
+      if (raw->accept_pause) raw->accept_pause->cancel();
       for (Session* s : raw->sessions) s->Drain();
     });
   }

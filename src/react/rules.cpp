@@ -75,7 +75,7 @@ Result<CompiledValue> CompileValue(const config::Config& c, const TemplateValue&
       for (const auto& [name, item] : v.fields) {
         auto compiled = CompileValue(c, item);
         if (!compiled.ok()) return compiled.status();
-        out.fields.emplace_back(name, std::move(compiled).value());
+        out.fields.push_back({name, std::move(compiled).value()});
       }
       break;
   }

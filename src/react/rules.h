@@ -48,10 +48,15 @@ class EventContext {
 
 // A step's arguments: the shape of the YAML with a template at each leaf.
 struct CompiledValue {
+  struct Field;
   config::TemplateValue::Kind kind = config::TemplateValue::Kind::kString;
   Template text;
   std::vector<CompiledValue> items;
-  std::vector<std::pair<std::string, CompiledValue>> fields;
+  std::vector<Field> fields;
+};
+struct CompiledValue::Field {
+  std::string name;
+  CompiledValue value;
 };
 
 struct CompiledCondition {

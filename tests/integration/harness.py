@@ -250,9 +250,10 @@ class Oceanus:
 class Redis:
     """A real redis-server with AOF on, on a free loopback port, in a temp dir."""
 
-    def __init__(self, port=None):
+    def __init__(self, port=None, password=None):
         self.dir = tempfile.mkdtemp(prefix="oceanus-redis-")
         self.port = port or free_port()
+        self.password = password  # requirepass; redis-cli gets it from REDISCLI_AUTH
         self.proc = None
 
     def start(self):
@@ -260,7 +261,7 @@ class Redis:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
              "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-             "--protected-mode", "no"],
+             "--protected-mode", "no"] + (["--requirepass", self.password] if self.password else []),
             stdout=self.log, stderr=subprocess.STDOUT)
         wait_for(lambda: self.ping(), timeout=20, what="redis-server")
         return self
@@ -271,14 +272,18 @@ class Redis:
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
             return False
 
+    def _env(self):
+        return dict(os.environ, REDISCLI_AUTH=self.password) if self.password else None
+
     def cli(self, *args):
         out = subprocess.run(["redis-cli", "-p", str(self.port), "--no-raw", *args],
-                             capture_output=True, text=True, timeout=10, check=True)
+                             capture_output=True, text=True, timeout=10, check=True, env=self._env())
         return out.stdout.strip().strip('"') if "\n" not in out.stdout.strip() else out.stdout
 
     def raw(self, *args):
         return subprocess.run(["redis-cli", "-p", str(self.port), "--raw", *args],
-                              capture_output=True, text=True, timeout=10, check=True).stdout
+                              capture_output=True, text=True, timeout=10, check=True,
+                              env=self._env()).stdout
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

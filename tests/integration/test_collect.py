@@ -52,6 +52,7 @@ class CollectTest(unittest.TestCase):
         self.assertEqual(headers["access-control-allow-origin"], "*")
 
         [row] = self.o.wait_rows("samplesite", 1, "url = ?", ("https://example.jp/one",))
+        self.assertEqual(headers["x-oceanus-eid"], row["eid"])  # the caller learns the stored id
         self.assertEqual(row["oid"], "2")
         self.assertEqual(row["sid"], "0123456789abcdef")      # lower-cased
         self.assertEqual(row["evt"], "pageview")              # lower-cased

@@ -109,10 +109,13 @@ TEST_F(CollectorTest, BeaconBuildsTheSortedRecord) {
       R"(","evt":"click","jsn":"{\"a\":2,\"b\":1}","lang":"ja-JP","n":42,"ok":true,"rad":"203.0.113.5","sid":"abc","tit":"abcde","ua":"Mozilla/5.0 (iPad; CPU OS 16_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.0 Mobile/15E148 Safari/604.1","ver":"1"})";
   ASSERT_GE(r.size(), head.size() + 36 + tail.size());
   EXPECT_EQ(r.substr(head.size() + 36), tail) << r;
+  // The answer names the stored event's id (X-Oceanus-Eid).
+  EXPECT_EQ(o.event_id, r.substr(head.size(), 36));
 }
 
 TEST_F(CollectorTest, InvalidFieldsAreAllReported) {
   Outcome o = Do(Method::kGet, "/swallow/page?sid=zz&n=4x&ok=maybe&jsn=%7B");
+  EXPECT_TRUE(o.event_id.empty());
   EXPECT_FALSE(o.append);
   EXPECT_EQ(o.status, 400);
   EXPECT_NE(o.body.find("sid: does not match"), std::string::npos) << o.body;

@@ -130,6 +130,43 @@ TEST(ConfigTest, HostPortParsing) {
   EXPECT_FALSE(ParseHostPort("h:").ok());
 }
 
+TEST(ConfigTest, AdminOffLoopbackNeedsAToken) {
+  const std::string sites = "sites:\n  a:\n    endpoint: swallow\n    schema: [{name: x}]\n";
+  auto open = ParseConfig("admin: {listen: '0.0.0.0:9090'}\n" + sites, "f");
+  ASSERT_FALSE(open.ok());
+  EXPECT_NE(open.status().message().find("f:1:8: admin.listen is not a loopback address"),
+            std::string::npos)
+      << open.status().message();
+  EXPECT_TRUE(ParseConfig("admin: {listen: '0.0.0.0:9090', token: t}\n" + sites, "f").ok());
+  EXPECT_TRUE(ParseConfig("admin: {listen: '127.0.0.9:9090'}\n" + sites, "f").ok());
+  EXPECT_TRUE(IsLoopbackHost("127.0.0.1"));
+  EXPECT_TRUE(IsLoopbackHost("127.255.0.3"));
+  EXPECT_TRUE(IsLoopbackHost("::1"));
+  EXPECT_TRUE(IsLoopbackHost("localhost"));
+  EXPECT_FALSE(IsLoopbackHost("0.0.0.0"));
+  EXPECT_FALSE(IsLoopbackHost("::"));
+  EXPECT_FALSE(IsLoopbackHost("128.0.0.1"));
+  EXPECT_FALSE(IsLoopbackHost("127.0.0.1.example.com"));
+  EXPECT_FALSE(IsLoopbackHost("127.0.0.256"));
+}
+
+// Site, field, group, rule and action names and the table prefix end up in SQL (table and
+// column names, which cannot be bound parameters) and in Redis keys: only plain names pass.
+TEST(ConfigTest, NamesThatBecomeSqlIdentifiersAreValidated) {
+  const char* cases[] = {
+      "sites:\n  'a\"; DROP TABLE x; --':\n    endpoint: swallow\n    schema: [{name: x}]\n",
+      "sites:\n  a:\n    endpoint: swallow\n    schema: [{name: 'x\" TEXT); --'}]\n",
+      "sites:\n  a:\n    endpoint: swallow\n    schema: [{name: 'X'}]\n",
+      "sink: {table_prefix: 'p;'}\nsites:\n  a:\n    endpoint: swallow\n    schema: [{name: x}]\n",
+      "queue: {groups: ['g-1']}\nsites:\n  a:\n    endpoint: swallow\n    schema: [{name: x}]\n",
+  };
+  for (const char* yaml : cases) {
+    auto c = ParseConfig(yaml, "f");
+    ASSERT_FALSE(c.ok()) << yaml;
+    EXPECT_NE(c.status().message().find("must match"), std::string::npos) << c.status().message();
+  }
+}
+
 TEST(ConfigTest, MissingFileIsNotFound) {
   auto c = LoadConfig("/nonexistent/oceanus.yaml");
   ASSERT_FALSE(c.ok());
