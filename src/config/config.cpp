@@ -790,8 +790,19 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
                     "metadata_endpoint", "max_rows", "max_request_bytes", "timeout",
                     "partition_single_tables"});
       auto& bq = c.sink.bigquery;
-      if (b["project"]) bq.project = r.Str(b["project"]);
-      if (b["dataset"]) bq.dataset = r.Str(b["dataset"]);
+      // Both go into request paths and into SQL as identifiers (the history report's query),
+      // where they cannot be parameters: only the characters Google allows pass.
+      if (b["project"]) {
+        bq.project = r.Str(b["project"]);
+        if (!bq.project.empty() && !RE2::FullMatch(bq.project, R"([a-z0-9][a-z0-9.:\-]{0,127})"))
+          r.Fail(b["project"], "bigquery project '" + bq.project +
+                                   "' is not a project id (lower-case letters, digits, - . :)");
+      }
+      if (b["dataset"]) {
+        bq.dataset = r.Str(b["dataset"]);
+        if (!bq.dataset.empty() && !RE2::FullMatch(bq.dataset, "[A-Za-z0-9_]{1,1024}"))
+          r.Fail(b["dataset"], "bigquery dataset '" + bq.dataset + "' must match [A-Za-z0-9_]+");
+      }
       if (b["location"]) bq.location = r.Str(b["location"]);
       if (b["key_file"]) bq.key_file = r.Str(b["key_file"]);
       if (b["endpoint"]) bq.endpoint = r.Str(b["endpoint"]);
