@@ -5,12 +5,13 @@ import os
 import resource
 import selectors
 import socket
+import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from harness import Oceanus, example_config, send_beacons, wait_for
+from harness import BIN, Oceanus, example_config, send_beacons, wait_for
 
 # A thousand and more sockets on the test's side, too.
 _soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -226,6 +227,49 @@ class AbuseTest(unittest.TestCase):
                 s.close()
             sel.close()
         self.o.wait_rows("samplemail", 1000, "uid LIKE 'flood-%' AND evt = 'open'")
+
+
+class OutOfDescriptorsTest(unittest.TestCase):
+    def test_running_out_of_descriptors_pauses_accepting_and_recovers(self):
+        tmp = tempfile.mkdtemp(prefix="oceanus-emfile-")
+        config = example_config(tmp, [("threads: 0 ", "threads: 1 ")])
+        o = Oceanus(config=config)
+        log = open(o.log_path, "ab")
+        o.log = log
+
+        def low_limit():  # soft = hard = 128: oceanus cannot raise it
+            resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
+
+        o.proc = subprocess.Popen([BIN, "run", "--config", config, "--data-dir", o.data_dir,
+                                   "--listen", f"127.0.0.1:{o.port}", "--admin-listen", "off"],
+                                  stdout=log, stderr=subprocess.STDOUT, preexec_fn=low_limit)
+        held = []
+        try:
+            wait_for(o._healthy, timeout=30, what="oceanus /hc")
+            self.assertIn("open-files limit is 128", o.read_log())
+            for _ in range(300):  # more than it has descriptors: the rest wait in the backlog
+                held.append(socket.create_connection(("127.0.0.1", o.port), timeout=10))
+            wait_for(lambda: "out of file descriptors" in o.read_log(), timeout=30,
+                     what="the out-of-descriptors warning")
+            for s in held:
+                s.close()
+            held = []
+            # Served again once descriptors are free; the events it accepts are stored.
+            wait_for(lambda: self._served(o), timeout=60, what="serving again")
+            self.assertEqual(send_beacons(o.port, ["after-emfile"]), ["after-emfile"])
+            o.wait_rows("samplesite", 1, "uid = 'after-emfile'")
+            self.assertEqual(o.read_log().count("out of file descriptors"), 1)  # said once
+        finally:
+            for s in held:
+                s.close()
+            self.assertEqual(o.stop(), 0, o.read_log())
+
+    @staticmethod
+    def _served(o):
+        try:
+            return o.request("GET", "/hc", timeout=2)[0] == 200
+        except OSError:
+            return False
 
 
 if __name__ == "__main__":
