@@ -800,7 +800,8 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
       }
       if (b["dataset"]) {
         bq.dataset = r.Str(b["dataset"]);
-        if (!bq.dataset.empty() && !RE2::FullMatch(bq.dataset, "[A-Za-z0-9_]{1,1024}"))
+        if (!bq.dataset.empty() &&
+            (bq.dataset.size() > 1024 || !RE2::FullMatch(bq.dataset, "[A-Za-z0-9_]+")))
           r.Fail(b["dataset"], "bigquery dataset '" + bq.dataset + "' must match [A-Za-z0-9_]+");
       }
       if (b["location"]) bq.location = r.Str(b["location"]);

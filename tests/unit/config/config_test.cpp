@@ -173,6 +173,15 @@ TEST(ConfigTest, NamesThatBecomeSqlIdentifiersAreValidated) {
   }
 }
 
+TEST(ConfigTest, ValidBigQueryNamesPass) {
+  auto c = ParseConfig(
+      "sink: {type: bigquery, bigquery: {project: my-proj.example.com:p-1, dataset: Events_2}}\n"
+      "sites:\n  a:\n    endpoint: swallow\n    schema: [{name: x}]\n",
+      "f");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->sink.bigquery.dataset, "Events_2");
+}
+
 TEST(ConfigTest, MissingFileIsNotFound) {
   auto c = LoadConfig("/nonexistent/oceanus.yaml");
   ASSERT_FALSE(c.ok());
