@@ -48,6 +48,7 @@
 #include "tables/table_names.h"
 #include "tasks/open_task_queue.h"
 #include "tasks/worker.h"
+#include "util/logging.h"
 #include "util/thread_pool.h"
 #include "util/time.h"
 
@@ -577,6 +578,12 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
 int main(int argc, char** argv) {
   CLI::App app{"oceanus: collect events over HTTP, queue them durably, load them into a warehouse"};
   app.require_subcommand(1);
+  // Given before or after the command name (fallthrough): `oceanus run --log-format json`.
+  app.fallthrough();
+  std::string log_format_name = "text";
+  app.add_option("--log-format", log_format_name,
+                 "text (default) or json: one JSON object per line, for log collectors")
+      ->check(CLI::IsMember({"text", "json"}));
   std::string config_path;
   oceanus::Overrides overrides;
 
@@ -626,6 +633,12 @@ int main(int argc, char** argv) {
   dead->add_option("--data-dir", overrides.data_dir, "where tasks.db lives (overrides data_dir)");
 
   CLI11_PARSE(app, argc, argv);
+  auto log_format = oceanus::ParseLogFormat(log_format_name);
+  if (!log_format.ok()) {
+    std::cerr << "--log-format: " << log_format.status().message() << "\n";
+    return 2;
+  }
+  oceanus::SetLogFormat(*log_format);
   for (const auto& c : commands)
     if (c.app->parsed()) return oceanus::Run(config_path, overrides, c.roles);
   if (check->parsed()) return oceanus::Check(config_path);

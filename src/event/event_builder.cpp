@@ -147,8 +147,8 @@ bool EventBuilder::BuildField(std::size_t i, const RequestFacts& request, Thread
   const CompiledField& cf = fields_[i];
   const config::Field& f = *cf.spec;
   std::string& v = scratch.values[i];
-  auto fail = [&](std::string reason) {
-    scratch.errors.push_back({f.name, std::move(reason)});
+  auto fail = [&](FailureKind kind, std::string reason) {
+    scratch.errors.push_back({f.name, std::move(reason), kind, i});
     return false;
   };
 
@@ -187,7 +187,7 @@ bool EventBuilder::BuildField(std::size_t i, const RequestFacts& request, Thread
     if (f.default_value) {
       raw = *f.default_value;
     } else if (f.required) {
-      return fail("required");
+      return fail(FailureKind::kRequired, "required");
     } else {
       return true;
     }
@@ -195,35 +195,56 @@ bool EventBuilder::BuildField(std::size_t i, const RequestFacts& request, Thread
   v.assign(raw);
   ApplyTransforms(f, v);
   if (v.empty()) {
-    if (f.required) return fail("required (empty after normalisation)");
+    if (f.required) return fail(FailureKind::kRequired, "required (empty after normalisation)");
     return true;
   }
-  if (!IsValidUtf8(v)) return fail("not valid UTF-8");
+  if (!IsValidUtf8(v)) return fail(FailureKind::kNotUtf8, "not valid UTF-8");
   if (f.max_length > 0 && v.size() > f.max_length) {  // bytes >= code points: cheap pre-check
     const std::size_t length = Utf8Length(v);
     if (length > f.max_length) {
       if (f.on_overflow == config::Overflow::kReject)
-        return fail("longer than " + std::to_string(f.max_length) + " characters (" +
-                    std::to_string(length) + ")");
+        return fail(FailureKind::kTooLong, "longer than " + std::to_string(f.max_length) +
+                                               " characters (" + std::to_string(length) + ")");
       v.resize(Utf8PrefixBytes(v, f.max_length));
     }
   }
-  if (cf.pattern && !RE2::FullMatch(v, *cf.pattern)) return fail("does not match " + f.pattern);
+  if (cf.pattern && !RE2::FullMatch(v, *cf.pattern))
+    return fail(FailureKind::kPattern, "does not match " + f.pattern);
   if (f.json) {
     Status s = CanonicalJson(v, scratch.tmp);
-    if (!s.ok()) return fail("not valid JSON: " + s.message());
+    if (!s.ok()) return fail(FailureKind::kNotJson, "not valid JSON: " + s.message());
     v.swap(scratch.tmp);
   }
   if (f.ip) {
     IpAddress ip;
-    if (!IpAddress::Parse(v, ip)) return fail("not an IP address");
+    if (!IpAddress::Parse(v, ip)) return fail(FailureKind::kNotIp, "not an IP address");
     char buf[64];
     v.assign(buf, ip.Format(buf));
   }
   std::string reason;
-  if (!NormaliseType(f.type, v, reason)) return fail(reason);
+  if (!NormaliseType(f.type, v, reason)) return fail(FailureKind::kType, reason);
   scratch.present[i] = 1;
   return true;
+}
+
+std::string_view FailureKindName(FailureKind kind) {
+  switch (kind) {
+    case FailureKind::kRequired:
+      return "required";
+    case FailureKind::kNotUtf8:
+      return "not_utf8";
+    case FailureKind::kTooLong:
+      return "too_long";
+    case FailureKind::kPattern:
+      return "pattern";
+    case FailureKind::kNotJson:
+      return "not_json";
+    case FailureKind::kNotIp:
+      return "not_ip";
+    case FailureKind::kType:
+      return "type";
+  }
+  return "other";
 }
 
 bool EventBuilder::Build(const RequestFacts& request, ThreadState& thread,

@@ -53,9 +53,26 @@ struct ThreadState {
   CachedDeviceClassifier devices;
 };
 
+// Why a field failed, as a small closed set: the label of
+// oceanus_validation_failures_total{site,field,reason}. The free text is for the 400 answer.
+enum class FailureKind : std::uint8_t {
+  kRequired,
+  kNotUtf8,
+  kTooLong,
+  kPattern,
+  kNotJson,
+  kNotIp,
+  kType,
+};
+inline constexpr std::size_t kFailureKinds = 7;
+// "required", "not_utf8", "too_long", "pattern", "not_json", "not_ip", "type".
+std::string_view FailureKindName(FailureKind kind);
+
 struct FieldError {
   std::string field;
   std::string reason;
+  FailureKind kind = FailureKind::kRequired;
+  std::size_t index = 0;  // of the field in the site's schema
 };
 
 // Buffers reused by every request of one connection.

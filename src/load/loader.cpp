@@ -78,10 +78,15 @@ class RowHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RowHan
 
 Loader::Loader(const config::Config& config, TimeZone tz, sink::Sink& sink, DeadLetter& dead_letter,
                std::vector<std::unique_ptr<queue::QueueReader>> readers)
-    : config_(config), tz_(std::move(tz)), sink_(sink), dead_letter_(dead_letter) {
+    : config_(config),
+      tz_(std::move(tz)),
+      sink_(sink),
+      dead_letter_(dead_letter),
+      stats_(readers.size()) {
   for (std::size_t i = 0; i < readers.size(); ++i) {
     SiteState s;
     s.site = &config_.sites[i];
+    s.stats = &stats_.sites[i];
     s.reader = std::move(readers[i]);
     for (const auto& f : s.site->schema) s.columns.emplace(f.name, s.columns.size());
     s.column_count = s.site->schema.size();
@@ -179,13 +184,17 @@ Status Loader::Flush(SiteState& s) {
     by_table[parsed[i].table].push_back(i);
   }
 
+  std::size_t loaded = 0;
   for (const auto& [table, indices] : by_table) {
     Status ensured = EnsureTable(site, table);
     if (!ensured.ok()) return ensured;
     std::vector<sink::Row> rows;
     rows.reserve(indices.size());
     for (std::size_t i : indices) rows.push_back(std::move(parsed[i].row));
+    const auto started = std::chrono::steady_clock::now();
     sink::WriteResult written = sink_.Write(Spec(site, table), rows);
+    s.stats->write_seconds.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!written.status.ok()) {
       s.retry_after_hint = written.retry_after;
       return written.status;  // the whole batch is retried
@@ -193,18 +202,19 @@ Status Loader::Flush(SiteState& s) {
     for (const auto& rejected : written.rejected) {
       dead.push_back({s.pending[indices[rejected.index]].payload, rejected.reason});
     }
-    stats_.rows_loaded += indices.size() - written.rejected.size();
+    loaded += indices.size() - written.rejected.size();
   }
   Status put = dead_letter_.Put(site.name, dead);
   if (!put.ok()) return put;
   if (!dead.empty()) {
     spdlog::warn("site {}: {} record(s) set aside in the dead-letter, first reason: {}", site.name,
                  dead.size(), dead.front().reason);
-    stats_.rows_dead_lettered += dead.size();
   }
   Status acked = s.reader->Ack(s.pending.back().id);
   if (!acked.ok()) return acked;
-  ++stats_.batches;
+  s.stats->rows_loaded.fetch_add(loaded, std::memory_order_relaxed);
+  s.stats->rows_dead_lettered.fetch_add(dead.size(), std::memory_order_relaxed);
+  s.stats->batches.fetch_add(1, std::memory_order_relaxed);
   s.pending.clear();
   s.pending_bytes = 0;
   s.backoff = std::chrono::milliseconds(0);
@@ -217,6 +227,7 @@ void Loader::Run(std::stop_token stop) {
   auto flush_or_back_off = [&](SiteState& s) {
     Status st = Flush(s);
     if (st.ok()) return true;
+    s.stats->errors.fetch_add(1, std::memory_order_relaxed);
     s.backoff = std::min(kMaxBackoff, s.backoff.count() == 0 ? kFirstBackoff : s.backoff * 2);
     // A server that says how long to wait (Retry-After) is believed, up to the cap.
     s.backoff = std::max(s.backoff, std::min(kMaxBackoff, s.retry_after_hint));
@@ -224,7 +235,7 @@ void Loader::Run(std::stop_token stop) {
     const auto wait = s.backoff / 2 + std::chrono::milliseconds(std::uniform_int_distribution<long>(
                                           0, s.backoff.count() / 2)(jitter));
     s.retry_at = std::chrono::steady_clock::now() + wait;
-    ++stats_.retries;
+    s.stats->retries.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("site {}: batch of {} not stored ({}); retrying in {} ms", s.site->name,
                  s.pending.size(), st.ToString(), wait.count());
     return false;
@@ -260,8 +271,50 @@ void Loader::Run(std::stop_token stop) {
     }
   }
   spdlog::info("loader stopped: {} rows loaded in {} batches, {} dead-lettered, {} retries",
-               stats_.rows_loaded.load(), stats_.batches.load(), stats_.rows_dead_lettered.load(),
-               stats_.retries.load());
+               stats_.Total(&SiteLoadStats::rows_loaded), stats_.Total(&SiteLoadStats::batches),
+               stats_.Total(&SiteLoadStats::rows_dead_lettered),
+               stats_.Total(&SiteLoadStats::retries));
+}
+
+std::uint64_t LoaderStats::Total(std::atomic<std::uint64_t> SiteLoadStats::*counter) const {
+  std::uint64_t total = 0;
+  for (const auto& s : sites) total += (s.*counter).load(std::memory_order_relaxed);
+  return total;
+}
+
+void Loader::WriteMetrics(MetricsWriter& out) const {
+  struct Counter {
+    const char* name;
+    std::atomic<std::uint64_t> SiteLoadStats::*field;
+    const char* help;
+  };
+  static constexpr Counter kCounters[] = {
+      {"oceanus_events_loaded_total", &SiteLoadStats::rows_loaded,
+       "Events stored in the warehouse (counted when their batch is acknowledged)."},
+      {"oceanus_events_dead_lettered_total", &SiteLoadStats::rows_dead_lettered,
+       "Events the warehouse refused or that did not parse, set aside in the dead-letter."},
+      {"oceanus_loader_batches_total", &SiteLoadStats::batches,
+       "Batches written and acknowledged."},
+      {"oceanus_loader_errors_total", &SiteLoadStats::errors,
+       "Batch writes that failed (sink, dead-letter or acknowledgement)."},
+      {"oceanus_sink_retries_total", &SiteLoadStats::retries,
+       "Failed batches scheduled again after a backoff."},
+  };
+  for (const auto& c : kCounters) {
+    out.Family(c.name, "counter", c.help);
+    for (std::size_t i = 0; i < sites_.size(); ++i)
+      out.Sample(c.name, {{"site", sites_[i].site->name}},
+                 static_cast<double>((stats_.sites[i].*c.field).load(std::memory_order_relaxed)));
+  }
+  out.Family("oceanus_loader_rows_total", "counter",
+             "Rows loaded (as oceanus_events_loaded_total).");
+  for (std::size_t i = 0; i < sites_.size(); ++i)
+    out.Sample("oceanus_loader_rows_total", {{"site", sites_[i].site->name}},
+               static_cast<double>(stats_.sites[i].rows_loaded.load(std::memory_order_relaxed)));
+  out.Family("oceanus_sink_write_seconds", "histogram", "Time of one sink write (one table).");
+  for (std::size_t i = 0; i < sites_.size(); ++i)
+    stats_.sites[i].write_seconds.Write(out, "oceanus_sink_write_seconds",
+                                        {{"site", sites_[i].site->name}});
 }
 
 }  // namespace oceanus::load

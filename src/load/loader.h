@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -26,15 +27,26 @@
 #include "load/dead_letter.h"
 #include "queue/queue.h"
 #include "sink/sink.h"
+#include "util/metrics.h"
 #include "util/time.h"
 
 namespace oceanus::load {
 
-struct LoaderStats {
+// Per site. Rows count once their batch is acknowledged, so a retried batch is not counted
+// twice: queued = loaded + dead-lettered + still in the queue.
+struct SiteLoadStats {
   std::atomic<std::uint64_t> rows_loaded{0};
   std::atomic<std::uint64_t> rows_dead_lettered{0};
   std::atomic<std::uint64_t> batches{0};
-  std::atomic<std::uint64_t> retries{0};
+  std::atomic<std::uint64_t> errors{0};       // failed batch writes (sink, dead-letter or ack)
+  std::atomic<std::uint64_t> retries{0};      // of those, the ones retried after a backoff
+  Histogram write_seconds{LatencyBuckets()};  // one sink write (one table's rows)
+};
+
+struct LoaderStats {
+  explicit LoaderStats(std::size_t sites) : sites(sites) {}
+  std::deque<SiteLoadStats> sites;  // by index in config.sites (a deque: never moves them)
+  std::uint64_t Total(std::atomic<std::uint64_t> SiteLoadStats::*counter) const;
 };
 
 class Loader {
@@ -52,10 +64,13 @@ class Loader {
   Status EnsureDueTables(std::chrono::system_clock::time_point now);
 
   const LoaderStats& stats() const { return stats_; }
+  // oceanus_loader_* and oceanus_events_loaded/dead_lettered_total.
+  void WriteMetrics(MetricsWriter& out) const;
 
  private:
   struct SiteState {
     const config::Site* site;
+    SiteLoadStats* stats;
     std::unique_ptr<queue::QueueReader> reader;
     std::vector<queue::Entry> pending;
     std::size_t pending_bytes = 0;

@@ -1,0 +1,76 @@
+// The collector's counters, one set per I/O thread (written only by that thread, summed when
+// scraped), so that counting takes no lock and shares no cache line between cores.
+//
+// Per site they account for every event request:
+//   received = rejected (by reason) + queued
+// where `received` counts requests that reached a site's event handling, `queued` those the
+// queue accepted (answered 2xx/302), and rejected carries one reason per request: invalid
+// (field validation, 400), malformed (broken encoding, 400), media_type (415), unavailable
+// (the queue refused, 503). Field failures are counted separately, by field and reason, as a
+// request can fail several fields.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "event/event_builder.h"
+#include "util/metrics.h"
+
+namespace oceanus::collect {
+
+// The endpoint label of oceanus_requests_total.
+enum class EndpointLabel : std::uint8_t {
+  kSwallow,
+  kPirate,
+  kGaze,
+  kPierce,
+  kHealth,   // /hc, /lb
+  kStatic,   // /robots.txt, /favicon.ico, /static/...
+  kOther,    // unknown paths, CORS preflight
+  kInvalid,  // the request could not be parsed as HTTP (or was over a limit)
+};
+inline constexpr std::size_t kEndpointLabels = 8;
+
+enum class RejectReason : std::uint8_t { kInvalid, kMalformed, kMediaType, kUnavailable };
+inline constexpr std::size_t kRejectReasons = 4;
+
+class CollectorCounters {
+ public:
+  explicit CollectorCounters(const config::Config& config);
+
+  // site: index in config.sites, or -1 when the request named no known site.
+  void Request(int site, EndpointLabel endpoint, int status);
+  void Received(std::size_t site) { Bump(sites_[site].received); }
+  void Queued(std::size_t site) { Bump(sites_[site].queued); }
+  void Rejected(std::size_t site, RejectReason reason) {
+    Bump(sites_[site].rejected[static_cast<std::size_t>(reason)]);
+  }
+  void FieldFailed(std::size_t site, const event::FieldError& error);
+
+  // Writes the sum of `threads` (one CollectorCounters per I/O thread).
+  static void Write(const config::Config& config,
+                    const std::vector<const CollectorCounters*>& threads, MetricsWriter& out);
+
+ private:
+  struct SiteCounters {
+    std::atomic<std::uint64_t> received{0};
+    std::atomic<std::uint64_t> queued{0};
+    std::array<std::atomic<std::uint64_t>, kRejectReasons> rejected{};
+    std::vector<std::atomic<std::uint64_t>> field_failures;  // field × kFailureKinds
+  };
+  static constexpr std::array<int, 13> kStatuses = {200, 204, 302, 400, 404, 405, 408,
+                                                    413, 415, 431, 500, 503, 0};  // 0: other
+  static std::size_t StatusIndex(int status);
+
+  std::size_t site_count_;
+  std::vector<SiteCounters> sites_;
+  // (site_count + 1) × kEndpointLabels × kStatuses; the extra site is "no site".
+  std::vector<std::atomic<std::uint64_t>> requests_;
+};
+
+}  // namespace oceanus::collect
