@@ -525,14 +525,40 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
       }
       return http::AdminResponse{200, "application/json", json + "}\n"};
     };
+    // /metrics: what this process counts and sees. Counters are per process; with several
+    // processes (roles, replicas) Prometheus sums them.
+    auto Metrics = [&config, &roles, status_spool, &server, &loader, &task_queue, &reactor,
+                    &worker]() {
+      MetricsWriter out;
+      out.Family("oceanus_up", "gauge", "1 while the process runs; role says which.");
+      out.Sample("oceanus_up", {{"role", roles.name}}, 1);
+      if (server) server->WriteMetrics(out);
+      if (loader) loader->WriteMetrics(out);
+      queue::WriteQueueMetrics(config, queue::TakeQueueSnapshot(config, status_spool), out);
+      if (task_queue) {
+        auto counts = task_queue->Counts();
+        if (counts.ok()) {
+          out.Family("oceanus_tasks", "gauge", "Tasks in the task queue, by state.");
+          out.Sample("oceanus_tasks", {{"state", "queued"}}, static_cast<double>(counts->queued));
+          out.Sample("oceanus_tasks", {{"state", "running"}}, static_cast<double>(counts->running));
+          out.Sample("oceanus_tasks", {{"state", "dead"}}, static_cast<double>(counts->dead));
+        }
+      }
+      if (reactor) reactor->WriteMetrics(out);
+      if (worker) worker->WriteMetrics(out);
+      return http::AdminResponse{200, "text/plain; version=0.0.4; charset=utf-8", out.text()};
+    };
     auto started = http::AdminServer::Start(
-        config.admin, [&config, status_spool, &task_queue, TasksStatus](const std::string& path) {
+        config.admin,
+        [&config, status_spool, &task_queue, TasksStatus, Metrics](const std::string& path) {
           if (path == "/rstatus")
             return http::AdminResponse{200, "application/json",
                                        queue::QueueStatusJson(config, status_spool)};
           if (path == "/hc") return http::AdminResponse{200, "text/plain", "ok\n"};
+          if (path == "/metrics") return Metrics();
           if (path == "/tasks" && task_queue) return TasksStatus();
-          return http::AdminResponse{404, "text/plain", "not found (try /rstatus or /tasks)\n"};
+          return http::AdminResponse{404, "text/plain",
+                                     "not found (try /metrics, /rstatus or /tasks)\n"};
         });
     if (started.ok()) {
       admin = std::move(started).value();
@@ -547,6 +573,7 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   spdlog::info("received {}, shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  admin.reset();  // its handlers read the stages below, which go away from here on
   if (server) {
     const auto& s = config.server;
     server->Shutdown(s.gaze_open_delay + s.gaze_see_delay + s.gaze_read_delay +
@@ -555,7 +582,6 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
   blocking.Join();  // pending fsyncs complete before the writers go away
   server.reset();   // writers: queued events are sent (or spooled) before this returns
   if (forwarder) forwarder->Stop();
-  admin.reset();
   if (loader_thread.joinable()) {
     loader_thread.request_stop();
     loader_thread.join();

@@ -106,10 +106,12 @@ void Collector::Handle(const Request& request, event::ThreadState& thread, Scrat
     return;
   }
   if (path == "/hc" || path == "/lb") {
+    out.endpoint = EndpointLabel::kHealth;
     if (request.method != Method::kGet && request.method != Method::kHead)
       return Text(out, 405, "method not allowed\n");
     return Text(out, 200, "ok\n");
   }
+  if (path == "/robots.txt" || path == "/favicon.ico") out.endpoint = EndpointLabel::kStatic;
   if (path == "/robots.txt") return Text(out, 200, "User-agent: *\nDisallow: /\n");
   if (path == "/favicon.ico") {
     out.answer = Answer::kNoContent;
@@ -117,15 +119,19 @@ void Collector::Handle(const Request& request, event::ThreadState& thread, Scrat
     return;
   }
 
-  static constexpr std::pair<std::string_view, Endpoint> kEndpoints[] = {
-      {"/swallow", Endpoint::kSwallow},
-      {"/pirate", Endpoint::kPirate},
-      {"/gaze", Endpoint::kGaze},
-      {"/pierce", Endpoint::kPierce}};
-  for (const auto& [prefix, endpoint] : kEndpoints) {
+  static constexpr struct {
+    std::string_view prefix;
+    Endpoint endpoint;
+    EndpointLabel label;
+  } kEndpoints[] = {{"/swallow", Endpoint::kSwallow, EndpointLabel::kSwallow},
+                    {"/pirate", Endpoint::kPirate, EndpointLabel::kPirate},
+                    {"/gaze", Endpoint::kGaze, EndpointLabel::kGaze},
+                    {"/pierce", Endpoint::kPierce, EndpointLabel::kPierce}};
+  for (const auto& [prefix, endpoint, label] : kEndpoints) {
     if (!StartsWith(path, prefix)) continue;
     std::string_view rest = path.substr(prefix.size());
     if (!rest.empty() && rest[0] != '/') break;  // "/swallowx" is not ours
+    out.endpoint = label;
     if (!rest.empty()) rest.remove_prefix(1);
     if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
     const SiteEntry* site = nullptr;
@@ -134,6 +140,7 @@ void Collector::Handle(const Request& request, event::ThreadState& thread, Scrat
     } else if (rest.find('/') == std::string_view::npos) {
       site = Find(endpoint, rest);
     }
+    if (site != nullptr) out.metrics_site = static_cast<int>(site->id);
     if (site == nullptr) {
       return Text(out, 404,
                   rest.empty() ? std::string("no site given and no default site\n")
@@ -152,24 +159,32 @@ void Collector::Handle(const Request& request, event::ThreadState& thread, Scrat
 
 void Collector::HandleEvent(const SiteEntry& site, const Request& request, std::string_view query,
                             event::ThreadState& thread, Scratch& scratch, Outcome& out) const {
+  // Every request counted here ends as rejected (below) or queued (when the queue has it).
+  CollectorCounters* counters = request.counters;
+  if (counters) counters->Received(site.id);
   scratch.params.clear();
   if (request.method == Method::kPost) {
     const std::string_view type = MediaType(request.content_type);
     const bool form = IEquals(type, "application/x-www-form-urlencoded");
     const bool text = IEquals(type, "text/plain") || type.empty();
     if (!form && !(text && site.endpoint == Endpoint::kSwallow)) {
+      if (counters) counters->Rejected(site.id, RejectReason::kMediaType);
       return Text(out, 415,
                   site.endpoint == Endpoint::kSwallow
                       ? "body must be application/x-www-form-urlencoded or text/plain\n"
                       : "body must be application/x-www-form-urlencoded\n");
     }
     // Body first: when a parameter is in both, the body's value wins (first value wins).
-    if (!scratch.params.AddEncoded(request.body, &scratch.bad_param))
+    if (!scratch.params.AddEncoded(request.body, &scratch.bad_param)) {
+      if (counters) counters->Rejected(site.id, RejectReason::kMalformed);
       return Text(out, 400,
                   "malformed percent-encoding in parameter '" + scratch.bad_param + "'\n");
+    }
   }
-  if (!scratch.params.AddEncoded(query, &scratch.bad_param))
+  if (!scratch.params.AddEncoded(query, &scratch.bad_param)) {
+    if (counters) counters->Rejected(site.id, RejectReason::kMalformed);
     return Text(out, 400, "malformed percent-encoding in parameter '" + scratch.bad_param + "'\n");
+  }
 
   const IpAddress client = ResolveClientIp(request.peer, request.x_forwarded_for, trusted_proxies_);
   char ip_text[64];
@@ -186,6 +201,10 @@ void Collector::HandleEvent(const SiteEntry& site, const Request& request, std::
   const auto debug = scratch.params.Get("debug");
   const bool show_debug = debug && *debug == "1" && internal_networks_.Contains(request.peer);
   if (!valid) {
+    if (counters) {
+      counters->Rejected(site.id, RejectReason::kInvalid);
+      for (const auto& e : scratch.event.errors) counters->FieldFailed(site.id, e);
+    }
     std::string body;
     for (const auto& e : scratch.event.errors) body += e.field + ": " + e.reason + "\n";
     if (show_debug) body += "\n" + site.builder.Describe(scratch.event);
@@ -225,12 +244,17 @@ void Collector::HandleEvent(const SiteEntry& site, const Request& request, std::
         out.delay = s.gaze_read_delay;
       }
       if (next.empty()) break;
+      // The redirect moves evt on through the parameter the field reads: with `param: e` an
+      // added "evt=see" was never read, and the chain redirected to "open" forever (found by
+      // tests/fuzz/fuzz_event). An evt that no parameter gives cannot be moved on: no redirect.
+      const config::Field& evt_spec = site.builder.site().schema[*site.evt_field];
+      if (evt_spec.from != config::FieldSource::kParam) break;
       const std::string_view path = SplitTarget(request.target).path;
       out.answer = Answer::kRedirect;
       out.status = 302;
       out.location.assign(path);
       out.location += '?';
-      out.location += event::ReplaceQueryParam(query, "evt", next);
+      out.location += event::ReplaceQueryParam(query, evt_spec.source_name, next);
       break;
     }
   }

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "collect/collector_metrics.h"
 #include "config/config.h"
 #include "event/event_builder.h"
 #include "event/params.h"
@@ -33,6 +34,7 @@ struct Request {
   const event::HeaderSource* headers = nullptr;
   IpAddress peer;
   std::chrono::system_clock::time_point now;
+  CollectorCounters* counters = nullptr;  // this I/O thread's; null: not counted (tests)
 };
 
 // What kind of answer; the HTTP layer owns the exact bytes of each (http/responses.h).
@@ -56,6 +58,9 @@ struct Outcome {
   // The stored event's id, sent back as X-Oceanus-Eid so that a caller can log or trace it.
   // Points into the connection's Scratch, which outlives the answer.
   std::string_view event_id;
+  // For oceanus_requests_total: the site (index in config.sites, -1 none) and endpoint.
+  int metrics_site = -1;
+  EndpointLabel endpoint = EndpointLabel::kOther;
 
   void Reset() {
     answer = Answer::kText;
@@ -67,6 +72,8 @@ struct Outcome {
     delay = std::chrono::milliseconds(0);
     close = false;
     event_id = {};
+    metrics_site = -1;
+    endpoint = EndpointLabel::kOther;
   }
 };
 

@@ -45,6 +45,7 @@ struct Worker {
         config(config),
         collector(std::move(collector)),
         thread_state(this->collector->classifier()),
+        counters(config),
         acceptor(io) {}
 
   // The Date header, reformatted only when the second changes.
@@ -69,6 +70,7 @@ struct Worker {
   std::atomic<std::size_t> connection_count{0};  // read by Shutdown from another thread
   std::unique_ptr<queue::QueueWriter> writer;
   event::ThreadState thread_state;
+  collect::CollectorCounters counters;  // written by this thread only
   asio::io_context io{1};
   tcp::acceptor acceptor;
   // Pauses accepting when the process is out of descriptors (EMFILE/ENFILE): accepting again
@@ -151,12 +153,18 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   void Appended(Status status) override {
     if (!status.ok()) {
       spdlog::error("queue append failed: {}", status.ToString());
+      worker_.counters.Rejected(outcome_.site, collect::RejectReason::kUnavailable);
+      const int site = outcome_.metrics_site;
+      const auto endpoint = outcome_.endpoint;
       outcome_.Reset();
+      outcome_.metrics_site = site;
+      outcome_.endpoint = endpoint;
       outcome_.answer = collect::Answer::kText;
       outcome_.status = 503;
       outcome_.body = "the event could not be stored; try again\n";
       return Respond();
     }
+    worker_.counters.Queued(outcome_.site);
     if (outcome_.delay.count() > 0) {
       if (!timer_) timer_.emplace(stream_.get_executor());
       timer_->expires_after(outcome_.delay);
@@ -225,6 +233,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     request.headers = &headers;
     request.peer = peer_;
     request.now = std::chrono::system_clock::now();
+    request.counters = &worker_.counters;
     worker_.collector->Handle(request, worker_.thread_state, scratch_, outcome_);
     if (outcome_.append) {
       worker_.writer->Append(outcome_.site, scratch_.event.record, shared_from_this());
@@ -235,6 +244,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
 
   void SendError(int status, std::string body) {
     outcome_.Reset();
+    outcome_.endpoint = collect::EndpointLabel::kInvalid;
     outcome_.status = status;
     outcome_.body = std::move(body);
     outcome_.close = true;
@@ -243,6 +253,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   }
 
   void Respond() {
+    worker_.counters.Request(outcome_.metrics_site, outcome_.endpoint, outcome_.status);
     if (worker_.draining) outcome_.close = true;
     out_.clear();
     AppendResponse(out_, outcome_, keep_alive_, worker_.Date());
@@ -302,6 +313,7 @@ void Worker::Accept() {
         socket.non_blocking(true, ignored);
         socket.write_some(asio::buffer(kBusy.data(), kBusy.size()), ignored);
         socket.close(ignored);
+        counters.Request(-1, collect::EndpointLabel::kOther, 503);
       } else {
         std::make_shared<Session>(std::move(socket), *this)->Start();
       }
@@ -317,6 +329,13 @@ struct Server::Impl {
   std::uint16_t port = 0;
   bool stopped = false;
 };
+
+void Server::WriteMetrics(MetricsWriter& out) const {
+  std::vector<const collect::CollectorCounters*> threads;
+  for (const auto& w : impl_->workers) threads.push_back(&w->counters);
+  if (!impl_->workers.empty())
+    collect::CollectorCounters::Write(impl_->workers.front()->config, threads, out);
+}
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { Shutdown(std::chrono::milliseconds(0)); }

@@ -35,6 +35,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   std::uint16_t port() const;
+  // The collector's counters, summed over the I/O threads (any thread may call this).
+  void WriteMetrics(MetricsWriter& out) const;
   // Stops accepting, closes idle connections, lets requests in flight be answered (up to
   // `grace`), then stops and joins the threads. Idempotent.
   void Shutdown(std::chrono::milliseconds grace);

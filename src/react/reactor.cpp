@@ -136,4 +136,20 @@ void Reactor::Run(std::stop_token stop) {
   }
 }
 
+void Reactor::WriteMetrics(MetricsWriter& out) const {
+  const std::pair<const char*, const std::atomic<std::uint64_t>*> counters[] = {
+      {"oceanus_reactor_events_total", &stats_.events},
+      {"oceanus_reactor_matches_total", &stats_.matched},
+      {"oceanus_reactor_suppressed_total", &stats_.suppressed},
+      {"oceanus_reactor_tasks_total", &stats_.tasks},
+      {"oceanus_reactor_errors_total", &stats_.errors},
+  };
+  for (const auto& [name, value] : counters) {
+    out.Family(name, "counter",
+               "The rules: events read, rule matches, matches a guard stopped, "
+               "tasks enqueued, failures retried.");
+    out.Sample(name, {}, static_cast<double>(value->load()));
+  }
+}
+
 }  // namespace oceanus::react

@@ -21,6 +21,7 @@
 #include "react/guard.h"
 #include "react/rules.h"
 #include "tasks/task_queue.h"
+#include "util/metrics.h"
 #include "util/time.h"
 
 namespace oceanus::react {
@@ -44,6 +45,8 @@ class Reactor {
   void Run(std::stop_token stop);
 
   const ReactorStats& stats() const { return stats_; }
+  // oceanus_reactor_*_total.
+  void WriteMetrics(MetricsWriter& out) const;
 
  private:
   struct SiteState {

@@ -25,8 +25,30 @@ bool RateLimiter::TryStart(Steady::time_point now, Steady::time_point* next) {
 Worker::Worker(const config::TasksConfig& config, const std::vector<config::ActionConfig>& actions,
                TaskQueue& queue, const actions::ActionMap& runners)
     : config_(config), queue_(queue), runners_(runners) {
-  for (const auto& a : actions)
+  for (const auto& a : actions) {
     limits_.emplace(a.name, RateLimiter(a.rate_limit.count, a.rate_limit.per));
+    by_action_.try_emplace(a.name);
+  }
+}
+
+WorkerStats* Worker::ActionStats(const std::string& action) {
+  auto it = by_action_.find(action);
+  return it == by_action_.end() ? nullptr : &it->second;
+}
+
+void Worker::WriteMetrics(MetricsWriter& out) const {
+  out.Family("oceanus_task_runs_total", "counter",
+             "Task runs by action and outcome (started, succeeded, retried, buried).");
+  for (const auto& [action, s] : by_action_) {
+    out.Sample("oceanus_task_runs_total", {{"action", action}, {"outcome", "started"}},
+               static_cast<double>(s.started.load()));
+    out.Sample("oceanus_task_runs_total", {{"action", action}, {"outcome", "succeeded"}},
+               static_cast<double>(s.succeeded.load()));
+    out.Sample("oceanus_task_runs_total", {{"action", action}, {"outcome", "retried"}},
+               static_cast<double>(s.retried.load()));
+    out.Sample("oceanus_task_runs_total", {{"action", action}, {"outcome", "buried"}},
+               static_cast<double>(s.buried.load()));
+  }
 }
 
 std::chrono::milliseconds Worker::Backoff(unsigned attempts) const {
@@ -39,6 +61,7 @@ void Worker::Settle(Task task, const Status& status) {
   Status stored;
   if (status.ok()) {
     stats_.succeeded++;
+    if (auto* a = ActionStats(task.action)) a->succeeded++;
     stored = queue_.Done(task);
     spdlog::debug("task {} ({}) done", task.id, task.action);
   } else {
@@ -48,12 +71,14 @@ void Worker::Settle(Task task, const Status& status) {
       const auto delay = Backoff(task.attempts);
       task.not_before = Clock::now() + delay;
       stats_.retried++;
+      if (auto* a = ActionStats(task.action)) a->retried++;
       spdlog::warn("task {} ({}) failed (attempt {} of {}): {}; retrying in {} ms", task.id,
                    task.action, task.attempts, config_.max_attempts, status.message(),
                    delay.count());
       stored = queue_.Retry(task);
     } else {
       stats_.buried++;
+      if (auto* a = ActionStats(task.action)) a->buried++;
       spdlog::error(
           "task {} ({}) failed for good after {} attempt(s): {}; moved to the dead-letter", task.id,
           task.action, task.attempts, status.message());
@@ -83,6 +108,7 @@ void Worker::Run(std::stop_token stop) {
     auto it = runners_.find(task.action);
     ++running_;
     stats_.started++;
+    if (auto* a = ActionStats(task.action)) a->started++;
     pool.Submit([this, task = std::move(task),
                  runner = it == runners_.end() ? nullptr : it->second.get()]() mutable {
       Status status = runner == nullptr

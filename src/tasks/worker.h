@@ -22,6 +22,7 @@
 #include "actions/action.h"
 #include "config/config.h"
 #include "tasks/task_queue.h"
+#include "util/metrics.h"
 
 namespace oceanus::tasks {
 
@@ -59,6 +60,8 @@ class Worker {
   void Run(std::stop_token stop);
 
   const WorkerStats& stats() const { return stats_; }
+  // oceanus_task_runs_total{action,outcome}: started, succeeded, retried, buried.
+  void WriteMetrics(MetricsWriter& out) const;
   // The delay before retry number `attempts` (1 = the first retry).
   std::chrono::milliseconds Backoff(unsigned attempts) const;
 
@@ -79,6 +82,9 @@ class Worker {
   std::mutex finished_mu_;
   std::condition_variable finished_cv_;
   std::vector<Finished> finished_;
+  // Per action, created in the constructor (the map never changes after it).
+  std::map<std::string, WorkerStats, std::less<>> by_action_;
+  WorkerStats* ActionStats(const std::string& action);
   WorkerStats stats_;
 };
 

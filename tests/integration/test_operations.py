@@ -1,11 +1,161 @@
-"""What operators use: log formats (and, as they land, /metrics and the admin page)."""
+"""What operators use: /metrics and its accounting identities, log formats."""
+import collections
+import http.client
 import json
 import os
+import re
 import subprocess
 import tempfile
 import unittest
+import urllib.parse
 
-from harness import BIN, Oceanus, example_config, free_port, send_beacons, wait_for
+from harness import (BIN, REDIS_EXAMPLE, Oceanus, Redis, example_config, free_port, send_beacons,
+                     wait_for)
+
+SAMPLE = re.compile(r'^([a-z_]+)(?:\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-z_]+)="((?:[^"\\]|\\.)*)"')
+
+
+def scrape(o):
+    """/metrics as {(name, frozenset(labels)): value}; checks the text format as it goes."""
+    status, body = o.admin("/metrics")
+    assert status == 200, body
+    samples = {}
+    declared = set()
+    for line in body.decode().splitlines():
+        if line.startswith("# TYPE "):
+            name = line.split()[2]
+            assert name not in declared, f"{name} declared twice"
+            declared.add(name)
+            continue
+        if line.startswith("#"):
+            continue
+        m = SAMPLE.match(line)
+        assert m, f"not a sample line: {line!r}"
+        name, labels, value = m.groups()
+        family = re.sub(r"_(bucket|sum|count)$", "", name)
+        assert name in declared or family in declared, f"{name} has no TYPE line"
+        key = (name, frozenset(LABEL.findall(labels or "")))
+        assert key not in samples, f"duplicate sample {line}"
+        samples[key] = float(value)
+    return samples
+
+
+def value(samples, name, **labels):
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def total(samples, name, **labels):
+    """Sum over every sample of `name` whose labels include `labels`."""
+    want = set(labels.items())
+    return sum(v for (n, ls), v in samples.items() if n == name and want <= set(ls))
+
+
+class MetricsTest(unittest.TestCase):
+    def send(self, o, path, method="GET", body=None, headers=None):
+        return o.request(method, path, body=body, headers=headers)[0]
+
+    def traffic(self, o):
+        """Known traffic: 20 good beacons, 5 invalid, 3 malformed; 4 good forms, 2 of the
+        wrong media type; 2 unknown paths. Returns nothing; the counts are asserted."""
+        for i in range(20):
+            self.assertEqual(self.send(o, f"/swallow/samplesite?oid=2&sid=ab&evt=pageview&url=u&uid=m{i}"), 200)
+        for i in range(5):
+            self.assertEqual(self.send(o, f"/swallow/samplesite?oid=2&evt=pageview&url=u&uid=bad{i}"), 400)
+        for i in range(3):
+            self.assertEqual(self.send(o, "/swallow/samplesite?oid=2&sid=ab&evt=x&url=%zz"), 400)
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        for i in range(4):
+            body = urllib.parse.urlencode({"sid": "ab", "name": f"n{i}", "url": "u"})
+            self.assertEqual(self.send(o, "/pirate/sampleform", "POST", body, form), 200)
+        for i in range(2):
+            self.assertEqual(self.send(o, "/pirate/sampleform", "POST", "{}",
+                                       {"Content-Type": "application/json"}), 415)
+        for i in range(2):
+            self.assertEqual(self.send(o, "/nowhere"), 404)
+
+    def check_collector(self, m):
+        self.assertEqual(value(m, "oceanus_requests_total", site="samplesite", endpoint="swallow", status="200"), 20)
+        self.assertEqual(value(m, "oceanus_requests_total", site="samplesite", endpoint="swallow", status="400"), 8)
+        self.assertEqual(value(m, "oceanus_requests_total", site="sampleform", endpoint="pirate", status="200"), 4)
+        self.assertEqual(value(m, "oceanus_requests_total", site="sampleform", endpoint="pirate", status="415"), 2)
+        self.assertEqual(value(m, "oceanus_requests_total", site="", endpoint="other", status="404"), 2)
+        self.assertEqual(value(m, "oceanus_events_rejected_total", site="samplesite", reason="invalid"), 5)
+        self.assertEqual(value(m, "oceanus_events_rejected_total", site="samplesite", reason="malformed"), 3)
+        self.assertEqual(value(m, "oceanus_events_rejected_total", site="sampleform", reason="media_type"), 2)
+        self.assertEqual(value(m, "oceanus_validation_failures_total", site="samplesite", field="sid", reason="required"), 5)
+        self.assertEqual(value(m, "oceanus_events_queued_total", site="samplesite"), 20)
+        self.assertEqual(value(m, "oceanus_events_queued_total", site="sampleform"), 4)
+        # The identity, per site: received = rejected (by reason) + queued.
+        for site in ("samplesite", "sampleform", "samplemail", "sampleserver"):
+            received = value(m, "oceanus_events_received_total", site=site)
+            rejected = total(m, "oceanus_events_rejected_total", site=site)
+            queued = value(m, "oceanus_events_queued_total", site=site)
+            self.assertEqual(received, rejected + queued, site)
+
+    def test_one_process_accounts_for_every_request(self):
+        tmp = tempfile.mkdtemp(prefix="oceanus-metrics-")
+        o = Oceanus(config=example_config(tmp), admin_port=free_port()).start()
+        try:
+            self.traffic(o)
+            o.wait_rows("samplesite", 20, "uid LIKE 'm%'")
+            o.wait_rows("sampleform", 4)
+            # Loaded is counted when a batch is acknowledged, just after the rows commit.
+            wait_for(lambda: value(scrape(o), "oceanus_events_loaded_total", site="samplesite") == 20,
+                     what="loaded = 20")
+            m = scrape(o)
+            self.check_collector(m)
+            # queued = loaded + dead-lettered + in flight, and nothing is in flight now.
+            for site in ("samplesite", "sampleform"):
+                self.assertEqual(value(m, "oceanus_events_queued_total", site=site),
+                                 value(m, "oceanus_events_loaded_total", site=site)
+                                 + value(m, "oceanus_events_dead_lettered_total", site=site), site)
+            self.assertEqual(value(m, "oceanus_up", role="run"), 1)
+            self.assertGreaterEqual(total(m, "oceanus_loader_batches_total"), 2)
+            self.assertEqual(total(m, "oceanus_loader_errors_total"), 0)
+            self.assertEqual(value(m, "oceanus_sink_write_seconds_count", site="samplesite"),
+                             value(m, "oceanus_sink_write_seconds_bucket", site="samplesite", le="+Inf"))
+            self.assertGreaterEqual(value(m, "oceanus_sink_write_seconds_count", site="samplesite"), 1)
+            self.assertGreater(value(m, "oceanus_spool_bytes", site="samplesite"), 0)
+            self.assertIn(("oceanus_tasks", frozenset({("state", "dead")})), m)
+        finally:
+            self.assertEqual(o.stop(), 0, o.read_log())
+
+    def test_split_roles_on_redis_account_across_processes(self):
+        redis = Redis().start()
+        try:
+            tmp = tempfile.mkdtemp(prefix="oceanus-metrics-redis-")
+            config = example_config(tmp, [("127.0.0.1:6379", redis.address)], base=REDIS_EXAMPLE)
+            data = os.path.join(tmp, "data")
+            collector = Oceanus(config=config, role="collect", data_dir=data, admin_port=free_port()).start()
+            self.traffic(collector)
+            # No loader yet: everything queued is in flight, in the stream.
+            m = scrape(collector)
+            self.check_collector(m)
+            self.assertEqual(value(m, "oceanus_redis_up"), 1)
+            self.assertEqual(value(m, "oceanus_queue_lag", site="samplesite", group="load"), 20)
+            self.assertGreater(value(m, "oceanus_queue_lag_seconds", site="samplesite", group="load"), 0)
+            loader = Oceanus(config=config, role="load", data_dir=data, admin_port=free_port()).start()
+            try:
+                def settled():
+                    c, l = scrape(collector), scrape(loader)
+                    return (c, l) if value(l, "oceanus_events_loaded_total", site="samplesite") == 20 else None
+                c, l = wait_for(settled, what="the loader to load 20")
+                for site in ("samplesite", "sampleform"):
+                    queued = value(c, "oceanus_events_queued_total", site=site)
+                    in_flight = (value(l, "oceanus_queue_lag", site=site, group="load")
+                                 + value(l, "oceanus_queue_pending", site=site, group="load"))
+                    self.assertEqual(queued, value(l, "oceanus_events_loaded_total", site=site)
+                                     + value(l, "oceanus_events_dead_lettered_total", site=site)
+                                     + in_flight, site)
+                    self.assertEqual(in_flight, 0)
+                self.assertEqual(value(l, "oceanus_queue_lag_seconds", site="samplesite", group="load"), 0)
+                self.assertEqual(value(l, "oceanus_up", role="load"), 1)
+            finally:
+                self.assertEqual(loader.stop(), 0, loader.read_log())
+                self.assertEqual(collector.stop(), 0, collector.read_log())
+        finally:
+            redis.stop()
 
 
 class LogFormatTest(unittest.TestCase):
