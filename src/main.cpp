@@ -35,6 +35,7 @@
 #include "http/server.h"
 #include "load/dead_letter.h"
 #include "load/loader.h"
+#include "load/replay.h"
 #include "queue/queue_status.h"
 #include "queue/redis/redis_dead_letter.h"
 #include "queue/redis/redis_queue.h"
@@ -598,6 +599,87 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
   return 0;
 }
 
+// Draws "site [#####.....] 50%  1000/2000  812/s" on one line of a terminal; elsewhere one
+// plain line per site at the end (and every 10% of a known total), for logs.
+class ProgressBar {
+ public:
+  ProgressBar() : tty_(::isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+
+  void Update(const load::ReplayProgress& p) {
+    if (p.site != site_) Finish();
+    site_ = p.site;
+    last_ = p;
+    const auto now = std::chrono::steady_clock::now();
+    const bool complete = p.total > 0 && p.done == p.total;
+    if (tty_) {
+      if (!complete && now - drawn_ < std::chrono::milliseconds(100)) return;
+      drawn_ = now;
+      std::cerr << "\r" << Line(now) << std::flush;
+    } else if (p.total > 0 && p.done * 10 / p.total != tenth_) {
+      tenth_ = p.done * 10 / p.total;
+      std::cerr << Line(now) << "\n";
+    }
+  }
+
+  void Finish() {
+    if (site_.empty()) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (tty_) {
+      std::cerr << "\r" << Line(now) << "\n";
+    } else if (last_.total == 0 || tenth_ != 10) {
+      std::cerr << Line(now) << "\n";
+    }
+    site_.clear();
+    tenth_ = 0;
+  }
+
+ private:
+  std::string Line(std::chrono::steady_clock::time_point now) const {
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    const auto rate = static_cast<long long>(seconds > 0 ? last_.done / seconds : 0);
+    std::string line = last_.site + " ";
+    if (last_.total > 0) {
+      const std::size_t width = 30;
+      const std::size_t filled = static_cast<std::size_t>(last_.done * width / last_.total);
+      line += "[" + std::string(filled, '#') + std::string(width - filled, '.') + "] " +
+              std::to_string(last_.done * 100 / last_.total) + "%  ";
+    }
+    line += std::to_string(last_.done) +
+            (last_.total > 0 ? "/" + std::to_string(last_.total) : "") + " records  " +
+            std::to_string(rate) + "/s";
+    return line;
+  }
+
+  bool tty_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point drawn_{};
+  std::string site_;
+  load::ReplayProgress last_;
+  std::uint64_t tenth_ = 0;
+};
+
+int ReplayCommand(const std::string& path, const Overrides& overrides,
+                  const load::ReplayOptions& options) {
+  auto c = LoadWithOverrides(path, overrides);
+  if (!c.ok()) {
+    std::cerr << c.status().message() << "\n";
+    return kExitConfig;
+  }
+  ProgressBar bar;
+  auto result = load::Replay(*c, options, [&bar](const load::ReplayProgress& p) { bar.Update(p); });
+  bar.Finish();
+  if (!result.ok()) {
+    std::cerr << "replay: " << result.status().message() << "\n";
+    return result.status().code() == Status::Code::kInvalidArgument ? kExitConfig : kExitRuntime;
+  }
+  std::cerr << (options.dry_run ? "would replay " : "replayed ") << result->records << " record(s)";
+  if (result->skipped > 0)
+    std::cerr << "; " << result->skipped
+              << " unreadable dead-letter entr(ies) left in the renamed file or the stream";
+  std::cerr << "\n";
+  return 0;
+}
+
 }  // namespace
 }  // namespace oceanus
 
@@ -658,6 +740,19 @@ int main(int argc, char** argv) {
   dead->add_option("--limit", dead_limit, "at most this many (default 100)");
   dead->add_option("--data-dir", overrides.data_dir, "where tasks.db lives (overrides data_dir)");
 
+  oceanus::load::ReplayOptions replay_options;
+  auto* replay = app.add_subcommand(
+      "replay",
+      "send the dead-letter (or a collector's spool, --spool) back into the queue; records keep "
+      "their eid, so none is stored twice");
+  replay->add_option("--config,-c", config_path, "the YAML config file")->required();
+  replay->add_option("--data-dir", overrides.data_dir,
+                     "where the dead-letter and spool live (overrides data_dir)");
+  replay->add_option("--site", replay_options.site, "only this site");
+  replay->add_option("--spool", replay_options.spool_dir,
+                     "forward this spool directory's records into Redis instead");
+  replay->add_flag("--dry-run", replay_options.dry_run, "count what would be replayed");
+
   CLI11_PARSE(app, argc, argv);
   auto log_format = oceanus::ParseLogFormat(log_format_name);
   if (!log_format.ok()) {
@@ -669,5 +764,6 @@ int main(int argc, char** argv) {
     if (c.app->parsed()) return oceanus::Run(config_path, overrides, c.roles);
   if (check->parsed()) return oceanus::Check(config_path);
   if (dead->parsed()) return oceanus::DeadTasks(config_path, overrides, dead_limit);
+  if (replay->parsed()) return oceanus::ReplayCommand(config_path, overrides, replay_options);
   return 1;
 }

@@ -3,8 +3,11 @@ import collections
 import http.client
 import json
 import os
+import pty
 import re
+import shutil
 import subprocess
+import uuid
 import tempfile
 import unittest
 import urllib.parse
@@ -196,6 +199,112 @@ class LogFormatTest(unittest.TestCase):
                               example_config(tempfile.mkdtemp())], capture_output=True, text=True)
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("xml not in {text,json}", out.stderr)
+
+
+def dead_records(prefix, n):
+    """Records as the collector queued them (sorted keys, a fresh eid each)."""
+    return [json.dumps({"dt": "2026-11-25 01:00:00.000000", "eid": str(uuid.uuid4()),
+                        "evt": "pageview", "oid": "2", "sid": "ab", "uid": f"{prefix}{i}",
+                        "url": "u"}, separators=(",", ":"), sort_keys=True) for i in range(n)]
+
+
+class ReplayTest(unittest.TestCase):
+    def replay(self, config, data_dir, *args, tty=False):
+        cmd = [BIN, "replay", "--config", config, "--data-dir", data_dir, *args]
+        if not tty:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            return r.returncode, r.stderr
+        controller, terminal = pty.openpty()  # stderr is a terminal: the progress bar draws
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=terminal)
+        os.close(terminal)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        os.close(controller)
+        return proc.wait(timeout=120), out.decode(errors="replace")
+
+    def test_dead_letter_file_is_replayed_once_with_a_progress_bar(self):
+        tmp = tempfile.mkdtemp(prefix="oceanus-replay-")
+        config = example_config(tmp)
+        data = os.path.join(tmp, "data")
+        os.makedirs(os.path.join(data, "deadletter"))
+        records = dead_records("r", 300)
+        path = os.path.join(data, "deadletter", "samplesite.jsonl")
+        with open(path, "w") as f:
+            for r in records:
+                f.write(json.dumps({"at": "2026-11-25 01:00:01.000000", "reason": "no such column",
+                                    "record": r}) + "\n")
+            f.write("not json at all\n")
+
+        code, out = self.replay(config, data, "--dry-run")
+        self.assertEqual(code, 0, out)
+        self.assertIn("would replay 301 record(s); 1 unreadable", out)
+        self.assertTrue(os.path.exists(path))
+
+        code, out = self.replay(config, data, tty=True)
+        self.assertEqual(code, 0, out)
+        self.assertIn("\r", out)
+        self.assertRegex(out, r"samplesite \[#{30}\] 100%  301/301 records")
+        self.assertIn("replayed 301 record(s); 1 unreadable", out)
+        self.assertFalse(os.path.exists(path))
+        [done] = [n for n in os.listdir(os.path.join(data, "deadletter"))
+                  if n.startswith("samplesite.jsonl.replayed-")]
+
+        o = Oceanus(config=config, data_dir=data).start()
+        try:
+            rows = o.wait_rows("samplesite", 300, "uid LIKE 'r%'")
+            self.assertEqual(sorted(r["eid"] for r in rows),
+                             sorted(json.loads(r)["eid"] for r in records))
+            # While oceanus runs, the spool is its own: replay says so and changes nothing.
+            shutil.copy(os.path.join(data, "deadletter", done), path)
+            code, out = self.replay(config, data)
+            self.assertNotEqual(code, 0)
+            self.assertIn("stop oceanus before replaying into it", out)
+            self.assertTrue(os.path.exists(path))
+        finally:
+            self.assertEqual(o.stop(), 0, o.read_log())
+
+        # Replaying the same records again stores none of them twice.
+        code, out = self.replay(config, data)
+        self.assertEqual(code, 0, out)
+        self.assertIn("replayed 301 record(s)", out)
+        o = Oceanus(config=config, data_dir=data).start()
+        try:
+            self.assertEqual(send_beacons(o.port, ["marker"]), ["marker"])
+            o.wait_rows("samplesite", 1, "uid = 'marker'")  # loaded after the replayed ones
+            self.assertEqual(len(o.rows("samplesite", "uid LIKE 'r%'")), 300)
+        finally:
+            self.assertEqual(o.stop(), 0, o.read_log())
+
+    def test_redis_dead_letter_stream_is_replayed_and_emptied(self):
+        redis = Redis().start()
+        try:
+            tmp = tempfile.mkdtemp(prefix="oceanus-replay-redis-")
+            config = example_config(tmp, [("127.0.0.1:6379", redis.address)], base=REDIS_EXAMPLE)
+            data = os.path.join(tmp, "data")
+            records = dead_records("s", 1200)
+            for r in records:
+                redis.cli("XADD", "samplesite:dead", "*", "d", r, "reason", "test")
+            self.assertEqual(redis.cli("XLEN", "samplesite:dead"), "(integer) 1200")
+            loader = Oceanus(config=config, role="load", data_dir=data).start()
+            try:
+                code, out = self.replay(config, data, "--site", "samplesite")
+                self.assertEqual(code, 0, out)
+                self.assertIn("replayed 1200 record(s)", out)
+                self.assertIn("samplesite [##############################] 100%  1200/1200", out)
+                self.assertEqual(redis.cli("XLEN", "samplesite:dead"), "(integer) 0")
+                rows = loader.wait_rows("samplesite", 1200, "uid LIKE 's%'", timeout=60)
+                self.assertEqual(len({r["eid"] for r in rows}), 1200)
+            finally:
+                self.assertEqual(loader.stop(), 0, loader.read_log())
+        finally:
+            redis.stop()
 
 
 if __name__ == "__main__":
