@@ -306,6 +306,32 @@ class ReplayTest(unittest.TestCase):
         finally:
             redis.stop()
 
+    def test_a_collectors_leftover_spool_is_forwarded_into_redis(self):
+        redis = Redis().start()
+        try:
+            tmp = tempfile.mkdtemp(prefix="oceanus-replay-spool-")
+            config = example_config(tmp, [("127.0.0.1:6379", redis.address)], base=REDIS_EXAMPLE)
+            data = os.path.join(tmp, "collector")
+            collector = Oceanus(config=config, role="collect", data_dir=data).start()
+            redis.stop()  # the collector spools locally from now on
+            acked = send_beacons(collector.port, [f"left{i}" for i in range(50)])
+            self.assertEqual(len(acked), 50)
+            collector.kill9()  # and never comes back to forward them
+            redis.start()
+            code, out = self.replay(config, data, "--spool", os.path.join(data, "spool"))
+            self.assertEqual(code, 0, out)
+            self.assertIn("replayed 50 record(s)", out)
+            code, out = self.replay(config, data, "--spool", os.path.join(data, "spool"))
+            self.assertIn("replayed 0 record(s)", out)  # acknowledged: not sent twice
+            loader = Oceanus(config=config, role="load", data_dir=os.path.join(tmp, "loader")).start()
+            try:
+                rows = loader.wait_rows("samplesite", 50, "uid LIKE 'left%'", timeout=60)
+                self.assertEqual(sorted(r["uid"] for r in rows), sorted(acked))
+            finally:
+                self.assertEqual(loader.stop(), 0, loader.read_log())
+        finally:
+            redis.stop()
+
 
 if __name__ == "__main__":
     unittest.main()
