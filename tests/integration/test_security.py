@@ -124,6 +124,12 @@ class AdminListenerTest(unittest.TestCase):
             self.assertEqual(get({"Authorization": "Bearer wrong-guess"})[0], 401)
             self.assertEqual(get({"Authorization": "Bearer admin-s3cret-tokenX"})[0], 401)
             self.assertEqual(get({"Authorization": "admin-s3cret-token"})[0], 401)
+            # Probes need no token: /hc says nothing but "ok".
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+            conn.request("GET", "/hc")
+            resp = conn.getresponse()
+            self.assertEqual((resp.status, resp.read()), (200, b"ok\n"))
+            conn.close()
             status, body = get({"Authorization": "Bearer admin-s3cret-token"})
             self.assertEqual(status, 200, body)
         finally:
