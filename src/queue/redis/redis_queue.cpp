@@ -449,17 +449,37 @@ bool Forwarder::ForwardSite(SiteId site, QueueReader& reader) {
       conn_->Append({"PUBLISH", config_.sites[site].name, e.payload});
   }
   std::size_t done = 0;
+  Status failed;
   for (; done < entries.size(); ++done) {
     auto r = conn_->Next();
     if (r.ok() && config_.queue.redis.publish) r = conn_->Next();
-    if (!r.ok()) break;
+    if (!r.ok()) {
+      failed = r.status();
+      break;
+    }
   }
   if (done > 0) {
     Status acked = reader.Ack(entries[done - 1].id);
     if (!acked.ok()) spdlog::error("spool forward ack: {}", acked.ToString());
     forwarded_ += done;
   }
-  return done == entries.size();
+  if (done < entries.size()) {
+    // The rest did not reach Redis: a lost connection, or an error reply (LOADING while a
+    // restarted Redis reads its AOF, OOM, ...) on a connection that still works. Drop the
+    // connection either way: its unread replies would be taken for the answers to the next
+    // pipeline, and commands still in its buffer might never be sent. Without a connection
+    // the caller reopens the reader, so the rest is read again from the last acknowledgement
+    // and sent again; before, entries refused with an error reply were skipped and the
+    // events lost (found by tests/fault/test_redis_restart.py).
+    if (failed.message() != last_failure_)
+      spdlog::warn("site {}: spool forwarding stopped after {} of {} event(s): {}; retrying",
+                   config_.sites[site].name, done, entries.size(), failed.message());
+    last_failure_ = failed.message();
+    conn_.reset();
+    return false;
+  }
+  last_failure_.clear();
+  return true;
 }
 
 void Forwarder::Start() {

@@ -142,6 +142,7 @@ class Forwarder {
   Spool& spool_;
   SpoolBacklog& backlog_;
   std::unique_ptr<RedisConnection> conn_;
+  std::string last_failure_;  // logged once, not on every retry
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> forwarded_{0};
   std::thread thread_;

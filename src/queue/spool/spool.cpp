@@ -236,7 +236,24 @@ class SpoolReader final : public QueueReader {
       }
     }
     Status s = WriteCursorFile(cursor_path_, next);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      // A cursor that cannot be written (in practice a full disk, typically full of this
+      // spool's own segments after the consumer fell behind) must not stop consumption:
+      // space comes back only when segments every group has passed are deleted, so failing
+      // here kept the disk full for ever and the collector answering 503 (found by
+      // tests/fault/test_disk_full.py). The entries up to `next` are committed by the
+      // consumer, so the position is kept in memory, lets consumed segments go, and is
+      // written with the next acknowledgement that can write it. A crash meanwhile resumes
+      // from the cursor on disk, or from the first segment still there: committed entries
+      // may come again (every consumer is idempotent by eid), none is skipped.
+      if (!cursor_unwritten_)
+        spdlog::error("spool: {}; the position is kept in memory until it can be written",
+                      s.message());
+      cursor_unwritten_ = true;
+    } else if (cursor_unwritten_) {
+      spdlog::info("spool: {} written again", cursor_path_);
+      cursor_unwritten_ = false;
+    }
     acked_ = std::move(next);
     while (!batches_.empty() && batches_.front().number < batch) batches_.pop_front();
     if (!batches_.empty() && batches_.front().number == batch) {
@@ -432,6 +449,7 @@ class SpoolReader final : public QueueReader {
   std::size_t batch_bytes_ = 0;
   std::size_t first_series_ = 0;
   std::tuple<unsigned, std::uint64_t, std::uint64_t> damage_reported_{~0u, 0, 0};
+  bool cursor_unwritten_ = false;  // acked_ is ahead of the cursor file (its write failed)
 };
 
 }  // namespace

@@ -384,6 +384,49 @@ TEST_F(SpoolTest, FailedWriteIsReportedAndLeavesNoHalfRecord) {
   EXPECT_EQ(spool->corrupt_records(), 0u);
 }
 
+// A cursor that cannot be written (a full disk) must not stop consumption: the position is
+// kept in memory, the consumed segments are still deleted (that is what frees the disk), and
+// the cursor is written by the next acknowledgement that can. A restart before then resumes
+// from what is on disk: committed records may come again, none is lost. (Before, Ack failed
+// and the loader retried the same batch for ever: a spool that had filled its own disk never
+// freed it; tests/fault/test_disk_full.py.)
+TEST_F(SpoolTest, AnUnwritableCursorDoesNotStopConsumptionAndConsumedSegmentsStillGo) {
+  const fs::path blocker = dir_ / "site_a" / "load.cursor.tmp";
+  const fs::path cursor = dir_ / "site_a" / "load.cursor";
+  auto record = [](int i) { return "{\"uid\":\"d" + std::to_string(100 + i) + "\"}"; };
+  {
+    auto spool = Open({"load"}, 8 + 10 * 22);  // 10 records of 8 + 14 bytes per segment
+    {
+      auto w = Writer(*spool, 0);
+      std::vector<std::string> records;
+      for (int i = 0; i < 60; ++i) records.push_back(record(i));
+      AppendAll(*w, 0, records);
+    }  // sealed
+    ASSERT_EQ(Segments("site_a").size(), 6u);
+    fs::create_directories(blocker);  // the cursor's temporary file cannot be created
+    auto r = std::move(spool->OpenReader(0, "load")).value();
+    auto got = ReadN(*r, 45, 15);
+    ASSERT_EQ(got.size(), 45u);
+    ASSERT_TRUE(r->Ack(got.back().id).ok());  // committed: the consumer goes on
+    EXPECT_FALSE(fs::exists(cursor));
+    EXPECT_EQ(Segments("site_a").size(), 2u);  // the four consumed segments are gone
+    auto more = ReadN(*r, 100, 15);
+    ASSERT_EQ(more.size(), 15u);
+    EXPECT_EQ(more.front().payload, record(45));
+  }  // gone before any cursor was written: a crash
+  auto spool = Open({"load"}, 8 + 10 * 22);
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto again = ReadN(*r, 100);
+  ASSERT_EQ(again.size(), 20u);  // the two segments left, from their start: 40-44 come again
+  EXPECT_EQ(again.front().payload, record(40));
+  EXPECT_EQ(again.back().payload, record(59));
+  // Once the cursor can be written again, it is, and the rest is deleted.
+  fs::remove(blocker);
+  ASSERT_TRUE(r->Ack(again.back().id).ok());
+  EXPECT_TRUE(fs::exists(cursor));
+  EXPECT_TRUE(Segments("site_a").empty());
+}
+
 // Jobs queued by hand, so a test decides exactly when a "background" sync runs and when its
 // continuation comes back to the writer's thread.
 struct ManualExecutors {
