@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl nginx-light wrk python3 redis-server redis-tools bc openssl
   rabbitmq-server python3-aiosmtpd
+  chromium                       # tests/browser: the tracker in a real browser
 )
 
 missing=()

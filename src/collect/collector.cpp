@@ -7,11 +7,18 @@
 //                               with a 302 to the same URL and the next evt → GIF at the end
 //   GET      /pierce/{site}     server-side events                        → "ok"
 //   GET      /hc, /lb           health                                    → "ok"
+//   GET|HEAD /static/js/oceanus.js  the tracker script (web/oceanus.js), held in memory;
+//                               If-None-Match with its ETag → 304; other /static/ paths 404
 //   OPTIONS  anything           CORS preflight                            → 204
 // An unknown site, or a site another endpoint serves, is 404; an invalid event is 400 with
 // one "field: reason" line per failing field (and the parsed event for debug=1 from an
 // internal network).
 #include "collect/collector.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "collect/client_ip.h"
 
@@ -54,6 +61,11 @@ bool IEquals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// If-None-Match: "*" or a list of entity tags, weak ones too ("W/" is ignored for GET).
+bool EtagMatches(std::string_view if_none_match, std::string_view etag) {
+  return if_none_match == "*" || if_none_match.find(etag) != std::string_view::npos;
+}
+
 void Text(Outcome& out, int status, std::string body) {
   out.answer = Answer::kText;
   out.status = status;
@@ -75,6 +87,24 @@ Result<std::shared_ptr<const Collector>> Collector::Create(
   if (!internal.ok())
     return Status::InvalidArgument("server.internal_networks: " + internal.status().message());
   c->internal_networks_ = *internal;
+  if (config.server.tracker_script.empty()) {
+    c->tracker_script_ = EmbeddedTrackerScript();
+  } else {
+    const std::string& file = config.server.tracker_script;
+    std::error_code ec;
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    if (std::filesystem::is_regular_file(file, ec) && in) text << in.rdbuf();
+    c->tracker_script_ = std::move(text).str();
+    if (c->tracker_script_.empty())
+      return Status::InvalidArgument("server.tracker_script: " + file +
+                                     " is missing, unreadable or empty");
+  }
+  std::uint64_t hash = 14695981039346656037u;  // FNV-1a: the ETag only has to change with it
+  for (const unsigned char b : c->tracker_script_) hash = (hash ^ b) * 1099511628211u;
+  char etag[24];
+  std::snprintf(etag, sizeof etag, "\"%016llx\"", static_cast<unsigned long long>(hash));
+  c->tracker_etag_ = etag;
   for (std::size_t i = 0; i < config.sites.size(); ++i) {
     auto builder = event::EventBuilder::Compile(config.sites[i]);
     if (!builder.ok()) return builder.status();
@@ -110,6 +140,21 @@ void Collector::Handle(const Request& request, event::ThreadState& thread, Scrat
     if (request.method != Method::kGet && request.method != Method::kHead)
       return Text(out, 405, "method not allowed\n");
     return Text(out, 200, "ok\n");
+  }
+  if (StartsWith(path, "/static/")) {
+    out.endpoint = EndpointLabel::kStatic;
+    if (path != "/static/js/oceanus.js") return Text(out, 404, "not found\n");
+    if (request.method != Method::kGet && request.method != Method::kHead)
+      return Text(out, 405, "method not allowed\n");
+    out.answer = Answer::kScript;
+    out.content = tracker_script_;
+    out.etag = tracker_etag_;
+    out.omit_body = request.method == Method::kHead;
+    if (request.headers && EtagMatches(request.headers->Get("If-None-Match"), tracker_etag_)) {
+      out.status = 304;
+      out.omit_body = true;
+    }
+    return;
   }
   if (path == "/robots.txt" || path == "/favicon.ico") out.endpoint = EndpointLabel::kStatic;
   if (path == "/robots.txt") return Text(out, 200, "User-agent: *\nDisallow: /\n");

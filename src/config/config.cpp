@@ -697,10 +697,10 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
       r.Fail(root["log_level"], "log_level must be trace, debug, info, warn or error");
   }
   if (const auto& s = root["server"]) {
-    r.ExpectKeys(
-        s, "server",
-        {"listen", "threads", "trusted_proxies", "internal_networks", "max_header_bytes",
-         "max_body_bytes", "read_timeout", "idle_timeout", "max_connections", "gaze_delays"});
+    r.ExpectKeys(s, "server",
+                 {"listen", "threads", "trusted_proxies", "internal_networks", "max_header_bytes",
+                  "max_body_bytes", "read_timeout", "idle_timeout", "max_connections",
+                  "gaze_delays", "tracker_script"});
     if (s["listen"]) {
       const HostPort listen = ParseAddress(r, s["listen"]);
       c.server.listen_host = listen.host;
@@ -722,6 +722,7 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
       c.server.gaze_see_delay = r.Duration(g[1]);
       c.server.gaze_read_delay = r.Duration(g[2]);
     }
+    if (s["tracker_script"]) c.server.tracker_script = r.Str(s["tracker_script"]);
     if (c.server.max_header_bytes < 256)
       r.Fail(s["max_header_bytes"], "max_header_bytes is below 256");
   }

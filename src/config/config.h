@@ -87,6 +87,7 @@ struct ServerConfig {
   std::chrono::milliseconds gaze_open_delay{2'000};  // open -> see
   std::chrono::milliseconds gaze_see_delay{4'000};   // see -> read
   std::chrono::milliseconds gaze_read_delay{4'000};  // read -> done
+  std::string tracker_script;  // served at /static/js/oceanus.js; empty: the built-in one
 };
 
 enum class Durability {

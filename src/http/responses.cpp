@@ -40,6 +40,8 @@ std::string_view ReasonPhrase(int status) {
       return "No Content";
     case 302:
       return "Found";
+    case 304:
+      return "Not Modified";
     case 400:
       return "Bad Request";
     case 404:
@@ -104,12 +106,19 @@ void AppendResponse(std::string& out, const collect::Outcome& o, bool keep_alive
     case collect::Answer::kNoContent:
       out += "Cache-Control: max-age=86400\r\n";
       break;
+    case collect::Answer::kScript:
+      out += "Content-Type: application/javascript; charset=utf-8\r\n";
+      out += "Cache-Control: public, max-age=3600\r\nETag: ";
+      out += o.etag;
+      out += "\r\n";
+      body = o.content;
+      break;
   }
   out += "Content-Length: ";
   AppendNumber(out, body.size());
   out += keep_alive && !o.close ? "\r\nConnection: keep-alive\r\n\r\n"
                                 : "\r\nConnection: close\r\n\r\n";
-  out += body;
+  if (!o.omit_body) out += body;
 }
 
 }  // namespace oceanus::http

@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+
 #include "config/config.h"
+#include "http/responses.h"
 
 namespace oceanus::collect {
 namespace {
@@ -206,6 +210,154 @@ TEST_F(CollectorTest, PierceNormalisesTheGivenAddress) {
   EXPECT_EQ(o.body, "ok\n");
   EXPECT_EQ(Record(), R"({"eid":")" + Record().substr(8, 36) + R"(","rad":"2001:db8::1"})");
   EXPECT_EQ(Do(Method::kGet, "/pierce/server?rad=999.1.1.1").body, "rad: not an IP address\n");
+}
+
+// The tracker script (web/oceanus.js) at /static/js/oceanus.js: built in, held in memory,
+// cacheable with an ETag; every other /static/ path is 404.
+class CollectorTrackerScriptTest : public ::testing::Test {
+ protected:
+  class Headers : public event::HeaderSource {
+   public:
+    std::string if_none_match;
+    std::string_view Get(std::string_view name) const override {
+      return name == "If-None-Match" ? std::string_view(if_none_match) : std::string_view();
+    }
+  };
+
+  void SetUp() override {
+    auto classifier = event::DeviceClassifier::Load(OCEANUS_UAP_REGEXES);
+    ASSERT_TRUE(classifier.ok()) << classifier.status().ToString();
+    classifier_ = *classifier;
+    thread_ = std::make_unique<event::ThreadState>(classifier_);
+  }
+
+  Result<std::shared_ptr<const Collector>> Make(const std::string& server_yaml) {
+    auto config = config::ParseConfig(server_yaml + R"(
+sites:
+  page:
+    endpoint: swallow
+    schema:
+      - {name: evt}
+)",
+                                      "static.yaml");
+    if (!config.ok()) return config.status();
+    return Collector::Create(*config, classifier_);
+  }
+
+  Outcome Do(const Collector& collector, Method method, std::string_view target) {
+    Request r;
+    r.method = method;
+    r.target = target;
+    r.headers = &headers_;
+    EXPECT_TRUE(IpAddress::Parse("203.0.113.5", r.peer));
+    Outcome out;
+    collector.Handle(r, *thread_, scratch_, out);
+    return out;
+  }
+
+  static std::string Bytes(const Outcome& o) {
+    std::string out;
+    http::AppendResponse(out, o, true, "Tue, 25 Nov 2025 00:00:00 GMT");
+    return out;
+  }
+
+  std::shared_ptr<const event::DeviceClassifier> classifier_;
+  std::unique_ptr<event::ThreadState> thread_;
+  Headers headers_;
+  Scratch scratch_;
+};
+
+TEST_F(CollectorTrackerScriptTest, ServedFromMemoryAsCacheableJavaScript) {
+  auto collector = Make("");
+  ASSERT_TRUE(collector.ok()) << collector.status().ToString();
+  const std::string_view script = EmbeddedTrackerScript();
+  ASSERT_NE(script.find("sendBeacon"), std::string_view::npos);
+  Outcome o = Do(**collector, Method::kGet, "/static/js/oceanus.js?v=3");
+  EXPECT_EQ(o.answer, Answer::kScript);
+  EXPECT_EQ(o.status, 200);
+  EXPECT_EQ(o.endpoint, EndpointLabel::kStatic);
+  EXPECT_FALSE(o.append);
+  EXPECT_EQ(o.content, script);
+  EXPECT_EQ(o.content.data(), Do(**collector, Method::kGet, "/static/js/oceanus.js").content.data())
+      << "the same bytes every time, not a copy per request";
+  ASSERT_EQ(o.etag.size(), 18u);
+  EXPECT_EQ(o.etag.front(), '"');
+  EXPECT_EQ(o.etag.back(), '"');
+
+  const std::string bytes = Bytes(o);
+  EXPECT_EQ(bytes.substr(0, 17), "HTTP/1.1 200 OK\r\n");
+  EXPECT_NE(bytes.find("\r\nContent-Type: application/javascript; charset=utf-8\r\n"),
+            std::string::npos)
+      << bytes;
+  EXPECT_NE(bytes.find("\r\nCache-Control: public, max-age=3600\r\n"), std::string::npos);
+  EXPECT_EQ(bytes.find("no-cache"), std::string::npos);
+  EXPECT_NE(bytes.find("\r\nETag: " + std::string(o.etag) + "\r\n"), std::string::npos);
+  EXPECT_NE(bytes.find("\r\nContent-Length: " + std::to_string(script.size()) + "\r\n"),
+            std::string::npos);
+  ASSERT_GE(bytes.size(), script.size());
+  EXPECT_EQ(bytes.substr(bytes.size() - script.size()), script);
+}
+
+TEST_F(CollectorTrackerScriptTest, HeadAndIfNoneMatchSendNoBody) {
+  auto collector = Make("");
+  ASSERT_TRUE(collector.ok()) << collector.status().ToString();
+  const std::string length = "Content-Length: " + std::to_string(EmbeddedTrackerScript().size());
+
+  Outcome head = Do(**collector, Method::kHead, "/static/js/oceanus.js");
+  EXPECT_EQ(head.status, 200);
+  std::string bytes = Bytes(head);
+  EXPECT_NE(bytes.find(length), std::string::npos) << bytes;
+  EXPECT_EQ(bytes.substr(bytes.size() - 4), "\r\n\r\n") << "no body after the headers";
+
+  headers_.if_none_match = std::string(head.etag);
+  Outcome cached = Do(**collector, Method::kGet, "/static/js/oceanus.js");
+  EXPECT_EQ(cached.status, 304);
+  bytes = Bytes(cached);
+  EXPECT_EQ(bytes.substr(0, 25), "HTTP/1.1 304 Not Modified");
+  EXPECT_NE(bytes.find("ETag: " + std::string(head.etag)), std::string::npos);
+  EXPECT_EQ(bytes.substr(bytes.size() - 4), "\r\n\r\n");
+
+  headers_.if_none_match = "\"other\", W/" + std::string(head.etag);
+  EXPECT_EQ(Do(**collector, Method::kGet, "/static/js/oceanus.js").status, 304);
+  headers_.if_none_match = "*";
+  EXPECT_EQ(Do(**collector, Method::kGet, "/static/js/oceanus.js").status, 304);
+  headers_.if_none_match = "\"0123456789abcdef\"";
+  EXPECT_EQ(Do(**collector, Method::kGet, "/static/js/oceanus.js").status, 200);
+}
+
+TEST_F(CollectorTrackerScriptTest, OtherStaticPathsAreNotFound) {
+  auto collector = Make("");
+  ASSERT_TRUE(collector.ok()) << collector.status().ToString();
+  for (const char* path : {"/static/", "/static/js/", "/static/js/other.js",
+                           "/static/js/oceanus.js/x", "/static/oceanus.js", "/static/../hc"}) {
+    Outcome o = Do(**collector, Method::kGet, path);
+    EXPECT_EQ(o.status, 404) << path;
+    EXPECT_EQ(o.answer, Answer::kText) << path;
+    EXPECT_EQ(o.endpoint, EndpointLabel::kStatic) << path;
+  }
+  EXPECT_EQ(Do(**collector, Method::kPost, "/static/js/oceanus.js").status, 405);
+  EXPECT_EQ(Do(**collector, Method::kGet, "/staticx/js/oceanus.js").status, 404);
+}
+
+TEST_F(CollectorTrackerScriptTest, ConfigNamesAnotherFile) {
+  const std::string file = ::testing::TempDir() + "/oceanus_tracker_test.js";
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << "console.log('custom');\n";
+  }
+  auto collector = Make("server:\n  tracker_script: " + file + "\n");
+  ASSERT_TRUE(collector.ok()) << collector.status().ToString();
+  Outcome o = Do(**collector, Method::kGet, "/static/js/oceanus.js");
+  EXPECT_EQ(o.content, "console.log('custom');\n");
+  auto built_in = Make("");
+  ASSERT_TRUE(built_in.ok());
+  EXPECT_NE(o.etag, Do(**built_in, Method::kGet, "/static/js/oceanus.js").etag);
+  std::remove(file.c_str());
+
+  auto missing = Make("server:\n  tracker_script: " + file + "\n");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("server.tracker_script: " + file), std::string::npos)
+      << missing.status().ToString();
 }
 
 }  // namespace
