@@ -54,8 +54,10 @@ class QueueReader {
   // Entries stay unacknowledged (and are returned again after a restart) until Ack.
   virtual Result<std::vector<Entry>> Read(std::size_t max_entries, std::size_t max_bytes,
                                           std::chrono::milliseconds wait) = 0;
-  // Acknowledges every entry returned so far up to and including `last_id`, durably: after a
-  // restart, reading resumes after it. Entries must be acknowledged in the order returned.
+  // Acknowledges every entry returned so far up to and including `last_id`: after a restart,
+  // reading resumes after it. Durable, except that the spool, when its cursor file cannot be
+  // written (disk full), keeps the position in memory until it can: a crash then re-delivers
+  // entries already stored, never skips one. Entries must be acknowledged in the order returned.
   virtual Status Ack(const std::string& last_id) = 0;
 };
 
