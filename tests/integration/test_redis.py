@@ -160,16 +160,21 @@ class RedisQueueTest(unittest.TestCase):
     def test_entry_delivered_too_often_goes_to_the_dead_letter_stream(self):
         config = self.config([("max_deliveries: 5", "max_deliveries: 1")])
         # A consumer that reads an entry and dies before acknowledging it (delivery 1).
+        # Three of them: claimed together, so the pipelined replies of one claim must not be
+        # mistaken for the answers to the dead-letter writes in between.
         self.redis.cli("XGROUP", "CREATE", "samplesite", "load", "0", "MKSTREAM")
-        self.redis.cli("XADD", "samplesite", "*", "d", '{"dt":"2026-11-25 00:00:00","eid":"x1","uid":"ghost"}')
-        self.redis.raw("XREADGROUP", "GROUP", "load", "ghost", "COUNT", "1", "STREAMS", "samplesite", ">")
+        for i in range(3):
+            self.redis.cli("XADD", "samplesite", "*", "d",
+                           f'{{"dt":"2026-11-25 00:00:00","eid":"x{i}","uid":"ghost{i}"}}')
+        self.redis.raw("XREADGROUP", "GROUP", "load", "ghost", "COUNT", "3", "STREAMS", "samplesite", ">")
         loader = self.start("load", config)
-        # After claim_idle the loader claims it: delivery 2 > max_deliveries 1 → dead-letter.
-        wait_for(lambda: self.redis.raw("XLEN", "samplesite:dead").strip() == "1", timeout=30,
-                 what="the entry in the dead-letter stream")
+        # After claim_idle the loader claims them: delivery 2 > max_deliveries 1 → dead-letter.
+        wait_for(lambda: self.redis.raw("XLEN", "samplesite:dead").strip() == "3", timeout=30,
+                 what="the entries in the dead-letter stream")
         dead = self.redis.raw("XRANGE", "samplesite:dead", "-", "+")
-        self.assertIn("delivered 2 times to group load without being acknowledged", dead)
-        self.assertIn('"uid":"ghost"', dead)
+        self.assertEqual(dead.count("delivered 2 times to group load without being acknowledged"), 3)
+        for i in range(3):
+            self.assertIn(f'"uid":"ghost{i}"', dead)
         self.assertEqual(loader.rows("samplesite"), [])
         self.assertIn("0", self.redis.raw("XPENDING", "samplesite", "load").split()[0])
         self.assertEqual(loader.stop(), 0)

@@ -270,19 +270,27 @@ Status RedisReader::ClaimIdle(std::size_t max_entries, std::vector<Entry>& out) 
     const std::string_view id = ReplyString(entries->element[i]->element[0]);
     conn_->Append({"XPENDING", key_, group_, id, id, "1"});
   }
-  std::vector<Entry> fresh;
-  std::vector<std::string> dead_ids;
+  // Every pipelined reply is read before any other command is sent: a command sent with
+  // replies still unread would take one of those as its own answer.
+  std::vector<long long> deliveries(entries->elements, 0);
+  Status unread;
   for (std::size_t i = 0; i < entries->elements; ++i) {
-    const redisReply* e = entries->element[i];
     auto pending = conn_->Next();
-    if (!pending.ok()) return pending.status();
-    long long deliveries = 0;
+    if (!pending.ok()) {
+      if (unread.ok()) unread = pending.status();
+      if (conn_->broken()) return unread;
+      continue;
+    }
     const redisReply* p = pending->get();
     if (p->type == REDIS_REPLY_ARRAY && p->elements == 1 && p->element[0]->elements >= 4)
-      deliveries = p->element[0]->element[3]->integer;
+      deliveries[i] = p->element[0]->element[3]->integer;
+  }
+  if (!unread.ok()) return unread;  // the claimed entries stay pending and are claimed again
+  for (std::size_t i = 0; i < entries->elements; ++i) {
+    const redisReply* e = entries->element[i];
     const std::string id(ReplyString(e->element[0]));
-    if (deliveries > static_cast<long long>(config_.queue.redis.max_deliveries)) {
-      const std::string reason = "delivered " + std::to_string(deliveries) + " times to group " +
+    if (deliveries[i] > static_cast<long long>(config_.queue.redis.max_deliveries)) {
+      const std::string reason = "delivered " + std::to_string(deliveries[i]) + " times to group " +
                                  group_ + " without being acknowledged";
       const std::string payload(e->elements >= 2 ? FieldValue(e->element[1], "d")
                                                  : std::string_view());
