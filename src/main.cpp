@@ -31,6 +31,7 @@
 #include "config/config.h"
 #include "event/device.h"
 #include "google/auth.h"
+#include "http/admin_api.h"
 #include "http/admin_server.h"
 #include "http/server.h"
 #include "load/dead_letter.h"
@@ -549,18 +550,43 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
       if (worker) worker->WriteMetrics(out);
       return http::AdminResponse{200, "text/plain; version=0.0.4; charset=utf-8", out.text()};
     };
-    auto started = http::AdminServer::Start(
-        config.admin,
-        [&config, status_spool, &task_queue, TasksStatus, Metrics](const std::string& path) {
-          if (path == "/rstatus")
-            return http::AdminResponse{200, "application/json",
-                                       queue::QueueStatusJson(config, status_spool)};
-          if (path == "/hc") return http::AdminResponse{200, "text/plain", "ok\n"};
-          if (path == "/metrics") return Metrics();
-          if (path == "/tasks" && task_queue) return TasksStatus();
-          return http::AdminResponse{404, "text/plain",
-                                     "not found (try /metrics, /rstatus or /tasks)\n"};
-        });
+    // The visitor timeline reads the warehouse through a connection of its own, opened on
+    // first use (the admin thread is the only user).
+    struct Warehouse {
+      std::unique_ptr<sink::Sink> sink;
+      std::unique_ptr<sink::HistorySource> history;
+      bool tried = false;
+    };
+    auto warehouse = std::make_shared<Warehouse>();
+    auto Visitor = [&config, &tz, warehouse](const std::string& query) {
+      if (!warehouse->tried) {
+        warehouse->tried = true;
+        auto opened = OpenHistory(config, *tz, warehouse->sink);
+        if (opened.ok()) {
+          warehouse->history = std::move(opened).value();
+        } else {
+          spdlog::warn("admin: visitor timeline unavailable: {}", opened.status().ToString());
+        }
+      }
+      return http::VisitorAnswer(config, warehouse->history.get(), query);
+    };
+    auto started = http::AdminServer::Start(config.admin, [&config, status_spool, &task_queue,
+                                                           &server, TasksStatus, Metrics,
+                                                           Visitor](const std::string& path,
+                                                                    const std::string& query) {
+      if (path == "/rstatus")
+        return http::AdminResponse{200, "application/json",
+                                   queue::QueueStatusJson(config, status_spool)};
+      if (path == "/hc") return http::AdminResponse{200, "text/plain", "ok\n"};
+      if (path == "/metrics") return Metrics();
+      if (path == "/tasks" && task_queue) return TasksStatus();
+      if (path == "/admin" || path == "/admin/")
+        return http::AdminResponse{200, "text/html; charset=utf-8", std::string(http::AdminPage())};
+      if (path == "/api/tail") return http::TailAnswer(config, server.get(), query);
+      if (path == "/api/visitor") return Visitor(query);
+      return http::AdminResponse{404, "text/plain",
+                                 "not found (try /admin, /metrics, /rstatus or /tasks)\n"};
+    });
     if (started.ok()) {
       admin = std::move(started).value();
     } else {

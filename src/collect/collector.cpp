@@ -252,6 +252,7 @@ void Collector::HandleEvent(const SiteEntry& site, const Request& request, std::
     }
     std::string body;
     for (const auto& e : scratch.event.errors) body += e.field + ": " + e.reason + "\n";
+    if (request.recent) request.recent->rejections.Add(request.now, site.id, body, request.target);
     if (show_debug) body += "\n" + site.builder.Describe(scratch.event);
     return Text(out, 400, std::move(body));
   }

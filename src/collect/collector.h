@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "collect/collector_metrics.h"
+#include "collect/recent.h"
 #include "config/config.h"
 #include "event/event_builder.h"
 #include "event/params.h"
@@ -35,6 +36,7 @@ struct Request {
   IpAddress peer;
   std::chrono::system_clock::time_point now;
   CollectorCounters* counters = nullptr;  // this I/O thread's; null: not counted (tests)
+  RecentActivity* recent = nullptr;       // this I/O thread's live tail; null: none
 };
 
 // What kind of answer; the HTTP layer owns the exact bytes of each (http/responses.h).

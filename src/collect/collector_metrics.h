@@ -63,8 +63,8 @@ class CollectorCounters {
     std::array<std::atomic<std::uint64_t>, kRejectReasons> rejected{};
     std::vector<std::atomic<std::uint64_t>> field_failures;  // field × kFailureKinds
   };
-  static constexpr std::array<int, 13> kStatuses = {200, 204, 302, 400, 404, 405, 408,
-                                                    413, 415, 431, 500, 503, 0};  // 0: other
+  static constexpr std::array<int, 14> kStatuses = {200, 204, 302, 304, 400, 404, 405,
+                                                    408, 413, 415, 431, 500, 503, 0};  // 0: other
   static std::size_t StatusIndex(int status);
 
   std::size_t site_count_;

@@ -57,13 +57,19 @@ struct AdminServer::Impl {
           if (ec) return;
           AdminResponse answer;
           const std::string target(req->target());
-          const std::string path = target.substr(0, target.find('?'));
-          if (!config.token.empty() &&
+          const std::size_t mark = target.find('?');
+          const std::string path = target.substr(0, mark);
+          const std::string query = mark == std::string::npos ? "" : target.substr(mark + 1);
+          // The page itself is static and holds no data: a browser loads it without the
+          // token, and the page then sends the token with each of its API calls. /hc says
+          // only "ok", for probes (Kubernetes httpGet) that cannot carry a token.
+          const bool open_path = path == "/admin" || path == "/admin/" || path == "/hc";
+          if (!config.token.empty() && !open_path &&
               !SameSecret((*req)[bhttp::field::authorization], "Bearer " + config.token)) {
             answer = {401, "text/plain", "admin token required\n"};
           } else {
             try {
-              answer = handler(path);
+              answer = handler(path, query);
             } catch (const std::exception& e) {
               answer = {500, "text/plain", std::string("error: ") + e.what() + "\n"};
             }

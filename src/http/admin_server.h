@@ -1,4 +1,5 @@
-// The admin listener: a small HTTP server on its own thread for operators (/rstatus today).
+// The admin listener: a small HTTP server on its own thread for operators: /metrics,
+// /rstatus, /tasks, /hc, the admin page (/admin) and its JSON (/api/...).
 //
 // Separate from the public listener so that it can stay on loopback, and so that its
 // handlers may block (they query Redis and stat files) without touching the collector's I/O
@@ -19,8 +20,9 @@ struct AdminResponse {
   std::string content_type = "application/json";
   std::string body;
 };
-// Path (without query) → answer.
-using AdminHandler = std::function<AdminResponse(const std::string& path)>;
+// (path, query without the '?') → answer.
+using AdminHandler =
+    std::function<AdminResponse(const std::string& path, const std::string& query)>;
 
 class AdminServer {
  public:

@@ -18,6 +18,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <ctime>
 #include <optional>
@@ -71,6 +72,7 @@ struct Worker {
   std::unique_ptr<queue::QueueWriter> writer;
   event::ThreadState thread_state;
   collect::CollectorCounters counters;  // written by this thread only
+  collect::RecentActivity recent;       // the admin page's live tail
   asio::io_context io{1};
   tcp::acceptor acceptor;
   // Pauses accepting when the process is out of descriptors (EMFILE/ENFILE): accepting again
@@ -165,6 +167,8 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
       return Respond();
     }
     worker_.counters.Queued(outcome_.site);
+    worker_.recent.events.Add(std::chrono::system_clock::now(), outcome_.site,
+                              scratch_.event.record);
     if (outcome_.delay.count() > 0) {
       if (!timer_) timer_.emplace(stream_.get_executor());
       timer_->expires_after(outcome_.delay);
@@ -234,6 +238,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     request.peer = peer_;
     request.now = std::chrono::system_clock::now();
     request.counters = &worker_.counters;
+    request.recent = &worker_.recent;
     worker_.collector->Handle(request, worker_.thread_state, scratch_, outcome_);
     if (outcome_.append) {
       worker_.writer->Append(outcome_.site, scratch_.event.record, shared_from_this());
@@ -329,6 +334,21 @@ struct Server::Impl {
   std::uint16_t port = 0;
   bool stopped = false;
 };
+
+void Server::CollectRecent(std::int64_t since_micros, const std::vector<std::string>& event_needles,
+                           const std::vector<std::string>& rejection_needles,
+                           std::vector<collect::RecentEntry>& events,
+                           std::vector<collect::RecentEntry>& rejections) const {
+  for (const auto& w : impl_->workers) {
+    w->recent.events.CopySince(since_micros, event_needles, events);
+    w->recent.rejections.CopySince(since_micros, rejection_needles, rejections);
+  }
+  auto by_time = [](const collect::RecentEntry& a, const collect::RecentEntry& b) {
+    return a.at_micros < b.at_micros;
+  };
+  std::sort(events.begin(), events.end(), by_time);
+  std::sort(rejections.begin(), rejections.end(), by_time);
+}
 
 void Server::WriteMetrics(MetricsWriter& out) const {
   std::vector<const collect::CollectorCounters*> threads;

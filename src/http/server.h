@@ -37,6 +37,12 @@ class Server {
   std::uint16_t port() const;
   // The collector's counters, summed over the I/O threads (any thread may call this).
   void WriteMetrics(MetricsWriter& out) const;
+  // The live tail: events accepted and requests rejected after `since_micros` whose text
+  // contains every needle, oldest first.
+  void CollectRecent(std::int64_t since_micros, const std::vector<std::string>& event_needles,
+                     const std::vector<std::string>& rejection_needles,
+                     std::vector<collect::RecentEntry>& events,
+                     std::vector<collect::RecentEntry>& rejections) const;
   // Stops accepting, closes idle connections, lets requests in flight be answered (up to
   // `grace`), then stops and joins the threads. Idempotent.
   void Shutdown(std::chrono::milliseconds grace);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The tracker's browser test (CTest browser.tracker): web/oceanus.js in Debian's headless
-# Chromium against build/oceanus. Installs playwright-core (package-lock.json) the first time;
+# The browser tests (CTest browser.pages): the tracker (web/oceanus.js, tracker.test.mjs) and
+# the admin page (web/admin.html, admin.test.mjs) in Debian's headless Chromium against
+# build/oceanus. Installs playwright-core (package-lock.json) the first time;
 # the browser is Debian's chromium package (scripts/install-deps.sh), never a download.
 # A missing browser or node is a failure, not a skip.
 set -euo pipefail
@@ -25,4 +26,4 @@ if [ ! -d "$here/node_modules/playwright-core" ]; then
   npm ci --prefix "$here" --no-audit --no-fund
 fi
 export OCEANUS_SOURCE_DIR="${OCEANUS_SOURCE_DIR:-$(cd "$here/../.." && pwd)}"
-exec node --test "$here/tracker.test.mjs"
+exec node --test "$here"/*.test.mjs

@@ -1,7 +1,7 @@
 // web/oceanus.js in a real browser against a real oceanus: Debian's Chromium (headless, through
 // playwright-core) loads a page from a second origin, as on a customer's site; the tracker
 // comes from the collector's /static/js/oceanus.js and its events must reach the SQLite
-// warehouse with every field the original's tracker set. Run by run.sh (CTest browser.tracker).
+// warehouse with every field the original's tracker set. Run by run.sh (CTest browser.pages).
 //
 //   OCEANUS_BIN         the binary (default build/oceanus)
 //   OCEANUS_SOURCE_DIR  the source tree (default ../..): examples/oceanus.yaml

@@ -1,0 +1,138 @@
+// Admin page JSON; see admin_api.h.
+#include "http/admin_api.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+
+#include "event/json.h"
+#include "event/params.h"
+
+namespace oceanus::http {
+namespace {
+
+AdminResponse BadRequest(const std::string& why) {
+  std::string body = "{\"error\":";
+  event::AppendJsonString(body, why);
+  return {400, "application/json", body + "}\n"};
+}
+
+const config::Site* FindSite(const config::Config& config, std::string_view name) {
+  for (const auto& s : config.sites)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+std::int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+AdminResponse TailAnswer(const config::Config& config, const Server* server,
+                         const std::string& query) {
+  event::ParamList params;
+  std::string bad;
+  if (!params.AddEncoded(query, &bad)) return BadRequest("malformed parameter '" + bad + "'");
+  if (server == nullptr) return BadRequest("this process has no collector (no live tail)");
+  std::int64_t since = 0;
+  if (auto s = params.Get("since")) std::from_chars(s->data(), s->data() + s->size(), since);
+  // Records are canonical JSON ("sid":"abc"); a rejected request is matched on its target.
+  std::vector<std::string> event_needles, rejection_needles;
+  std::string site_filter;
+  if (auto s = params.Get("site"); s && !s->empty()) site_filter = std::string(*s);
+  for (const char* key : {"sid", "uid"}) {
+    auto v = params.Get(key);
+    if (!v || v->empty()) continue;
+    std::string needle = "\"";
+    needle += key;
+    needle += "\":";
+    event::AppendJsonString(needle, *v);
+    event_needles.push_back(needle);
+    rejection_needles.push_back(std::string(key) + "=" + std::string(*v));
+  }
+  std::vector<collect::RecentEntry> events, rejections;
+  const std::int64_t now = NowMicros();
+  server->CollectRecent(since, event_needles, rejection_needles, events, rejections);
+  auto site_ok = [&](std::size_t i) {
+    return site_filter.empty() || (i < config.sites.size() && config.sites[i].name == site_filter);
+  };
+  std::string out = "{\"now\":" + std::to_string(now) + ",\"events\":[";
+  bool first = true;
+  for (const auto& e : events) {
+    if (!site_ok(e.site)) continue;
+    if (!first) out += ",";
+    first = false;
+    out += "{\"at\":" + std::to_string(e.at_micros) + ",\"site\":";
+    event::AppendJsonString(out, config.sites[e.site].name);
+    out += ",\"record\":" + e.text + "}";  // already a JSON object
+  }
+  out += "],\"rejections\":[";
+  first = true;
+  for (const auto& e : rejections) {
+    if (!site_ok(e.site)) continue;
+    if (!first) out += ",";
+    first = false;
+    out += "{\"at\":" + std::to_string(e.at_micros) + ",\"site\":";
+    event::AppendJsonString(out, config.sites[e.site].name);
+    out += ",\"text\":";
+    event::AppendJsonString(out, e.text);
+    out += "}";
+  }
+  out += "]}\n";
+  return {200, "application/json", out};
+}
+
+AdminResponse VisitorAnswer(const config::Config& config, sink::HistorySource* history,
+                            const std::string& query) {
+  event::ParamList params;
+  std::string bad;
+  if (!params.AddEncoded(query, &bad)) return BadRequest("malformed parameter '" + bad + "'");
+  auto site_name = params.Get("site");
+  const config::Site* site = site_name ? FindSite(config, *site_name) : nullptr;
+  if (site == nullptr) return BadRequest("site: give one of the configured sites");
+  std::string column, value;
+  for (const char* key : {"sid", "uid"}) {
+    auto v = params.Get(key);
+    if (v && !v->empty()) {
+      column = key;
+      value = std::string(*v);
+      break;
+    }
+  }
+  if (column.empty()) return BadRequest("give sid or uid");
+  bool has_column = false;
+  for (const auto& f : site->schema) has_column = has_column || f.name == column;
+  if (!has_column) return BadRequest("site " + site->name + " has no field " + column);
+  if (history == nullptr) return BadRequest("the warehouse cannot be read from this process");
+  int hours = 24;
+  if (auto h = params.Get("hours")) std::from_chars(h->data(), h->data() + h->size(), hours);
+  hours = std::clamp(hours, 1, 24 * 31);
+  const auto since = std::chrono::system_clock::now() - std::chrono::hours(hours);
+  auto rows = history->Recent(*site, column, value, since, 500);
+  if (!rows.ok()) {
+    std::string body = "{\"error\":";
+    event::AppendJsonString(body, rows.status().message());
+    return {503, "application/json", body + "}\n"};
+  }
+  std::string out = "{\"site\":";
+  event::AppendJsonString(out, site->name);
+  out += ",\"rows\":[";
+  for (std::size_t i = 0; i < rows->size(); ++i) {
+    if (i > 0) out += ",";
+    out += "{";
+    for (std::size_t k = 0; k < (*rows)[i].size(); ++k) {
+      if (k > 0) out += ",";
+      event::AppendJsonString(out, (*rows)[i][k].first);
+      out += ":";
+      event::AppendJsonString(out, (*rows)[i][k].second);
+    }
+    out += "}";
+  }
+  out += "]}\n";
+  return {200, "application/json", out};
+}
+
+}  // namespace oceanus::http
