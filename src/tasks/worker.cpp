@@ -57,11 +57,13 @@ std::chrono::milliseconds Worker::Backoff(unsigned attempts) const {
   return std::min(delay, config_.max_backoff);
 }
 
+// The counters move only once the queue has recorded the outcome: a watcher that sees
+// `succeeded` go up may rely on the task not being delivered again.
 void Worker::Settle(Task task, const Status& status) {
   Status stored;
+  std::atomic<std::uint64_t> WorkerStats::*counter = nullptr;
   if (status.ok()) {
-    stats_.succeeded++;
-    if (auto* a = ActionStats(task.action)) a->succeeded++;
+    counter = &WorkerStats::succeeded;
     stored = queue_.Done(task);
     spdlog::debug("task {} ({}) done", task.id, task.action);
   } else {
@@ -70,15 +72,13 @@ void Worker::Settle(Task task, const Status& status) {
     if (status.retryable() && task.attempts < config_.max_attempts) {
       const auto delay = Backoff(task.attempts);
       task.not_before = Clock::now() + delay;
-      stats_.retried++;
-      if (auto* a = ActionStats(task.action)) a->retried++;
+      counter = &WorkerStats::retried;
       spdlog::warn("task {} ({}) failed (attempt {} of {}): {}; retrying in {} ms", task.id,
                    task.action, task.attempts, config_.max_attempts, status.message(),
                    delay.count());
       stored = queue_.Retry(task);
     } else {
-      stats_.buried++;
-      if (auto* a = ActionStats(task.action)) a->buried++;
+      counter = &WorkerStats::buried;
       spdlog::error(
           "task {} ({}) failed for good after {} attempt(s): {}; moved to the dead-letter", task.id,
           task.action, task.attempts, status.message());
@@ -88,7 +88,10 @@ void Worker::Settle(Task task, const Status& status) {
   if (!stored.ok()) {
     // The queue still holds the task as taken: it is delivered again (lease, redelivery).
     spdlog::error("task {}: cannot record its outcome: {}", task.id, stored.message());
+    return;
   }
+  (stats_.*counter)++;
+  if (auto* a = ActionStats(task.action)) (a->*counter)++;
 }
 
 void Worker::Run(std::stop_token stop) {
