@@ -12,6 +12,7 @@ packages=(
   curl nginx-light wrk python3 redis-server redis-tools bc openssl
   rabbitmq-server python3-aiosmtpd
   chromium                       # tests/browser: the tracker in a real browser
+  clang libclang-rt-14-dev
 )
 
 missing=()

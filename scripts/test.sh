@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
-# Install what is missing, build, check formatting, and run every test (unit + integration).
-# This is what CI runs (.ci/run).
+# Install what is missing, build, check formatting, and run every test. This is what CI runs
+# (.ci/run):
+#   1. unit + integration tests against the normal build;
+#   2. the fault scenarios (tests/fault, label `fault`: minutes of outages, mostly waiting) in
+#      the background, while
+#   3. scripts/sanitize.sh builds and runs the suite under ASan+UBSan, the fuzz targets for a
+#      bounded time, and the concurrency tests under TSan.
+# OCEANUS_QUICK=1 stops after step 1 (for a quick local check; CI never sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -9,5 +15,22 @@ bash scripts/build.sh
 echo "== clang-format"
 git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run --Werror
 
-echo "== tests"
-ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 900
+echo "== unit and integration tests"
+ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 900 -L 'unit|integration'
+[ "${OCEANUS_QUICK:-0}" = 1 ] && exit 0
+
+echo "== fault scenarios (background; log in build/fault.log)"
+ctest --test-dir build --output-on-failure -j4 --timeout 1200 -L fault >build/fault.log 2>&1 &
+fault_pid=$!
+trap 'kill -- "$fault_pid" 2>/dev/null || true' EXIT
+
+sanitize_rc=0
+bash scripts/sanitize.sh || sanitize_rc=$?
+
+fault_rc=0
+wait "$fault_pid" || fault_rc=$?
+trap - EXIT
+echo "== fault scenarios"
+cat build/fault.log
+echo "sanitizers: exit ${sanitize_rc}; fault scenarios: exit ${fault_rc}"
+((sanitize_rc == 0 && fault_rc == 0))

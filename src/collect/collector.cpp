@@ -21,6 +21,7 @@
 #include <sstream>
 
 #include "collect/client_ip.h"
+#include "util/ascii.h"
 
 namespace oceanus::collect {
 namespace {
@@ -48,17 +49,6 @@ std::string_view MediaType(std::string_view content_type) {
   std::string_view t = content_type.substr(0, semi);
   while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
   return t;
-}
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 // If-None-Match: "*" or a list of entity tags, weak ones too ("W/" is ignored for GET).
@@ -210,8 +200,8 @@ void Collector::HandleEvent(const SiteEntry& site, const Request& request, std::
   scratch.params.clear();
   if (request.method == Method::kPost) {
     const std::string_view type = MediaType(request.content_type);
-    const bool form = IEquals(type, "application/x-www-form-urlencoded");
-    const bool text = IEquals(type, "text/plain") || type.empty();
+    const bool form = AsciiIEquals(type, "application/x-www-form-urlencoded");
+    const bool text = AsciiIEquals(type, "text/plain") || type.empty();
     if (!form && !(text && site.endpoint == Endpoint::kSwallow)) {
       if (counters) counters->Rejected(site.id, RejectReason::kMediaType);
       return Text(out, 415,

@@ -53,6 +53,8 @@
 #include <optional>
 #include <utility>
 
+#include "util/ascii.h"
+
 namespace oceanus::event {
 namespace {
 
@@ -269,9 +271,7 @@ class DeviceClassifier::Section {
       thread_local std::vector<int> candidates;
       // Atoms are lowercase (FilteredRE2 folds ASCII A-Z only under Latin-1), so the text is too.
       lowered.assign(text);
-      for (char& ch : lowered) {
-        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-      }
+      for (char& ch : lowered) ch = AsciiLower(ch);
       atom_hits.clear();
       RE2::Set::ErrorInfo error{};
       if (atoms_->Match(lowered, &atom_hits, &error) || error.kind == RE2::Set::kNoError) {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "event/json.h"
+#include "util/ascii.h"
 #include "util/net.h"
 #include "util/time.h"
 
@@ -25,12 +26,10 @@ void ApplyTransforms(const config::Field& f, std::string& v) {
   for (auto t : f.transforms) {
     switch (t) {
       case config::Transform::kLower:
-        for (char& c : v)
-          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        for (char& c : v) c = AsciiLower(c);
         break;
       case config::Transform::kUpper:
-        for (char& c : v)
-          if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+        for (char& c : v) c = AsciiUpper(c);
         break;
       case config::Transform::kStrip: {
         std::size_t b = 0, e = v.size();

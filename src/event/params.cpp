@@ -1,6 +1,8 @@
 // Percent-decoding of query strings and form bodies into a reusable ParamList.
 #include "event/params.h"
 
+#include <string>
+
 namespace oceanus::event {
 namespace {
 
@@ -9,6 +11,29 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+// Whether a raw (still encoded) parameter name decodes to `name`, as AddEncoded would decode
+// it. ReplaceQueryParam compared the raw bytes, so "ev%74=open" (which the event reads as
+// evt=open, the first value winning) was not replaced: /gaze appended "evt=see" after it and
+// redirected to the same step forever (found by tests/fuzz/fuzz_params). A malformed escape,
+// which AddEncoded rejects, is compared as written.
+bool NameDecodesTo(std::string_view raw, std::string_view name) {
+  std::string decoded;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c == '+') {
+      c = ' ';
+    } else if (c == '%') {
+      const int hi = i + 2 < raw.size() ? HexValue(raw[i + 1]) : -1;
+      const int lo = i + 2 < raw.size() ? HexValue(raw[i + 2]) : -1;
+      if (hi < 0 || lo < 0) return raw == name;
+      c = static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+    decoded += c;
+  }
+  return decoded == name;
 }
 
 }  // namespace
@@ -78,7 +103,7 @@ std::string ReplaceQueryParam(std::string_view query, std::string_view name,
     const std::string_view pair = query.substr(0, amp);
     const std::size_t eq = pair.find('=');
     if (!out.empty()) out += '&';
-    if (!replaced && pair.substr(0, eq) == name) {
+    if (!replaced && !pair.empty() && NameDecodesTo(pair.substr(0, eq), name)) {
       out.append(name).append("=").append(value);
       replaced = true;
     } else {

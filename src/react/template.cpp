@@ -21,13 +21,48 @@ Template& Template::operator=(Template&&) noexcept = default;
 Template::Template(const Template&) = default;
 Template& Template::operator=(const Template&) = default;
 
+namespace {
+
+// Deeper JSON in a string field is not looked into. Any field's text can land here (a section
+// over a string pushes it, and every name inside is then looked up in it), and RapidJSON's
+// parser and writer recurse once per level: 100k nested '[' in a 64 KiB-or-more body
+// overflowed the stack (found by tests/fuzz/fuzz_template). `json: true` fields are capped at
+// 64 levels when they are stored; this is the same limit.
+constexpr int kMaxJsonDepth = 64;
+
+bool NestedDeeperThan(std::string_view s, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 const rapidjson::Value* JsonCache::Parse(const rapidjson::Value& text) {
   if (!text.IsString()) return nullptr;
   auto it = docs_.find(&text);
   if (it == docs_.end()) {
     auto doc = std::make_unique<rapidjson::Document>();
     const char first = text.GetStringLength() > 0 ? text.GetString()[0] : '\0';
-    if (first == '{' || first == '[') {
+    if ((first == '{' || first == '[') &&
+        !NestedDeeperThan(std::string_view(text.GetString(), text.GetStringLength()),
+                          kMaxJsonDepth)) {
       // Numbers as strings: {{jsn.price}} prints "1200.50" as written, not as a double.
       doc->Parse<rapidjson::kParseNumbersAsStringsFlag>(text.GetString(), text.GetStringLength());
     }

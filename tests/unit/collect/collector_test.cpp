@@ -212,6 +212,54 @@ TEST_F(CollectorTest, PierceNormalisesTheGivenAddress) {
   EXPECT_EQ(Do(Method::kGet, "/pierce/server?rad=999.1.1.1").body, "rad: not an IP address\n");
 }
 
+// Found by tests/fuzz/fuzz_event: the /gaze chain moves evt on through the parameter the field
+// reads. It used to add "evt=see" whatever the field read, so with `param: e` the redirect led
+// back to "open" forever; an evt from a header cannot be moved on and is not redirected.
+TEST(CollectorGazeTest, RedirectUsesTheParameterTheEvtFieldReads) {
+  auto config = config::ParseConfig(R"(
+sites:
+  short:
+    endpoint: gaze
+    schema:
+      - {name: evt, param: e, default: open}
+  fromheader:
+    endpoint: gaze
+    schema:
+      - {name: evt, from: header, header: X-Evt}
+)",
+                                    "gaze.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  auto classifier = event::DeviceClassifier::Load(OCEANUS_UAP_REGEXES);
+  ASSERT_TRUE(classifier.ok()) << classifier.status().ToString();
+  auto collector = Collector::Create(*config, *classifier);
+  ASSERT_TRUE(collector.ok()) << collector.status().ToString();
+  event::ThreadState thread(*classifier);
+  Scratch scratch;
+  FakeHeaders headers;
+  Request r;
+  r.headers = &headers;
+  ASSERT_TRUE(IpAddress::Parse("203.0.113.5", r.peer));
+  Outcome o;
+  r.target = "/gaze/short?u=7";
+  (*collector)->Handle(r, thread, scratch, o);
+  EXPECT_EQ(o.location, "/gaze/short?u=7&e=see");
+  r.target = "/gaze/short?u=7&e=see";
+  (*collector)->Handle(r, thread, scratch, o);
+  EXPECT_EQ(o.location, "/gaze/short?u=7&e=read");
+
+  class EvtHeader : public event::HeaderSource {
+   public:
+    std::string_view Get(std::string_view name) const override {
+      return name == "X-Evt" ? "open" : "";
+    }
+  } evt_header;
+  r.headers = &evt_header;
+  r.target = "/gaze/fromheader";
+  (*collector)->Handle(r, thread, scratch, o);
+  EXPECT_TRUE(o.append);
+  EXPECT_EQ(o.answer, Answer::kGif);
+}
+
 // The tracker script (web/oceanus.js) at /static/js/oceanus.js: built in, held in memory,
 // cacheable with an ETag; every other /static/ path is 404.
 class CollectorTrackerScriptTest : public ::testing::Test {

@@ -48,5 +48,16 @@ TEST(ReplaceQueryParamTest, ReplacesOnlyThatValue) {
   EXPECT_EQ(ReplaceQueryParam("", "evt", "see"), "evt=see");
 }
 
+// Found by tests/fuzz/fuzz_params: the name is compared as the event decodes it, so the
+// /gaze redirect moves an escaped "ev%74" on instead of adding a second evt after it.
+TEST(ReplaceQueryParamTest, MatchesTheDecodedName) {
+  EXPECT_EQ(ReplaceQueryParam("sid=ab&ev%74=open&evt=x", "evt", "see"), "sid=ab&evt=see&evt=x");
+  EXPECT_EQ(ReplaceQueryParam("a=1&ev%74&evt=x", "evt", "see"), "a=1&evt=see&evt=x");
+  EXPECT_EQ(ReplaceQueryParam("e+vt=1&%zz=2", "evt", "see"), "e+vt=1&%zz=2&evt=see");
+  ParamList p;
+  ASSERT_TRUE(p.AddEncoded(ReplaceQueryParam("%65%76%74=open", "evt", "see"), nullptr));
+  EXPECT_EQ(p.Get("evt"), "see");
+}
+
 }  // namespace
 }  // namespace oceanus::event

@@ -58,5 +58,21 @@ TEST(TemplateTest, MistakesAreCompileErrors) {
   EXPECT_TRUE(Template::Compile("plain text")->is_static());
 }
 
+// Found by tests/fuzz/fuzz_template: any string field is looked into as JSON (here through a
+// section over it, as the report mail does with `tit`), and the parser recursed once per
+// level — a million '[' overflowed the stack. Deeper than 64 levels is not looked into.
+TEST(TemplateTest, DeeplyNestedJsonTextIsNotLookedInto) {
+  rapidjson::Document ctx;
+  ctx.SetObject();
+  const std::string deep = std::string(1'000'000, '[') + std::string(1'000'000, ']');
+  ctx.AddMember("tit", rapidjson::Value(deep.c_str(), ctx.GetAllocator()), ctx.GetAllocator());
+  const std::string shallow = std::string(64, '[') + "\"x\"" + std::string(64, ']');
+  ctx.AddMember("jsn", rapidjson::Value(shallow.c_str(), ctx.GetAllocator()), ctx.GetAllocator());
+  auto t = Template::Compile("{{#tit}}[{{x}}]{{/tit}}{{tit.0}}|{{jsn.0.0}}");
+  ASSERT_TRUE(t.ok());
+  const std::string out = t->Render(ctx, false);
+  EXPECT_EQ(out, "[]|" + std::string(62, '[') + "\"x\"" + std::string(62, ']'));
+}
+
 }  // namespace
 }  // namespace oceanus::react
