@@ -62,6 +62,11 @@ void Text(Outcome& out, int status, std::string body) {
   out.body = std::move(body);
 }
 
+void MethodNotAllowed(Outcome& out, std::string_view allow) {
+  Text(out, 405, "method not allowed\n");
+  out.allow = allow;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const Collector>> Collector::Create(
@@ -98,7 +103,8 @@ Result<std::shared_ptr<const Collector>> Collector::Create(
   for (std::size_t i = 0; i < config.sites.size(); ++i) {
     auto builder = event::EventBuilder::Compile(config.sites[i]);
     if (!builder.ok()) return builder.status();
-    SiteEntry entry{i, config.sites[i].endpoint, std::move(builder).value(), std::nullopt};
+    SiteEntry entry{i, config.sites[i].endpoint, std::move(builder).value(), std::nullopt,
+                    std::nullopt};
     entry.evt_field = entry.builder.FieldIndex("evt");
     entry.eid_field = entry.builder.FieldIndex("eid");
     c->sites_.push_back(std::move(entry));
@@ -128,14 +134,16 @@ void Collector::Handle(const Request& request, event::ThreadState& thread, Scrat
   if (path == "/hc" || path == "/lb") {
     out.endpoint = EndpointLabel::kHealth;
     if (request.method != Method::kGet && request.method != Method::kHead)
-      return Text(out, 405, "method not allowed\n");
-    return Text(out, 200, "ok\n");
+      return MethodNotAllowed(out, "GET, HEAD, OPTIONS");
+    Text(out, 200, "ok\n");
+    out.omit_body = request.method == Method::kHead;
+    return;
   }
   if (StartsWith(path, "/static/")) {
     out.endpoint = EndpointLabel::kStatic;
     if (path != "/static/js/oceanus.js") return Text(out, 404, "not found\n");
     if (request.method != Method::kGet && request.method != Method::kHead)
-      return Text(out, 405, "method not allowed\n");
+      return MethodNotAllowed(out, "GET, HEAD, OPTIONS");
     out.answer = Answer::kScript;
     out.content = tracker_script_;
     out.etag = tracker_etag_;
@@ -185,7 +193,9 @@ void Collector::Handle(const Request& request, event::ThreadState& thread, Scrat
     const bool get_ok = endpoint != Endpoint::kPirate;
     if (!((request.method == Method::kGet && get_ok) ||
           (request.method == Method::kPost && post_ok))) {
-      return Text(out, 405, "method not allowed\n");
+      return MethodNotAllowed(out, !post_ok  ? "GET, OPTIONS"
+                                   : !get_ok ? "POST, OPTIONS"
+                                             : "GET, POST, OPTIONS");
     }
     return HandleEvent(*site, request, route.query, thread, scratch, out);
   }

@@ -57,6 +57,7 @@ struct Outcome {
   std::string_view content;  // kScript: the body, owned by the Collector
   std::string_view etag;     // kScript
   bool omit_body = false;    // HEAD or 304: headers only (Content-Length still of `content`)
+  std::string_view allow;    // 405: the methods the path takes, for the Allow header
   bool append = false;       // append scratch.event.record to `site` before answering
   queue::SiteId site = 0;
   std::chrono::milliseconds delay{0};  // wait this long after the append, then answer
@@ -76,6 +77,7 @@ struct Outcome {
     content = {};
     etag = {};
     omit_body = false;
+    allow = {};
     append = false;
     site = 0;
     delay = std::chrono::milliseconds(0);

@@ -90,7 +90,11 @@ void AppendResponse(std::string& out, const collect::Outcome& o, bool keep_alive
     case collect::Answer::kText:
       out += "Content-Type: text/plain; charset=utf-8\r\n";
       if (o.status == 200) out += kNoCache;
-      if (o.status == 405) out += "Allow: GET, POST, OPTIONS\r\n";
+      if (o.status == 405 && !o.allow.empty()) {
+        out += "Allow: ";
+        out += o.allow;
+        out += "\r\n";
+      }
       if (o.status == 503) out += "Retry-After: 1\r\n";
       body = o.body;
       break;

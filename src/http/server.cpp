@@ -26,6 +26,7 @@
 #include <unordered_set>
 
 #include "http/responses.h"
+#include "util/cpu.h"
 
 namespace oceanus::http {
 
@@ -367,7 +368,7 @@ Result<std::unique_ptr<Server>> Server::Start(const config::Config& config,
                                               const WriterFactory& make_writer) {
   auto impl = std::make_unique<Impl>();
   unsigned threads = config.server.threads;
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 0) threads = UsableCores();  // the container's CPU limit, not the node's
   beast::error_code ec;
   const auto address = asio::ip::make_address(config.server.listen_host, ec);
   if (ec)

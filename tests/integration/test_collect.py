@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 import unittest
@@ -186,7 +187,19 @@ class CollectTest(unittest.TestCase):
     def test_routing_and_methods(self):
         self.assertEqual(self.o.request("GET", "/swallow/nosuchsite?a=1")[0], 404)
         self.assertEqual(self.o.request("GET", "/swallow/sampleform?a=1")[0], 404)  # not its endpoint
-        self.assertEqual(self.o.request("GET", "/pirate/sampleform")[0], 405)
+        status, headers, _ = self.o.request("GET", "/pirate/sampleform")
+        self.assertEqual((status, headers.get("allow")), (405, "POST, OPTIONS"))
+        status, headers, _ = self.o.request("DELETE", "/swallow/samplesite")
+        self.assertEqual((status, headers.get("allow")), (405, "GET, POST, OPTIONS"))
+        # HEAD /hc (load balancers probe with it): the headers only, Content-Length of the body.
+        with socket.create_connection(("127.0.0.1", self.o.port), timeout=10) as s:
+            s.sendall(b"HEAD /hc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            raw = b""
+            while chunk := s.recv(4096):
+                raw += chunk
+        self.assertTrue(raw.startswith(b"HTTP/1.1 200"), raw)
+        self.assertIn(b"Content-Length: 3\r\n", raw)
+        self.assertTrue(raw.endswith(b"\r\n\r\n"), raw)
         self.assertEqual(self.o.request("GET", "/nowhere")[0], 404)
         status, _, _ = self.o.request("POST", "/pirate/sampleform", body="{}",
                                       headers={"Content-Type": "application/json"})

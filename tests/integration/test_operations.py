@@ -335,3 +335,52 @@ class ReplayTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class UsableCoresTest(unittest.TestCase):
+    """`server.threads: 0` starts one I/O thread per core the process may use: the affinity
+    mask (taskset) and the cgroup CPU quota (a container's CPU limit), not the machine's cores."""
+
+    def start_with(self, preexec):
+        tmp = tempfile.mkdtemp(prefix="oceanus-cores-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        log_path = os.path.join(tmp, "oceanus.log")
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                [BIN, "run", "--config", example_config(tmp), "--data-dir",
+                 os.path.join(tmp, "data"), "--listen", f"127.0.0.1:{free_port()}",
+                 "--admin-listen", "off"],
+                stdout=log, stderr=subprocess.STDOUT, preexec_fn=preexec)
+        self.addCleanup(lambda: proc.poll() is None and (proc.terminate(), proc.wait(30)))
+
+        def threads():
+            if proc.poll() is not None:
+                raise AssertionError(f"oceanus exited with {proc.returncode}")
+            with open(log_path, "rb") as f:
+                m = re.search(rb"with (\d+) I/O thread", f.read())
+            return m and int(m.group(1))
+        return wait_for(threads, timeout=30, what="the listening line")
+
+    def test_an_affinity_mask_of_one_core_gives_one_io_thread(self):
+        self.assertEqual(self.start_with(lambda: os.sched_setaffinity(0, {0})), 1)
+
+    def test_a_cgroup_cpu_quota_of_one_core_gives_one_io_thread(self):
+        # cgroup v1 here (the cpu controller); v2's cpu.max is covered by the unit test's parser.
+        root = "/sys/fs/cgroup/cpu"
+        if os.cpu_count() < 2 or not os.access(root, os.W_OK) or not os.path.exists(
+                os.path.join(root, "cpu.cfs_quota_us")):
+            self.skipTest("needs 2+ cores and a writable cgroup v1 cpu hierarchy")
+        group = os.path.join(root, f"oceanus-test-{uuid.uuid4().hex[:8]}")
+        os.mkdir(group)
+        self.addCleanup(os.rmdir, group)  # after the process has exited (cleanups run LIFO)
+        with open(os.path.join(group, "cpu.cfs_period_us"), "w") as f:
+            f.write("100000")
+        with open(os.path.join(group, "cpu.cfs_quota_us"), "w") as f:
+            f.write("100000")  # one core's worth per period: `limits.cpu: 1`
+
+        def enter():
+            with open(os.path.join(group, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+        self.assertEqual(self.start_with(enter), 1)
+        # Unconfined, the same start uses every core: the quota is what made the difference.
+        self.assertEqual(self.start_with(None), os.cpu_count())

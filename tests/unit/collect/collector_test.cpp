@@ -154,7 +154,13 @@ TEST_F(CollectorTest, RoutesAndMethods) {
   EXPECT_EQ(Do(Method::kGet, "/swallowx").status, 404);
   EXPECT_EQ(Do(Method::kGet, "/swallow/page/extra").status, 404);
   EXPECT_EQ(Do(Method::kGet, "/pirate/form?email=x").status, 405);
+  EXPECT_EQ(Do(Method::kGet, "/pirate/form?email=x").allow, "POST, OPTIONS");
   EXPECT_EQ(Do(Method::kPost, "/pierce/server").status, 405);
+  EXPECT_EQ(Do(Method::kPost, "/pierce/server").allow, "GET, OPTIONS");
+  EXPECT_EQ(Do(Method::kHead, "/swallow/page?sid=a&evt=x").allow, "GET, POST, OPTIONS");
+  EXPECT_EQ(Do(Method::kPost, "/hc").allow, "GET, HEAD, OPTIONS");
+  EXPECT_TRUE(Do(Method::kHead, "/hc").omit_body);
+  EXPECT_FALSE(Do(Method::kGet, "/hc").omit_body);
   EXPECT_EQ(Do(Method::kOptions, "/pirate/form").answer, Answer::kPreflight);
   EXPECT_EQ(Do(Method::kGet, "/hc").body, "ok\n");
   EXPECT_EQ(Do(Method::kGet, "/lb").status, 200);
