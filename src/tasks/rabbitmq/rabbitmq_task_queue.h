@@ -71,7 +71,7 @@ class RabbitMqTaskQueue final : public TaskQueue {
 
   // Up to `max` buried tasks, oldest first, left in the dead-letter (operators, tests). A
   // message that was not a task comes back with only id (its message id) and last_error.
-  Result<std::vector<Task>> DeadTasks(std::size_t max);
+  Result<std::vector<Task>> DeadTasks(std::size_t max) override;
 
   // "host:port", as named in every error.
   const std::string& server() const { return server_; }
