@@ -17,8 +17,6 @@
 namespace oceanus::event {
 namespace {
 
-constexpr int kMaxDepth = 64;
-
 // Length of the UTF-8 sequence starting at s[i], or 0 if it is malformed.
 std::size_t SequenceLength(std::string_view s, std::size_t i) {
   const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
@@ -88,7 +86,7 @@ class TreeBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, TreeB
     return node;
   }
   bool Open(Node::Kind kind) {
-    if (stack_.size() >= kMaxDepth) {
+    if (stack_.size() >= kMaxJsonDepth) {
       too_deep = true;
       return false;
     }
@@ -234,7 +232,8 @@ Status CanonicalJson(std::string_view in, std::string& out) {
   rapidjson::Reader reader;
   const rapidjson::ParseResult result = reader.Parse<kFlags>(stream, builder);
   if (builder.too_deep)
-    return Status::InvalidArgument("nested deeper than " + std::to_string(kMaxDepth) + " levels");
+    return Status::InvalidArgument("nested deeper than " + std::to_string(kMaxJsonDepth) +
+                                   " levels");
   if (result.IsError()) {
     return Status::InvalidArgument(std::string(rapidjson::GetParseError_En(result.Code())) +
                                    " at offset " + std::to_string(result.Offset()));

@@ -21,6 +21,10 @@ std::size_t Utf8PrefixBytes(std::string_view s, std::size_t max_code_points);
 // control characters, quotes and backslashes are escaped.
 void AppendJsonString(std::string& out, std::string_view s);
 
+// How deep `json: true` fields may nest; deeper text is refused when stored, and not looked
+// into by templates (react/template.cpp), so that no recursive walk can overflow the stack.
+constexpr int kMaxJsonDepth = 64;
+
 // Parses `in` as JSON and writes its canonical form to `out`: compact, object keys sorted
 // (by bytes), a repeated key keeping its last value (as Python's json.loads does), numbers
 // exactly as written. The error says why the text is not JSON.

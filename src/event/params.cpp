@@ -13,6 +13,27 @@ int HexValue(char c) {
   return -1;
 }
 
+// Appends the percent-decoded `in` ('+' is a space) to `out`; false for a malformed escape
+// ("%zz", or "%4" at the end), after which `out` holds a partial result.
+bool PercentDecode(std::string_view in, std::string& out) {
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= in.size()) return false;
+      const int hi = HexValue(in[i + 1]);
+      const int lo = HexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return true;
+}
+
 // Whether a raw (still encoded) parameter name decodes to `name`, as AddEncoded would decode
 // it. ReplaceQueryParam compared the raw bytes, so "ev%74=open" (which the event reads as
 // evt=open, the first value winning) was not replaced: /gaze appended "evt=see" after it and
@@ -20,19 +41,7 @@ int HexValue(char c) {
 // which AddEncoded rejects, is compared as written.
 bool NameDecodesTo(std::string_view raw, std::string_view name) {
   std::string decoded;
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    char c = raw[i];
-    if (c == '+') {
-      c = ' ';
-    } else if (c == '%') {
-      const int hi = i + 2 < raw.size() ? HexValue(raw[i + 1]) : -1;
-      const int lo = i + 2 < raw.size() ? HexValue(raw[i + 2]) : -1;
-      if (hi < 0 || lo < 0) return raw == name;
-      c = static_cast<char>(hi * 16 + lo);
-      i += 2;
-    }
-    decoded += c;
-  }
+  if (!PercentDecode(raw, decoded)) return raw == name;
   return decoded == name;
 }
 
@@ -40,21 +49,7 @@ bool NameDecodesTo(std::string_view raw, std::string_view name) {
 
 bool ParamList::Decode(std::string_view in, Span& out) {
   out.offset = static_cast<std::uint32_t>(arena_.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '+') {
-      arena_.push_back(' ');
-    } else if (c == '%') {
-      if (i + 2 >= in.size()) return false;  // "%" or "%4" at the end
-      const int hi = HexValue(in[i + 1]);
-      const int lo = HexValue(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      arena_.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      arena_.push_back(c);
-    }
-  }
+  if (!PercentDecode(in, arena_)) return false;
   out.length = static_cast<std::uint32_t>(arena_.size() - out.offset);
   return true;
 }

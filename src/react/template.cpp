@@ -5,6 +5,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "event/json.h"
+
 namespace oceanus::react {
 
 struct Template::Node {
@@ -26,9 +28,9 @@ namespace {
 // Deeper JSON in a string field is not looked into. Any field's text can land here (a section
 // over a string pushes it, and every name inside is then looked up in it), and RapidJSON's
 // parser and writer recurse once per level: 100k nested '[' in a 64 KiB-or-more body
-// overflowed the stack (found by tests/fuzz/fuzz_template). `json: true` fields are capped at
-// 64 levels when they are stored; this is the same limit.
-constexpr int kMaxJsonDepth = 64;
+// overflowed the stack (found by tests/fuzz/fuzz_template). The limit is the one `json: true`
+// fields have when they are stored.
+using event::kMaxJsonDepth;
 
 bool NestedDeeperThan(std::string_view s, int limit) {
   int depth = 0;

@@ -3,6 +3,8 @@
 // without sanitizers, where a plain assert could be compiled out).
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -15,3 +17,10 @@
       std::abort();                                                                              \
     }                                                                                            \
   } while (false)
+
+// Logging off, once per process: what the code under test logs about each bad input would
+// flood the fuzzer's output and slow it down.
+inline void SilenceLogsOnce() {
+  static const bool silenced = (spdlog::set_level(spdlog::level::off), true);
+  (void)silenced;
+}

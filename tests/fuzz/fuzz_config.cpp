@@ -7,7 +7,6 @@
 // config has at least one site, every site has an `eid` from event_id, names are what the
 // loader promises, the default site is a swallow site, and every site compiles into an
 // EventBuilder (its patterns were checked at load).
-#include <spdlog/spdlog.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -41,11 +40,7 @@ bool ValidName(const std::string& s) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const bool quiet = [] {
-    spdlog::set_level(spdlog::level::off);
-    return true;
-  }();
-  (void)quiet;
+  SilenceLogsOnce();
 
   const std::string text(reinterpret_cast<const char*>(data), size);
   auto config = oceanus::config::ParseConfig(text, "fuzz.yaml");

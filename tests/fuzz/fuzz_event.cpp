@@ -13,7 +13,6 @@
 // keep-alive connection) gets the same answer.
 #include <rapidjson/document.h>
 #include <re2/re2.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstddef>
@@ -139,7 +138,7 @@ struct Fixture {
 
 const Fixture& GetFixture() {
   static const Fixture fixture = [] {
-    spdlog::set_level(spdlog::level::off);
+    SilenceLogsOnce();
     Fixture f;
     auto config = oceanus::config::ParseConfig(kConfig, "fuzz_event.yaml");
     FUZZ_CHECK(config.ok(), "%s", config.status().ToString().c_str());

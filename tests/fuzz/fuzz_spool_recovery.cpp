@@ -9,7 +9,6 @@
 // damaged record skipped when the bytes after it resynchronise (or end the segment), the rest
 // of the segment set aside at an impossible length, unrecoverable damage or a bad magic, a torn
 // tail dropped — nothing returned twice across acknowledgements and re-opens.
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -172,11 +171,7 @@ void CheckSame(const std::vector<std::string>& got, std::string_view seg,
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const bool quiet = [] {
-    spdlog::set_level(spdlog::level::off);
-    return true;
-  }();
-  (void)quiet;
+  SilenceLogsOnce();
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const std::vector<std::size_t> expected = Expected(input);
 
