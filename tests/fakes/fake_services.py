@@ -31,7 +31,8 @@ Control endpoints (not recorded):
   GET /_received[?path_prefix=P]
       a JSON list, in arrival order, of {"time": unix time of arrival, "method", "path" (with
       the query string), "headers": {lower-cased name: value}, "body": text, "json": parsed
-      body or null, "status": what was (or will be, when delayed) answered}.
+      body or null, "status": what was (or will be, when delayed) answered, "delayed_ms": how
+      long the answer was held by an injected delay, 0 for none}.
   POST /_reset   forgets everything received and every injected fault.
 
 The first line on stdout is the port it listens on.
@@ -233,6 +234,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             answer = (404, "not found", "text/plain", ())
         record["status"] = answer[0]
+        record["delayed_ms"] = int(delay * 1000)
         with state.lock:
             state.received.append(record)
         if delay:

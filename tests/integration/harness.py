@@ -243,8 +243,17 @@ class Oceanus:
         return out
 
     def wait_rows(self, site, count, where="1=1", params=(), timeout=20):
-        return wait_for(lambda: (lambda r: r if len(r) >= count else None)(
-            self.rows(site, where, params)), timeout=timeout, what=f"{count} rows in {site}")
+        seen = [0]
+
+        def enough():
+            rows = self.rows(site, where, params)
+            seen[0] = len(rows)
+            return rows if len(rows) >= count else None
+        try:
+            return wait_for(enough, timeout=timeout, what=f"{count} rows in {site}")
+        except AssertionError as e:
+            # How far it got tells a slow pipeline (close) from a stuck or lossy one.
+            raise AssertionError(f"{e} (last seen: {seen[0]}); log:\n{self.read_log()[-3000:]}")
 
 
 class Redis:

@@ -94,6 +94,10 @@ class RedisQueueTest(unittest.TestCase):
         c = self.start("collect", config)
         loader = self.start("load", config)
         acked = send(c.port, [f"before{i}" for i in range(200)])
+        # The Redis that comes back below is a new, empty one (its data lost as well), so what
+        # was in the old one must be loaded first; on a busy CI machine the loader could still
+        # be behind when it stopped, and those rows were then missing at the end.
+        loader.wait_rows("samplesite", len(acked), timeout=60)
         self.redis.stop()
         outage_start = time.monotonic()
         during = []
