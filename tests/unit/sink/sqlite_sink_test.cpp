@@ -357,5 +357,158 @@ TEST(SqliteSinkOpenTest, UnopenablePathIsAClearError) {
   EXPECT_NE(s.status().message().find("/nonexistent-dir/x/oceanus.db"), std::string::npos);
 }
 
+// A VFS that forwards to the default one and counts xSync calls on write-ahead logs: what
+// reaches the disk when a commit returns is the promise under test, and only the syncs show
+// it (a power cut cannot be staged in a unit test).
+class WalSyncCounter {
+ public:
+  WalSyncCounter() {
+    base_ = sqlite3_vfs_find(nullptr);
+    vfs_ = *base_;
+    vfs_.zName = "wal-sync-counter";
+    vfs_.szOsFile = static_cast<int>(sizeof(File)) + base_->szOsFile;
+    vfs_.pAppData = this;
+    vfs_.xOpen = &Open;
+    methods_ = {};
+    sqlite3_vfs_register(&vfs_, /*makeDflt=*/1);
+  }
+  ~WalSyncCounter() {
+    sqlite3_vfs_unregister(&vfs_);
+    sqlite3_vfs_register(base_, 1);
+  }
+  int wal_syncs() const { return wal_syncs_; }
+
+ private:
+  struct File {
+    sqlite3_file base;  // must come first: SQLite sees this struct as an sqlite3_file
+    WalSyncCounter* owner;
+    const sqlite3_io_methods* real_methods;
+    bool is_wal;
+    sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
+  };
+
+  static int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out) {
+    auto* self = static_cast<WalSyncCounter*>(vfs->pAppData);
+    auto* f = reinterpret_cast<File*>(file);
+    f->owner = self;
+    f->is_wal = (flags & SQLITE_OPEN_WAL) != 0;
+    const int rc = self->base_->xOpen(self->base_, name, f->real(), flags, out);
+    if (rc != SQLITE_OK || f->real()->pMethods == nullptr) {
+      f->base.pMethods = nullptr;
+      return rc;
+    }
+    f->real_methods = f->real()->pMethods;
+    self->WrapMethods(f->real_methods);
+    f->base.pMethods = &self->methods_;
+    return rc;
+  }
+
+  void WrapMethods(const sqlite3_io_methods* real) {
+    if (methods_.iVersion != 0) return;
+    methods_ = *real;
+    methods_.xClose = [](sqlite3_file* p) {
+      auto* f = reinterpret_cast<File*>(p);
+      return f->real_methods->xClose(f->real());
+    };
+    methods_.xRead = [](sqlite3_file* p, void* buf, int n, sqlite3_int64 off) {
+      auto* f = reinterpret_cast<File*>(p);
+      return f->real_methods->xRead(f->real(), buf, n, off);
+    };
+    methods_.xWrite = [](sqlite3_file* p, const void* buf, int n, sqlite3_int64 off) {
+      auto* f = reinterpret_cast<File*>(p);
+      return f->real_methods->xWrite(f->real(), buf, n, off);
+    };
+    methods_.xTruncate = [](sqlite3_file* p, sqlite3_int64 size) {
+      auto* f = reinterpret_cast<File*>(p);
+      return f->real_methods->xTruncate(f->real(), size);
+    };
+    methods_.xSync = [](sqlite3_file* p, int flags) {
+      auto* f = reinterpret_cast<File*>(p);
+      if (f->is_wal) ++f->owner->wal_syncs_;
+      return f->real_methods->xSync(f->real(), flags);
+    };
+    methods_.xFileSize = [](sqlite3_file* p, sqlite3_int64* size) {
+      auto* f = reinterpret_cast<File*>(p);
+      return f->real_methods->xFileSize(f->real(), size);
+    };
+    methods_.xLock = [](sqlite3_file* p, int lock) {
+      auto* f = reinterpret_cast<File*>(p);
+      return f->real_methods->xLock(f->real(), lock);
+    };
+    methods_.xUnlock = [](sqlite3_file* p, int lock) {
+      auto* f = reinterpret_cast<File*>(p);
+      return f->real_methods->xUnlock(f->real(), lock);
+    };
+    methods_.xCheckReservedLock = [](sqlite3_file* p, int* out) {
+      auto* f = reinterpret_cast<File*>(p);
+      return f->real_methods->xCheckReservedLock(f->real(), out);
+    };
+    methods_.xFileControl = [](sqlite3_file* p, int op, void* arg) {
+      auto* f = reinterpret_cast<File*>(p);
+      return f->real_methods->xFileControl(f->real(), op, arg);
+    };
+    methods_.xSectorSize = [](sqlite3_file* p) {
+      auto* f = reinterpret_cast<File*>(p);
+      return f->real_methods->xSectorSize(f->real());
+    };
+    methods_.xDeviceCharacteristics = [](sqlite3_file* p) {
+      auto* f = reinterpret_cast<File*>(p);
+      return f->real_methods->xDeviceCharacteristics(f->real());
+    };
+    methods_.xShmMap = [](sqlite3_file* p, int page, int size, int extend, void volatile** out) {
+      auto* f = reinterpret_cast<File*>(p);
+      return f->real_methods->xShmMap(f->real(), page, size, extend, out);
+    };
+    methods_.xShmLock = [](sqlite3_file* p, int offset, int n, int flags) {
+      auto* f = reinterpret_cast<File*>(p);
+      return f->real_methods->xShmLock(f->real(), offset, n, flags);
+    };
+    methods_.xShmBarrier = [](sqlite3_file* p) {
+      auto* f = reinterpret_cast<File*>(p);
+      f->real_methods->xShmBarrier(f->real());
+    };
+    methods_.xShmUnmap = [](sqlite3_file* p, int del) {
+      auto* f = reinterpret_cast<File*>(p);
+      return f->real_methods->xShmUnmap(f->real(), del);
+    };
+    methods_.xFetch = [](sqlite3_file* p, sqlite3_int64 off, int n, void** out) {
+      auto* f = reinterpret_cast<File*>(p);
+      return f->real_methods->xFetch(f->real(), off, n, out);
+    };
+    methods_.xUnfetch = [](sqlite3_file* p, sqlite3_int64 off, void* ptr) {
+      auto* f = reinterpret_cast<File*>(p);
+      return f->real_methods->xUnfetch(f->real(), off, ptr);
+    };
+  }
+
+  sqlite3_vfs* base_ = nullptr;
+  sqlite3_vfs vfs_{};
+  sqlite3_io_methods methods_{};
+  int wal_syncs_ = 0;
+};
+
+// The loader acknowledges a batch (and the spool then deletes what the cursor passed) as soon
+// as Write returns: the commit must have reached the disk by then, i.e. the WAL was synced.
+// With synchronous=NORMAL, WAL commits are synced only at checkpoints, and this fails.
+TEST(SqliteSinkDurabilityTest, EveryCommittedBatchIsSyncedBeforeWriteReturns) {
+  oceanus::testing::ScopedTempDir temp("oceanus-sqlite");
+  WalSyncCounter counter;
+  auto sink = SqliteSink::Open((temp.path() / "oceanus.db").string());
+  ASSERT_TRUE(sink.ok()) << sink.status().ToString();
+  TableSpec spec;
+  spec.name = "site_20261125";
+  spec.columns = {{"dt", FieldType::kTimestamp, ColumnMode::kRequired, ""},
+                  {"eid", FieldType::kString, ColumnMode::kRequired, ""}};
+  ASSERT_TRUE((*sink)->EnsureTable(spec).ok());
+  for (int batch = 0; batch < 3; ++batch) {
+    const int before = counter.wal_syncs();
+    const std::string eid = "e" + std::to_string(batch);
+    auto w = (*sink)->Write(spec, {std::vector<std::optional<std::string>>{"d", eid}});
+    ASSERT_TRUE(w.status.ok()) << w.status.ToString();
+    EXPECT_GT(counter.wal_syncs(), before) << "batch " << batch << " returned before a WAL sync";
+  }
+  sink->reset();
+}
+
 }  // namespace
 }  // namespace oceanus::sink
