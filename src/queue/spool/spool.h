@@ -100,7 +100,9 @@ class Spool {
     std::set<std::pair<unsigned, std::uint64_t>> active;
     std::map<unsigned, std::uint64_t> max_seq;
     std::map<std::string, SpoolCursor> cursors;  // by group, as last acknowledged
-    std::atomic<bool> sealed{false};             // a segment was sealed since DeleteConsumed
+    // A segment was sealed since the last DeleteConsumed; true at first, for the consumed
+    // segments an earlier run left (sealed at its shutdown after its last deletion pass).
+    std::atomic<bool> sealed{true};
   };
 
   std::string dir_;

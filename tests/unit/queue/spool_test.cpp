@@ -367,6 +367,31 @@ TEST_F(SpoolTest, OneFlippedLengthBitCostsOnlyThatRecord) {
   }
 }
 
+// The scan for the next valid record runs through the 256 KiB read buffer and refills it:
+// here the damaged record is 100 KB long and straddles the buffer's edge.
+TEST_F(SpoolTest, ResynchronisationScansAcrossTheReadBuffer) {
+  std::vector<std::string> records;
+  for (int i = 0; i < 8; ++i)
+    records.push_back("{\"i\":" + std::to_string(i) + ",\"x\":\"" + std::string(100000, 'x') +
+                      "\"}");
+  {
+    auto spool = Open({"load"}, 8 << 20);
+    AppendAll(*Writer(*spool, 0), 0, records);
+  }
+  const auto seg = Segments("site_a").at(0);
+  std::size_t at = 8;
+  for (int i = 0; i < 2; ++i) at += 8 + records[i].size();  // record 2: 200 KB .. 300 KB
+  std::string bytes = ReadFile(seg);
+  bytes[at + 1] = static_cast<char>(bytes[at + 1] ^ 0x10);  // a plausible, wrong length
+  std::ofstream(seg, std::ios::binary | std::ios::trunc) << bytes;
+  auto spool = Open({"load"}, 8 << 20);
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, 100, 3);
+  ASSERT_EQ(got.size(), 7u);
+  EXPECT_EQ(got[2].payload, records[3]);
+  EXPECT_EQ(ReadFile(seg.string() + ".corrupt"), bytes.substr(at, 8 + records[2].size()));
+}
+
 // Damage that cannot be set aside (here a directory in the way of <segment>.corrupt, as a
 // full disk would make the copy fail) holds the reader at it: nothing after it counts as
 // read, the segment outlives acknowledgements, the failure is logged once, not on every
