@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "actions/registry.h"
@@ -625,11 +626,11 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
   return 0;
 }
 
-// Draws "site [#####.....] 50%  1000/2000  812/s" on one line of a terminal; elsewhere one
-// plain line per site at the end (and every 10% of a known total), for logs.
+// Draws "site [#####.....] 50%  1000/2000  812/s" on one line of a terminal, at most every
+// 100 ms. Only on a terminal: in a log, a file or a pipe the summary line is enough.
 class ProgressBar {
  public:
-  ProgressBar() : tty_(::isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+  ProgressBar() : start_(std::chrono::steady_clock::now()) {}
 
   void Update(const load::ReplayProgress& p) {
     if (p.site != site_) Finish();
@@ -637,26 +638,15 @@ class ProgressBar {
     last_ = p;
     const auto now = std::chrono::steady_clock::now();
     const bool complete = p.total > 0 && p.done == p.total;
-    if (tty_) {
-      if (!complete && now - drawn_ < std::chrono::milliseconds(100)) return;
-      drawn_ = now;
-      std::cerr << "\r" << Line(now) << std::flush;
-    } else if (p.total > 0 && p.done * 10 / p.total != tenth_) {
-      tenth_ = p.done * 10 / p.total;
-      std::cerr << Line(now) << "\n";
-    }
+    if (!complete && now - drawn_ < std::chrono::milliseconds(100)) return;
+    drawn_ = now;
+    std::cerr << "\r" << Line(now) << std::flush;
   }
 
   void Finish() {
     if (site_.empty()) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (tty_) {
-      std::cerr << "\r" << Line(now) << "\n";
-    } else if (last_.total == 0 || tenth_ != 10) {
-      std::cerr << Line(now) << "\n";
-    }
+    std::cerr << "\r" << Line(std::chrono::steady_clock::now()) << "\n";
     site_.clear();
-    tenth_ = 0;
   }
 
  private:
@@ -676,12 +666,10 @@ class ProgressBar {
     return line;
   }
 
-  bool tty_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point drawn_{};
   std::string site_;
   load::ReplayProgress last_;
-  std::uint64_t tenth_ = 0;
 };
 
 int ReplayCommand(const std::string& path, const Overrides& overrides,
@@ -691,18 +679,17 @@ int ReplayCommand(const std::string& path, const Overrides& overrides,
     std::cerr << c.status().message() << "\n";
     return kExitConfig;
   }
-  ProgressBar bar;
-  auto result = load::Replay(*c, options, [&bar](const load::ReplayProgress& p) { bar.Update(p); });
-  bar.Finish();
+  std::optional<ProgressBar> bar;
+  if (::isatty(STDERR_FILENO) == 1) bar.emplace();
+  auto result = load::Replay(*c, options, [&bar](const load::ReplayProgress& p) {
+    if (bar) bar->Update(p);
+  });
+  if (bar) bar->Finish();
   if (!result.ok()) {
     std::cerr << "replay: " << result.status().message() << "\n";
     return result.status().code() == Status::Code::kInvalidArgument ? kExitConfig : kExitRuntime;
   }
-  std::cerr << (options.dry_run ? "would replay " : "replayed ") << result->records << " record(s)";
-  if (result->skipped > 0)
-    std::cerr << "; " << result->skipped
-              << " unreadable dead-letter entr(ies) left in the renamed file or the stream";
-  std::cerr << "\n";
+  std::cerr << load::Describe(options, *result) << "\n";
   return 0;
 }
 
@@ -777,6 +764,9 @@ int main(int argc, char** argv) {
   replay->add_option("--site", replay_options.site, "only this site");
   replay->add_option("--spool", replay_options.spool_dir,
                      "forward this spool directory's records into Redis instead");
+  replay->add_flag("--corrupt", replay_options.corrupt,
+                   "send the valid records of the spool's .corrupt files (those of --spool DIR "
+                   "if given) instead");
   replay->add_flag("--dry-run", replay_options.dry_run, "count what would be replayed");
 
   CLI11_PARSE(app, argc, argv);

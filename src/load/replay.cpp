@@ -1,10 +1,13 @@
-// Replay: dead-letter (files or Redis streams) or a spool's unforwarded records → the queue.
+// Replay: dead-letter (files or Redis streams), a spool's unforwarded records, or the damaged
+// bytes a spool set aside (.corrupt files) → the queue.
 #include "load/replay.h"
 
 #include <fcntl.h>
 #include <rapidjson/document.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -14,7 +17,9 @@
 
 #include "queue/redis/redis_connection.h"
 #include "queue/redis/redis_queue.h"
+#include "queue/spool/segment.h"
 #include "queue/spool/spool.h"
+#include "util/fd.h"
 #include "util/time.h"
 
 namespace oceanus::load {
@@ -127,6 +132,20 @@ std::string NowStamp() {
   return at;
 }
 
+Status RemoveFile(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return Status::IoError("remove " + path + ": " + std::strerror(errno));
+  return Status::Ok();
+}
+
+// Renames a replayed source to <path>.replayed-<time>: kept for reference, never read again.
+Status MarkReplayed(const std::string& path) {
+  const std::string done = path + ".replayed-" + NowStamp();
+  if (::rename(path.c_str(), done.c_str()) != 0)
+    return Status::IoError("rename " + path + ": " + std::strerror(errno));
+  return Status::Ok();
+}
+
 // The record of one dead-letter line ({"at":…,"reason":…,"record":"<the queued JSON>"}).
 bool RecordOfLine(const std::string& line, std::string& record) {
   rapidjson::Document doc;
@@ -153,9 +172,13 @@ Status ReplayFile(const std::string& path, queue::SiteId site, const std::string
   std::size_t since_flush = 0;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
+    ++p.done;  // entries examined, so that the bar ends at 100% with unreadable ones too
     if (!RecordOfLine(line, record)) {
       ++result.skipped;
-    } else if (!dry_run) {
+      progress(p);
+      continue;
+    }
+    if (!dry_run) {
       Status s = target->Send(site, record);
       if (!s.ok()) return s;
       if (++since_flush == kChunk) {
@@ -164,18 +187,16 @@ Status ReplayFile(const std::string& path, queue::SiteId site, const std::string
         since_flush = 0;
       }
     }
-    ++p.done;
     ++result.records;
     progress(p);
   }
   if (dry_run) return Status::Ok();
+  // A file without a single entry holds nothing to keep.
+  if (p.total == 0) return RemoveFile(path);
   Status f = target->Flush();
   if (!f.ok()) return f;
   // Only now, with everything in the queue, does the file leave the dead-letter.
-  const std::string done = path + ".replayed-" + NowStamp();
-  if (::rename(path.c_str(), done.c_str()) != 0)
-    return Status::IoError("rename " + path + ": " + std::strerror(errno));
-  return Status::Ok();
+  return MarkReplayed(path);
 }
 
 Status ReplayStream(const config::Config& config, queue::SiteId site, Target* target, bool dry_run,
@@ -228,6 +249,17 @@ Status ReplayStream(const config::Config& config, queue::SiteId site, Target* ta
     auto deleted = (*conn)->Command(del);
     if (!deleted.ok()) return deleted.status();
   }
+  if (dry_run) return Status::Ok();
+  // XDEL leaves an empty stream behind. Deleted only while it is empty, in one step, so an
+  // entry the loader dead-letters meanwhile is never deleted with it.
+  auto removed = (*conn)->Command(
+      {"EVAL",
+       "if redis.call('XLEN', KEYS[1]) == 0 then return redis.call('DEL', KEYS[1]) end "
+       "return 0",
+       "1", key});
+  if (!removed.ok())  // housekeeping only: every entry is replayed
+    spdlog::warn("replay: could not remove the empty stream {}: {}", key,
+                 removed.status().message());
   return Status::Ok();
 }
 
@@ -264,7 +296,105 @@ Status ReplaySpool(const config::Config& config, const std::vector<std::string>&
   return Status::Ok();
 }
 
+// Sends every record with a valid checksum that a .corrupt file (raw bytes of damaged spool
+// regions, docs/spool_format.md) still holds, resynchronising over the rest as the spool
+// reader does; the bytes in no valid record are counted unreadable.
+Status ReplayCorruptFile(const std::string& path, queue::SiteId site, const std::string& name,
+                         Target* target, bool dry_run, ReplayResult& result,
+                         const std::function<void(const ReplayProgress&)>& progress) {
+  namespace spool = queue::spool;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return Status::IoError("open " + path + ": " + std::strerror(errno));
+  spool::SegmentBuffer buffer(fd.get());
+  ReplayProgress p{name, 0, 0};
+  std::uint64_t at = 0;
+  std::size_t since_flush = 0;
+  while (true) {
+    std::string_view payload;
+    std::uint64_t next = 0;
+    const spool::DecodeResult r = buffer.Next(at, payload, next);
+    if (r == spool::DecodeResult::kEnd) break;
+    if (r == spool::DecodeResult::kRecord) {
+      if (!dry_run) {
+        Status s = target->Send(site, payload);
+        if (!s.ok()) return s;
+        if (++since_flush == kChunk) {
+          Status f = target->Flush();
+          if (!f.ok()) return f;
+          since_flush = 0;
+        }
+      }
+      ++result.records;
+      ++p.done;
+      progress(p);
+      at = next;
+      continue;
+    }
+    std::uint64_t found = 0;
+    const spool::DecodeResult f = buffer.FindRecord(at, found);
+    if (f == spool::DecodeResult::kIncomplete) return Status::IoError("read " + path);
+    result.unreadable_bytes += found - at;
+    at = found;
+    if (f == spool::DecodeResult::kEnd) break;
+  }
+  ++result.corrupt_files;
+  if (dry_run) return Status::Ok();
+  fd.reset();
+  if (at == 0) return RemoveFile(path);  // empty: nothing to keep
+  Status f = target->Flush();
+  if (!f.ok()) return f;
+  return MarkReplayed(path);
+}
+
+// The .corrupt files of `dir`/<site>/ for the chosen sites. Unless it is the target's own
+// spool (already held), the spool is opened for the duration, so that a running oceanus that
+// could still append to them makes this fail instead.
+Status ReplayCorrupt(const config::Config& config, const std::vector<std::string>& sites,
+                     const std::vector<queue::SiteId>& chosen, const std::string& dir,
+                     bool dir_is_target, Target* target, bool dry_run, ReplayResult& result,
+                     const std::function<void(const ReplayProgress&)>& progress) {
+  std::unique_ptr<queue::Spool> held;
+  if (!dry_run && !dir_is_target) {
+    auto spool = queue::Spool::Open(dir, sites, {"forward"}, config.queue);
+    if (!spool.ok() && spool.status().code() == Status::Code::kUnavailable)
+      return Status::Unavailable(spool.status().message() +
+                                 "; stop it before replaying its .corrupt files");
+    if (!spool.ok()) return spool.status();
+    held = std::move(spool).value();
+  }
+  for (queue::SiteId site : chosen) {
+    std::vector<std::string> files;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir + "/" + sites[site], ec)) {
+      const std::string name = e.path().filename().string();
+      if (e.is_regular_file() && name.size() > 8 && name.ends_with(".corrupt"))
+        files.push_back(e.path().string());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& path : files) {
+      Status s = ReplayCorruptFile(path, site, sites[site], target, dry_run, result, progress);
+      if (!s.ok()) return s;
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+std::string Describe(const ReplayOptions& options, const ReplayResult& result) {
+  std::string out = (options.dry_run ? "would replay " : "replayed ") +
+                    std::to_string(result.records) + " record(s)";
+  if (result.skipped > 0)
+    out += "; " + std::to_string(result.skipped) + " unreadable dead-letter entr(ies) " +
+           (options.dry_run ? "that replay leaves in place"
+                            : "left in the renamed file or the stream");
+  if (options.corrupt)
+    out += "; " + std::to_string(result.unreadable_bytes) + " unreadable byte(s) in " +
+           std::to_string(result.corrupt_files) + " .corrupt file(s)" +
+           (options.dry_run || result.corrupt_files == 0 ? ""
+                                                         : ", kept in the .replayed-<time> files");
+  return out;
+}
 
 Result<ReplayResult> Replay(const config::Config& config, const ReplayOptions& options,
                             const std::function<void(const ReplayProgress&)>& progress) {
@@ -277,7 +407,7 @@ Result<ReplayResult> Replay(const config::Config& config, const ReplayOptions& o
   if (chosen.empty())
     return Status::InvalidArgument("no site '" + options.site + "' in the config");
   const bool redis = config.queue.type == "redis";
-  if (!options.spool_dir.empty() && !redis)
+  if (!options.spool_dir.empty() && !redis && !options.corrupt)
     return Status::InvalidArgument(
         "--spool replays a collector's spool into Redis; this config's queue is the spool itself");
 
@@ -288,6 +418,16 @@ Result<ReplayResult> Replay(const config::Config& config, const ReplayOptions& o
     target = std::move(opened).value();
   }
   ReplayResult result;
+  if (options.corrupt) {
+    const std::string own = config.data_dir + "/spool";
+    const std::string dir = options.spool_dir.empty() ? own : options.spool_dir;
+    std::error_code ec;
+    const bool dir_is_target = !redis && std::filesystem::equivalent(dir, own, ec);
+    Status s = ReplayCorrupt(config, sites, chosen, dir, dir_is_target, target.get(),
+                             options.dry_run, result, progress);
+    if (!s.ok()) return s;
+    return result;
+  }
   if (!options.spool_dir.empty()) {
     Status s = ReplaySpool(config, sites, chosen, options.spool_dir, target.get(), options.dry_run,
                            result, progress);

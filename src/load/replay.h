@@ -3,12 +3,14 @@
 // collector's local spool that nobody will drain (a machine retired while Redis was down).
 //
 // Sources: the dead-letter (the <data_dir>/deadletter/<site>.jsonl files of queue type spool,
-// or the <site>:dead streams of Redis), or a spool directory's records that its `forward`
-// group has not consumed. Target: the configured queue. Records keep their eid, and every
-// sink stores an eid once, so replaying a record twice (a replay interrupted and run again)
-// stores it once. A source is emptied only after the queue has everything durably: the file
-// is renamed to <site>.jsonl.replayed-<time>, the stream entries are deleted, the spool
-// acknowledged.
+// or the <site>:dead streams of Redis), a spool directory's records that its `forward` group
+// has not consumed, or the damaged bytes a spool set aside (<segment>.corrupt files, whose
+// records with a valid checksum are found by resynchronising over them). Target: the
+// configured queue. Records keep their eid, and every sink stores an eid once, so replaying a
+// record twice (a replay interrupted and run again) stores it once. A source is emptied only
+// after the queue has everything durably: the file is renamed to <name>.replayed-<time> (an
+// empty one is removed), the stream entries are deleted (and the stream once empty), the
+// spool acknowledged.
 //
 // The rules see replayed events again; their task ids derive from the eid, so the local task
 // queue runs each task once (RabbitMQ cannot deduplicate).
@@ -26,6 +28,7 @@ namespace oceanus::load {
 struct ReplayOptions {
   std::string site;       // empty: every site
   std::string spool_dir;  // empty: the dead-letter; else this spool's unforwarded records
+  bool corrupt = false;   // the .corrupt files of spool_dir (default <data_dir>/spool) instead
   bool dry_run = false;   // count only
 };
 
@@ -36,12 +39,17 @@ struct ReplayProgress {
 };
 
 struct ReplayResult {
-  std::uint64_t records = 0;  // sent (or, dry run, found)
-  std::uint64_t skipped = 0;  // dead-letter lines that could not be read (left in place)
+  std::uint64_t records = 0;           // sent (or, dry run, found); unreadable ones not included
+  std::uint64_t skipped = 0;           // dead-letter entries that could not be read (left in place)
+  std::uint64_t corrupt_files = 0;     // .corrupt files read
+  std::uint64_t unreadable_bytes = 0;  // bytes of them in no record with a valid checksum
 };
 
 // `progress` is called often (every record); it decides itself how often to draw.
 Result<ReplayResult> Replay(const config::Config& config, const ReplayOptions& options,
                             const std::function<void(const ReplayProgress&)>& progress);
+
+// The summary line: "replayed 300 record(s); 1 unreadable dead-letter entr(ies) …".
+std::string Describe(const ReplayOptions& options, const ReplayResult& result);
 
 }  // namespace oceanus::load

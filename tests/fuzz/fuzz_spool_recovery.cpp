@@ -5,10 +5,11 @@
 // re-opening the spool from its cursor every time for the first reads; (c) the records placed
 // behind a valid filler record, so that they straddle the reader's 256 KiB buffer boundary.
 // Invariants: no crash, hang or leak; every entry returned is a record whose CRC is valid; and
-// the entries are exactly those of the recovery rules, in order — whole records in turn, a
-// damaged record skipped when the bytes after it resynchronise (or end the segment), the rest
-// of the segment set aside at an impossible length, unrecoverable damage or a bad magic, a torn
-// tail dropped — nothing returned twice across acknowledgements and re-opens.
+// the entries are exactly those of the recovery rules, in order — whole records in turn; at
+// any damage (bad magic, impossible length, checksum mismatch, a record running past the end)
+// reading resumes at the next whole record whose CRC holds, and the bytes skipped are set
+// aside in <segment>.corrupt (checked byte for byte in (a)); a torn tail with nothing valid
+// after it dropped — nothing returned twice across acknowledgements and re-opens.
 #include <unistd.h>
 #include <zlib.h>
 
@@ -19,6 +20,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -60,27 +62,49 @@ bool ValidRecordAt(std::string_view seg, std::size_t at, std::string_view* paylo
   return true;
 }
 
-// What recovery must return from a sealed segment (docs/spool_format.md, "Reading and
-// recovery"): each record's offset in the segment, in order.
-std::vector<std::size_t> Expected(std::string_view seg) {
-  std::vector<std::size_t> out;
-  if (seg.size() < kSegmentMagic.size() || seg.substr(0, kSegmentMagic.size()) != kSegmentMagic)
+// The first offset at or after `from` where a whole record with a valid checksum starts, or
+// the segment's size when there is none.
+std::size_t NextValid(std::string_view seg, std::size_t from) {
+  for (std::size_t at = from; at < seg.size(); ++at)
+    if (ValidRecordAt(seg, at, nullptr)) return at;
+  return seg.size();
+}
+
+// What recovery does with a sealed segment (docs/spool_format.md, "Reading and recovery"):
+// the offsets of the records it returns, in order, and the bytes it sets aside in
+// <segment>.corrupt. Damage (a bad header, an impossible length, a checksum mismatch, a
+// record that runs past the end) costs the bytes up to the next whole record whose checksum
+// holds, which are set aside; a record cut short with nothing valid after it is a torn tail,
+// dropped.
+struct Recovery {
+  std::vector<std::size_t> records;
+  std::string set_aside;
+};
+
+Recovery Expected(std::string_view seg) {
+  Recovery out;
+  if (seg.size() < kSegmentMagic.size()) {
+    out.set_aside = seg;
     return out;
+  }
   std::size_t at = kSegmentMagic.size();
+  if (seg.substr(0, kSegmentMagic.size()) != kSegmentMagic) {
+    at = NextValid(seg, kSegmentMagic.size());
+    out.set_aside = seg.substr(0, at);
+  }
   while (at < seg.size()) {
     std::string_view payload;
     if (ValidRecordAt(seg, at, &payload)) {
-      out.push_back(at);
+      out.records.push_back(at);
       at += kHeaderBytes + payload.size();
       continue;
     }
-    if (seg.size() - at < kHeaderBytes) break;  // torn tail
-    const std::uint32_t length = GetU32(seg, at);
-    if (length == 0 || length > kMaxRecordBytes) break;                   // impossible length
-    if (seg.size() - at - kHeaderBytes < length) break;                   // torn tail
-    const std::size_t next = at + kHeaderBytes + length;                  // checksum mismatch:
-    if (next != seg.size() && !ValidRecordAt(seg, next, nullptr)) break;  // unrecoverable
-    at = next;                                                            // skipped
+    const std::size_t next = NextValid(seg, at + 1);
+    const bool cut_short = seg.size() - at < kHeaderBytes ||
+                           (GetU32(seg, at) != 0 && GetU32(seg, at) <= kMaxRecordBytes &&
+                            seg.size() - at - kHeaderBytes < GetU32(seg, at));
+    if (!(cut_short && next == seg.size())) out.set_aside += seg.substr(at, next - at);
+    at = next;
   }
   return out;
 }
@@ -173,12 +197,18 @@ void CheckSame(const std::vector<std::string>& got, std::string_view seg,
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   SilenceLogsOnce();
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  const std::vector<std::size_t> expected = Expected(input);
+  const Recovery recovery = Expected(input);
+  const std::vector<std::size_t>& expected = recovery.records;
 
-  {  // (a) one sealed segment, read in one go.
+  {  // (a) one sealed segment, read in one go; the damaged bytes, and only they, set aside.
     Scratch dir;
     dir.WriteSegment(0, 1, input);
     CheckSame(ReadAll(dir, 100000, /*ack=*/false, 0), input, expected, 1, "one read");
+    std::ifstream corrupt(dir.path() / "s" / "w000-0000000001.seg.corrupt", std::ios::binary);
+    const std::string set_aside{std::istreambuf_iterator<char>(corrupt),
+                                std::istreambuf_iterator<char>()};
+    FUZZ_CHECK(set_aside == recovery.set_aside, "set aside %zu bytes, expected %zu",
+               set_aside.size(), recovery.set_aside.size());
   }
   {  // (b) two segments of one series, one entry per read, acknowledged and re-opened.
     Scratch dir;
@@ -199,7 +229,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     seg.append(input.substr(kSegmentMagic.size()));
     std::vector<std::size_t> want = {kSegmentMagic.size()};
     for (std::size_t at : expected) want.push_back(at + moved);
-    FUZZ_CHECK(Expected(seg) == want, "harness: the filler changed what the input holds");
+    FUZZ_CHECK(Expected(seg).records == want, "harness: the filler changed what the input holds");
     Scratch dir;
     dir.WriteSegment(0, 1, seg);
     CheckSame(ReadAll(dir, 1000, /*ack=*/false, 0), seg, want, 1, "across the buffer edge");

@@ -11,6 +11,7 @@ import uuid
 import tempfile
 import unittest
 import urllib.parse
+import zlib
 
 from harness import (BIN, REDIS_EXAMPLE, Oceanus, Redis, example_config, free_port, send_beacons,
                      wait_for)
@@ -201,6 +202,13 @@ class LogFormatTest(unittest.TestCase):
         self.assertIn("xml not in {text,json}", out.stderr)
 
 
+def spool_record(payload):
+    """One framed spool record (docs/spool_format.md): u32 length, u32 CRC-32 of both, payload."""
+    data = payload.encode()
+    length = len(data).to_bytes(4, "little")
+    return length + zlib.crc32(length + data).to_bytes(4, "little") + data
+
+
 def dead_records(prefix, n):
     """Records as the collector queued them (sorted keys, a fresh eid each)."""
     return [json.dumps({"dt": "2026-11-25 01:00:00.000000", "eid": str(uuid.uuid4()),
@@ -244,14 +252,16 @@ class ReplayTest(unittest.TestCase):
 
         code, out = self.replay(config, data, "--dry-run")
         self.assertEqual(code, 0, out)
-        self.assertIn("would replay 301 record(s); 1 unreadable", out)
+        # 300 records and 1 unreadable line: the unreadable one is not counted as a record.
+        self.assertIn("would replay 300 record(s); 1 unreadable", out)
+        self.assertNotIn("[#", out, "no progress bar when stderr is not a terminal")
         self.assertTrue(os.path.exists(path))
 
         code, out = self.replay(config, data, tty=True)
         self.assertEqual(code, 0, out)
         self.assertIn("\r", out)
         self.assertRegex(out, r"samplesite \[#{30}\] 100%  301/301 records")
-        self.assertIn("replayed 301 record(s); 1 unreadable", out)
+        self.assertIn("replayed 300 record(s); 1 unreadable", out)
         self.assertFalse(os.path.exists(path))
         [done] = [n for n in os.listdir(os.path.join(data, "deadletter"))
                   if n.startswith("samplesite.jsonl.replayed-")]
@@ -273,12 +283,81 @@ class ReplayTest(unittest.TestCase):
         # Replaying the same records again stores none of them twice.
         code, out = self.replay(config, data)
         self.assertEqual(code, 0, out)
-        self.assertIn("replayed 301 record(s)", out)
+        self.assertIn("replayed 300 record(s)", out)
         o = Oceanus(config=config, data_dir=data).start()
         try:
             self.assertEqual(send_beacons(o.port, ["marker"]), ["marker"])
             o.wait_rows("samplesite", 1, "uid = 'marker'")  # loaded after the replayed ones
             self.assertEqual(len(o.rows("samplesite", "uid LIKE 'r%'")), 300)
+        finally:
+            self.assertEqual(o.stop(), 0, o.read_log())
+
+    def test_counts_are_exact_and_an_empty_dead_letter_file_is_removed(self):
+        tmp = tempfile.mkdtemp(prefix="oceanus-replay-count-")
+        config = example_config(tmp)
+        data = os.path.join(tmp, "data")
+        dead = os.path.join(data, "deadletter")
+        os.makedirs(dead)
+        path = os.path.join(dead, "samplesite.jsonl")
+        with open(path, "w") as f:
+            for r in dead_records("c", 2):
+                f.write(json.dumps({"at": "2026-11-25 01:00:01.000000", "reason": "x",
+                                    "record": r}) + "\n")
+            f.write("\n")  # a trailing empty line is no entry
+        code, out = self.replay(config, data, "--dry-run")
+        self.assertEqual(code, 0, out)
+        self.assertEqual(out.strip(), "would replay 2 record(s)")
+        code, out = self.replay(config, data)
+        self.assertEqual(code, 0, out)
+        self.assertEqual(out.strip(), "replayed 2 record(s)")
+
+        open(path, "w").close()  # a dead-letter file with no entry at all
+        code, out = self.replay(config, data)
+        self.assertEqual(code, 0, out)
+        self.assertIn("replayed 0 record(s)", out)
+        self.assertFalse(os.path.exists(path))
+        left = os.listdir(dead)  # removed, not renamed: only the first replay's file is left
+        self.assertEqual(len(left), 1, left)
+        self.assertTrue(left[0].startswith("samplesite.jsonl.replayed-"), left)
+
+    def test_corrupt_files_are_resynchronised_and_their_valid_records_replayed(self):
+        tmp = tempfile.mkdtemp(prefix="oceanus-replay-corrupt-")
+        config = example_config(tmp)
+        data = os.path.join(tmp, "data")
+        site = os.path.join(data, "spool", "samplesite")
+        os.makedirs(site)
+        records = dead_records("k", 40)
+        # Two damaged regions as the spool sets them aside: a record whose length field was
+        # hit, followed by intact ones; then a record with a flipped payload byte.
+        first = bytearray(spool_record(records[0]))
+        first[2] ^= 0x01
+        second = bytearray(spool_record(records[30]))
+        second[20] ^= 0x01
+        blob = (bytes(first) + b"".join(spool_record(r) for r in records[1:30]) + bytes(second)
+                + b"".join(spool_record(r) for r in records[31:]))
+        path = os.path.join(site, "w000-0000000001.seg.corrupt")
+        with open(path, "wb") as f:
+            f.write(blob)
+        unreadable = len(first) + len(second)
+
+        code, out = self.replay(config, data, "--corrupt", "--dry-run")
+        self.assertEqual(code, 0, out)
+        self.assertIn(f"would replay 38 record(s); {unreadable} unreadable byte(s) in 1 .corrupt "
+                      "file(s)", out)
+        self.assertTrue(os.path.exists(path))
+        code, out = self.replay(config, data, "--corrupt")
+        self.assertEqual(code, 0, out)
+        self.assertIn(f"replayed 38 record(s); {unreadable} unreadable byte(s)", out)
+        self.assertFalse(os.path.exists(path))
+        [done] = [n for n in os.listdir(site) if ".corrupt.replayed-" in n]
+        code, out = self.replay(config, data, "--corrupt")
+        self.assertIn("replayed 0 record(s)", out)  # renamed: not sent twice
+
+        o = Oceanus(config=config, data_dir=data).start()
+        try:
+            rows = o.wait_rows("samplesite", 38, "uid LIKE 'k%'")
+            self.assertEqual(sorted(r["uid"] for r in rows),
+                             sorted(json.loads(r)["uid"] for r in records[1:30] + records[31:]))
         finally:
             self.assertEqual(o.stop(), 0, o.read_log())
 
@@ -297,8 +376,9 @@ class ReplayTest(unittest.TestCase):
                 code, out = self.replay(config, data, "--site", "samplesite")
                 self.assertEqual(code, 0, out)
                 self.assertIn("replayed 1200 record(s)", out)
-                self.assertIn("samplesite [##############################] 100%  1200/1200", out)
-                self.assertEqual(redis.cli("XLEN", "samplesite:dead"), "(integer) 0")
+                self.assertNotIn("[#", out, "no progress bar when stderr is not a terminal")
+                self.assertEqual(redis.cli("EXISTS", "samplesite:dead"), "(integer) 0",
+                                 "the emptied stream is removed")
                 rows = loader.wait_rows("samplesite", 1200, "uid LIKE 's%'", timeout=60)
                 self.assertEqual(len({r["eid"] for r in rows}), 1200)
             finally:

@@ -72,6 +72,7 @@ bool SegmentBuffer::Fill(std::uint64_t offset, std::size_t at_least) {
   const ssize_t n = ReadFully(fd_, buffer_.data(), want, offset);
   start_ = offset;
   length_ = n < 0 ? 0 : static_cast<std::size_t>(n);
+  at_eof_ = n >= 0 && length_ < want;
   return n >= 0;
 }
 
@@ -97,20 +98,30 @@ DecodeResult SegmentBuffer::Next(std::uint64_t offset, std::string_view& payload
   return DecodeResult::kEnd;
 }
 
-DecodeResult DecodeRecordAt(int fd, std::uint64_t offset, std::string& payload,
-                            std::uint64_t& next_offset) {
-  char header[kHeaderBytes];
-  const ssize_t got = ReadFully(fd, header, kHeaderBytes, offset);
-  if (got == 0) return DecodeResult::kEnd;
-  if (got < static_cast<ssize_t>(kHeaderBytes)) return DecodeResult::kIncomplete;
-  const std::uint32_t length = GetU32(header);
-  if (length == 0 || length > kMaxRecordBytes) return DecodeResult::kBadLength;
-  payload.resize(length);
-  const ssize_t body = ReadFully(fd, payload.data(), length, offset + kHeaderBytes);
-  if (body < static_cast<ssize_t>(length)) return DecodeResult::kIncomplete;
-  next_offset = offset + kHeaderBytes + length;
-  if (Checksum(header, payload) != GetU32(header + 4)) return DecodeResult::kBadCrc;
-  return DecodeResult::kRecord;
+DecodeResult SegmentBuffer::FindRecord(std::uint64_t damaged, std::uint64_t& found) {
+  for (std::uint64_t at = damaged + 1;; ++at) {
+    // The candidate's header must be in the buffer; refill from it when it is not.
+    if (at < start_ || at + kHeaderBytes > start_ + length_) {
+      if (!(at_eof_ && at >= start_ && at <= start_ + length_) && !Fill(at, kHeaderBytes))
+        return DecodeResult::kIncomplete;
+      if (at + kHeaderBytes > start_ + length_) {  // fewer than a header's bytes left
+        found = start_ + length_;
+        return DecodeResult::kEnd;
+      }
+    }
+    const std::uint32_t length = GetU32(buffer_.data() + (at - start_));
+    if (length == 0 || length > kMaxRecordBytes) continue;
+    if (at + kHeaderBytes + length > start_ + length_) {
+      if (at_eof_) continue;  // would end past the end of the file
+      if (!Fill(at, kHeaderBytes + length)) return DecodeResult::kIncomplete;
+      if (at + kHeaderBytes + length > start_ + length_) continue;
+    }
+    const char* record = buffer_.data() + (at - start_);
+    if (Checksum(record, std::string_view(record + kHeaderBytes, length)) == GetU32(record + 4)) {
+      found = at;
+      return DecodeResult::kRecord;
+    }
+  }
 }
 
 }  // namespace oceanus::queue::spool

@@ -28,12 +28,6 @@ enum class DecodeResult {
 // `size` is the record's whole size (header included). kBadCrc also sets `size`.
 DecodeResult DecodeRecord(std::string_view bytes, std::string_view& payload, std::size_t& size);
 
-// Reads the record at `offset` of the open file `fd` with pread (for rare probes; readers
-// use SegmentBuffer).
-
-DecodeResult DecodeRecordAt(int fd, std::uint64_t offset, std::string& payload,
-                            std::uint64_t& next_offset);
-
 // Reads a segment through a buffer: one pread fills up to 256 KiB, and records are decoded
 // from memory. A position outside the buffer, or a record that runs past its end, refills it
 // from that position (so an active segment that grew is seen on the next call).
@@ -42,12 +36,21 @@ class SegmentBuffer {
   explicit SegmentBuffer(int fd) : fd_(fd) {}
   DecodeResult Next(std::uint64_t offset, std::string_view& payload, std::uint64_t& next_offset);
 
+  // Resynchronisation after damage at `damaged`: finds the first offset after it at which a
+  // whole record with a valid checksum starts (docs/spool_format.md says why that is
+  // unambiguous). kRecord: `found` is that offset. kEnd: there is none before the end of the
+  // file, and `found` is the file's size. kIncomplete: the file could not be read.
+  // The scan moves byte by byte through the buffer; only a candidate whose length is possible
+  // and whose record ends inside the file costs a checksum.
+  DecodeResult FindRecord(std::uint64_t damaged, std::uint64_t& found);
+
  private:
   bool Fill(std::uint64_t offset, std::size_t at_least);
   int fd_;
   std::string buffer_;
   std::uint64_t start_ = 0;  // file offset of buffer_[0]
   std::size_t length_ = 0;   // valid bytes in buffer_
+  bool at_eof_ = false;      // the last fill reached the end of the file
 };
 
 }  // namespace oceanus::queue::spool

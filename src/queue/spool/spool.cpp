@@ -59,6 +59,33 @@ std::uint64_t FileSize(int fd) {
   return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
 
+// Appends bytes [from, to) of `fd` to `target` (created if needed) and makes them durable:
+// the file synced, and its directory entry too. On failure the append is cut back, so a
+// retry does not leave a partial copy in front of the full one.
+Status SetAside(int fd, std::uint64_t from, std::uint64_t to, const std::string& target) {
+  UniqueFd out(::open(target.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!out.valid()) return Status::IoError(Errno("open"));
+  const std::uint64_t before = FileSize(out.get());
+  Status s;
+  std::string buf(std::min<std::uint64_t>(to - from, 64 * 1024), '\0');
+  for (std::uint64_t off = from; s.ok() && off < to;) {
+    const ssize_t n = ::pread(fd, buf.data(), std::min<std::uint64_t>(buf.size(), to - off),
+                              static_cast<off_t>(off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      s = Status::IoError(n == 0 ? std::string("segment ended early") : Errno("read"));
+      break;
+    }
+    s = WriteAll(out.get(), buf.data(), static_cast<std::size_t>(n));
+    off += static_cast<std::uint64_t>(n);
+  }
+  if (s.ok() && ::fsync(out.get()) != 0) s = Status::IoError(Errno("fsync"));
+  if (s.ok()) s = SyncDir(target.substr(0, target.rfind('/')));
+  if (!s.ok() && ::ftruncate(out.get(), static_cast<off_t>(before)) != 0)
+    spdlog::warn("spool: cannot cut {} back to {} bytes after a failed copy", target, before);
+  return s;
+}
+
 // ---------------------------------------------------------------------------------------
 // Writer
 
@@ -71,8 +98,10 @@ struct GroupCommit {
   Spool::Executors executors;
   std::vector<std::shared_ptr<AppendHandler>> waiting;  // written, sync not yet started
   std::vector<std::shared_ptr<UniqueFd>> dirty;         // files `waiting` were written to
+  std::vector<std::string> new_dirs;  // directories that got a new segment since the last sync
   std::vector<std::shared_ptr<AppendHandler>> covered;  // the in-flight sync answers these
   std::vector<std::shared_ptr<UniqueFd>> syncing_files;
+  std::vector<std::string> syncing_dirs;
   bool syncing = false;
   Status sync_status;
 };
@@ -85,15 +114,26 @@ void MaybeSync(const std::shared_ptr<GroupCommit>& gc) {
   gc->syncing = true;
   gc->covered.swap(gc->waiting);
   gc->syncing_files.swap(gc->dirty);
+  gc->syncing_dirs.swap(gc->new_dirs);
   gc->executors.run_blocking([gc] {
     Status status;
     for (const auto& f : gc->syncing_files)
       if (::fdatasync(f->get()) != 0) status = Status::IoError(Errno("spool fdatasync"));
+    // A new segment's directory entry: without it, its synced records could vanish with it.
+    for (const auto& dir : gc->syncing_dirs)
+      if (Status synced = SyncDir(dir); !synced.ok()) status = std::move(synced);
     gc->sync_status = std::move(status);
     gc->executors.post_back([gc] {
       for (auto& h : gc->covered) h->Appended(gc->sync_status);
       gc->covered.clear();
       gc->syncing_files.clear();  // the last holder of a sealed segment's fd closes it
+      if (!gc->sync_status.ok()) {
+        // The next sync tries the directories again: no later answer may rest on them.
+        for (auto& dir : gc->syncing_dirs)
+          if (std::find(gc->new_dirs.begin(), gc->new_dirs.end(), dir) == gc->new_dirs.end())
+            gc->new_dirs.push_back(std::move(dir));
+      }
+      gc->syncing_dirs.clear();
       gc->syncing = false;
       MaybeSync(gc);
     });
@@ -116,13 +156,17 @@ class SpoolWriter final : public QueueWriter {
     if (record.size() > spool::kMaxRecordBytes)
       return done->Appended(Status::InvalidArgument("record larger than the spool's maximum"));
     Segment& seg = segments_[site];
+    if (seg.backoff.delay.count() > 0 && Refuse(seg, *done)) return;
     const std::uint64_t need = kHeaderBytes + record.size();
     if (seg.fd && seg.size + need > spool_.config().segment_bytes &&
         seg.size > kSegmentMagic.size())
       Seal(site);
     if (!seg.fd) {
       Status s = OpenSegment(site);
-      if (!s.ok()) return done->Appended(s);
+      if (!s.ok()) {
+        Failed(site, s);
+        return done->Appended(s);
+      }
     }
     buffer_.clear();
     spool::EncodeRecord(buffer_, record);
@@ -135,10 +179,12 @@ class SpoolWriter final : public QueueWriter {
       if (::ftruncate(seg.fd->get(), static_cast<off_t>(seg.size)) != 0)
         spdlog::error("spool: cannot truncate {} after a failed write", seg.path);
       Seal(site);
-      return done->Appended(
-          Status::IoError("spool write to " + seg.path + ": " + written.message()));
+      Status failed = Status::IoError("spool write to " + seg.path + ": " + written.message());
+      Failed(site, failed);
+      return done->Appended(failed);
     }
     seg.size += need;
+    if (seg.backoff.delay.count() > 0) Recovered(site);
     if (spool_.config().durability == config::Durability::kOs) return done->Appended(Status::Ok());
     gc_->waiting.push_back(std::move(done));
     if (std::find(gc_->dirty.begin(), gc_->dirty.end(), seg.fd) == gc_->dirty.end())
@@ -147,12 +193,71 @@ class SpoolWriter final : public QueueWriter {
   }
 
  private:
+  // After a failed segment start or write (a full disk, in practice) a site's appends are
+  // answered IoError without touching the disk for a growing interval, so a flood of
+  // requests is not a flood of open()/write() calls and error lines. One line is logged
+  // when it starts, then at most one per kLogEvery with the count refused meanwhile.
+  struct Backoff {
+    std::chrono::steady_clock::time_point until{};
+    std::chrono::milliseconds delay{0};  // zero: not backing off
+    std::string error;                   // the failure that started the current interval
+    std::uint64_t refused = 0;           // appends answered without trying, since `logged`
+    std::uint64_t failures = 0;          // attempts that failed since the backoff began
+    std::chrono::steady_clock::time_point logged{};
+  };
+  static constexpr std::chrono::milliseconds kFirstBackoff{100};
+  static constexpr std::chrono::milliseconds kMaxBackoff{1000};
+  static constexpr std::chrono::seconds kLogEvery{10};
+
   struct Segment {
     std::shared_ptr<UniqueFd> fd;  // shared with in-flight syncs
     std::uint64_t seq = 0;
     std::uint64_t size = 0;
     std::string path;
+    Backoff backoff;
   };
+
+  // True (and `done` answered) while the site's backoff interval lasts.
+  bool Refuse(Segment& seg, AppendHandler& done) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= seg.backoff.until) return false;  // time to try the disk again
+    ++seg.backoff.refused;
+    done.Appended(Status::IoError(seg.backoff.error + " (not retried for " +
+                                  std::to_string(seg.backoff.delay.count()) + " ms)"));
+    return true;
+  }
+
+  void Failed(SiteId site, const Status& s) {
+    Backoff& b = segments_[site].backoff;
+    const auto now = std::chrono::steady_clock::now();
+    const bool first = b.delay.count() == 0;
+    b.delay = first ? kFirstBackoff : std::min(b.delay * 2, kMaxBackoff);
+    b.until = now + b.delay;
+    b.error = s.message();
+    ++b.failures;
+    if (first) {
+      spdlog::error("spool: {}; appends to this site are refused for {} ms, then retried", b.error,
+                    b.delay.count());
+    } else if (now - b.logged >= kLogEvery) {
+      spdlog::error(
+          "spool: still failing: {}; {} append(s) refused and {} attempt(s) failed in "
+          "the last {} s",
+          b.error, b.refused, b.failures,
+          std::chrono::duration_cast<std::chrono::seconds>(now - b.logged).count());
+      b.refused = 0;
+      b.failures = 0;
+    } else {
+      return;
+    }
+    b.logged = now;
+  }
+
+  void Recovered(SiteId site) {
+    Segment& seg = segments_[site];
+    spdlog::info("spool: writing to {} again ({} append(s) refused since the last report)",
+                 seg.path, seg.backoff.refused);
+    seg.backoff = Backoff{};
+  }
 
   Status OpenSegment(SiteId site) {
     Segment& seg = segments_[site];
@@ -164,15 +269,17 @@ class SpoolWriter final : public QueueWriter {
     Status s;
     if (!fd.valid()) s = Status::IoError(Errno("create"));
     if (s.ok()) s = WriteAll(fd.get(), kSegmentMagic.data(), kSegmentMagic.size());
-    if (s.ok() && spool_.config().durability == config::Durability::kFsync) {
-      // Rare (once per segment): the new file's directory entry must survive too.
-      if (::fdatasync(fd.get()) != 0) s = Status::IoError(Errno("fdatasync"));
-      if (s.ok()) s = SyncDir(spool_.SiteDir(site));
-    }
     if (!s.ok()) {
       if (fd.valid()) ::unlink(seg.path.c_str());
       spool_.EndSegment(site, id_, seg.seq);
       return Status::IoError("spool: start " + seg.path + ": " + s.message());
+    }
+    if (spool_.config().durability == config::Durability::kFsync) {
+      // The new directory entry is synced by the group commit that syncs this segment's
+      // first records, before any of them is answered (rare: once per segment).
+      std::string dir = spool_.SiteDir(site);
+      if (std::find(gc_->new_dirs.begin(), gc_->new_dirs.end(), dir) == gc_->new_dirs.end())
+        gc_->new_dirs.push_back(std::move(dir));
     }
     seg.fd = std::make_shared<UniqueFd>(std::move(fd));
     seg.size = kSegmentMagic.size();
@@ -210,6 +317,7 @@ class SpoolReader final : public QueueReader {
                                   std::chrono::milliseconds wait) override {
     const auto deadline = std::chrono::steady_clock::now() + wait;
     while (true) {
+      spool_.DeleteConsumedIfSealed(site_);
       std::vector<Entry> out;
       ReadAvailable(max_entries, max_bytes, out);
       const auto now = std::chrono::steady_clock::now();
@@ -327,114 +435,174 @@ class SpoolReader final : public QueueReader {
         open.fd =
             UniqueFd(::open(spool_.SegmentPath(site_, writer, seq).c_str(), O_RDONLY | O_CLOEXEC));
         open.seq = seq;
-        if (!open.fd.valid()) return;  // deleted under us, or unreadable: try again later
+        if (!open.fd.valid()) break;  // deleted under us, or unreadable: try again later
         open.buffer = std::make_unique<spool::SegmentBuffer>(open.fd.get());
       }
       const std::string path = spool_.SegmentPath(site_, writer, seq);
       if (pos.offset < kSegmentMagic.size()) {
         char magic[8];
         const ssize_t n = ::pread(open.fd.get(), magic, sizeof magic, 0);
-        if (n < static_cast<ssize_t>(sizeof magic)) {
-          if (active) return;  // being created
-          Quarantine(path, open.fd.get(), 0, "segment shorter than its header");
-          Advance(batch, out.size(), writer, {seq, FileSize(open.fd.get())});
-          continue;
-        }
-        if (std::string_view(magic, sizeof magic) != kSegmentMagic) {
-          Quarantine(path, open.fd.get(), 0, "not a spool segment (bad magic)");
-          Advance(batch, out.size(), writer, {seq, FileSize(open.fd.get())});
-          continue;
-        }
-        pos.offset = kSegmentMagic.size();
-      }
-      bool next_segment = false;
-      while (!next_segment) {
-        if (out.size() >= max_entries || batch_bytes_ >= max_bytes) {
-          read_[writer] = pos;
-          return;
-        }
-        std::uint64_t next = 0;
-        std::string_view payload;
-        const DecodeResult r = open.buffer->Next(pos.offset, payload, next);
-        switch (r) {
-          case DecodeResult::kRecord:
-            out.push_back({std::to_string(batch.number) + ":" + std::to_string(out.size()),
-                           std::string(payload)});
-            batch_bytes_ += payload.size();
-            pos.offset = next;
-            Advance(batch, out.size(), writer, pos);
+        const bool whole = n == static_cast<ssize_t>(sizeof magic);
+        if (whole && std::string_view(magic, sizeof magic) == kSegmentMagic) {
+          pos.offset = kSegmentMagic.size();
+        } else if (active) {
+          break;  // being created (a bad magic cannot come from our own writes)
+        } else if (!whole) {
+          // Nothing to read; the bytes there are set aside, and the position past the header
+          // marks the segment as read (and deletable).
+          const std::uint64_t size = FileSize(open.fd.get());
+          const SpoolPosition done{seq, kSegmentMagic.size()};
+          if (size > 0 &&
+              (HeldBack(writer, pos) || !SetAsideAndLog(path, open.fd.get(), writer, pos, size,
+                                                        "segment shorter than its header")))
             break;
-          case DecodeResult::kEnd:
-          case DecodeResult::kIncomplete:
-            if (active) {
-              read_[writer] = pos;
-              return;  // the writer is still appending here
-            }
-            if (r == DecodeResult::kIncomplete) {
-              const std::uint64_t size = FileSize(open.fd.get());
-              spdlog::warn(
-                  "spool: {}: dropping a torn tail of {} bytes at offset {} (never acknowledged)",
-                  path, size - pos.offset, pos.offset);
-              pos.offset = size;
-              Advance(batch, out.size(), writer, pos);
-            }
-            next_segment = true;
+          pos = done;
+          Advance(batch, out.size(), writer, pos);
+          continue;
+        } else {
+          // Records start after the header: resynchronise on the first one from there on.
+          pos.offset = kSegmentMagic.size() - 1;
+          const Recovery r = Recover(path, open, DecodeResult::kBadLength,
+                                     "not a spool segment header (bad magic)", batch, out.size(),
+                                     writer, pos, /*from=*/0);
+          if (r == Recovery::kHold) {
+            pos.offset = 0;
             break;
-          case DecodeResult::kBadCrc: {
-            std::uint64_t after = 0;
-            std::string probe;
-            const bool resyncs =
-                next == FileSize(open.fd.get()) ||
-                spool::DecodeRecordAt(open.fd.get(), next, probe, after) == DecodeResult::kRecord;
-            if (resyncs) {
-              spool_.CountCorrupt();
-              spdlog::error("spool: {}: skipping a damaged record at offset {} (checksum mismatch)",
-                            path, pos.offset);
-              pos.offset = next;
-              Advance(batch, out.size(), writer, pos);
-              break;
-            }
-            [[fallthrough]];
           }
-          case DecodeResult::kBadLength:
-            if (active) {
-              // Cannot happen through our own writes; leave it for after the writer seals it,
-              // and say so once, not on every poll.
-              if (damage_reported_ != std::tuple{writer, seq, pos.offset}) {
-                damage_reported_ = {writer, seq, pos.offset};
-                spdlog::error("spool: {}: damaged record at offset {} in the active segment", path,
-                              pos.offset);
-              }
-              read_[writer] = pos;
-              return;
-            }
-            spool_.CountCorrupt();
-            Quarantine(path, open.fd.get(), pos.offset, "damaged record");
-            pos.offset = FileSize(open.fd.get());
-            Advance(batch, out.size(), writer, pos);
-            next_segment = true;
-            break;
+          if (r == Recovery::kSegmentDone) continue;
         }
       }
+      if (!ReadRecords(path, open, active, writer, max_entries, max_bytes, batch, out, pos)) break;
     }
     read_[writer] = pos;
   }
 
-  // Copies bytes [from, end) to <path>.corrupt so that nothing unread is ever deleted.
-  void Quarantine(const std::string& path, int fd, std::uint64_t from, const char* why) {
-    const std::uint64_t size = FileSize(fd);
-    const std::string target = path + ".corrupt";
-    spdlog::error("spool: {}: {} at offset {}; {} bytes moved to {}", path, why, from, size - from,
-                  target);
-    UniqueFd out(::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!out.valid()) return;
-    std::string buf(64 * 1024, '\0');
-    for (std::uint64_t off = from; off < size;) {
-      const ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(off));
-      if (n <= 0 || !WriteAll(out.get(), buf.data(), static_cast<std::size_t>(n)).ok()) break;
-      off += static_cast<std::uint64_t>(n);
+  // Reads records of segment `open` from `pos` on. False when the series cannot go further
+  // now (a limit was reached, the active segment has no more, or damage is held); true when
+  // this segment is done and the next one may be read.
+  bool ReadRecords(const std::string& path, OpenSegment& open, bool active, unsigned writer,
+                   std::size_t max_entries, std::size_t max_bytes, Batch& batch,
+                   std::vector<Entry>& out, SpoolPosition& pos) {
+    while (true) {
+      if (out.size() >= max_entries || batch_bytes_ >= max_bytes) return false;
+      std::uint64_t next = 0;
+      std::string_view payload;
+      const DecodeResult r = open.buffer->Next(pos.offset, payload, next);
+      if (r == DecodeResult::kRecord) {
+        out.push_back({std::to_string(batch.number) + ":" + std::to_string(out.size()),
+                       std::string(payload)});
+        batch_bytes_ += payload.size();
+        pos.offset = next;
+        Advance(batch, out.size(), writer, pos);
+        continue;
+      }
+      if (r == DecodeResult::kEnd) return !active;
+      if (active) {
+        // An incomplete record is still being written. Damage cannot come from our own
+        // writes: it is left for after the writer seals the segment, and said once.
+        if (r != DecodeResult::kIncomplete &&
+            damage_reported_ != std::tuple{writer, pos.seq, pos.offset}) {
+          damage_reported_ = {writer, pos.seq, pos.offset};
+          spdlog::error("spool: {}: damaged record at offset {} in the active segment", path,
+                        pos.offset);
+        }
+        return false;
+      }
+      const char* why = r == DecodeResult::kBadCrc      ? "damaged record (checksum mismatch)"
+                        : r == DecodeResult::kBadLength ? "damaged record (impossible length)"
+                                                        : "record cut short";
+      switch (Recover(path, open, r, why, batch, out.size(), writer, pos, pos.offset)) {
+        case Recovery::kHold:
+          return false;
+        case Recovery::kSegmentDone:
+          return true;
+        case Recovery::kResynced:
+          break;
+      }
     }
-    ::fsync(out.get());
+  }
+
+  enum class Recovery { kHold, kResynced, kSegmentDone };
+
+  // Damage found at `pos` of a sealed segment (the damaged bytes start at `from`): finds the
+  // next whole record with a valid checksum, sets the bytes before it aside, and only then
+  // moves `pos` there. A record cut short with nothing valid after it is a torn tail: dropped.
+  Recovery Recover(const std::string& path, OpenSegment& open, DecodeResult r, const char* why,
+                   Batch& batch, std::size_t entries, unsigned writer, SpoolPosition& pos,
+                   std::uint64_t from) {
+    const SpoolPosition at{pos.seq, from};
+    if (HeldBack(writer, at)) return Recovery::kHold;
+    std::uint64_t resync = 0;
+    const DecodeResult found = open.buffer->FindRecord(pos.offset, resync);
+    if (found == DecodeResult::kIncomplete) {
+      Failed(writer, at, path + ": cannot read past damage at offset " + std::to_string(from));
+      return Recovery::kHold;
+    }
+    if (r == DecodeResult::kIncomplete && found == DecodeResult::kEnd) {
+      spdlog::warn("spool: {}: dropping a torn tail of {} bytes at offset {} (never acknowledged)",
+                   path, resync - from, from);
+    } else if (!SetAsideAndLog(path, open.fd.get(), writer, at, resync, why)) {
+      return Recovery::kHold;
+    }
+    pos.offset = resync;
+    Advance(batch, entries, writer, pos);
+    return found == DecodeResult::kEnd ? Recovery::kSegmentDone : Recovery::kResynced;
+  }
+
+  // Sets bytes [at.offset, to) of the segment aside; logs what happened either way. False:
+  // they are not safely elsewhere, so the series must not move past them (retried later).
+  bool SetAsideAndLog(const std::string& path, int fd, unsigned writer, const SpoolPosition& at,
+                      std::uint64_t to, const char* why) {
+    const std::string target = path + ".corrupt";
+    Status s = SetAside(fd, at.offset, to, target);
+    if (!s.ok()) {
+      Failed(writer, at,
+             path + ": " + why + " at offset " + std::to_string(at.offset) + "; cannot set its " +
+                 std::to_string(to - at.offset) + " bytes aside in " + target + ": " + s.message());
+      return false;
+    }
+    spool_.CountCorrupt();
+    spdlog::error("spool: {}: {} at offset {}; {} bytes moved to {}{}", path, why, at.offset,
+                  to - at.offset, target,
+                  holds_.count(writer)
+                      ? " (after " + std::to_string(holds_[writer].failures) + " failed attempt(s))"
+                      : "");
+    holds_.erase(writer);
+    return true;
+  }
+
+  // A series held at damage that cannot be set aside (a full disk): retried after a growing
+  // interval, and logged when it starts and then at most once per kHoldLogEvery.
+  struct Hold {
+    SpoolPosition at;
+    std::chrono::steady_clock::time_point retry_at{};
+    std::chrono::milliseconds delay{0};
+    std::uint64_t failures = 0;
+    std::chrono::steady_clock::time_point logged{};
+  };
+  static constexpr std::chrono::milliseconds kFirstRetry{100};
+  static constexpr std::chrono::milliseconds kMaxRetry{10000};
+  static constexpr std::chrono::seconds kHoldLogEvery{60};
+
+  bool HeldBack(unsigned writer, const SpoolPosition& at) const {
+    const auto it = holds_.find(writer);
+    return it != holds_.end() && it->second.at == at &&
+           std::chrono::steady_clock::now() < it->second.retry_at;
+  }
+
+  void Failed(unsigned writer, const SpoolPosition& at, const std::string& what) {
+    const auto now = std::chrono::steady_clock::now();
+    Hold& h = holds_[writer];
+    if (!(h.at == at) || h.failures == 0) h = Hold{at};
+    ++h.failures;
+    h.delay = h.failures == 1 ? kFirstRetry : std::min(h.delay * 2, kMaxRetry);
+    h.retry_at = now + h.delay;
+    if (h.failures > 1 && now - h.logged < kHoldLogEvery) return;
+    h.logged = now;
+    spdlog::error(
+        "spool: {}; this series is read no further until it can be ({} attempt(s), "
+        "next in {} ms)",
+        what, h.failures, h.delay.count());
   }
 
   Spool& spool_;
@@ -449,7 +617,8 @@ class SpoolReader final : public QueueReader {
   std::size_t batch_bytes_ = 0;
   std::size_t first_series_ = 0;
   std::tuple<unsigned, std::uint64_t, std::uint64_t> damage_reported_{~0u, 0, 0};
-  bool cursor_unwritten_ = false;  // acked_ is ahead of the cursor file (its write failed)
+  std::map<unsigned, Hold> holds_;  // by writer
+  bool cursor_unwritten_ = false;   // acked_ is ahead of the cursor file (its write failed)
 };
 
 }  // namespace
@@ -535,9 +704,14 @@ void Spool::EndSegment(SiteId site, unsigned writer, std::uint64_t seq) {
     std::lock_guard lock(s.mu);
     s.active.erase({writer, seq});
   }
-  // A segment sealed after its readers had already passed its end is deleted now, not at
-  // some later acknowledgement that may never come.
-  DeleteConsumed(site);
+  // A segment sealed after its readers had already passed its end is deleted by the next
+  // read poll, on the reader's thread: this runs on an I/O thread, which must not list and
+  // unlink files.
+  s.sealed.store(true, std::memory_order_release);
+}
+
+void Spool::DeleteConsumedIfSealed(SiteId site) {
+  if (sites_[site]->sealed.exchange(false, std::memory_order_acq_rel)) DeleteConsumed(site);
 }
 
 bool Spool::IsActive(SiteId site, unsigned writer, std::uint64_t seq) const {
@@ -564,16 +738,25 @@ void Spool::Acknowledged(SiteId site, const std::string& group, const SpoolCurso
 
 void Spool::DeleteConsumed(SiteId site) {
   SiteState& s = *sites_[site];
-  std::vector<SegmentName> segments = ListSegments(site);
-  std::lock_guard lock(s.mu);
+  // Listed before the snapshot: a file listed exists, so its seq was taken, and it is either
+  // active in the snapshot or sealed for good; cursors only move forward. The listing, stat
+  // and unlink calls then run without the lock that writers take on rotation.
+  const std::vector<SegmentName> segments = ListSegments(site);
+  std::set<std::pair<unsigned, std::uint64_t>> active;
+  std::map<std::string, SpoolCursor> cursors;
+  {
+    std::lock_guard lock(s.mu);
+    active = s.active;
+    cursors = s.cursors;
+  }
   for (const auto& seg : segments) {
-    if (s.active.count({seg.writer, seg.seq})) continue;
+    if (active.count({seg.writer, seg.seq})) continue;
     const std::string path = SegmentPath(site, seg.writer, seg.seq);
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) continue;
     bool consumed_by_all = true;
     for (const auto& g : groups_) {
-      const auto& c = s.cursors[g];
+      const SpoolCursor& c = cursors[g];
       auto it = c.find(seg.writer);
       const bool consumed =
           it != c.end() && (it->second.seq > seg.seq ||
@@ -584,7 +767,8 @@ void Spool::DeleteConsumed(SiteId site) {
         break;
       }
     }
-    if (consumed_by_all && ::unlink(path.c_str()) != 0)
+    // ENOENT: another group's reader deleted it just now.
+    if (consumed_by_all && ::unlink(path.c_str()) != 0 && errno != ENOENT)
       spdlog::warn("spool: cannot delete consumed segment {}: {}", path, std::strerror(errno));
   }
 }

@@ -77,14 +77,18 @@ class Spool {
   // Active = held by a live writer of this process. StartSegment takes the next seq for a new
   // segment of `writer` (above every seq on disk or in a cursor at Open) and marks it active,
   // in one step, before the file is created; EndSegment seals it (or gives up a seq whose
-  // file could not be made) and deletes it if every group has already read it.
+  // file could not be made). Both run on I/O threads and only touch memory: a sealed segment
+  // every group has already read is deleted by the next reader poll (DeleteConsumedIfSealed).
   std::uint64_t StartSegment(SiteId site, unsigned writer);
   void EndSegment(SiteId site, unsigned writer, std::uint64_t seq);
   bool IsActive(SiteId site, unsigned writer, std::uint64_t seq) const;
   // Records a group's acknowledged cursor and deletes the sealed segments all groups passed.
   void Acknowledged(SiteId site, const std::string& group, const SpoolCursor& cursor);
-  // Deletes the sealed segments every group has read to their end.
+  // Deletes the sealed segments every group has read to their end. Lists and unlinks files:
+  // for reader threads, never I/O threads; the site lock is held only to copy the state.
   void DeleteConsumed(SiteId site);
+  // DeleteConsumed, if a segment of the site was sealed since the last call (cheap to poll).
+  void DeleteConsumedIfSealed(SiteId site);
   void CountCorrupt() { ++corrupt_records_; }
   const config::QueueConfig& config() const { return config_; }
 
@@ -96,6 +100,9 @@ class Spool {
     std::set<std::pair<unsigned, std::uint64_t>> active;
     std::map<unsigned, std::uint64_t> max_seq;
     std::map<std::string, SpoolCursor> cursors;  // by group, as last acknowledged
+    // A segment was sealed since the last DeleteConsumed; true at first, for the consumed
+    // segments an earlier run left (sealed at its shutdown after its last deletion pass).
+    std::atomic<bool> sealed{true};
   };
 
   std::string dir_;

@@ -5,6 +5,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -41,6 +43,33 @@ class Recorder : public AppendHandler {
   std::mutex mu;
   std::vector<Status> results;
 };
+
+// Captures the default logger's lines while it lives.
+class LogCapture {
+ public:
+  LogCapture()
+      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10000)),
+        previous_(spdlog::default_logger()) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink_));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  std::size_t Count(const std::string& needle) const {
+    std::size_t n = 0;
+    for (const auto& line : sink_->last_formatted()) n += line.find(needle) != std::string::npos;
+    return n;
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 class SpoolTest : public ::testing::Test {
  protected:
@@ -194,6 +223,10 @@ TEST_F(SpoolTest, ASegmentConsumedWhileActiveIsDeletedWhenSealed) {
   ASSERT_TRUE(r->Ack(got.back().id).ok());
   ASSERT_EQ(Segments("site_a").size(), 1u);  // still the writer's active segment
   w.reset();                                 // sealed: nothing in it is unread
+  // Sealing runs on an I/O thread, which lists and unlinks nothing; the reader's next poll
+  // (no new acknowledgement) deletes it.
+  EXPECT_EQ(Segments("site_a").size(), 1u);
+  EXPECT_TRUE(r->Read(10, 1 << 20, std::chrono::milliseconds(0))->empty());
   EXPECT_TRUE(Segments("site_a").empty());
 }
 
@@ -282,7 +315,7 @@ TEST_F(SpoolTest, FlippedByteLosesOnlyThatRecord) {
   EXPECT_EQ(spool->corrupt_records(), 1u);
 }
 
-TEST_F(SpoolTest, DamagedLengthQuarantinesTheRestNeverDeletesUnread) {
+TEST_F(SpoolTest, DamagedLengthSetsAsideOnlyThatRecordAndTheRestIsRead) {
   {
     auto spool = Open();
     auto w = Writer(*spool, 0);
@@ -294,12 +327,115 @@ TEST_F(SpoolTest, DamagedLengthQuarantinesTheRestNeverDeletesUnread) {
     f.seekp(8 + 3 * 20 + 3);  // high byte of record 3's length
     f.put('\x7f');
   }
+  const std::string damaged = ReadFile(seg).substr(8 + 3 * 20, 20);
+  auto spool = Open();
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, 100);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[3].payload, "{\"uid\":\"q4\"}");
+  EXPECT_EQ(ReadFile(seg.string() + ".corrupt"), damaged);
+  ASSERT_TRUE(r->Ack(got.back().id).ok());
+  EXPECT_TRUE(Segments("site_a").empty()) << "read or set aside to its end: deleted";
+}
+
+// One flipped bit anywhere in a length field costs that record only: reading resynchronises
+// on the next record whose checksum holds. (Before, the rest of the segment was set aside,
+// or, for a length that ran past the end, dropped as a torn tail.)
+TEST_F(SpoolTest, OneFlippedLengthBitCostsOnlyThatRecord) {
+  const auto records = Records("r", 300);
+  for (int bit = 0; bit < 32; ++bit) {
+    SCOPED_TRACE("bit " + std::to_string(bit));
+    fs::remove_all(dir_ / "site_a");
+    {
+      auto spool = Open();
+      AppendAll(*Writer(*spool, 0), 0, records);
+    }
+    const auto seg = Segments("site_a").at(0);
+    const std::size_t at = 8 + 3 * 20;  // record 3: 8 header + 12 payload bytes, as 0-2
+    std::string bytes = ReadFile(seg);
+    bytes[at + bit / 8] = static_cast<char>(bytes[at + bit / 8] ^ (1 << (bit % 8)));
+    std::ofstream(seg, std::ios::binary | std::ios::trunc) << bytes;
+
+    auto spool = Open();
+    auto r = std::move(spool->OpenReader(0, "load")).value();
+    auto got = ReadN(*r, 1000);
+    ASSERT_EQ(got.size(), 299u);
+    for (std::size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(got[i].payload, records[i < 3 ? i : i + 1]) << i;
+    EXPECT_EQ(spool->corrupt_records(), 1u);
+    EXPECT_EQ(ReadFile(seg.string() + ".corrupt"), bytes.substr(at, 20)) << "exactly one region";
+  }
+}
+
+// The scan for the next valid record runs through the 256 KiB read buffer and refills it:
+// here the damaged record is 100 KB long and straddles the buffer's edge.
+TEST_F(SpoolTest, ResynchronisationScansAcrossTheReadBuffer) {
+  std::vector<std::string> records;
+  for (int i = 0; i < 8; ++i)
+    records.push_back("{\"i\":" + std::to_string(i) + ",\"x\":\"" + std::string(100000, 'x') +
+                      "\"}");
+  {
+    auto spool = Open({"load"}, 8 << 20);
+    AppendAll(*Writer(*spool, 0), 0, records);
+  }
+  const auto seg = Segments("site_a").at(0);
+  std::size_t at = 8;
+  for (int i = 0; i < 2; ++i) at += 8 + records[i].size();  // record 2: 200 KB .. 300 KB
+  std::string bytes = ReadFile(seg);
+  bytes[at + 1] = static_cast<char>(bytes[at + 1] ^ 0x10);  // a plausible, wrong length
+  std::ofstream(seg, std::ios::binary | std::ios::trunc) << bytes;
+  auto spool = Open({"load"}, 8 << 20);
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, 100, 3);
+  ASSERT_EQ(got.size(), 7u);
+  EXPECT_EQ(got[2].payload, records[3]);
+  EXPECT_EQ(ReadFile(seg.string() + ".corrupt"), bytes.substr(at, 8 + records[2].size()));
+}
+
+// Damage that cannot be set aside (here a directory in the way of <segment>.corrupt, as a
+// full disk would make the copy fail) holds the reader at it: nothing after it counts as
+// read, the segment outlives acknowledgements, the failure is logged once, not on every
+// poll, and nothing says "moved". Once the copy can be made, it is, and reading goes on.
+// (Before, the failed copy was ignored, the reader moved on and the segment was deleted.)
+TEST_F(SpoolTest, DamageThatCannotBeSetAsideHoldsTheReaderAndKeepsTheSegment) {
+  {
+    auto spool = Open();
+    AppendAll(*Writer(*spool, 0), 0, Records("h", 6));
+  }
+  const auto seg = Segments("site_a")[0];
+  {
+    std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(8 + 3 * 20 + 3);  // record 3's length: impossible
+    f.put('\x7f');
+  }
+  const fs::path corrupt = seg.string() + ".corrupt";
+  fs::create_directories(corrupt);  // open(O_WRONLY) fails with EISDIR, even for root
+  LogCapture log;
   auto spool = Open();
   auto r = std::move(spool->OpenReader(0, "load")).value();
   auto got = ReadN(*r, 100);
   ASSERT_EQ(got.size(), 3u);
-  EXPECT_TRUE(fs::exists(seg.string() + ".corrupt"));
-  EXPECT_EQ(fs::file_size(seg.string() + ".corrupt"), 2u * 20);
+  ASSERT_TRUE(r->Ack(got.back().id).ok());
+  for (int i = 0; i < 20; ++i)
+    EXPECT_TRUE(r->Read(10, 1 << 20, std::chrono::milliseconds(10))->empty());
+  EXPECT_TRUE(fs::exists(seg)) << "nothing after the damage was read or set aside";
+  EXPECT_EQ(log.Count("cannot set its 20 bytes aside"), 1u);
+  EXPECT_EQ(log.Count("moved to"), 0u);
+
+  fs::remove(corrupt);
+  std::vector<Entry> rest;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (rest.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    auto got_now = r->Read(10, 1 << 20, std::chrono::milliseconds(20));
+    ASSERT_TRUE(got_now.ok());
+    for (auto& e : *got_now) rest.push_back(std::move(e));
+  }
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].payload, "{\"uid\":\"h4\"}");
+  EXPECT_EQ(fs::file_size(corrupt), 20u);
+  EXPECT_EQ(log.Count("20 bytes moved to"), 1u);
+  ASSERT_TRUE(r->Ack(rest.back().id).ok());
+  EXPECT_FALSE(fs::exists(seg));
 }
 
 TEST_F(SpoolTest, SegmentsAreDeletedOnlyWhenEveryGroupPassedThem) {
@@ -376,12 +512,64 @@ TEST_F(SpoolTest, FailedWriteIsReportedAndLeavesNoHalfRecord) {
   ::setrlimit(RLIMIT_FSIZE, &old);
   ASSERT_EQ(rec->results.size(), 1u);
   EXPECT_EQ(rec->results[0].code(), Status::Code::kIoError);
-  AppendAll(*w, 0, {"{\"uid\":\"after\"}"});
+  // Refused for a short while after the failure, then written to a new segment.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto after = std::make_shared<Recorder>();
+  do {
+    after->results.clear();
+    w->Append(0, "{\"uid\":\"after\"}", after);
+    ASSERT_EQ(after->results.size(), 1u);
+  } while (!after->results[0].ok() && std::chrono::steady_clock::now() < deadline);
+  ASSERT_TRUE(after->results[0].ok()) << after->results[0].ToString();
   auto r = std::move(spool->OpenReader(0, "load")).value();
   auto got = ReadN(*r, 100);
-  ASSERT_EQ(got.size(), 4u);
+  ASSERT_EQ(got.size(), 4u) << "refused appends were not stored";
   EXPECT_EQ(got[3].payload, "{\"uid\":\"after\"}");
   EXPECT_EQ(spool->corrupt_records(), 0u);
+}
+
+// On a disk that refuses every new segment, a flood of appends is answered IoError without
+// a flood of open() calls and error lines: after a failure the writer waits a growing
+// interval before it tries the disk again. Each attempt takes a new seq, so the seq of the
+// segment finally created counts the attempts. (Before, every append tried: seq 1001.)
+TEST_F(SpoolTest, AFailingDiskIsRetriedAfterABackoffNotOnEveryAppend) {
+  LogCapture log;
+  auto spool = Open();
+  auto w = Writer(*spool, 0);
+  fs::remove_all(dir_ / "site_a");
+  std::ofstream(dir_ / "site_a") << "not a directory";  // every create fails (ENOTDIR)
+  const auto start = std::chrono::steady_clock::now();
+  auto refused = std::make_shared<Recorder>();
+  for (int i = 0; i < 1000; ++i) w->Append(0, "{\"uid\":\"no\"}", refused);
+  ASSERT_EQ(refused->results.size(), 1000u);
+  for (const auto& st : refused->results) ASSERT_EQ(st.code(), Status::Code::kIoError);
+
+  fs::remove(dir_ / "site_a");
+  fs::create_directories(dir_ / "site_a");
+  auto ok = std::make_shared<Recorder>();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    ok->results.clear();
+    w->Append(0, "{\"uid\":\"yes\"}", ok);
+  } while (!ok->results[0].ok() && std::chrono::steady_clock::now() < deadline);
+  ASSERT_TRUE(ok->results[0].ok());
+  const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - start)
+                              .count();
+  const auto segs = Segments("site_a");
+  ASSERT_EQ(segs.size(), 1u);
+  unsigned writer = 0;
+  unsigned long long seq = 0;
+  ASSERT_EQ(std::sscanf(segs[0].filename().c_str(), "w%u-%llu.seg", &writer, &seq), 2);
+  // At most one attempt per 100 ms (the shortest interval), plus the first and the last.
+  EXPECT_LE(seq, 2u + static_cast<unsigned long long>(elapsed_ms) / 100) << elapsed_ms << " ms";
+  // One line when it starts, at most one per 10 s while it lasts, one when it ends.
+  EXPECT_LE(log.Count("[error] spool:"), 1u + static_cast<std::size_t>(elapsed_ms) / 10000);
+  EXPECT_EQ(log.Count("writing to"), 1u);
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, 10);
+  ASSERT_EQ(got.size(), 1u) << "only the accepted append was stored";
+  EXPECT_EQ(got[0].payload, "{\"uid\":\"yes\"}");
 }
 
 // A cursor that cannot be written (a full disk) must not stop consumption: the position is
@@ -486,6 +674,29 @@ TEST_F(SpoolTest, WriterGoneWithASyncInFlightStillAnswersEveryAppendOnce) {
   for (const auto& st : rec->results) EXPECT_TRUE(st.ok()) << st.ToString();
   auto r = std::move(spool->OpenReader(0, "load")).value();
   EXPECT_EQ(ReadN(*r, 10).size(), 3u);
+}
+
+// With durability fsync, a new segment's directory entry is synced by the background job
+// that syncs its first records, not on the I/O thread, and no answer comes before it: a
+// directory that cannot be synced fails the answers that rest on it, and the next sync tries
+// it again. (Before, OpenSegment synced it inline, and the job never looked at it.)
+TEST_F(SpoolTest, ANewSegmentsDirectoryEntryIsSyncedBeforeItsRecordsAreAnswered) {
+  auto spool = Open({"load"}, 1 << 20, config::Durability::kFsync);
+  ManualExecutors ex;
+  auto w = std::move(spool->MakeWriter(0, ex.Make())).value();
+  auto first = std::make_shared<Recorder>();
+  w->Append(0, "{\"n\":1}", first);  // creates the segment; its sync is queued, not run
+  ASSERT_EQ(first->count(), 0u);
+  fs::rename(dir_ / "site_a", dir_ / "site_a.away");  // the directory sync will fail
+  ex.Drain();
+  ASSERT_EQ(first->count(), 1u);
+  EXPECT_EQ(first->results[0].code(), Status::Code::kIoError) << first->results[0].ToString();
+  fs::rename(dir_ / "site_a.away", dir_ / "site_a");
+  auto second = std::make_shared<Recorder>();
+  w->Append(0, "{\"n\":2}", second);  // same segment: the retried directory sync now works
+  ex.Drain();
+  ASSERT_EQ(second->count(), 1u);
+  EXPECT_TRUE(second->results[0].ok()) << second->results[0].ToString();
 }
 
 TEST_F(SpoolTest, AnIncompleteRecordInTheActiveSegmentIsWaitedForNotDropped) {
