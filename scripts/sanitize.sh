@@ -7,9 +7,11 @@
 #         OCEANUS_FUZZ_SECONDS (default 20) each.
 #   tsan  clang build with ThreadSanitizer into build-tsan/; runs the tests whose code shares
 #         data between threads: the unit suites of the spool, loader, task queue, worker,
-#         guards and id generator, and the integration suites whose server runs several I/O
-#         threads beside the loader, reactor and worker (collect, durability, abuse,
-#         operations: the admin thread reading the I/O threads' counters and tail).
+#         guards and id generator, the Redis writer (I/O thread → sender thread) and
+#         forwarder, and the integration suites whose server runs several I/O threads beside
+#         the loader, reactor and worker (collect, durability, abuse, operations: the admin
+#         thread reading the I/O threads' counters and tail; redis: writers, forwarder and
+#         readers against a real redis-server).
 #
 # Usage: scripts/sanitize.sh [asan|tsan]... (default: both). Any finding fails the run.
 set -euo pipefail
@@ -54,7 +56,7 @@ for mode in "${modes[@]}"; do
       cmake --build build-tsan -j"$jobs" --target oceanus oceanus_unit_tests
       OCEANUS_SANITIZER=thread ctest --test-dir build-tsan --output-on-failure -j"$jobs" \
         --timeout 900 \
-        -R '^(SpoolTest|SpoolCursorFileTest|LoaderTest|LocalTaskQueueTest|WorkerTest|GuardTest|EventIdTest|DeviceCacheTest|AuthTest)\.|^integration\.test_(collect|durability|abuse|operations)$'
+        -R '^(SpoolTest|SpoolCursorFileTest|LoaderTest|LocalTaskQueueTest|WorkerTest|GuardTest|EventIdTest|DeviceCacheTest|AuthTest|RedisForwarderTest|RedisWriterTest)\.|^integration\.test_(collect|durability|abuse|operations|redis)$'
       ;;
     *)
       echo "unknown mode '$mode' (asan | tsan)" >&2

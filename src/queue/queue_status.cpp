@@ -101,7 +101,10 @@ QueueSnapshot TakeQueueSnapshot(const config::Config& config, const Spool* spool
         site.groups.push_back(std::move(group));
       }
     }
-    if (spool != nullptr) site.spool = spool->Stats(i);
+    if (spool != nullptr) {
+      site.spool = spool->Stats(i);
+      site.spool_unconsumed_bytes = spool->UnconsumedBytes(i);
+    }
   }
   return snap;
 }
@@ -158,6 +161,8 @@ std::string QueueStatusJson(const config::Config& config, const QueueSnapshot& s
       out += std::to_string(site.spool->bytes_on_disk);
       field("spool_segments");
       out += std::to_string(site.spool->segments);
+      field("spool_unconsumed_bytes");
+      out += std::to_string(site.spool_unconsumed_bytes);
     }
     out += "}";
   }
@@ -199,18 +204,24 @@ void WriteQueueMetrics(const config::Config& config, const QueueSnapshot& snap,
   }
   bool any_spool = false;
   for (const auto& s : snap.sites) any_spool = any_spool || s.spool.has_value();
-  if (any_spool) {
-    out.Family("oceanus_spool_bytes", "gauge",
-               "Bytes of the site's local spool on disk (queue type spool: the queue; redis: "
-               "events waiting for Redis).");
-    out.Family("oceanus_spool_segments", "gauge", "Segment files of the site's local spool.");
-    for (std::size_t i = 0; i < config.sites.size(); ++i) {
-      if (!snap.sites[i].spool) continue;
-      out.Sample("oceanus_spool_bytes", {{"site", config.sites[i].name}},
-                 static_cast<double>(snap.sites[i].spool->bytes_on_disk));
-      out.Sample("oceanus_spool_segments", {{"site", config.sites[i].name}},
-                 static_cast<double>(snap.sites[i].spool->segments));
-    }
+  if (!any_spool) return;
+  out.Family("oceanus_spool_bytes", "gauge",
+             "Bytes of the site's local spool files on disk, consumed or not (the active "
+             "segments stay until they are sealed).");
+  out.Family("oceanus_spool_segments", "gauge", "Segment files of the site's local spool.");
+  out.Family("oceanus_spool_unconsumed_bytes", "gauge",
+             "Record bytes of the site's local spool not yet acknowledged by the slowest "
+             "consumer (queue type spool: the queue's backlog; redis: events waiting for Redis).");
+  for (std::size_t i = 0; i < config.sites.size(); ++i) {
+    const SiteSnapshot& site = snap.sites[i];
+    if (!site.spool) continue;
+    const std::string& name = config.sites[i].name;
+    out.Sample("oceanus_spool_bytes", {{"site", name}},
+               static_cast<double>(site.spool->bytes_on_disk));
+    out.Sample("oceanus_spool_segments", {{"site", name}},
+               static_cast<double>(site.spool->segments));
+    out.Sample("oceanus_spool_unconsumed_bytes", {{"site", name}},
+               static_cast<double>(site.spool_unconsumed_bytes));
   }
 }
 

@@ -27,6 +27,7 @@ struct SiteSnapshot {
   long long dead_letter_length = -1;
   std::vector<GroupSnapshot> groups;
   std::optional<Spool::SiteStats> spool;
+  std::uint64_t spool_unconsumed_bytes = 0;  // not yet acknowledged by the slowest group
 };
 
 struct QueueSnapshot {
@@ -45,7 +46,8 @@ std::string QueueStatusJson(const config::Config& config, const QueueSnapshot& s
 std::string QueueStatusJson(const config::Config& config, const Spool* spool);
 
 // oceanus_queue_length / _pending / _lag / _lag_seconds, oceanus_dead_letter_length,
-// oceanus_spool_bytes / _segments, oceanus_redis_up.
+// oceanus_spool_bytes / _segments / _unconsumed_bytes, oceanus_redis_up. Each family's samples
+// are written together, after its HELP and TYPE.
 void WriteQueueMetrics(const config::Config& config, const QueueSnapshot& snapshot,
                        MetricsWriter& out);
 

@@ -55,25 +55,43 @@ void AppendSample(std::string& out, std::string_view name, const Labels& labels,
 }  // namespace
 
 void MetricsWriter::Family(std::string_view name, std::string_view type, std::string_view help) {
-  if (!declared_.emplace(name).second) return;
-  out_ += "# HELP ";
-  out_ += name;
-  out_ += ' ';
-  out_ += help;
-  out_ += "\n# TYPE ";
-  out_ += name;
-  out_ += ' ';
-  out_ += type;
-  out_ += '\n';
+  auto [it, added] = index_.emplace(std::string(name), families_.size());
+  if (added) families_.emplace_back();
+  FamilyText& family = families_[it->second];
+  if (!family.header.empty()) return;
+  family.type = type;
+  family.header = "# HELP " + std::string(name) + ' ' + std::string(help) + "\n# TYPE " +
+                  std::string(name) + ' ' + std::string(type) + '\n';
+}
+
+std::string& MetricsWriter::SamplesOf(std::string_view sample_name) {
+  if (auto it = index_.find(sample_name); it != index_.end()) return families_[it->second].samples;
+  for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
+    if (!sample_name.ends_with(suffix)) continue;
+    auto it = index_.find(sample_name.substr(0, sample_name.size() - suffix.size()));
+    if (it != index_.end() && families_[it->second].type == "histogram")
+      return families_[it->second].samples;
+  }
+  index_.emplace(std::string(sample_name), families_.size());
+  return families_.emplace_back().samples;
 }
 
 void MetricsWriter::Sample(std::string_view name, std::initializer_list<Label> labels,
                            double value) {
-  AppendSample(out_, name, labels, value);
+  AppendSample(SamplesOf(name), name, labels, value);
 }
 
 void MetricsWriter::Sample(std::string_view name, const std::vector<Label>& labels, double value) {
-  AppendSample(out_, name, labels, value);
+  AppendSample(SamplesOf(name), name, labels, value);
+}
+
+std::string MetricsWriter::text() const {
+  std::string out;
+  for (const auto& family : families_) {
+    out += family.header;
+    out += family.samples;
+  }
+  return out;
 }
 
 Histogram::Histogram(std::vector<double> bounds)

@@ -690,3 +690,88 @@ class RabbitMq:
             if b"ERL_EPMD_PORT=" + port in environ or (b"-port" in argv and port in argv):
                 pids.append(int(entry))
         return pids
+
+
+# --- Prometheus text format (0.0.4), checked strictly ------------------------------------
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
+_SAMPLE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)( -?\d+)?\Z")
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(,|\Z)')
+_TYPES = ("counter", "gauge", "histogram", "summary", "untyped")
+
+
+def _family_of(name, types):
+    """The family a sample belongs to: itself, or the histogram/summary it is a part of."""
+    if name in types:
+        return name
+    for suffix in ("_bucket", "_sum", "_count"):
+        base = name[:-len(suffix)]
+        if name.endswith(suffix) and types.get(base) in ("histogram", "summary"):
+            return base
+    return name
+
+
+def check_metrics_text(text):
+    """Parses /metrics strictly; returns {(name, frozenset(labels)): value} or raises
+    AssertionError naming the line. Beyond what Prometheus's own parser checks (it is
+    lenient): each family's HELP and TYPE at most once and before its samples, a family's
+    lines contiguous (none after another family started), no series twice, valid names,
+    label syntax and values, and a final newline."""
+    assert text.endswith("\n"), "the text does not end with a newline"
+    types, helped, finished, samples = {}, set(), set(), {}
+    current = None
+
+    def enter(family, where):
+        nonlocal current
+        if family != current:
+            assert family not in finished, f"{where}: family {family} continues after another family"
+            if current is not None:
+                finished.add(current)
+            current = family
+
+    for number, line in enumerate(text[:-1].split("\n"), 1):
+        where = f"line {number} {line!r}"
+        assert line, f"{where}: empty line"
+        if line.startswith("#"):
+            parts = line.split(" ", 3)
+            assert len(parts) >= 3 and parts[1] in ("HELP", "TYPE"), f"{where}: not HELP or TYPE"
+            name = parts[2]
+            assert _METRIC_NAME.match(name), f"{where}: bad metric name"
+            enter(name, where)
+            if parts[1] == "HELP":
+                assert name not in helped, f"{where}: second HELP for {name}"
+                assert len(parts) == 4 and parts[3].strip(), f"{where}: empty HELP"
+                helped.add(name)
+            else:
+                assert name not in types, f"{where}: second TYPE for {name}"
+                assert len(parts) == 4 and parts[3] in _TYPES, f"{where}: bad TYPE"
+                assert not any(n == name for n, _ in samples), f"{where}: TYPE after samples"
+                types[name] = parts[3]
+            continue
+        m = _SAMPLE.match(line)
+        assert m, f"{where}: not a sample line"
+        name, _, label_text, value, _ = m.groups()
+        family = _family_of(name, types)
+        enter(family, where)
+        labels = {}
+        if label_text:
+            pos = 0
+            while pos < len(label_text):
+                lm = _LABEL.match(label_text, pos)
+                assert lm, f"{where}: bad labels at {label_text[pos:]!r}"
+                key = lm.group(1)
+                assert _LABEL_NAME.match(key) and not key.startswith("__"), f"{where}: bad label {key}"
+                assert key not in labels, f"{where}: label {key} twice"
+                labels[key] = lm.group(2)
+                pos = lm.end()
+        if value not in ("+Inf", "-Inf", "NaN"):
+            try:
+                float(value)
+            except ValueError:
+                raise AssertionError(f"{where}: bad value {value!r}")
+        if types.get(family) == "histogram" and name.endswith("_bucket"):
+            assert "le" in labels, f"{where}: bucket without le"
+        key = (name, frozenset(labels.items()))
+        assert key not in samples, f"{where}: series written twice"
+        samples[key] = float(value)
+    return samples

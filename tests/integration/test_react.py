@@ -16,7 +16,7 @@ import unittest
 import urllib.parse
 
 from harness import (BIN, SOURCE_DIR, Oceanus, FakeGoogle, FakeServices, Redis, SmtpSink, RabbitMq,
-                     example_config, free_port, wait_for)
+                     check_metrics_text, example_config, free_port, wait_for)
 import subprocess
 
 JST = datetime.timezone(datetime.timedelta(hours=9))
@@ -266,7 +266,14 @@ class CoreScenarios(Fixtures):
         sids = [r[5] for r in rows]
         self.assertEqual(len(set(sids)), 5, rows)
         self.assertLessEqual(sum(1 for r in rows if r[7] == "198.51.100.1"), 2, rows)
-        time.sleep(0.5)  # nothing more may arrive: the reactor has settled every form
+        # Nothing more may arrive. Every task is accounted for: 9 forms read, 4 suppressed,
+        # 5 passed with two tasks each, of which the 5 row tasks ran (the reports wait 1 h).
+        s = self.tasks_status(p)
+        self.assertEqual((s["reactor"]["matched"], s["reactor"]["tasks"], s["worker"]["succeeded"]),
+                         (9, 10, 5), s)
+        # And a later event's task is delivered, so the worker has moved past the forms' tasks.
+        self.beacon(p, evt="paid", uid="marker", jsn={"price": 1, "title": "t", "id": "m"})
+        wait_for(lambda: any("marker" in json.dumps(m) for m in self.slack()), what="the marker's slack message")
         self.assertEqual(len(self.sheet(title)), 5)
 
     def test_failing_twice_then_succeeding_delivers_once(self):
@@ -413,6 +420,21 @@ class ActionTransportsTest(Fixtures, unittest.TestCase):
         self.assertTrue(calls[0]["headers"]["content-type"].startswith("application/json"))
         self.assertEqual(calls[0]["json"], {"event": "refund", "user": "u7", "price": "980",
                                             "tags": ["samplesite", "audit"]})
+
+
+    def test_metrics_of_run_are_well_formed(self):
+        # `run` writes every stage's families (collector, loader, queue, tasks, reactor,
+        # worker) into one /metrics: each family must stay in one piece.
+        p = self.start()
+        self.beacon(p, evt="paid", uid="u8", jsn={"price": 1, "title": "t", "id": "x"})
+        wait_for(self.slack, what="a delivered slack message")
+        status, body = p.admin("/metrics")
+        self.assertEqual(status, 200)
+        m = check_metrics_text(body.decode())
+        for name in ("oceanus_events_received_total", "oceanus_events_loaded_total",
+                     "oceanus_spool_unconsumed_bytes", "oceanus_reactor_events_total",
+                     "oceanus_task_runs_total", "oceanus_tasks"):
+            self.assertTrue(any(n == name for n, _ in m), name)
 
 
 class LocalTasksTest(CoreScenarios, RestartScenarios, unittest.TestCase):

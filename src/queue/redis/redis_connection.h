@@ -5,10 +5,17 @@
 // locked. Errors are classified once, here: a transport failure (refused, timeout, reset)
 // is kUnavailable and marks the connection broken (the owner reconnects with backoff); an
 // error reply from Redis (WRONGTYPE, NOGROUP, ...) is kInvalidArgument and leaves it usable.
+// NextWithin is the one exception: a reply that is merely late (Redis slow or stopped) leaves
+// the connection usable, so that commands already sent are not sent again on a new one.
+//
+// A connection counts as broken only when the kernel says so: the peer closed or reset it, or
+// TCP keepalive / TCP_USER_TIMEOUT (kDeadPeerAfter) found the peer gone. A Redis that is alive
+// but does not answer (stopped, busy) keeps its connections.
 #pragma once
 
 #include <hiredis/hiredis.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,6 +41,14 @@ class RedisConnection {
   // Pipelining: queue commands, then read their replies in order.
   void Append(const std::vector<std::string_view>& args);
   Result<Reply> Next();
+  // Waits at most `wait` for the next reply, sending what is still unsent meanwhile. No reply
+  // in time: kUnavailable with broken() still false — the reply may come later and is the
+  // next one read. Never mix with Next() on a connection that has timed out here.
+  Result<Reply> NextWithin(std::chrono::milliseconds wait);
+
+  // After this long without an acknowledgement from the peer's kernel (keepalive probes, or
+  // data sent and not acknowledged), the connection is broken.
+  static constexpr std::chrono::seconds kDeadPeerAfter{20};
 
   bool broken() const { return broken_; }
   std::string address() const;
@@ -44,10 +59,12 @@ class RedisConnection {
   };
   RedisConnection() = default;
   Status TransportError(const char* what);
+  Result<Reply> Classify(void* raw);
 
   std::unique_ptr<redisContext, ContextDeleter> context_;
   config::RedisConfig config_;
   bool broken_ = false;
+  bool unsent_ = false;  // commands appended and not yet all written to the socket
 };
 
 // Reply helpers.

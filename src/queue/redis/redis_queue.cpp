@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <optional>
 #include <utility>
 
 namespace oceanus::queue::redis {
@@ -41,9 +42,11 @@ std::string FormatId(std::pair<std::uint64_t, std::uint64_t> id) {
   return std::to_string(id.first) + "-" + std::to_string(id.second);
 }
 
-std::chrono::milliseconds NextBackoff(std::chrono::milliseconds current) {
-  return std::min<std::chrono::milliseconds>(
-      std::chrono::seconds(5), current.count() == 0 ? std::chrono::milliseconds(100) : current * 2);
+// `first`, then doubling, at most 5 s.
+std::chrono::milliseconds NextBackoff(std::chrono::milliseconds current,
+                                      std::chrono::milliseconds first) {
+  return std::min<std::chrono::milliseconds>(std::chrono::seconds(5),
+                                             current.count() == 0 ? first : current * 2);
 }
 
 // The value of field `name` in a stream entry's [field, value, ...] array.
@@ -140,7 +143,7 @@ bool RedisWriter::EnsureConnected() {
   auto c = RedisConnection::Connect(config_.queue.redis);
   if (!c.ok()) {
     conn_.reset();
-    backoff_ = NextBackoff(backoff_);
+    backoff_ = NextBackoff(backoff_, std::chrono::milliseconds(100));
     next_connect_ = now + backoff_;
     if (!reported_down_) {
       spdlog::warn("{}; events go to the local spool until Redis is back", c.status().message());
@@ -423,71 +426,128 @@ Result<long long> RedisReader::Trim() {
 // Forwarder
 
 Forwarder::Forwarder(const config::Config& config, Spool& spool, SpoolBacklog& backlog)
-    : config_(config), spool_(spool), backlog_(backlog) {}
+    : config_(config), spool_(spool), backlog_(backlog), drained_(config.sites.size(), 0) {}
 
 Forwarder::~Forwarder() { Stop(); }
 
-bool Forwarder::ForwardSite(SiteId site, QueueReader& reader) {
+void Forwarder::BackOff() {
+  backoff_ = NextBackoff(backoff_, std::chrono::milliseconds(50));
+  next_attempt_ = Clock::now() + backoff_;
+}
+
+bool Forwarder::Connect() {
+  if (conn_ && !conn_->broken()) return true;
+  conn_.reset();
+  ++connects_;
+  auto c = RedisConnection::Connect(config_.queue.redis);
+  if (!c.ok()) {
+    if (c.status().message() != last_failure_)
+      spdlog::warn("spool forwarder: {}; retrying", c.status().message());
+    last_failure_ = c.status().message();
+    BackOff();
+    return false;
+  }
+  conn_ = std::move(c).value();
+  return true;
+}
+
+Result<Reply> Forwarder::Await() {
+  constexpr std::chrono::milliseconds kSlice{100};  // how often a wait looks at stop_
+  const auto started = Clock::now();
+  std::optional<Clock::time_point> give_up;
+  while (true) {
+    auto r = conn_->NextWithin(kSlice);
+    if (r.ok() || conn_->broken() || r.status().code() != Status::Code::kUnavailable) {
+      if (reported_slow_ && !conn_->broken())
+        spdlog::info("redis {} answers again", conn_->address());
+      reported_slow_ = false;
+      return r;
+    }
+    const auto now = Clock::now();
+    if (!reported_slow_ && now - started >= config_.queue.redis.command_timeout) {
+      spdlog::warn(
+          "redis {} has not answered for {} ms; waiting for the replies to the events already "
+          "sent instead of sending them again",
+          conn_->address(),
+          std::chrono::duration_cast<std::chrono::milliseconds>(now - started).count());
+      reported_slow_ = true;
+    }
+    if (!stop_.load()) continue;
+    if (!give_up) give_up = now + config_.queue.redis.command_timeout;
+    if (now >= *give_up) return r;
+  }
+}
+
+Status Forwarder::AwaitEntry() {
+  auto added = Await();
+  const bool answered = added.ok() || added.status().code() == Status::Code::kInvalidArgument;
+  if (answered && config_.queue.redis.publish) {
+    auto published = Await();
+    if (!published.ok() && added.ok()) return published.status();
+  }
+  return added.ok() ? Status::Ok() : added.status();
+}
+
+Forwarder::Outcome Forwarder::ForwardSite(SiteId site, QueueReader& reader) {
+  if (Clock::now() < next_attempt_) return Outcome::kIdle;
   auto read = reader.Read(500, 4 << 20, std::chrono::milliseconds(0));
-  if (!read.ok()) return false;
+  if (!read.ok()) return Outcome::kIdle;
   std::vector<Entry> entries = std::move(read).value();
+  const std::string& name = config_.sites[site].name;
   if (entries.empty()) {
     // Clear the flag only under the lock writers take to spool, after one more look.
     std::lock_guard lock(backlog_.Lock(site));
     auto again = reader.Read(500, 4 << 20, std::chrono::milliseconds(0));
-    if (!again.ok()) return false;
+    if (!again.ok()) return Outcome::kIdle;
     if (again->empty()) {
-      if (backlog_.Has(site))
-        spdlog::info("site {}: spool forwarded; writing to Redis directly again",
-                     config_.sites[site].name);
+      if (backlog_.Has(site) && drained_[site] > 0)
+        spdlog::info(
+            "site {}: {} spooled event(s) forwarded to Redis; writing to Redis directly "
+            "again",
+            name, drained_[site]);
+      drained_[site] = 0;
       backlog_.Set(site, false);
-      return false;
+      return Outcome::kIdle;
     }
     entries = std::move(again).value();
   }
-  if (!conn_ || conn_->broken()) {
-    auto c = RedisConnection::Connect(config_.queue.redis);
-    if (!c.ok()) return false;  // the entries are read again after the reader is reopened
-    conn_ = std::move(c).value();
-  }
-  const std::string key = StreamKey(config_.queue.redis, config_.sites[site].name);
+  if (!Connect()) return Outcome::kRetry;  // the entries are read again after the reopen
+  const std::string key = StreamKey(config_.queue.redis, name);
   for (const auto& e : entries) {
     conn_->Append({"XADD", key, "*", "d", e.payload});
-    if (config_.queue.redis.publish)
-      conn_->Append({"PUBLISH", config_.sites[site].name, e.payload});
+    if (config_.queue.redis.publish) conn_->Append({"PUBLISH", name, e.payload});
   }
+  ++batches_;
+  // Every reply is read, also after an error reply (LOADING while a restarted Redis reads its
+  // AOF, OOM, ...), so that the connection stays in step; only the entries before the first
+  // failure are acknowledged, to keep the stream in spool order.
   std::size_t done = 0;
   Status failed;
-  for (; done < entries.size(); ++done) {
-    auto r = conn_->Next();
-    if (r.ok() && config_.queue.redis.publish) r = conn_->Next();
-    if (!r.ok()) {
-      failed = r.status();
-      break;
-    }
+  bool unusable = false;  // broken, or given up at stop with replies unread
+  for (std::size_t i = 0; i < entries.size() && !unusable; ++i) {
+    Status s = AwaitEntry();
+    if (!s.ok() && failed.ok()) failed = s;
+    if (failed.ok()) ++done;
+    unusable = conn_->broken() || s.code() == Status::Code::kUnavailable;
   }
   if (done > 0) {
     Status acked = reader.Ack(entries[done - 1].id);
     if (!acked.ok()) spdlog::error("spool forward ack: {}", acked.ToString());
     forwarded_ += done;
+    drained_[site] += done;
   }
-  if (done < entries.size()) {
-    // The rest did not reach Redis: a lost connection, or an error reply (LOADING while a
-    // restarted Redis reads its AOF, OOM, ...) on a connection that still works. Drop the
-    // connection either way: its unread replies would be taken for the answers to the next
-    // pipeline, and commands still in its buffer might never be sent. Without a connection
-    // the caller reopens the reader, so the rest is read again from the last acknowledgement
-    // and sent again; before, entries refused with an error reply were skipped and the
-    // events lost (found by tests/fault/test_redis_restart.py).
-    if (failed.message() != last_failure_)
-      spdlog::warn("site {}: spool forwarding stopped after {} of {} event(s): {}; retrying",
-                   config_.sites[site].name, done, entries.size(), failed.message());
-    last_failure_ = failed.message();
-    conn_.reset();
-    return false;
+  if (done == entries.size()) {
+    backoff_ = std::chrono::milliseconds(0);
+    last_failure_.clear();
+    return Outcome::kForwarded;
   }
-  last_failure_.clear();
-  return true;
+  if (failed.message() != last_failure_)
+    spdlog::warn("site {}: spool forwarding stopped after {} of {} event(s): {}; retrying", name,
+                 done, entries.size(), failed.message());
+  last_failure_ = failed.message();
+  if (unusable) conn_.reset();
+  BackOff();
+  return Outcome::kRetry;
 }
 
 void Forwarder::Start() {
@@ -506,18 +566,25 @@ void Forwarder::Start() {
       bool progressed = false;
       for (SiteId s = 0; s < readers.size(); ++s) {
         if (!readers[s]) continue;
-        const std::uint64_t before = forwarded_.load();
-        const bool complete = ForwardSite(s, *readers[s]);
-        progressed = progressed || forwarded_.load() != before;
-        // A batch that did not fully reach Redis is read again from the last acknowledgement.
-        if (!complete && backlog_.Has(s) && (!conn_ || conn_->broken())) open(s);
+        switch (ForwardSite(s, *readers[s])) {
+          case Outcome::kForwarded:
+            progressed = true;
+            break;
+          case Outcome::kRetry:
+            open(s);  // read again from the last acknowledgement
+            break;
+          case Outcome::kIdle:
+            break;
+        }
       }
       return progressed;
     };
     while (!stop_.load()) {
       if (!pass()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    pass();
+    // Only while Redis answers: a batch sent now to a Redis that does not would stay
+    // unacknowledged here and be sent again by the next start.
+    if (backoff_.count() == 0) pass();
   });
 }
 

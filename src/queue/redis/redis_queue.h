@@ -127,24 +127,54 @@ class RedisReader final : public QueueReader {
 
 // Moves spooled events into their streams, oldest first, and clears a site's backlog flag
 // once its spool is empty. Runs on its own thread.
+//
+// A batch is up to 500 entries, pipelined on one connection. While Redis is merely slow (or
+// stopped), the forwarder keeps that connection and waits for its replies: sending the batch
+// again on a new connection would add every entry twice once Redis runs again. Only a broken
+// connection (see RedisConnection) or an error reply makes it send again, from the first
+// entry not acknowledged, after a backoff of 50 ms doubling to 5 s (reset by a whole batch).
+// What may then repeat is only the unanswered tail of the broken connection's batch
+// (docs/RELIABILITY.md, "Redis: the at-least-once window").
 class Forwarder {
  public:
   Forwarder(const config::Config& config, Spool& spool, SpoolBacklog& backlog);
   ~Forwarder();
-  // Forwards until stopped; on stop, makes one last attempt to empty the spool.
+  // Forwards until stopped; on stop, makes one last attempt to empty the spool if Redis was
+  // answering, and waits at most command_timeout for the replies of a batch in flight.
   void Start();
   void Stop();
   std::uint64_t forwarded() const { return forwarded_.load(); }
+  // Connection attempts, and XADD pipelines sent (each up to 500 entries).
+  std::uint64_t connects() const { return connects_.load(); }
+  std::uint64_t batches() const { return batches_.load(); }
 
  private:
-  bool ForwardSite(SiteId site, QueueReader& reader);
+  enum class Outcome {
+    kIdle,       // nothing to send, or waiting out a backoff
+    kForwarded,  // a whole batch reached Redis
+    kRetry,      // part of a batch did not: read again from the last acknowledgement
+  };
+  Outcome ForwardSite(SiteId site, QueueReader& reader);
+  bool Connect();
+  // The next reply of the batch in flight, waiting as long as the connection lives (bounded
+  // only once stopping). kUnavailable with a live connection: given up at stop.
+  Result<Reply> Await();
+  Status AwaitEntry();  // the XADD reply (and PUBLISH reply) of one entry
+  void BackOff();
+
   const config::Config& config_;
   Spool& spool_;
   SpoolBacklog& backlog_;
   std::unique_ptr<RedisConnection> conn_;
   std::string last_failure_;  // logged once, not on every retry
+  bool reported_slow_ = false;
+  std::chrono::milliseconds backoff_{0};
+  std::chrono::steady_clock::time_point next_attempt_{};
+  std::vector<std::uint64_t> drained_;  // per site: forwarded since its backlog was last clear
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> forwarded_{0};
+  std::atomic<std::uint64_t> connects_{0};
+  std::atomic<std::uint64_t> batches_{0};
   std::thread thread_;
 };
 

@@ -848,4 +848,37 @@ Status WriteCursorFile(const std::string& path, const SpoolCursor& cursor) {
   return SyncDir(dir);
 }
 
+// ---------------------------------------------------------------------------------------
+// Backlog
+
+std::uint64_t Spool::UnconsumedBytes(SiteId site) const {
+  // Sizes first: no file system call under the site's lock, which the appenders' rotation and
+  // the readers take.
+  std::vector<std::pair<SegmentName, std::uint64_t>> sized;
+  for (const auto& seg : ListSegments(site)) {
+    struct stat st {};
+    if (::stat(SegmentPath(site, seg.writer, seg.seq).c_str(), &st) == 0)
+      sized.emplace_back(seg, static_cast<std::uint64_t>(st.st_size));
+  }
+  const SiteState& s = *sites_[site];
+  std::lock_guard lock(s.mu);
+  std::uint64_t total = 0;
+  for (const auto& [seg, size] : sized) {
+    std::uint64_t slowest = size;  // the smallest offset any group has acknowledged in it
+    for (const auto& g : groups_) {
+      std::uint64_t consumed = 0;
+      auto c = s.cursors.find(g);
+      auto it = c != s.cursors.end() ? c->second.find(seg.writer) : SpoolCursor::const_iterator();
+      if (c != s.cursors.end() && it != c->second.end())
+        consumed = it->second.seq > seg.seq    ? size
+                   : it->second.seq == seg.seq ? it->second.offset
+                                               : 0;
+      slowest = std::min(slowest, consumed);
+    }
+    slowest = std::max<std::uint64_t>(slowest, kSegmentMagic.size());
+    if (size > slowest) total += size - slowest;
+  }
+  return total;
+}
+
 }  // namespace oceanus::queue

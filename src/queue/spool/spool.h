@@ -92,6 +92,11 @@ class Spool {
   void CountCorrupt() { ++corrupt_records_; }
   const config::QueueConfig& config() const { return config_; }
 
+  // Record bytes of the site's segments that the slowest group has not yet acknowledged
+  // (segment headers excluded): 0 once every group is through, even while the active
+  // segments stay on disk.
+  std::uint64_t UnconsumedBytes(SiteId site) const;
+
  private:
   Spool() = default;
   struct SiteState {
