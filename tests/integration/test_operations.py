@@ -142,9 +142,15 @@ class MetricsTest(unittest.TestCase):
             loader = Oceanus(config=config, role="load", data_dir=data, admin_port=free_port()).start()
             try:
                 def settled():
+                    # Every site loaded, not just the first: the sites are read independently.
                     c, l = scrape(collector), scrape(loader)
-                    return (c, l) if value(l, "oceanus_events_loaded_total", site="samplesite") == 20 else None
-                c, l = wait_for(settled, what="the loader to load 20")
+                    done = all(value(l, "oceanus_events_loaded_total", site=site)
+                               + value(l, "oceanus_events_dead_lettered_total", site=site)
+                               == value(c, "oceanus_events_queued_total", site=site)
+                               for site in ("samplesite", "sampleform"))
+                    return (c, l) if done else None
+                c, l = wait_for(settled, what="the loader to load what every site queued")
+                self.assertEqual(value(l, "oceanus_events_loaded_total", site="samplesite"), 20)
                 for site in ("samplesite", "sampleform"):
                     queued = value(c, "oceanus_events_queued_total", site=site)
                     in_flight = (value(l, "oceanus_queue_lag", site=site, group="load")
