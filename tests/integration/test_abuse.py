@@ -365,14 +365,15 @@ class ProtocolTest(unittest.TestCase):
         self.assertEqual(headers["connection"], "close")
 
     def test_transfer_encoding_in_http_1_0_is_refused_and_the_connection_closed(self):
+        # A beacon that would be stored if its framing were believed.
         s = self.connect()
-        s.sendall(b"POST /pirate/sampleform HTTP/1.0\r\nHost: x\r\n"
+        body = b"oid=2&sid=ab&evt=pageview&url=u&uid=chunked-in-1.0"
+        s.sendall(b"POST /swallow/samplesite HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n"
                   b"Content-Type: application/x-www-form-urlencoded\r\n"
-                  b"Transfer-Encoding: chunked\r\n\r\n"
-                  b"14\r\nemail=a%40b.jp&uid=x\r\n0\r\n\r\n")
+                  b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
         answers = Answers(s)
-        status, headers, _ = answers.next()
-        self.assertEqual(status, 400)
+        status, headers, reason = answers.next()
+        self.assertEqual((status, reason), (400, b"Transfer-Encoding in an HTTP/1.0 request\n"))
         self.assertEqual(headers["connection"], "close")
         self.assertRaises(ConnectionError, answers._fill)  # closed, nothing more
 
