@@ -442,11 +442,14 @@ class ConnectionCapTest(unittest.TestCase):
         o = Oceanus(config=config).start()
         held = []
 
-        def open_served():
+        def open_served(request=b"GET /hc HTTP/1.1\r\nHost: x\r\n\r\n"):
             s = socket.create_connection(("127.0.0.1", o.port), timeout=10)
             held.append(s)
-            s.sendall(b"GET /hc HTTP/1.1\r\nHost: x\r\n\r\n")
-            return Answers(s).next()[0]
+            s.sendall(request)
+            try:
+                return Answers(s).next()[0]
+            except OSError:  # a 503 closes without reading the request: the kernel may reset
+                return None
 
         def three_served():
             # A connection closed just before (the harness's /hc probe) may not be reaped
@@ -459,7 +462,7 @@ class ConnectionCapTest(unittest.TestCase):
             return False
         try:
             wait_for(three_served, timeout=10, what="three connections served at once")
-            self.assertEqual(open_served(), 503)
+            self.assertEqual(open_served(request=b""), 503)  # sends nothing: no reset
         finally:
             for s in held:
                 s.close()
