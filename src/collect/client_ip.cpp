@@ -33,6 +33,7 @@ IpAddress ResolveClientIp(const IpAddress& peer, std::string_view xff,
     const std::string_view hop =
         Trim(comma == std::string_view::npos ? xff : xff.substr(comma + 1));
     xff = comma == std::string_view::npos ? std::string_view() : xff.substr(0, comma);
+    if (hop.empty()) continue;  // an empty list element is ignored (RFC 9110 §5.6.1)
     IpAddress ip;
     if (!ParseHop(hop, ip)) break;
     client = ip;

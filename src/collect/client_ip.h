@@ -6,6 +6,11 @@
 // itself a trusted proxy is skipped; the first address that is not trusted is the client.
 // If every hop is trusted, the leftmost is taken. An entry that is not an address stops the
 // walk: the last address that could be believed is used.
+//
+// A proxy may add its own X-Forwarded-For field line instead of extending the client's
+// (HAProxy's `option forwardfor`): the HTTP layer passes every line, combined in order with
+// ", " (RFC 9110 §5.3), so that the walk starts from what the nearest proxy wrote and a line the
+// client forged first is reached only past every trusted hop. Empty list elements are skipped.
 #pragma once
 
 #include <string_view>
@@ -14,6 +19,7 @@
 
 namespace oceanus::collect {
 
+// `x_forwarded_for`: the field's lines combined, or empty when the request has none.
 IpAddress ResolveClientIp(const IpAddress& peer, std::string_view x_forwarded_for,
                           const NetworkSet& trusted_proxies);
 

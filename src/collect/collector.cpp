@@ -11,8 +11,16 @@
 //                               If-None-Match with its ETag → 304; other /static/ paths 404
 //   OPTIONS  anything           CORS preflight                            → 204
 // An unknown site, or a site another endpoint serves, is 404; an invalid event is 400 with
-// one "field: reason" line per failing field (and the parsed event for debug=1 from an
-// internal network).
+// one "field: reason" line per failing field (and the parsed event for debug=1 from a client
+// in an internal network: the client after the trusted-proxy walk, not the proxy).
+//
+// HEAD is answered wherever GET is, with GET's status and headers (Content-Length of GET's
+// body included) and no body, on every path and status (RFC 9110 §9.3.2): a keep-alive client
+// reads exactly the headers. HEAD is safe, so on an event endpoint the event is validated as
+// for GET but neither stored nor counted as received.
+//
+// A target in absolute form ("http://host/swallow/site?a=1", RFC 9112 §3.2.2) is routed by
+// its path and query, as the origin form would be.
 #include "collect/collector.h"
 
 #include <cstdio>
@@ -41,6 +49,19 @@ Route SplitTarget(std::string_view target) {
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
+}
+
+// "http://host:8080/swallow/site?a=1" → "/swallow/site?a=1"; "http://host" → "/". A target
+// in origin form ("/…"), or one that is neither, is returned as it is.
+std::string_view OriginForm(std::string_view target) {
+  if (target.empty() || target.front() == '/') return target;
+  const auto scheme_end = target.find("://");
+  if (scheme_end == std::string_view::npos) return target;
+  const std::string_view scheme = target.substr(0, scheme_end);
+  if (!AsciiIEquals(scheme, "http") && !AsciiIEquals(scheme, "https")) return target;
+  const auto path = target.find_first_of("/?", scheme_end + 3);
+  if (path == std::string_view::npos) return "/";
+  return target.substr(path);
 }
 
 // "application/x-www-form-urlencoded; charset=UTF-8" → "application/x-www-form-urlencoded"
@@ -122,9 +143,18 @@ const Collector::SiteEntry* Collector::Find(Endpoint endpoint, std::string_view 
 
 void Collector::Handle(const Request& request, event::ThreadState& thread, Scratch& scratch,
                        Outcome& out) const {
+  Request routed = request;
+  routed.target = OriginForm(request.target);
+  Dispatch(routed, thread, scratch, out);
+  if (request.method == Method::kHead) out.omit_body = true;
+}
+
+void Collector::Dispatch(const Request& request, event::ThreadState& thread, Scratch& scratch,
+                         Outcome& out) const {
   out.Reset();
   const Route route = SplitTarget(request.target);
   const std::string_view path = route.path;
+  const bool get = request.method == Method::kGet || request.method == Method::kHead;
 
   if (request.method == Method::kOptions) {
     out.answer = Answer::kPreflight;
@@ -133,21 +163,16 @@ void Collector::Handle(const Request& request, event::ThreadState& thread, Scrat
   }
   if (path == "/hc" || path == "/lb") {
     out.endpoint = EndpointLabel::kHealth;
-    if (request.method != Method::kGet && request.method != Method::kHead)
-      return MethodNotAllowed(out, "GET, HEAD, OPTIONS");
-    Text(out, 200, "ok\n");
-    out.omit_body = request.method == Method::kHead;
-    return;
+    if (!get) return MethodNotAllowed(out, "GET, HEAD, OPTIONS");
+    return Text(out, 200, "ok\n");
   }
   if (StartsWith(path, "/static/")) {
     out.endpoint = EndpointLabel::kStatic;
     if (path != "/static/js/oceanus.js") return Text(out, 404, "not found\n");
-    if (request.method != Method::kGet && request.method != Method::kHead)
-      return MethodNotAllowed(out, "GET, HEAD, OPTIONS");
+    if (!get) return MethodNotAllowed(out, "GET, HEAD, OPTIONS");
     out.answer = Answer::kScript;
     out.content = tracker_script_;
     out.etag = tracker_etag_;
-    out.omit_body = request.method == Method::kHead;
     if (request.headers && EtagMatches(request.headers->Get("If-None-Match"), tracker_etag_)) {
       out.status = 304;
       out.omit_body = true;
@@ -191,11 +216,10 @@ void Collector::Handle(const Request& request, event::ThreadState& thread, Scrat
     }
     const bool post_ok = endpoint == Endpoint::kSwallow || endpoint == Endpoint::kPirate;
     const bool get_ok = endpoint != Endpoint::kPirate;
-    if (!((request.method == Method::kGet && get_ok) ||
-          (request.method == Method::kPost && post_ok))) {
-      return MethodNotAllowed(out, !post_ok  ? "GET, OPTIONS"
+    if (!((get && get_ok) || (request.method == Method::kPost && post_ok))) {
+      return MethodNotAllowed(out, !post_ok  ? "GET, HEAD, OPTIONS"
                                    : !get_ok ? "POST, OPTIONS"
-                                             : "GET, POST, OPTIONS");
+                                             : "GET, HEAD, POST, OPTIONS");
     }
     return HandleEvent(*site, request, route.query, thread, scratch, out);
   }
@@ -205,7 +229,9 @@ void Collector::Handle(const Request& request, event::ThreadState& thread, Scrat
 void Collector::HandleEvent(const SiteEntry& site, const Request& request, std::string_view query,
                             event::ThreadState& thread, Scratch& scratch, Outcome& out) const {
   // Every request counted here ends as rejected (below) or queued (when the queue has it).
-  CollectorCounters* counters = request.counters;
+  // HEAD stores nothing, so it is not counted.
+  const bool store = request.method != Method::kHead;
+  CollectorCounters* counters = store ? request.counters : nullptr;
   if (counters) counters->Received(site.id);
   scratch.params.clear();
   if (request.method == Method::kPost) {
@@ -244,7 +270,7 @@ void Collector::HandleEvent(const SiteEntry& site, const Request& request, std::
 
   const bool valid = site.builder.Build(facts, thread, scratch.event);
   const auto debug = scratch.params.Get("debug");
-  const bool show_debug = debug && *debug == "1" && internal_networks_.Contains(request.peer);
+  const bool show_debug = debug && *debug == "1" && internal_networks_.Contains(client);
   if (!valid) {
     if (counters) {
       counters->Rejected(site.id, RejectReason::kInvalid);
@@ -252,14 +278,15 @@ void Collector::HandleEvent(const SiteEntry& site, const Request& request, std::
     }
     std::string body;
     for (const auto& e : scratch.event.errors) body += e.field + ": " + e.reason + "\n";
-    if (request.recent) request.recent->rejections.Add(request.now, site.id, body, request.target);
+    if (store && request.recent)
+      request.recent->rejections.Add(request.now, site.id, body, request.target);
     if (show_debug) body += "\n" + site.builder.Describe(scratch.event);
     return Text(out, 400, std::move(body));
   }
 
-  out.append = true;
+  out.append = store;
   out.site = site.id;
-  if (site.eid_field) out.event_id = scratch.event.values[*site.eid_field];
+  if (store && site.eid_field) out.event_id = scratch.event.values[*site.eid_field];
   if (show_debug) {
     return Text(out, 200, "stored:\n" + site.builder.Describe(scratch.event));
   }

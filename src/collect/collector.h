@@ -27,11 +27,11 @@ enum class Method { kGet, kHead, kPost, kOptions, kOther };
 
 struct Request {
   Method method = Method::kGet;
-  std::string_view target;  // "/swallow/site?a=1"
+  std::string_view target;  // "/swallow/site?a=1", or the absolute form "http://h/swallow/…"
   std::string_view content_type;
   std::string_view body;
   std::string_view user_agent;
-  std::string_view x_forwarded_for;
+  std::string_view x_forwarded_for;  // every field line, combined in order with ", "
   const event::HeaderSource* headers = nullptr;
   IpAddress peer;
   std::chrono::system_clock::time_point now;
@@ -56,7 +56,7 @@ struct Outcome {
   std::string location;      // kRedirect
   std::string_view content;  // kScript: the body, owned by the Collector
   std::string_view etag;     // kScript
-  bool omit_body = false;    // HEAD or 304: headers only (Content-Length still of `content`)
+  bool omit_body = false;    // HEAD or 304: headers only (Content-Length still of the body)
   std::string_view allow;    // 405: the methods the path takes, for the Allow header
   bool append = false;       // append scratch.event.record to `site` before answering
   queue::SiteId site = 0;
@@ -116,6 +116,9 @@ class Collector {
     std::optional<std::size_t> eid_field;
   };
   const SiteEntry* Find(config::Endpoint endpoint, std::string_view name) const;
+  // Handle for a target in origin form, before HEAD drops the body.
+  void Dispatch(const Request& request, event::ThreadState& thread, Scratch& scratch,
+                Outcome& out) const;
   void HandleEvent(const SiteEntry& site, const Request& request, std::string_view query,
                    event::ThreadState& thread, Scratch& scratch, Outcome& out) const;
 

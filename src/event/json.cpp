@@ -223,6 +223,23 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
+void AppendJsonStringLossy(std::string& out, std::string_view s) {
+  if (IsValidUtf8(s)) return AppendJsonString(out, s);
+  std::string repaired;
+  repaired.reserve(s.size() + 8);
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = SequenceLength(s, i);
+    if (n == 0) {
+      repaired += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+      ++i;
+      continue;
+    }
+    repaired.append(s, i, n);
+    i += n;
+  }
+  AppendJsonString(out, repaired);
+}
+
 Status CanonicalJson(std::string_view in, std::string& out) {
   constexpr unsigned kFlags = rapidjson::kParseIterativeFlag |
                               rapidjson::kParseNumbersAsStringsFlag |

@@ -20,6 +20,10 @@ std::size_t Utf8PrefixBytes(std::string_view s, std::size_t max_code_points);
 // Appends `s` as a JSON string literal (quotes included). Non-ASCII UTF-8 is kept as is;
 // control characters, quotes and backslashes are escaped.
 void AppendJsonString(std::string& out, std::string_view s);
+// As AppendJsonString, for text that may not be UTF-8 (a request target, a warehouse value):
+// each byte that does not begin a well-formed sequence becomes U+FFFD, so that the output is
+// valid JSON (RFC 8259 §8.1) whatever the input. Valid UTF-8 is written exactly as above.
+void AppendJsonStringLossy(std::string& out, std::string_view s);
 
 // How deep `json: true` fields may nest; deeper text is refused when stored, and not looked
 // into by templates (react/template.cpp), so that no recursive walk can overflow the stack.

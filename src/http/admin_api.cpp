@@ -1,4 +1,6 @@
-// Admin page JSON; see admin_api.h.
+// Admin page JSON; see admin_api.h. Every string goes out through AppendJsonStringLossy: a
+// rejected request's target, a warehouse value or a parameter name may hold any bytes, and
+// the answer must stay valid JSON (invalid UTF-8 becomes U+FFFD).
 #include "http/admin_api.h"
 
 #include <algorithm>
@@ -13,7 +15,7 @@ namespace {
 
 AdminResponse BadRequest(const std::string& why) {
   std::string body = "{\"error\":";
-  event::AppendJsonString(body, why);
+  event::AppendJsonStringLossy(body, why);
   return {400, "application/json", body + "}\n"};
 }
 
@@ -66,7 +68,7 @@ AdminResponse TailAnswer(const config::Config& config, const Server* server,
     if (!first) out += ",";
     first = false;
     out += "{\"at\":" + std::to_string(e.at_micros) + ",\"site\":";
-    event::AppendJsonString(out, config.sites[e.site].name);
+    event::AppendJsonStringLossy(out, config.sites[e.site].name);
     out += ",\"record\":" + e.text + "}";  // already a JSON object
   }
   out += "],\"rejections\":[";
@@ -76,9 +78,9 @@ AdminResponse TailAnswer(const config::Config& config, const Server* server,
     if (!first) out += ",";
     first = false;
     out += "{\"at\":" + std::to_string(e.at_micros) + ",\"site\":";
-    event::AppendJsonString(out, config.sites[e.site].name);
+    event::AppendJsonStringLossy(out, config.sites[e.site].name);
     out += ",\"text\":";
-    event::AppendJsonString(out, e.text);
+    event::AppendJsonStringLossy(out, e.text);
     out += "}";
   }
   out += "]}\n";
@@ -114,20 +116,20 @@ AdminResponse VisitorAnswer(const config::Config& config, sink::HistorySource* h
   auto rows = history->Recent(*site, column, value, since, 500);
   if (!rows.ok()) {
     std::string body = "{\"error\":";
-    event::AppendJsonString(body, rows.status().message());
+    event::AppendJsonStringLossy(body, rows.status().message());
     return {503, "application/json", body + "}\n"};
   }
   std::string out = "{\"site\":";
-  event::AppendJsonString(out, site->name);
+  event::AppendJsonStringLossy(out, site->name);
   out += ",\"rows\":[";
   for (std::size_t i = 0; i < rows->size(); ++i) {
     if (i > 0) out += ",";
     out += "{";
     for (std::size_t k = 0; k < (*rows)[i].size(); ++k) {
       if (k > 0) out += ",";
-      event::AppendJsonString(out, (*rows)[i][k].first);
+      event::AppendJsonStringLossy(out, (*rows)[i][k].first);
       out += ":";
-      event::AppendJsonString(out, (*rows)[i][k].second);
+      event::AppendJsonStringLossy(out, (*rows)[i][k].second);
     }
     out += "}";
   }

@@ -10,7 +10,13 @@
 //
 // Shutdown: each worker stops accepting, closes sessions that sit idle between requests, and
 // lets the others answer their request in flight (with Connection: close); the threads are
-// joined once every connection is gone or the grace period has passed.
+// joined once every connection is gone or the grace period has passed. Then the workers are
+// destroyed, each in the order its members are declared in (see Worker): whatever holds a
+// handle of the io_context or posts to it goes before the io_context does.
+//
+// An exception out of a handler (std::bad_alloc, say) is caught around io.run(), logged, and
+// the thread runs on: the request it served is dropped with the handler (its session, and so
+// its socket, go once the last reference does), and the other connections are unaffected.
 #include "http/server.h"
 
 #include <spdlog/spdlog.h>
@@ -20,13 +26,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <ctime>
 #include <optional>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 
+#include "http/field_lines.h"
+#include "http/framing.h"
 #include "http/responses.h"
 #include "util/cpu.h"
+#include "util/log_limiter.h"
 
 namespace oceanus::http {
 
@@ -40,12 +51,27 @@ namespace {
 class Session;
 
 // One I/O thread: its io_context, acceptor, sessions, queue writer and per-thread state.
+//
+// Destruction order (members go in the reverse of their declaration), the rule being that
+// nothing may use `io` after it is gone:
+//   - destroyed after io: what a session's destructor touches (the session set, the
+//     connection count) and what handlers read. Destroying io destroys the handlers still
+//     queued in it, and with them the last references to their sessions;
+//   - destroyed before io: everything that holds a handle of io (acceptor, timer) or posts to
+//     it (the writer: the Redis writer's flush on destruction posts completions, and a spool
+//     writer's group commit posts when its fsync returns). A completion posted to the stopped
+//     io is not run; it is destroyed with io, and the session it held with it.
+// A session is also held by a writer's job that runs elsewhere (an fsync in group commit, on
+// the blocking pool): such a job must have run before the Server is destroyed, which is why
+// main joins the pool first and why ThreadPool::Submit after Join runs the job inline. Then
+// no session outlives the io its socket belongs to.
 struct Worker {
   Worker(unsigned index, const config::Config& config,
-         std::shared_ptr<const collect::Collector> collector)
+         std::shared_ptr<const collect::Collector> collector, std::atomic<std::size_t>& connections)
       : index(index),
         config(config),
         collector(std::move(collector)),
+        connections(connections),
         thread_state(this->collector->classifier()),
         counters(config),
         acceptor(io) {}
@@ -63,29 +89,64 @@ struct Worker {
   }
 
   void Accept();
+  void Run();
 
   unsigned index;
   const config::Config& config;
   std::shared_ptr<const collect::Collector> collector;
-  // Declared before io: sessions still pending when io is destroyed unregister from these.
-  std::unordered_set<Session*> sessions;
-  std::atomic<std::size_t> connection_count{0};  // read by Shutdown from another thread
-  std::unique_ptr<queue::QueueWriter> writer;
+  // Connections open on every thread together (server.max_connections caps it exactly): one
+  // atomic shared by the threads, touched once per accept and once per close, never per request.
+  std::atomic<std::size_t>& connections;
+  std::size_t max_connections = 0;
+  std::uint32_t header_limit = 0;         // server.max_header_bytes
+  std::size_t read_buffer_limit = 0;      // a session's read buffer: the header and a read's worth
+  std::unordered_set<Session*> sessions;  // outlives io (see above)
   event::ThreadState thread_state;
   collect::CollectorCounters counters;  // written by this thread only
   collect::RecentActivity recent;       // the admin page's live tail
-  asio::io_context io{1};
-  tcp::acceptor acceptor;
-  // Pauses accepting when the process is out of descriptors (EMFILE/ENFILE): accepting again
-  // at once would fail at once, and the loop would spin on a core.
-  std::optional<asio::steady_timer> accept_pause;
+  LogLimiter append_failures;           // "queue append failed": a line a second at most
+  LogLimiter handler_failures;          // exceptions out of handlers, likewise
   bool warned_out_of_descriptors = false;
-  std::size_t max_connections = 0;
   bool draining = false;
   std::time_t date_second = 0;
   char date[64] = {};
   std::size_t date_length = 0;
+  asio::io_context io{1};
+  // Everything below holds handles of io or posts to it: destroyed before io.
+  //
+  // io.run() must not return for want of work while a session waits for its writer: once
+  // shutdown has closed the acceptor, an append in fsync group commit is the only thing left,
+  // and its completion, posted later, would never run (the request would go unanswered
+  // through the whole grace period). Only Shutdown's io.stop() ends the thread.
+  asio::executor_work_guard<asio::io_context::executor_type> keep_running{io.get_executor()};
+  tcp::acceptor acceptor;
+  // Pauses accepting when the process is out of descriptors (EMFILE/ENFILE): accepting again
+  // at once would fail at once, and the loop would spin on a core.
+  std::optional<asio::steady_timer> accept_pause;
+  std::unique_ptr<queue::QueueWriter> writer;
   std::thread thread;
+};
+
+// One of server.max_connections, taken when a connection is accepted and given back when its
+// session is destroyed.
+class ConnectionSlot {
+ public:
+  static std::optional<ConnectionSlot> Take(std::atomic<std::size_t>& count, std::size_t max) {
+    if (count.fetch_add(1, std::memory_order_relaxed) >= max) {
+      count.fetch_sub(1, std::memory_order_relaxed);
+      return std::nullopt;
+    }
+    return ConnectionSlot(count);
+  }
+  ConnectionSlot(ConnectionSlot&& other) noexcept : count_(std::exchange(other.count_, nullptr)) {}
+  ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+  ~ConnectionSlot() {
+    if (count_ != nullptr) count_->fetch_sub(1, std::memory_order_relaxed);
+  }
+
+ private:
+  explicit ConnectionSlot(std::atomic<std::size_t>& count) : count_(&count) {}
+  std::atomic<std::size_t>* count_;
 };
 
 // Headers of the request being handled, for fields `from: header`.
@@ -121,14 +182,14 @@ collect::Method MethodOf(bhttp::verb v) {
 
 class Session : public std::enable_shared_from_this<Session>, public queue::AppendHandler {
  public:
-  Session(tcp::socket&& socket, Worker& worker) : stream_(std::move(socket)), worker_(worker) {
+  Session(tcp::socket&& socket, Worker& worker, ConnectionSlot slot)
+      : stream_(std::move(socket)),
+        worker_(worker),
+        slot_(std::move(slot)),
+        buffer_(worker.read_buffer_limit) {
     worker_.sessions.insert(this);
-    worker_.connection_count.fetch_add(1, std::memory_order_relaxed);
   }
-  ~Session() override {
-    worker_.sessions.erase(this);
-    worker_.connection_count.fetch_sub(1, std::memory_order_relaxed);
-  }
+  ~Session() override { worker_.sessions.erase(this); }
 
   void Start() {
     beast::error_code ec;
@@ -155,7 +216,16 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
 
   void Appended(Status status) override {
     if (!status.ok()) {
-      spdlog::error("queue append failed: {}", status.ToString());
+      // On a full disk every request fails here: one line a second per thread, with a count.
+      std::uint64_t suppressed = 0;
+      if (worker_.append_failures.Allow(LogLimiter::Clock::now(), suppressed)) {
+        if (suppressed == 0) {
+          spdlog::error("queue append failed: {}", status.ToString());
+        } else {
+          spdlog::error("queue append failed: {} ({} more on this thread since the last line)",
+                        status.ToString(), suppressed);
+        }
+      }
       worker_.counters.Rejected(outcome_.site, collect::RejectReason::kUnavailable);
       const int site = outcome_.metrics_site;
       const auto endpoint = outcome_.endpoint;
@@ -200,11 +270,42 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     ReadRequest();
   }
 
+  // The header first: its framing is checked (and 100 Continue sent) before any body is read.
   void ReadRequest() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(worker_.config.server.max_header_bytes));
+    parser_->header_limit(worker_.header_limit);
     parser_->body_limit(worker_.config.server.max_body_bytes);
     stream_.expires_after(worker_.config.server.read_timeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    head_ = parser_->get().method() == bhttp::verb::head;
+    if (ec) return OnRead(ec);
+    const auto& req = parser_->get();
+    FieldLines te(te_lines_);
+    bool has_te = false;
+    for (auto [it, end] = req.equal_range(bhttp::field::transfer_encoding); it != end; ++it) {
+      has_te = true;
+      te.Add(View(it->value()));
+    }
+    if (auto refusal = CheckTransferEncoding(req.version(), has_te, te.value()))
+      return SendError(refusal->status, std::string(refusal->reason));
+    if (parser_->is_done()) return Handle();
+    if (ExpectsContinue(req.version(), View(req[bhttp::field::expect]))) {
+      // A Content-Length over max_body_bytes was refused above (413) without this.
+      return asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                               [self = shared_from_this()](beast::error_code wec, std::size_t) {
+                                 if (wec) return self->Close();
+                                 self->ReadBody();
+                               });
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
     bhttp::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
@@ -234,7 +335,10 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     request.content_type = View(req[bhttp::field::content_type]);
     request.body = req.body();
     request.user_agent = View(req[bhttp::field::user_agent]);
-    request.x_forwarded_for = View(req["X-Forwarded-For"]);
+    FieldLines xff(xff_lines_);
+    for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it)
+      xff.Add(View(it->value()));
+    request.x_forwarded_for = xff.value();
     request.headers = &headers;
     request.peer = peer_;
     request.now = std::chrono::system_clock::now();
@@ -253,6 +357,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     outcome_.endpoint = collect::EndpointLabel::kInvalid;
     outcome_.status = status;
     outcome_.body = std::move(body);
+    outcome_.omit_body = head_;
     outcome_.close = true;
     keep_alive_ = false;
     Respond();
@@ -279,15 +384,19 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
 
   beast::tcp_stream stream_;
   Worker& worker_;
-  beast::flat_buffer buffer_{8192};
+  ConnectionSlot slot_;
+  beast::flat_buffer buffer_;  // at most worker_.read_buffer_limit bytes
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<asio::steady_timer> timer_;
   collect::Scratch scratch_;
   collect::Outcome outcome_;
   std::string out_;
+  std::string xff_lines_;  // X-Forwarded-For sent on several lines, combined (reused)
+  std::string te_lines_;   // Transfer-Encoding, likewise
   IpAddress peer_;
   bool keep_alive_ = true;
   bool idle_ = false;
+  bool head_ = false;  // the request being answered is a HEAD: no body, whatever the answer
 };
 
 void Worker::Accept() {
@@ -310,7 +419,8 @@ void Worker::Accept() {
       return;
     }
     if (!ec) {
-      if (connection_count.load(std::memory_order_relaxed) >= max_connections) {
+      auto slot = ConnectionSlot::Take(connections, max_connections);
+      if (!slot) {
         // Over the cap: a short, clear answer instead of a silent reset.
         static constexpr std::string_view kBusy =
             "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
@@ -321,16 +431,54 @@ void Worker::Accept() {
         socket.close(ignored);
         counters.Request(-1, collect::EndpointLabel::kOther, 503);
       } else {
-        std::make_shared<Session>(std::move(socket), *this)->Start();
+        std::make_shared<Session>(std::move(socket), *this, std::move(*slot))->Start();
       }
     }
     Accept();
   });
 }
 
+void Worker::Run() {
+  while (true) {
+    try {
+      io.run();  // returns once stopped
+      return;
+    } catch (const std::exception& e) {
+      std::uint64_t suppressed = 0;
+      if (handler_failures.Allow(LogLimiter::Clock::now(), suppressed))
+        spdlog::error("I/O thread {}: {} ({} more since the last line); its request is dropped",
+                      index, e.what(), suppressed);
+    } catch (...) {
+      std::uint64_t suppressed = 0;
+      if (handler_failures.Allow(LogLimiter::Clock::now(), suppressed))
+        spdlog::error("I/O thread {}: unknown exception ({} more since the last line)", index,
+                      suppressed);
+    }
+  }
+}
+
+// SO_REUSEPORT lets every I/O thread bind the port, but it would let a second oceanus (of the
+// same user) bind it as well and silently take part of the traffic. A bind without
+// SO_REUSEPORT fails while any socket listens on the address, so one such bind, closed at once,
+// tells whether someone else is there. (SO_REUSEADDR: connections of an earlier run still in
+// TIME_WAIT do not count.) Port 0 needs no probe: the kernel picks a port nobody holds.
+Status ProbeUnused(const tcp::endpoint& endpoint, const std::string& shown) {
+  if (endpoint.port() == 0) return Status::Ok();
+  asio::io_context io;
+  tcp::acceptor probe(io);
+  beast::error_code ec;
+  probe.open(endpoint.protocol(), ec);
+  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) probe.bind(endpoint, ec);
+  if (ec == asio::error::address_in_use)
+    return Status::Unavailable("listen " + shown + ": address already in use by another process");
+  return Status::Ok();  // any other error is the real bind's to report
+}
+
 }  // namespace
 
 struct Server::Impl {
+  std::atomic<std::size_t> connections{0};  // outlives the workers' sessions
   std::vector<std::unique_ptr<Worker>> workers;
   std::uint16_t port = 0;
   bool stopped = false;
@@ -375,9 +523,19 @@ Result<std::unique_ptr<Server>> Server::Start(const config::Config& config,
     return Status::InvalidArgument("listen address '" + config.server.listen_host +
                                    "': " + ec.message());
   std::uint16_t port = config.server.listen_port;
+  const std::string shown = config.server.listen_host + ":" + std::to_string(port);
+  if (Status s = ProbeUnused(tcp::endpoint(address, port), shown); !s.ok()) return s;
+  // The parser refuses a header over max_header_bytes (431) only if the buffer can hold more
+  // than that: the header, and room for the read that brings its end (and the body's start).
+  const std::size_t header_bytes = config.server.max_header_bytes;
+  const std::uint32_t header_limit =
+      header_bytes > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(header_bytes);
+  const std::size_t read_buffer_limit = header_bytes + 16 * 1024;
   for (unsigned i = 0; i < threads; ++i) {
-    auto w = std::make_unique<Worker>(i, config, collector);
-    w->max_connections = std::max<std::size_t>(1, config.server.max_connections / threads);
+    auto w = std::make_unique<Worker>(i, config, collector, impl->connections);
+    w->max_connections = config.server.max_connections;
+    w->header_limit = header_limit;
+    w->read_buffer_limit = read_buffer_limit;
     const tcp::endpoint endpoint(address, port);
     w->acceptor.open(endpoint.protocol(), ec);
     if (!ec) w->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
@@ -406,10 +564,7 @@ Result<std::unique_ptr<Server>> Server::Start(const config::Config& config,
   for (auto& w : impl->workers) {
     Worker* raw = w.get();
     raw->Accept();
-    raw->thread = std::thread([raw] {
-      // Keep running while there is work; a stopped io_context returns.
-      raw->io.run();
-    });
+    raw->thread = std::thread([raw] { raw->Run(); });
   }
   spdlog::info("listening on {}:{} with {} I/O thread(s)", config.server.listen_host, port,
                threads);
@@ -430,10 +585,8 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
     });
   }
   const auto deadline = std::chrono::steady_clock::now() + grace;
-  for (auto& w : impl_->workers) {
-    while (w->connection_count.load() > 0 && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  while (impl_->connections.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   for (auto& w : impl_->workers) {
     w->io.stop();
     if (w->thread.joinable()) w->thread.join();

@@ -2,8 +2,10 @@
 //
 // Shared-nothing: every thread binds the same port (SO_REUSEPORT, the kernel spreads
 // connections), owns its sessions, its queue writer and its caches, so a request never waits
-// on a lock held by another core. Beast stays behind this header (it is slow to compile and
-// nothing else needs it).
+// on a lock held by another core. The one thing shared is an atomic count of open connections
+// (server.max_connections is a total), touched at accept and close, never per request. Start
+// refuses a port another process already listens on. Beast stays behind this header (it is
+// slow to compile and nothing else needs it).
 #pragma once
 
 #include <chrono>
@@ -26,7 +28,13 @@ using WriterFactory =
 
 class Server {
  public:
-  // Binds, then starts the I/O threads. Errors: the address cannot be bound, bad networks.
+  // Binds, then starts the I/O threads. Errors: the address cannot be bound or another
+  // process listens on it, bad networks.
+  //
+  // The writers post their completions to the I/O threads, and a writer's job may still run
+  // elsewhere (`run_blocking`: an fsync in group commit) holding the sessions it will answer.
+  // Every such job must have run before the Server is destroyed: join the pool that runs them
+  // first (ThreadPool::Join; a job submitted after it runs inline), then destroy the Server.
   static Result<std::unique_ptr<Server>> Start(const config::Config& config,
                                                std::shared_ptr<const collect::Collector> collector,
                                                const WriterFactory& make_writer);

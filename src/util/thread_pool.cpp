@@ -3,7 +3,7 @@
 
 namespace oceanus {
 
-ThreadPool::ThreadPool(unsigned threads) {
+ThreadPool::ThreadPool(unsigned threads) : stopping_(threads == 0) {
   for (unsigned i = 0; i < threads; ++i) {
     threads_.emplace_back([this] {
       while (true) {
@@ -24,9 +24,13 @@ ThreadPool::ThreadPool(unsigned threads) {
 void ThreadPool::Submit(std::function<void()> job) {
   {
     std::lock_guard lock(mu_);
-    jobs_.push_back(std::move(job));
+    if (!stopping_) {
+      jobs_.push_back(std::move(job));
+      cv_.notify_one();
+      return;
+    }
   }
-  cv_.notify_one();
+  job();  // joined, or no threads: no one else would ever run it
 }
 
 void ThreadPool::Join() {

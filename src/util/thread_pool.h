@@ -18,6 +18,11 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
+  // Runs `job` on a pool thread. Every submitted job runs exactly once: after Join (or with
+  // no threads) it runs at once on the calling thread, before Submit returns. That is what
+  // shutdown needs: a queue writer flushed after the pool is joined (its last fdatasync) must
+  // still complete, and a job queued where no thread will take it would hold what it captured
+  // (sessions, file descriptors) until the pool is destroyed.
   void Submit(std::function<void()> job);
   // Runs every job already submitted, then stops the threads. Idempotent.
   void Join();

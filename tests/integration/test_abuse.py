@@ -1,6 +1,8 @@
 """HTTP abuse against a running collector: slow-loris, oversized requests, malformed floods,
 and a flood of /gaze opens. The server must keep serving others, answer every bad request
 with a 4xx, keep its memory flat and hold no thread per waiting client."""
+import http.client
+import json
 import os
 import resource
 import selectors
@@ -11,7 +13,8 @@ import threading
 import time
 import unittest
 
-from harness import BIN, Oceanus, example_config, send_beacons, wait_for
+from harness import (BIN, REDIS_EXAMPLE, Oceanus, example_config, free_port, send_beacons,
+                     wait_for)
 
 # A thousand and more sockets on the test's side, too.
 _soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -274,3 +277,252 @@ class OutOfDescriptorsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Answers:
+    """Reads answers one at a time from one connection, keeping what arrives past an answer
+    for the next: a body sent where none belongs shows up as garbage at the next status line."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.data = b""
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed; unread: {self.data[:200]!r}")
+        self.data += chunk
+
+    def next(self, head=False):
+        """(status, headers, body) of the next answer; HEAD answers have no body."""
+        while b"\r\n\r\n" not in self.data:
+            self._fill()
+        block, _, self.data = self.data.partition(b"\r\n\r\n")
+        lines = block.decode("latin-1").split("\r\n")
+        if not lines[0].startswith("HTTP/1.1 "):
+            raise AssertionError(f"not a status line: {lines[0][:80]!r}")
+        headers = {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
+        status = int(lines[0][9:12])
+        length = 0 if head or status in (100, 204, 304) else int(headers.get("content-length", 0))
+        while len(self.data) < length:
+            self._fill()
+        body, self.data = self.data[:length], self.data[length:]
+        return status, headers, body
+
+
+class ProtocolTest(unittest.TestCase):
+    """HEAD, transfer codings, Expect: 100-continue, absolute-form targets, larger headers and
+    the admin tail's JSON, on raw sockets."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="oceanus-protocol-")
+        config = example_config(cls.tmp, [
+            ("threads: 0 ", "threads: 2 "),
+            ("read_timeout: 10s", "read_timeout: 5s"),
+            ("max_header_bytes: 8KiB", "max_header_bytes: 16KiB"),
+        ])
+        cls.o = Oceanus(config=config, admin_port=free_port()).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.o.stop() == 0, cls.o.read_log()
+
+    def connect(self):
+        s = socket.create_connection(("127.0.0.1", self.o.port), timeout=10)
+        self.addCleanup(s.close)
+        return s
+
+    def test_head_answers_carry_no_body_on_a_keep_alive_connection(self):
+        s = self.connect()
+        answers = Answers(s)
+        beacon = "/swallow/samplesite?oid=2&sid=ab&evt=pageview&url=u&uid=head-probe"
+        cases = [("/nothing-here", 404), ("/pirate/sampleform", 405), (beacon, 200), ("/lb", 200),
+                 ("/swallow/no-such-site", 404), ("/robots.txt", 200),
+                 ("/static/js/oceanus.js", 200), ("/swallow/samplesite", 400)]
+        for path, expected in cases:
+            s.sendall(f"HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            status, headers, _ = answers.next(head=True)
+            self.assertEqual(status, expected, path)
+            self.assertEqual(headers.get("connection"), "keep-alive", path)
+            if path == beacon:
+                self.assertEqual(headers["content-type"], "image/gif")
+                self.assertEqual(headers["content-length"], "43")  # the GIF GET would get
+                self.assertNotIn("x-oceanus-eid", headers)  # HEAD stores nothing
+        s.sendall(b"GET /swallow/samplesite?oid=2&sid=ab&evt=pageview&url=u&uid=after-head "
+                  b"HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, headers, body = answers.next()
+        self.assertEqual((status, headers["content-type"], len(body)), (200, "image/gif", 43))
+        # The GET after it is stored, on the same connection (thread, spool): the HEAD is not.
+        self.o.wait_rows("samplesite", 1, "uid = 'after-head'")
+        self.assertEqual(self.o.rows("samplesite", "uid = 'head-probe'"), [])
+
+    def test_a_transfer_coding_other_than_chunked_is_not_implemented(self):
+        s = self.connect()
+        s.sendall(b"POST /pirate/sampleform HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/x-www-form-urlencoded\r\n"
+                  b"Transfer-Encoding: gzip, chunked\r\n\r\n5\r\nabcde\r\n0\r\n\r\n")
+        status, headers, _ = Answers(s).next()
+        self.assertEqual(status, 501)
+        self.assertEqual(headers["connection"], "close")
+
+    def test_transfer_encoding_in_http_1_0_is_refused_and_the_connection_closed(self):
+        # A beacon that would be stored if its framing were believed.
+        s = self.connect()
+        body = b"oid=2&sid=ab&evt=pageview&url=u&uid=chunked-in-1.0"
+        s.sendall(b"POST /swallow/samplesite HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n"
+                  b"Content-Type: application/x-www-form-urlencoded\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        answers = Answers(s)
+        status, headers, reason = answers.next()
+        self.assertEqual((status, reason), (400, b"Transfer-Encoding in an HTTP/1.0 request\n"))
+        self.assertEqual(headers["connection"], "close")
+        self.assertRaises(ConnectionError, answers._fill)  # closed, nothing more
+
+    def test_expect_100_continue_is_answered_before_the_body(self):
+        s = self.connect()
+        body = b"oid=2&sid=ab&evt=pageview&url=u&uid=expect-continue"
+        s.sendall(b"POST /swallow/samplesite HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body))
+        answers = Answers(s)
+        s.settimeout(2)  # well under the read timeout (5 s), after which the server gives up
+        status, _, _ = answers.next()
+        self.assertEqual(status, 100)
+        s.sendall(body)
+        status, _, _ = answers.next()
+        self.assertEqual(status, 200)
+        self.o.wait_rows("samplesite", 1, "uid = 'expect-continue'")
+
+    def test_expect_100_continue_with_a_body_too_large_gets_413_at_once(self):
+        s = self.connect()
+        s.sendall(b"POST /swallow/samplesite HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                  b"Content-Type: text/plain\r\nContent-Length: 99999999\r\n\r\n")
+        s.settimeout(2)
+        status, _, _ = Answers(s).next()
+        self.assertEqual(status, 413)
+
+    def test_an_absolute_form_target_is_routed_by_its_path(self):
+        s = self.connect()
+        s.sendall(b"GET http://collector.example/swallow/samplesite?oid=2&sid=ab&evt=pageview&url=u"
+                  b"&uid=absolute-form HTTP/1.1\r\nHost: collector.example\r\n\r\n")
+        status, _, body = Answers(s).next()
+        self.assertEqual((status, len(body)), (200, 43))
+        self.o.wait_rows("samplesite", 1, "uid = 'absolute-form'")
+
+    def test_headers_up_to_max_header_bytes_are_accepted(self):
+        s = self.connect()
+        answers = Answers(s)
+        s.sendall(b"GET /hc HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 12 * 1024 + b"\r\n\r\n")
+        self.assertEqual(answers.next()[0], 200)  # 12 KiB under max_header_bytes: 16KiB
+        s.sendall(b"GET /hc HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 17 * 1024 + b"\r\n\r\n")
+        self.assertEqual(answers.next()[0], 431)
+
+    def test_the_live_tail_is_valid_json_whatever_bytes_a_target_holds(self):
+        s = self.connect()
+        # A rejected request (sid missing) whose target holds bytes that are not UTF-8.
+        s.sendall(b"GET /swallow/samplesite?oid=2&evt=pageview&url=u&x=\xff\xfe\xc3 HTTP/1.1\r\n"
+                  b"Host: x\r\n\r\n")
+        self.assertEqual(Answers(s).next()[0], 400)
+
+        def tail():
+            status, body = self.o.admin("/api/tail")
+            self.assertEqual(status, 200)
+            data = json.loads(body.decode("utf-8"))  # strict: invalid UTF-8 raises here
+            return [r for r in data["rejections"] if "x=" in r["text"]]
+        [rejection] = wait_for(tail, what="the rejection in /api/tail")
+        self.assertIn("x=\ufffd\ufffd\ufffd", rejection["text"])
+
+
+class ConnectionCapTest(unittest.TestCase):
+    def test_max_connections_is_a_total_over_the_threads(self):
+        # max_connections: 3 with 2 threads: three connections are served, whichever thread
+        # the kernel gives each to; the fourth gets 503.
+        tmp = tempfile.mkdtemp(prefix="oceanus-cap-")
+        config = example_config(tmp, [("threads: 0 ", "threads: 2 "),
+                                      ("max_connections: 10000", "max_connections: 3")])
+        o = Oceanus(config=config).start()
+        held = []
+
+        def open_served(request=b"GET /hc HTTP/1.1\r\nHost: x\r\n\r\n"):
+            s = socket.create_connection(("127.0.0.1", o.port), timeout=10)
+            held.append(s)
+            s.sendall(request)
+            try:
+                return Answers(s).next()[0]
+            except OSError:  # a 503 closes without reading the request: the kernel may reset
+                return None
+
+        def three_served():
+            # A connection closed just before (the harness's /hc probe) may not be reaped
+            # yet: then try again.
+            statuses = [open_served() for _ in range(3)]
+            if statuses == [200, 200, 200]:
+                return True
+            while held:
+                held.pop().close()
+            return False
+        try:
+            wait_for(three_served, timeout=10, what="three connections served at once")
+            self.assertEqual(open_served(request=b""), 503)  # sends nothing: no reset
+        finally:
+            for s in held:
+                s.close()
+            self.assertEqual(o.stop(), 0, o.read_log())
+
+
+class ShutdownUnderLoadTest(unittest.TestCase):
+    def test_requests_in_fsync_group_commit_at_shutdown_are_answered_and_exit_is_0(self):
+        # Redis unreachable: the Redis writer falls back to its spool with durability fsync,
+        # so every answer waits for a group-commit fdatasync on the blocking pool; SIGTERM
+        # arrives while beacons keep coming on 8 connections.
+        tmp = tempfile.mkdtemp(prefix="oceanus-shutdown-")
+        config = example_config(tmp, [("durability: os ", "durability: fsync ")],
+                                base=REDIS_EXAMPLE)
+        o = Oceanus(config=config, role="collect",
+                    env={"OCEANUS_REDIS": f"127.0.0.1:{free_port()}"}).start()
+        stop = threading.Event()
+        statuses = {}
+        lock = threading.Lock()
+
+        def load(k):
+            i = 0
+            while not stop.is_set():
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", o.port, timeout=30)
+                    while not stop.is_set():
+                        conn.request("GET", "/swallow/samplesite?oid=2&sid=ab&evt=pageview&url=u"
+                                     f"&uid=shutdown-{k}-{i}")
+                        resp = conn.getresponse()
+                        resp.read()
+                        i += 1
+                        with lock:
+                            statuses[resp.status] = statuses.get(resp.status, 0) + 1
+                        if resp.getheader("Connection") == "close":
+                            break
+                except (OSError, http.client.HTTPException):
+                    pass  # refused once the server stops accepting, or closed while idle
+                finally:
+                    conn.close()
+                if stop.is_set():
+                    break
+
+        threads = [threading.Thread(target=load, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        try:
+            wait_for(lambda: statuses.get(200, 0) >= 300, what="300 answered beacons")
+            start = time.monotonic()
+            code = o.stop(timeout=60)
+            took = time.monotonic() - start
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        self.assertEqual(code, 0, o.read_log()[-3000:])
+        self.assertIn("bye", o.read_log())
+        self.assertEqual(set(statuses), {200}, statuses)
+        # The grace period is 15 s (the /gaze delays + 5 s): a request left unanswered (its
+        # completion posted to an I/O thread that had already returned) holds shutdown for all
+        # of it.
+        self.assertLess(took, 8, f"shutdown took {took:.1f} s")

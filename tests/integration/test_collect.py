@@ -190,7 +190,7 @@ class CollectTest(unittest.TestCase):
         status, headers, _ = self.o.request("GET", "/pirate/sampleform")
         self.assertEqual((status, headers.get("allow")), (405, "POST, OPTIONS"))
         status, headers, _ = self.o.request("DELETE", "/swallow/samplesite")
-        self.assertEqual((status, headers.get("allow")), (405, "GET, POST, OPTIONS"))
+        self.assertEqual((status, headers.get("allow")), (405, "GET, HEAD, POST, OPTIONS"))
         # HEAD /hc (load balancers probe with it): the headers only, Content-Length of the body.
         with socket.create_connection(("127.0.0.1", self.o.port), timeout=10) as s:
             s.sendall(b"HEAD /hc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -13,7 +13,8 @@ import tempfile
 import unittest
 import urllib.parse
 
-from harness import BIN, Oceanus, Redis, SmtpSink, example_config, free_port, wait_for
+from harness import (BIN, Oceanus, Redis, SmtpSink, example_config, free_port, send_beacons,
+                     wait_for)
 from test_react import Fixtures
 
 UNTRUSTED = "127.0.0.2"
@@ -70,6 +71,68 @@ class ClientAddressAndDebugTest(unittest.TestCase):
         status, body = request_from(UNTRUSTED, self.o.port, "GET", path.replace("sid=&", "sid=ab&"))
         self.assertEqual(status, 200)
         self.assertNotIn(b"stored", body)
+
+
+    def test_repeated_forwarded_for_lines_are_combined_in_order(self):
+        # The client forged a first line; our proxy (127.0.0.1) added its own line, as HAProxy's
+        # `option forwardfor` does, rather than extending the client's.
+        conn = http.client.HTTPConnection("127.0.0.1", self.o.port, timeout=15,
+                                          source_address=("127.0.0.1", 0))
+        try:
+            conn.putrequest("GET", "/swallow/samplesite?oid=2&sid=ab&evt=pageview&url=two-lines")
+            conn.putheader("X-Forwarded-For", "6.6.6.6")
+            conn.putheader("X-Forwarded-For", "198.51.100.7")
+            conn.endheaders()
+            resp = conn.getresponse()
+            resp.read()
+            self.assertEqual(resp.status, 200)
+        finally:
+            conn.close()
+        [row] = self.o.wait_rows("samplesite", 1, "url = ?", ("two-lines",))
+        self.assertEqual(row["rad"], "198.51.100.7")
+
+    def test_debug_is_gated_on_the_client_behind_the_proxy(self):
+        # 127.0.0.1 is both our proxy and internal; the visitor it forwards for is neither.
+        path = "/swallow/samplesite?oid=2&sid=&evt=pageview&url=debug-via-proxy&debug=1"
+        status, body = request_from("127.0.0.1", self.o.port, "GET", path,
+                                    {"X-Forwarded-For": "203.0.113.9"})
+        self.assertEqual((status, body), (400, b"sid: required\n"))
+        status, body = request_from("127.0.0.1", self.o.port, "GET", path,
+                                    {"X-Forwarded-For": "127.0.0.1"})
+        self.assertEqual(status, 400)
+        self.assertIn(b'evt = "pageview"', body)
+
+
+class SecondInstanceTest(unittest.TestCase):
+    def test_a_second_oceanus_on_a_taken_port_refuses_to_start(self):
+        first = Oceanus().start()
+        try:
+            second = Oceanus(port=first.port)
+            log = open(second.log_path, "ab")
+            proc = subprocess.Popen([BIN, "run", "--config", second.config, "--data-dir",
+                                     second.data_dir, "--admin-listen", "off",
+                                     "--listen", f"127.0.0.1:{first.port}"],
+                                    stdout=log, stderr=subprocess.STDOUT)
+            log.close()
+            try:
+                code = proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                code = None
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(timeout=10)
+            self.assertIsNotNone(code, "the second oceanus started on a port already in use:\n"
+                                 + second.read_log())
+            self.assertNotEqual(code, 0)
+            self.assertIn(f"listen 127.0.0.1:{first.port}: address already in use by another "
+                          "process", second.read_log())
+            # Every event goes to the first one's warehouse.
+            uids = [f"only-first-{i}" for i in range(40)]
+            self.assertEqual(send_beacons(first.port, uids), uids)
+            first.wait_rows("samplesite", 40, "uid LIKE 'only-first-%'")
+        finally:
+            self.assertEqual(first.stop(), 0, first.read_log())
 
 
 class AdminListenerTest(unittest.TestCase):

@@ -139,6 +139,66 @@ TEST_F(CollectorTest, DebugOnlyForInternalNetworks) {
   EXPECT_EQ(o.answer, Answer::kGif);
 }
 
+TEST_F(CollectorTest, DebugIsGatedOnTheClientBehindAProxyNotOnTheProxy) {
+  // 10.0.0.0/8 is a trusted proxy (and internal to no one): what counts is the client it names.
+  const char* path = "/swallow/page?sid=a&evt=x&debug=1";
+  Outcome o = Do(Method::kGet, path, "", "", "10.1.2.3", "203.0.113.77");
+  EXPECT_EQ(o.answer, Answer::kGif) << "an outside visitor behind the proxy sees no debug detail";
+  EXPECT_EQ(o.body.find("stored:"), std::string::npos) << o.body;
+  o = Do(Method::kGet, path, "", "", "10.1.2.3", "192.168.7.7");
+  EXPECT_EQ(o.answer, Answer::kText);
+  EXPECT_NE(o.body.find("evt = \"x\""), std::string::npos) << o.body;
+  // An internal peer that is no trusted proxy cannot lend its status to a forged header.
+  o = Do(Method::kGet, path, "", "", "203.0.113.5", "192.168.7.7");
+  EXPECT_EQ(o.answer, Answer::kGif);
+}
+
+TEST_F(CollectorTest, HeadAnswersAsGetWithoutABodyOnEveryPath) {
+  struct Case {
+    const char* target;
+    int status;
+  } cases[] = {{"/swallow/page?sid=a&evt=x", 200},
+               {"/swallow/page", 400},
+               {"/swallow/nope", 404},
+               {"/pirate/form", 405},
+               {"/nothing/here", 404},
+               {"/lb", 200},
+               {"/robots.txt", 200},
+               {"/favicon.ico", 204},
+               {"/gaze/mail?evt=open", 302},
+               {"/pierce/server?rad=1.2.3.4", 200}};
+  for (const auto& c : cases) {
+    Outcome get = Do(Method::kGet, c.target);
+    Outcome head = Do(Method::kHead, c.target);
+    EXPECT_EQ(head.status, c.status) << c.target;
+    EXPECT_EQ(head.status, get.status) << c.target;
+    EXPECT_EQ(head.answer, get.answer) << c.target;
+    EXPECT_TRUE(head.omit_body) << c.target;
+    EXPECT_FALSE(head.append) << c.target << ": HEAD is safe, it stores nothing";
+    EXPECT_TRUE(head.event_id.empty()) << c.target;
+    // The bytes: GET's headers, Content-Length of GET's body included, and nothing after them.
+    std::string get_bytes, head_bytes;
+    get.event_id = {};
+    http::AppendResponse(get_bytes, get, true, "Tue, 25 Nov 2025 00:00:00 GMT");
+    http::AppendResponse(head_bytes, head, true, "Tue, 25 Nov 2025 00:00:00 GMT");
+    const auto end = get_bytes.find("\r\n\r\n");
+    ASSERT_NE(end, std::string::npos);
+    EXPECT_EQ(head_bytes, get_bytes.substr(0, end + 4)) << c.target;
+  }
+}
+
+TEST_F(CollectorTest, AbsoluteFormTargetsRouteByTheirPath) {
+  Outcome o = Do(Method::kGet, "http://collector.example:8080/swallow/page?sid=a&evt=x");
+  EXPECT_EQ(o.status, 200) << o.body;
+  EXPECT_TRUE(o.append);
+  EXPECT_NE(Record().find(R"("sid":"a")"), std::string::npos) << Record();
+  EXPECT_EQ(Do(Method::kGet, "HTTPS://collector.example/hc").body, "ok\n");
+  EXPECT_EQ(Do(Method::kGet, "http://collector.example").status, 404);  // the path is "/"
+  // The /gaze redirect names the path, not the absolute form.
+  o = Do(Method::kGet, "http://h/gaze/mail?evt=open");
+  EXPECT_EQ(o.location, "/gaze/mail?evt=see");
+}
+
 TEST_F(CollectorTest, ClientIpComesThroughTrustedProxiesOnly) {
   Do(Method::kGet, "/swallow/page?sid=a&evt=x", "", "", "10.1.2.3", "1.1.1.1, 198.51.100.2");
   EXPECT_NE(Record().find(R"("rad":"198.51.100.2")"), std::string::npos) << Record();
@@ -156,8 +216,8 @@ TEST_F(CollectorTest, RoutesAndMethods) {
   EXPECT_EQ(Do(Method::kGet, "/pirate/form?email=x").status, 405);
   EXPECT_EQ(Do(Method::kGet, "/pirate/form?email=x").allow, "POST, OPTIONS");
   EXPECT_EQ(Do(Method::kPost, "/pierce/server").status, 405);
-  EXPECT_EQ(Do(Method::kPost, "/pierce/server").allow, "GET, OPTIONS");
-  EXPECT_EQ(Do(Method::kHead, "/swallow/page?sid=a&evt=x").allow, "GET, POST, OPTIONS");
+  EXPECT_EQ(Do(Method::kPost, "/pierce/server").allow, "GET, HEAD, OPTIONS");
+  EXPECT_EQ(Do(Method::kOther, "/swallow/page?sid=a&evt=x").allow, "GET, HEAD, POST, OPTIONS");
   EXPECT_EQ(Do(Method::kPost, "/hc").allow, "GET, HEAD, OPTIONS");
   EXPECT_TRUE(Do(Method::kHead, "/hc").omit_body);
   EXPECT_FALSE(Do(Method::kGet, "/hc").omit_body);

@@ -62,5 +62,24 @@ TEST(AppendJsonStringTest, EscapesQuotesAndBackslashes) {
   EXPECT_EQ(out, R"("say \"hi\" \\ \n")");
 }
 
+TEST(JsonStringTest, LossyReplacesInvalidUtf8AndKeepsValidText) {
+  std::string out;
+  AppendJsonStringLossy(out, "caf\xC3\xA9 \"x\"");
+  EXPECT_EQ(out, "\"caf\xC3\xA9 \\\"x\\\"\"");  // valid UTF-8: as AppendJsonString writes it
+  out.clear();
+  // A stray continuation byte, a truncated sequence, an overlong form and a surrogate.
+  AppendJsonStringLossy(out,
+                        "a\xFF"
+                        "b\xE3\x81"
+                        "c\xC0\xAF"
+                        "d\xED\xA0\x80");
+  EXPECT_TRUE(IsValidUtf8(out)) << out;
+  EXPECT_EQ(out,
+            "\"a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD\xEF\xBF\xBD"
+            "c\xEF\xBF\xBD\xEF\xBF\xBD"
+            "d\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
+}
+
 }  // namespace
 }  // namespace oceanus::event

@@ -1,0 +1,209 @@
+// http::Server with a fake queue writer over real loopback sockets: what happens to requests
+// the writer still holds when the server goes away, and to an exception out of a handler.
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <mutex>
+#include <new>
+#include <thread>
+
+#include "config/config.h"
+#include "util/fd.h"
+
+namespace oceanus::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kConfig = R"(
+sites:
+  page:
+    endpoint: swallow
+    schema:
+      - {name: evt}
+)";
+
+// What the test and the server's writer share.
+struct WriterState {
+  std::mutex mu;
+  bool hold = false;        // keep appends unanswered (as an fsync in group commit does)
+  bool throw_next = false;  // the next Append throws std::bad_alloc
+  std::vector<std::shared_ptr<queue::AppendHandler>> held;
+  PostFn post;
+
+  std::size_t Held() {
+    std::lock_guard lock(mu);
+    return held.size();
+  }
+  // Completes the held appends on the writer's I/O thread, as a finished fsync does.
+  void Release() {
+    std::lock_guard lock(mu);
+    for (auto& h : held) post([h] { h->Appended(Status::Ok()); });
+    held.clear();
+  }
+};
+
+class FakeWriter final : public queue::QueueWriter {
+ public:
+  explicit FakeWriter(std::shared_ptr<WriterState> state) : state_(std::move(state)) {}
+  // As the Redis writer's destructor does: what is still queued is flushed, and each
+  // completion is posted back to the I/O thread.
+  ~FakeWriter() override { state_->Release(); }
+
+  void Append(queue::SiteId, std::string_view,
+              std::shared_ptr<queue::AppendHandler> done) override {
+    {
+      std::lock_guard lock(state_->mu);
+      if (state_->throw_next) {
+        state_->throw_next = false;
+        throw std::bad_alloc();
+      }
+      if (state_->hold) {
+        state_->held.push_back(std::move(done));
+        return;
+      }
+    }
+    done->Appended(Status::Ok());
+  }
+
+ private:
+  std::shared_ptr<WriterState> state_;
+};
+
+template <typename Condition>
+bool WaitFor(Condition condition, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+UniqueFd Connect(std::uint16_t port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return UniqueFd();
+  return fd;
+}
+
+void Send(const UniqueFd& fd, std::string_view bytes) {
+  ASSERT_EQ(::send(fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(bytes.size()));
+}
+
+// Everything received until the server closes, or until `timeout` (then `closed` is false).
+struct Received {
+  std::string bytes;
+  bool closed = false;
+};
+Received ReadUntilClosed(const UniqueFd& fd, std::chrono::milliseconds timeout = 10s) {
+  Received r;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return r;
+    pollfd p{fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return r;
+    char buf[4096];
+    const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+    if (n <= 0) {
+      r.closed = true;
+      return r;
+    }
+    r.bytes.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+constexpr std::string_view kBeacon =
+    "GET /swallow/page?evt=x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto config = config::ParseConfig(kConfig, "test.yaml");
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    config_ = std::move(config).value();
+    config_.server.listen_host = "127.0.0.1";
+    config_.server.listen_port = 0;
+    config_.server.threads = 1;
+    auto classifier = event::DeviceClassifier::Load(OCEANUS_UAP_REGEXES);
+    ASSERT_TRUE(classifier.ok()) << classifier.status().ToString();
+    auto collector = collect::Collector::Create(config_, *classifier);
+    ASSERT_TRUE(collector.ok()) << collector.status().ToString();
+    auto state = state_;
+    auto server = Server::Start(
+        config_, *collector,
+        [state](unsigned, PostFn post) -> Result<std::unique_ptr<queue::QueueWriter>> {
+          state->post = std::move(post);
+          return std::unique_ptr<queue::QueueWriter>(new FakeWriter(state));
+        });
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value();
+  }
+
+  config::Config config_;
+  std::shared_ptr<WriterState> state_ = std::make_shared<WriterState>();
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerTest, AnExceptionOutOfAHandlerDropsThatRequestOnly) {
+  state_->throw_next = true;
+  UniqueFd first = Connect(server_->port());
+  ASSERT_TRUE(first.valid());
+  Send(first, kBeacon);
+  const Received dropped = ReadUntilClosed(first);
+  EXPECT_TRUE(dropped.closed);
+  EXPECT_EQ(dropped.bytes, "") << "the request whose handler threw gets no answer";
+
+  UniqueFd second = Connect(server_->port());
+  ASSERT_TRUE(second.valid());
+  Send(second, kBeacon);
+  const Received answered = ReadUntilClosed(second);
+  EXPECT_EQ(answered.bytes.substr(0, 15), "HTTP/1.1 200 OK") << "the thread serves on";
+}
+
+TEST_F(ServerTest, AppendsHeldAtShutdownAreAnsweredWithinTheGrace) {
+  state_->hold = true;
+  UniqueFd client = Connect(server_->port());
+  ASSERT_TRUE(client.valid());
+  Send(client, kBeacon);
+  ASSERT_TRUE(WaitFor([&] { return state_->Held() == 1; }));
+  const std::uint16_t port = server_->port();
+  std::thread shutdown([&] { server_->Shutdown(10s); });
+  // Accepting has stopped: the shutdown is under way with the append still held.
+  EXPECT_TRUE(WaitFor([&] { return !Connect(port).valid(); }));
+  state_->Release();
+  const Received r = ReadUntilClosed(client);
+  shutdown.join();
+  EXPECT_EQ(r.bytes.substr(0, 15), "HTTP/1.1 200 OK") << r.bytes;
+  EXPECT_NE(r.bytes.find("Connection: close"), std::string::npos) << r.bytes;
+}
+
+TEST_F(ServerTest, AppendsStillHeldWhenTheServerIsDestroyedCloseTheirConnections) {
+  state_->hold = true;
+  UniqueFd client = Connect(server_->port());
+  ASSERT_TRUE(client.valid());
+  Send(client, kBeacon);
+  ASSERT_TRUE(WaitFor([&] { return state_->Held() == 1; }));
+  // No grace: the writer is destroyed with its append held, and posts its completion back as
+  // it goes. The io_context must still exist then; the completion it never runs is destroyed
+  // with it, and the session (so the socket) with the completion.
+  server_.reset();
+  const Received r = ReadUntilClosed(client, 5s);
+  EXPECT_TRUE(r.closed) << "the connection was left open: its session outlived the server";
+}
+
+}  // namespace
+}  // namespace oceanus::http
