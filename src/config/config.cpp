@@ -802,7 +802,10 @@ void ParseTasks(const Reader& r, const YAML::Node& t, TasksConfig& tasks) {
   if (const auto& q = t["rabbitmq"]) {
     r.ExpectKeys(q, "tasks.rabbitmq", {"url", "queue", "prefetch", "connect_timeout"});
     if (q["url"]) ParseAmqpUrl(r, q["url"], tasks.rabbitmq);
-    if (q["queue"]) tasks.rabbitmq.queue = r.Str(q["queue"]);
+    if (q["queue"]) {
+      tasks.rabbitmq.queue = r.Str(q["queue"]);
+      if (tasks.rabbitmq.queue.empty()) r.Fail(q["queue"], "tasks.rabbitmq.queue is empty");
+    }
     if (q["prefetch"])
       tasks.rabbitmq.prefetch = static_cast<unsigned>(r.Unsigned(q["prefetch"], 65535));
     if (q["connect_timeout"]) tasks.rabbitmq.connect_timeout = r.Duration(q["connect_timeout"]);
@@ -1024,9 +1027,16 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
       if (mailer == nullptr || (mailer->type != "smtp" && mailer->type != "sendgrid"))
         r.Fail(node["mailer"], "history_report '" + a.name + "': mailer '" + a.mailer +
                                    "' is not an smtp or sendgrid action");
-      if (c.FindSite(a.site) == nullptr)
+      const Site* site = c.FindSite(a.site);
+      if (site == nullptr)
         r.Fail(node["site"],
                "history_report '" + a.name + "': site '" + a.site + "' is not configured");
+      // The report looks the visitor up by this column (the sinks refuse any other).
+      if (std::none_of(site->schema.begin(), site->schema.end(),
+                       [&](const Field& f) { return f.name == a.by; }))
+        r.Fail(
+            node["by"] ? node["by"] : node["site"],
+            "history_report '" + a.name + "': site '" + a.site + "' has no field '" + a.by + "'");
       // A report nobody can send is as unconfigured as its mailer (and its template unread,
       // as at run).
       a.configured = mailer->configured;

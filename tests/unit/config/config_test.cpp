@@ -213,9 +213,17 @@ TEST(ConfigTest, WhatRunWouldRefuseIsRefusedAtLoad) {
   const std::string report = std::string(kSite) +
                              "actions:\n"
                              "  mail: {type: smtp, url: 'smtp://127.0.0.1:25', from: a@b}\n"
-                             "  report: {type: history_report, mailer: mail, site: a,\n"
+                             "  report: {type: history_report, mailer: mail, site: a, by: x,\n"
                              "           template: /nonexistent/report.html}\n";
   ExpectError(report, "8:22", "cannot read the template file /nonexistent/report.html");
+  // What the report and the task queue refused only when used.
+  ExpectError(std::string(kSite) +
+                  "actions:\n"
+                  "  mail: {type: smtp, url: '', from: a@b}\n"
+                  "  report: {type: history_report, mailer: mail, site: a, by: uid, template: t}\n",
+              "7:61", "history_report 'report': site 'a' has no field 'uid'");
+  ExpectError(std::string("tasks: {rabbitmq: {queue: ''}}\n") + kSite, "1:27",
+              "tasks.rabbitmq.queue is empty");
   // Names stay allowed where a client connects (Redis resolves them).
   auto redis =
       ParseConfig(std::string("queue: {redis: {address: 'redis.internal:6379'}}\n") + kSite, "f");
@@ -241,8 +249,8 @@ TEST(ConfigTest, ReportTemplateMistakesNameTheFileLineAndColumn) {
   const std::string base = std::string(kSite) +
                            "actions:\n"
                            "  mail: {type: smtp, url: 'smtp://127.0.0.1:25', from: a@b}\n"
-                           "  report: {type: history_report, mailer: mail, site: a, template: ";
-  ExpectError(base + dir + "/broken.html}\n", "7:67",
+                           "  report: {type: history_report, mailer: mail, site: a, by: x, template: ";
+  ExpectError(base + dir + "/broken.html}\n", "7:74",
               dir +
                   "/broken.html: unclosed tag '{{event.uid</p>…' (no }} before the next tag or "
                   "the end) at line 2, column 4");
