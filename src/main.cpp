@@ -169,7 +169,8 @@ Result<Prepared> Prepare(config::Config& config, const Roles& roles) {
   if (!tz.ok())
     return Status::InvalidArgument(config.file + ": time_zone: " + tz.status().message());
   p.tz = std::move(tz).value();
-  if (config.sink.type == "bigquery") {
+  // The roles that use the sink (work: history reports); a collector needs no project.
+  if (config.sink.type == "bigquery" && (roles.load || roles.tables || roles.work)) {
     auto origin = ResolveBigQueryProject(config.sink.bigquery);
     if (!origin.ok())
       return Status::InvalidArgument(config.file + ": sink.bigquery: " + origin.status().message());

@@ -246,10 +246,11 @@ TEST(ConfigTest, ReportTemplateMistakesNameTheFileLineAndColumn) {
     std::ofstream(dir + "/broken.html") << "<p>hello</p>\n<p>{{event.uid</p>\n";
     std::ofstream(dir + "/good.html") << "<p>{{event.uid}}</p>\n";
   }
-  const std::string base = std::string(kSite) +
-                           "actions:\n"
-                           "  mail: {type: smtp, url: 'smtp://127.0.0.1:25', from: a@b}\n"
-                           "  report: {type: history_report, mailer: mail, site: a, by: x, template: ";
+  const std::string base =
+      std::string(kSite) +
+      "actions:\n"
+      "  mail: {type: smtp, url: 'smtp://127.0.0.1:25', from: a@b}\n"
+      "  report: {type: history_report, mailer: mail, site: a, by: x, template: ";
   ExpectError(base + dir + "/broken.html}\n", "7:74",
               dir +
                   "/broken.html: unclosed tag '{{event.uid</p>…' (no }} before the next tag or "
