@@ -9,9 +9,15 @@
 //
 // `run` wires the stages in the order the data flows: the worker (tasks → actions), the
 // reactor (queue → rules → tasks) and the loader (queue → sink) start first, then the
-// collector (HTTP → queue). On SIGTERM/SIGINT it stops in the opposite order: stop
-// accepting and answer what is in flight, finish pending fsyncs, let the loader write what
-// is queued and the reactor finish its batch, let running actions finish, and exit 0.
+// collector (HTTP → queue). On SIGTERM/SIGINT (and SIGHUP: there is no reload) it stops in
+// the opposite order: stop accepting and answer what is in flight, finish pending fsyncs, let
+// the loader write what is queued and the reactor finish its batch, let running actions
+// finish, and exit 0.
+//
+// Everything `run` derives from the config before it starts a stage — time zone, rules,
+// the collector (networks, tracker script, event builders), the device regexes, Google
+// credentials and the BigQuery project — is built by one function, Prepare, which `check`
+// calls too: whatever `run` would refuse, `check` refuses.
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -21,9 +27,11 @@
 #include <CLI/CLI.hpp>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -83,7 +91,7 @@ Result<config::Config> LoadWithOverrides(const std::string& path, const Override
   if (o.admin_listen == "off") {
     c->admin.enabled = false;
   } else if (!o.admin_listen.empty()) {
-    auto admin = config::ParseHostPort(o.admin_listen);
+    auto admin = config::ParseListenAddress(o.admin_listen);
     if (!admin.ok())
       return Status::InvalidArgument("--admin-listen (HOST:PORT or off): " +
                                      admin.status().message());
@@ -97,12 +105,94 @@ Result<config::Config> LoadWithOverrides(const std::string& path, const Override
                                      " (clients send Authorization: Bearer <token>)");
   }
   if (!o.listen.empty()) {
-    auto listen = config::ParseHostPort(o.listen);
+    auto listen = config::ParseListenAddress(o.listen);
     if (!listen.ok()) return Status::InvalidArgument("--listen: " + listen.status().message());
     if (!listen->host.empty()) c->server.listen_host = listen->host;
     c->server.listen_port = listen->port;
   }
   return c;
+}
+
+struct Roles {
+  bool collect = false;
+  bool load = false;
+  bool tables = false;
+  bool react = false;
+  bool work = false;
+  const char* name = "run";
+};
+constexpr Roles kAllRoles{true, true, true, true, true, "check"};
+
+// What the stages are built from, derived from the config (see the top of this file).
+struct Prepared {
+  TimeZone tz;
+  react::RuleSet rules;
+  std::shared_ptr<const collect::Collector> collector;  // roles.collect
+  std::string bigquery_project_origin;                  // sink type bigquery
+};
+
+// An empty sink.bigquery.project becomes the key's or the metadata server's project.
+Result<std::string> ResolveBigQueryProject(config::BigQueryConfig& bq) {
+  if (!bq.project.empty()) return std::string("sink.bigquery.project");
+  auto found = google::FindDefaultProject(bq.key_file, bq.metadata_endpoint);
+  if (!found.ok()) return found.status();
+  if (!config::IsBigQueryProjectId(found->id))
+    return Status::InvalidArgument("project '" + found->id + "' from " + found->origin +
+                                   " is not a project id (lower-case letters, digits, - . :)");
+  bq.project = found->id;
+  return found->origin;
+}
+
+// Google credentials are read and tried (a probe signature) before anything starts; tokens
+// are fetched later, by the stage that needs them.
+Status CheckGoogleKeys(const config::Config& config, const Roles& roles) {
+  if (config.sink.type == "bigquery" && (roles.load || roles.tables || roles.work)) {
+    google::TokenOptions options;
+    options.metadata_endpoint = config.sink.bigquery.metadata_endpoint;
+    auto tokens = google::MakeTokenSource(config.sink.bigquery.key_file, options);
+    if (!tokens.ok()) return Status::InvalidArgument("sink.bigquery: " + tokens.status().message());
+  }
+  if (!roles.work) return Status::Ok();
+  for (const auto& a : config.actions) {
+    if (a.type != "sheets" || !a.configured) continue;
+    auto tokens = google::MakeTokenSource(a.key_file, {});
+    if (!tokens.ok())
+      return Status::InvalidArgument("action '" + a.name + "': " + tokens.status().message());
+  }
+  return Status::Ok();
+}
+
+// Builds what the given roles need from the config, validating as it goes. `check` passes
+// every role. Errors are config errors (exit 2).
+Result<Prepared> Prepare(config::Config& config, const Roles& roles) {
+  Prepared p;
+  auto tz = TimeZone::Load(config.time_zone);
+  if (!tz.ok())
+    return Status::InvalidArgument(config.file + ": time_zone: " + tz.status().message());
+  p.tz = std::move(tz).value();
+  // The roles that use the sink (work: history reports); a collector needs no project.
+  if (config.sink.type == "bigquery" && (roles.load || roles.tables || roles.work)) {
+    auto origin = ResolveBigQueryProject(config.sink.bigquery);
+    if (!origin.ok())
+      return Status::InvalidArgument(config.file + ": sink.bigquery: " + origin.status().message());
+    p.bigquery_project_origin = std::move(origin).value();
+  }
+  if (Status s = CheckGoogleKeys(config, roles); !s.ok())
+    return Status::InvalidArgument(config.file + ": " + s.message());
+  auto rules = react::RuleSet::Compile(config);
+  if (!rules.ok()) return rules.status();
+  p.rules = std::move(rules).value();
+  if (roles.collect) {
+    auto classifier = event::DeviceClassifier::Load(UapRegexesPath());
+    if (!classifier.ok())
+      return Status::InvalidArgument("device classifier (uap-core regexes, OCEANUS_UAP_REGEXES): " +
+                                     classifier.status().ToString());
+    auto collector = collect::Collector::Create(config, *classifier);
+    if (!collector.ok())
+      return Status::InvalidArgument(config.file + ": " + collector.status().message());
+    p.collector = std::move(collector).value();
+  }
+  return p;
 }
 
 int Check(const std::string& path) {
@@ -111,23 +201,13 @@ int Check(const std::string& path) {
     std::cerr << c.status().message() << "\n";
     return kExitConfig;
   }
-  auto tz = TimeZone::Load(c->time_zone);
-  if (!tz.ok()) {
-    std::cerr << path << ": time_zone: " << tz.status().message() << "\n";
+  auto prepared = Prepare(*c, kAllRoles);
+  if (!prepared.ok()) {
+    std::cerr << prepared.status().message() << "\n";
     return kExitConfig;
   }
-  for (const auto& site : c->sites) {
-    auto builder = event::EventBuilder::Compile(site);
-    if (!builder.ok()) {
-      std::cerr << path << ": " << builder.status().message() << "\n";
-      return kExitConfig;
-    }
-  }
-  auto rules = react::RuleSet::Compile(*c);
-  if (!rules.ok()) {
-    std::cerr << rules.status().message() << "\n";
-    return kExitConfig;
-  }
+  const TimeZone* tz = &prepared->tz;
+  const react::RuleSet* rules = &prepared->rules;
   const auto now = std::chrono::system_clock::now();
   std::cout << "config: " << path << " (ok)\n"
             << "data_dir: " << c->data_dir << "\n"
@@ -148,7 +228,12 @@ int Check(const std::string& path) {
             << "groups:";
   for (const auto& g : c->queue.groups) std::cout << " " << g;
   std::cout << "\n"
-            << "sink: " << c->sink.type << " " << c->sink.path << "\n"
+            << "sink: " << c->sink.type << " "
+            << (c->sink.type == "bigquery" ? "project " + c->sink.bigquery.project + " (from " +
+                                                 prepared->bigquery_project_origin + "), dataset " +
+                                                 c->sink.bigquery.dataset
+                                           : c->sink.path)
+            << "\n"
             << "load: batches of " << c->load.batch_rows << " rows / " << c->load.batch_bytes
             << " bytes / " << c->load.max_wait.count() << " ms\n";
   for (const auto& site : c->sites) {
@@ -235,15 +320,6 @@ int DeadTasks(const std::string& path, const Overrides& overrides, std::size_t l
   return 0;
 }
 
-struct Roles {
-  bool collect = false;
-  bool load = false;
-  bool tables = false;
-  bool react = false;
-  bool work = false;
-  const char* name = "run";
-};
-
 // What reports read history from: the sink's own query (SQLite file, BigQuery jobs.query).
 Result<std::unique_ptr<sink::HistorySource>> OpenHistory(const config::Config& config,
                                                          const TimeZone& tz,
@@ -310,12 +386,27 @@ void RaiseOpenFilesLimit(std::size_t max_connections) {
         limit.rlim_cur, limit.rlim_max, max_connections);
 }
 
+// The `tables` role: the loader's table upkeep without reading a queue — the tables due now
+// are ensured every `every` until `stop`.
+void RunTableManager(load::Loader& loader, std::chrono::milliseconds every, std::stop_token stop) {
+  std::mutex mu;
+  std::condition_variable_any stopped;
+  std::unique_lock lock(mu);
+  while (!stop.stop_requested()) {
+    Status s = loader.EnsureDueTables(std::chrono::system_clock::now());
+    if (!s.ok()) spdlog::warn("table manager: {}", s.ToString());
+    stopped.wait_for(lock, stop, every, [] { return false; });
+  }
+  spdlog::info("table manager stopped");
+}
+
 int Run(const std::string& path, const Overrides& overrides, const Roles& roles) {
   // Signals are taken by sigwait below; every thread started from here inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // no reload: it stops like SIGTERM (docs/operations.md)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -324,7 +415,14 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
     std::cerr << c.status().message() << "\n";
     return kExitConfig;
   }
+  auto prepared = Prepare(*c, roles);
+  if (!prepared.ok()) {
+    std::cerr << prepared.status().message() << "\n";
+    return kExitConfig;
+  }
   const config::Config& config = *c;
+  const TimeZone* tz = &prepared->tz;
+  const react::RuleSet* rules = &prepared->rules;
   const bool redis = config.queue.type == "redis";
   const bool all_roles = roles.collect && roles.load && roles.react && roles.work;
   const bool only_work = roles.work && !roles.collect && !roles.load && !roles.react;
@@ -336,11 +434,6 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
   }
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   if (roles.collect) RaiseOpenFilesLimit(config.server.max_connections);
-  auto tz = TimeZone::Load(config.time_zone);
-  if (!tz.ok()) {
-    std::cerr << path << ": time_zone: " << tz.status().message() << "\n";
-    return kExitConfig;
-  }
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) {
@@ -387,15 +480,17 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
       dead_letter = std::make_unique<load::FileDeadLetter>(config.data_dir + "/deadletter");
     }
     loader = std::make_unique<load::Loader>(config, *tz, *sink, *dead_letter, std::move(readers));
-    loader_thread = std::jthread([&loader](std::stop_token stop) { loader->Run(stop); });
+    if (roles.load) {
+      loader_thread = std::jthread([&loader](std::stop_token stop) { loader->Run(stop); });
+    } else {
+      loader_thread =
+          std::jthread([&loader, every = config.tables.check_every](std::stop_token stop) {
+            RunTableManager(*loader, every, stop);
+          });
+    }
   }
 
   // react and work: queue → rules → tasks → actions.
-  auto rules = react::RuleSet::Compile(config);
-  if (!rules.ok()) {
-    std::cerr << rules.status().message() << "\n";
-    return kExitConfig;
-  }
   std::unique_ptr<tasks::TaskQueue> task_queue;
   const bool reacting = roles.react && !rules->empty();
   if (reacting)
@@ -458,16 +553,7 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
   std::unique_ptr<queue::redis::Forwarder> forwarder;
   std::unique_ptr<http::Server> server;
   if (roles.collect) {
-    auto classifier = event::DeviceClassifier::Load(UapRegexesPath());
-    if (!classifier.ok()) {
-      spdlog::critical("device classifier: {}", classifier.status().ToString());
-      return kExitRuntime;
-    }
-    auto collector = collect::Collector::Create(config, *classifier);
-    if (!collector.ok()) {
-      std::cerr << path << ": " << collector.status().message() << "\n";
-      return kExitConfig;
-    }
+    const std::shared_ptr<const collect::Collector>& collector = prepared->collector;
     if (redis) {
       backlog = std::make_unique<queue::redis::SpoolBacklog>(config.sites.size());
       // Until the forwarder has looked, assume a spool left by an earlier run: new events
@@ -478,7 +564,7 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
     }
     auto run_blocking = [&blocking](std::function<void()> job) { blocking.Submit(std::move(job)); };
     auto started = http::Server::Start(
-        config, *collector,
+        config, collector,
         [&](unsigned index, http::PostFn post) -> Result<std::unique_ptr<queue::QueueWriter>> {
           if (redis) {
             auto w = queue::redis::RedisWriter::Create(config, *spool, index, run_blocking,
@@ -600,7 +686,11 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  spdlog::info("received {}, shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  if (signal_number == SIGHUP) {
+    spdlog::info("SIGHUP: stopping (reload is not supported; restart to apply a new config)");
+  } else {
+    spdlog::info("received {}, shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  }
   admin.reset();  // its handlers read the stages below, which go away from here on
   if (server) {
     const auto& s = config.server;

@@ -25,17 +25,11 @@ void AddLocalTime(rapidjson::Value& obj, const TimeZone& tz,
 Result<std::unique_ptr<HistoryReportAction>> HistoryReportAction::Create(
     const config::Config& config, const config::ActionConfig& action, TimeZone tz,
     sink::HistorySource& history) {
-  std::filesystem::path path(action.template_path);
-  if (path.is_relative() && !config.file.empty())
-    path = std::filesystem::path(config.file).parent_path() / path;
-  std::ifstream in(path);
-  if (!in)
-    return Status::InvalidArgument("action '" + action.name + "': cannot read template " +
-                                   path.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  auto page = react::Template::Compile(text.str());
-  if (!page.ok()) return Status::InvalidArgument(path.string() + ": " + page.status().message());
+  // The same reading the config loader checked the file with.
+  auto page =
+      react::LoadTemplateFile(config::ResolveConfigRelative(config.file, action.template_path));
+  if (!page.ok())
+    return Status::InvalidArgument("action '" + action.name + "': " + page.status().message());
   const config::ActionConfig* mailer = config.FindAction(action.mailer);
   return std::unique_ptr<HistoryReportAction>(new HistoryReportAction(
       config, action, std::move(tz), history, std::move(page).value(), MakeMailer(*mailer)));

@@ -14,10 +14,16 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
+
+#include "react/template.h"
+#include "util/net.h"
+#include "util/time.h"
 
 namespace oceanus::config {
 namespace {
@@ -69,21 +75,34 @@ class Reader {
 
   std::uint64_t Unsigned(const YAML::Node& node, std::uint64_t max) const {
     const std::string s = Str(node);
-    std::uint64_t v = 0;
-    if (s.empty() || !std::all_of(s.begin(), s.end(), ::isdigit) || s.size() > 19)
+    if (s.empty() || !std::all_of(s.begin(), s.end(), ::isdigit))
       Fail(node, "expected a non-negative integer, got '" + s + "'");
-    v = std::stoull(s);
-    if (v > max) Fail(node, "value " + s + " is larger than " + std::to_string(max));
+    std::uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec == std::errc::result_out_of_range || v > max)
+      Fail(node, "value " + s + " is larger than " + std::to_string(max));
     return v;
   }
 
-  // "1024", "64KiB", "1MiB", "2GiB" (also KB/MB/GB as powers of 1000).
-  std::size_t Bytes(const YAML::Node& node) const {
+  // An integer of at least `min` (and at most `max`): counts where 0 would mean "nothing
+  // ever happens" are refused rather than given a surprising meaning.
+  std::uint64_t AtLeast(const YAML::Node& node, std::uint64_t min, std::uint64_t max,
+                        const std::string& what) const {
+    const std::uint64_t v = Unsigned(node, max);
+    if (v < min) Fail(node, what + " must be at least " + std::to_string(min));
+    return v;
+  }
+
+  // "1024", "64KiB", "1MiB", "2GiB" (also KB/MB/GB as powers of 1000), between `min` and `max`
+  // bytes. Checked for overflow: a value that does not fit is refused, never wrapped.
+  std::size_t Bytes(const YAML::Node& node, std::uint64_t min, std::uint64_t max,
+                    const std::string& what) const {
     const std::string s = Str(node);
     std::size_t i = 0;
     while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-    if (i == 0 || i > 15) Fail(node, "expected a size such as 1MiB or 65536, got '" + s + "'");
-    const std::uint64_t n = std::stoull(s.substr(0, i));
+    if (i == 0) Fail(node, "expected a size such as 1MiB or 65536, got '" + s + "'");
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + i, n);
     const std::string unit = s.substr(i);
     static const std::map<std::string, std::uint64_t> kUnits = {{"", 1},
                                                                 {"B", 1},
@@ -95,23 +114,37 @@ class Reader {
                                                                 {"GB", 1000'000'000}};
     auto it = kUnits.find(unit);
     if (it == kUnits.end()) Fail(node, "unknown size unit '" + unit + "' (use B, KiB, MiB, GiB)");
-    return static_cast<std::size_t>(n * it->second);
+    if (ec == std::errc::result_out_of_range || n > max / it->second)
+      Fail(node, what + " '" + s + "' is larger than the maximum " + SizeText(max));
+    const std::uint64_t bytes = n * it->second;
+    if (bytes < min) Fail(node, what + " '" + s + "' is below the minimum " + SizeText(min));
+    return static_cast<std::size_t>(bytes);
   }
 
-  // "500ms", "1s", "2m", "1h".
-  std::chrono::milliseconds Duration(const YAML::Node& node) const {
-    const std::string s = Str(node);
-    std::size_t i = 0;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-    if (i == 0 || i > 12)
-      Fail(node, "expected a duration such as 500ms, 1s or 2m, got '" + s + "'");
-    const std::int64_t n = std::stoll(s.substr(0, i));
-    const std::string unit = s.substr(i);
-    if (unit == "ms") return std::chrono::milliseconds(n);
-    if (unit == "s") return std::chrono::seconds(n);
-    if (unit == "m") return std::chrono::minutes(n);
-    if (unit == "h") return std::chrono::hours(n);
-    Fail(node, "duration '" + s + "' needs a unit: ms, s, m or h");
+  // "500ms", "1s", "2m", "1h", "1d"; at most `max` (util/time.h: kMaxConfigDuration).
+  std::chrono::milliseconds Duration(const YAML::Node& node,
+                                     std::chrono::milliseconds max = kMaxConfigDuration) const {
+    auto d = ParseDuration(Str(node), max);
+    if (!d.ok()) Fail(node, d.status().message());
+    return *d;
+  }
+
+  // A duration that must be above zero (a timeout of 0 would expire at once).
+  std::chrono::milliseconds PositiveDuration(const YAML::Node& node,
+                                             const std::string& what) const {
+    const std::chrono::milliseconds d = Duration(node);
+    if (d.count() <= 0) Fail(node, what + " must be above zero");
+    return d;
+  }
+
+  // "1MiB", "64KiB", "512B": the largest binary unit that divides it.
+  static std::string SizeText(std::uint64_t bytes) {
+    static constexpr std::pair<std::uint64_t, const char*> kUnits[] = {
+        {1ull << 30, "GiB"}, {1ull << 20, "MiB"}, {1ull << 10, "KiB"}};
+    if (bytes != 0)
+      for (const auto& [size, name] : kUnits)
+        if (bytes % size == 0) return std::to_string(bytes / size) + name;
+    return std::to_string(bytes) + "B";
   }
 
   std::vector<std::string> StrList(const YAML::Node& node) const {
@@ -151,6 +184,8 @@ class Reader {
     return out;
   }
 
+  const std::string& file() const { return file_; }
+
  private:
   std::string file_;
 };
@@ -175,13 +210,62 @@ E Choose(const Reader& r, const YAML::Node& node, const std::string& what,
   r.Fail(node, "unknown " + what + " '" + s + "' (expected one of: " + list + ")");
 }
 
-// Parses "host:port" or "[v6]:port" or ":port".
-// An address from the YAML; an empty host means all interfaces.
+// An address to connect to (queue.redis.address): "host:port", "[v6]:port" or ":port"; the
+// client resolves host names.
 HostPort ParseAddress(const Reader& r, const YAML::Node& node) {
   auto parsed = ParseHostPort(r.Str(node));
   if (!parsed.ok()) r.Fail(node, parsed.status().message());
   if (parsed->host.empty()) parsed->host = "0.0.0.0";
   return *parsed;
+}
+
+// An address to listen on (server.listen, admin.listen): an IP address, or none for every
+// interface (0.0.0.0). See ParseListenAddress.
+HostPort ParseListen(const Reader& r, const YAML::Node& node) {
+  auto parsed = ParseListenAddress(r.Str(node));
+  if (!parsed.ok()) r.Fail(node, parsed.status().message());
+  if (parsed->host.empty()) parsed->host = "0.0.0.0";
+  return *parsed;
+}
+
+// A list of CIDR networks (server.trusted_proxies, internal_networks), each checked here so
+// that a mistake names its line; the collector parses the same texts with the same function.
+std::vector<std::string> NetworkList(const Reader& r, const YAML::Node& node,
+                                     const std::string& what) {
+  if (!node.IsSequence()) r.Fail(node, what + " is a list of networks such as [10.0.0.0/8]");
+  std::vector<std::string> out;
+  for (const auto& item : node) {
+    std::string text = r.Str(item);
+    auto network = oceanus::Network::Parse(text);
+    if (!network.ok()) r.Fail(item, what + ": " + network.status().message());
+    out.push_back(std::move(text));
+  }
+  return out;
+}
+
+// yaml-cpp keeps both entries of a key written twice in one mapping, and node["key"] finds
+// only the first: refuse that anywhere in the file. Nodes reached again through an alias
+// (same position) are walked once, so `*ref` repeated cannot make this exponential.
+void RejectDuplicateKeys(const Reader& r, const YAML::Node& node,
+                         std::set<std::tuple<int, int, int>>& walked) {
+  if (!node.IsMap() && !node.IsSequence()) return;
+  const YAML::Mark m = node.Mark();
+  if (!walked.emplace(m.line, m.column, static_cast<int>(node.Type())).second) return;
+  if (node.IsSequence()) {
+    for (const auto& item : node) RejectDuplicateKeys(r, item, walked);
+    return;
+  }
+  std::map<std::string, int> lines;
+  for (const auto& kv : node) {
+    if (kv.first.IsScalar()) {
+      const auto [it, fresh] = lines.emplace(kv.first.Scalar(), r.Line(kv.first));
+      if (!fresh)
+        r.Fail(kv.first, "key '" + kv.first.Scalar() +
+                             "' is given twice in this mapping (first at line " +
+                             std::to_string(it->second) + ")");
+    }
+    RejectDuplicateKeys(r, kv.second, walked);
+  }
 }
 
 Field ParseField(const Reader& r, const YAML::Node& node) {
@@ -351,23 +435,21 @@ RateLimit ParseRateLimit(const Reader& r, const YAML::Node& node) {
   if (!period.empty() && !std::isdigit(static_cast<unsigned char>(period[0])))
     period = "1" + period;
   // The duration syntax, with errors reported at the original node.
-  std::size_t i = 0;
-  while (i < period.size() && std::isdigit(static_cast<unsigned char>(period[i]))) ++i;
-  const std::string unit = period.substr(i);
-  const std::int64_t n = i == 0 ? 0 : std::stoll(period.substr(0, i));
-  if (unit == "ms")
-    limit.per = std::chrono::milliseconds(n);
-  else if (unit == "s")
-    limit.per = std::chrono::seconds(n);
-  else if (unit == "m")
-    limit.per = std::chrono::minutes(n);
-  else if (unit == "h")
-    limit.per = std::chrono::hours(n);
-  else
-    r.Fail(node, "rate_limit period needs a unit: ms, s, m or h (e.g. 15/m), got '" + s + "'");
+  auto per = ParseDuration(period);
+  if (!per.ok()) r.Fail(node, "rate_limit period: " + per.status().message() + " (e.g. 15/m)");
+  limit.per = *per;
   if (limit.count == 0 || limit.per.count() <= 0)
     r.Fail(node, "rate_limit needs a count and a period above zero");
   return limit;
+}
+
+// A mustache template in the YAML: compiled here (and again, the same way, by RuleSet::Compile)
+// so that a broken one is a config error at its position.
+std::string TemplateText(const Reader& r, const YAML::Node& node) {
+  std::string text = r.Str(node);
+  auto compiled = react::Template::Compile(text);
+  if (!compiled.ok()) r.Fail(node, "template: " + compiled.status().message());
+  return text;
 }
 
 TemplateValue ParseTemplateValue(const Reader& r, const YAML::Node& node) {
@@ -383,12 +465,38 @@ TemplateValue ParseTemplateValue(const Reader& r, const YAML::Node& node) {
   } else if (node.IsNull()) {
     v.text = "";
   } else {
-    v.text = r.Str(node);
+    v.text = TemplateText(r, node);
   }
   return v;
 }
 
-Condition ParseCondition(const Reader& r, const YAML::Node& node);
+Condition ParseCondition(const Reader& r, const YAML::Node& node, const Site& site);
+
+// The names a rule's `when` and templates can test besides the schema's fields (react/rules.h:
+// EventContext adds them to every event).
+constexpr const char* kDerivedEventFields[] = {"site", "rule", "dt_local", "date_local"};
+
+// `jsn.price` tests the field `jsn` (then looks into its JSON): the part before the first dot
+// must be a field of the site's schema, or one the rules add.
+void CheckConditionField(const Reader& r, const YAML::Node& key, const std::string& path,
+                         const Site& site) {
+  const std::string head = path.substr(0, path.find('.'));
+  if (std::any_of(site.schema.begin(), site.schema.end(),
+                  [&](const Field& f) { return f.name == head; }))
+    return;
+  if (std::any_of(std::begin(kDerivedEventFields), std::end(kDerivedEventFields),
+                  [&](const char* name) { return head == name; }))
+    return;
+  r.Fail(
+      key, "'" + path + "': site '" + site.name + "' has no field '" + head +
+               "' (its schema has: " +
+               [&] {
+                 std::string list;
+                 for (const auto& f : site.schema) list += (list.empty() ? "" : ", ") + f.name;
+                 return list;
+               }() +
+               "; rules also see site, rule, dt_local, date_local)");
+}
 
 // One field's test: `evt: paid` (equals) or `evt: {contains: error}`.
 Condition ParseFieldTest(const Reader& r, const std::string& field, const YAML::Node& node) {
@@ -432,7 +540,7 @@ Condition ParseFieldTest(const Reader& r, const std::string& field, const YAML::
 
 // A mapping: all of its entries hold. Keys are field names (or jsn.paths), or all / any /
 // not with nested conditions.
-Condition ParseCondition(const Reader& r, const YAML::Node& node) {
+Condition ParseCondition(const Reader& r, const YAML::Node& node, const Site& site) {
   Condition c;
   c.op = Condition::Op::kAll;
   c.line = r.Line(node);
@@ -447,18 +555,19 @@ Condition ParseCondition(const Reader& r, const YAML::Node& node) {
       Condition group;
       group.op = key == "all" ? Condition::Op::kAll : Condition::Op::kAny;
       group.line = r.Line(kv.second);
-      for (const auto& item : kv.second) group.children.push_back(ParseCondition(r, item));
+      for (const auto& item : kv.second) group.children.push_back(ParseCondition(r, item, site));
       c.children.push_back(std::move(group));
     } else if (key == "not") {
       Condition group;
       group.op = Condition::Op::kNot;
       group.line = r.Line(kv.second);
-      group.children.push_back(ParseCondition(r, kv.second));
+      group.children.push_back(ParseCondition(r, kv.second, site));
       c.children.push_back(std::move(group));
     } else {
       const std::string head = key.substr(0, key.find('.'));
       if (!ValidName(head, false))
         r.Fail(kv.first, "'" + key + "' is not a field name (or all / any / not)");
+      CheckConditionField(r, kv.first, key, site);
       c.children.push_back(ParseFieldTest(r, key, kv.second));
     }
   }
@@ -488,13 +597,13 @@ Rule ParseRule(const Reader& r, const YAML::Node& node, const Config& c) {
   rule.site = r.Str(node["site"]);
   if (c.FindSite(rule.site) == nullptr)
     r.Fail(node["site"], "rule '" + rule.name + "': site '" + rule.site + "' is not configured");
-  if (node["when"]) rule.when = ParseCondition(r, node["when"]);
+  if (node["when"]) rule.when = ParseCondition(r, node["when"], *c.FindSite(rule.site));
   if (const auto& g = node["guard"]) {
     r.ExpectKeys(g, "guard", {"once", "per_ip", "total"});
     if (const auto& once = g["once"]) {
       r.ExpectKeys(once, "guard.once", {"key", "window"});
       if (!once["key"]) r.Fail(once, "guard.once needs a key (a template, e.g. docreq_{{sid}})");
-      rule.guard.once_key = r.Str(once["key"]);
+      rule.guard.once_key = TemplateText(r, once["key"]);
       if (once["window"]) rule.guard.once_window = r.Duration(once["window"]);
     }
     if (g["per_ip"]) rule.guard.per_ip = ParseRateGuard(r, g["per_ip"], "guard.per_ip");
@@ -512,7 +621,7 @@ Rule ParseRule(const Reader& r, const YAML::Node& node, const Config& c) {
     if (c.FindAction(step.action) == nullptr)
       r.Fail(item["action"], "rule '" + rule.name + "': action '" + step.action +
                                  "' is not defined under actions:");
-    if (item["delay"]) step.delay = r.Duration(item["delay"]);
+    if (item["delay"]) step.delay = r.Duration(item["delay"]);  // at most 365 days
     if (item["args"]) {
       if (!item["args"].IsMap()) r.Fail(item["args"], "args is a mapping of name: template");
       step.args = ParseTemplateValue(r, item["args"]);
@@ -522,6 +631,25 @@ Rule ParseRule(const Reader& r, const YAML::Node& node, const Config& c) {
     rule.steps.push_back(std::move(step));
   }
   return rule;
+}
+
+// A file the server reads at start (the collector reads tracker_script; it is served as is):
+// it must be a readable, non-empty regular file now.
+void CheckReadableFile(const Reader& r, const YAML::Node& node, const std::string& path,
+                       const std::string& what) {
+  if (path.empty()) return;
+  std::error_code ec;
+  std::ifstream in(path, std::ios::binary);
+  if (!std::filesystem::is_regular_file(path, ec) || !in || in.peek() == EOF)
+    r.Fail(node, what + ": " + path + " is missing, unreadable or empty");
+}
+
+// A report template file must open and compile now, not at the first report: read and
+// compiled by the function the history report uses (relative paths are relative to the
+// config file, as there).
+void CheckTemplateFile(const Reader& r, const YAML::Node& node, const std::string& path) {
+  auto compiled = react::LoadTemplateFile(ResolveConfigRelative(r.file(), path));
+  if (!compiled.ok()) r.Fail(node, compiled.status().message());
 }
 
 ActionConfig ParseAction(const Reader& r, const YAML::Node& key, const YAML::Node& node) {
@@ -674,7 +802,10 @@ void ParseTasks(const Reader& r, const YAML::Node& t, TasksConfig& tasks) {
   if (const auto& q = t["rabbitmq"]) {
     r.ExpectKeys(q, "tasks.rabbitmq", {"url", "queue", "prefetch", "connect_timeout"});
     if (q["url"]) ParseAmqpUrl(r, q["url"], tasks.rabbitmq);
-    if (q["queue"]) tasks.rabbitmq.queue = r.Str(q["queue"]);
+    if (q["queue"]) {
+      tasks.rabbitmq.queue = r.Str(q["queue"]);
+      if (tasks.rabbitmq.queue.empty()) r.Fail(q["queue"], "tasks.rabbitmq.queue is empty");
+    }
     if (q["prefetch"])
       tasks.rabbitmq.prefetch = static_cast<unsigned>(r.Unsigned(q["prefetch"], 65535));
     if (q["connect_timeout"]) tasks.rabbitmq.connect_timeout = r.Duration(q["connect_timeout"]);
@@ -685,6 +816,8 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
   Config c;
   c.file = file;
   if (!root.IsDefined() || root.IsNull()) r.Fail(root, "the file is empty");
+  std::set<std::tuple<int, int, int>> walked;
+  RejectDuplicateKeys(r, root, walked);
   r.ExpectKeys(root, "the top level",
                {"data_dir", "time_zone", "log_level", "server", "queue", "load", "sink", "tables",
                 "admin", "default_site", "sites", "tasks", "actions", "rules"});
@@ -702,19 +835,27 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
                   "max_body_bytes", "read_timeout", "idle_timeout", "max_connections",
                   "gaze_delays", "tracker_script"});
     if (s["listen"]) {
-      const HostPort listen = ParseAddress(r, s["listen"]);
+      const HostPort listen = ParseListen(r, s["listen"]);
       c.server.listen_host = listen.host;
       c.server.listen_port = listen.port;
     }
     if (s["threads"]) c.server.threads = static_cast<unsigned>(r.Unsigned(s["threads"], 256));
-    if (s["trusted_proxies"]) c.server.trusted_proxies = r.StrList(s["trusted_proxies"]);
-    if (s["internal_networks"]) c.server.internal_networks = r.StrList(s["internal_networks"]);
-    if (s["max_header_bytes"]) c.server.max_header_bytes = r.Bytes(s["max_header_bytes"]);
-    if (s["max_body_bytes"]) c.server.max_body_bytes = r.Bytes(s["max_body_bytes"]);
-    if (s["read_timeout"]) c.server.read_timeout = r.Duration(s["read_timeout"]);
-    if (s["idle_timeout"]) c.server.idle_timeout = r.Duration(s["idle_timeout"]);
+    if (s["trusted_proxies"])
+      c.server.trusted_proxies = NetworkList(r, s["trusted_proxies"], "server.trusted_proxies");
+    if (s["internal_networks"])
+      c.server.internal_networks =
+          NetworkList(r, s["internal_networks"], "server.internal_networks");
+    if (s["max_header_bytes"])
+      c.server.max_header_bytes =
+          r.Bytes(s["max_header_bytes"], 256, kMaxHeaderBytesLimit, "max_header_bytes");
+    if (s["max_body_bytes"])
+      c.server.max_body_bytes = r.Bytes(s["max_body_bytes"], 1, 1ull << 30, "max_body_bytes");
+    if (s["read_timeout"])
+      c.server.read_timeout = r.PositiveDuration(s["read_timeout"], "read_timeout");
+    if (s["idle_timeout"])
+      c.server.idle_timeout = r.PositiveDuration(s["idle_timeout"], "idle_timeout");
     if (s["max_connections"])
-      c.server.max_connections = r.Unsigned(s["max_connections"], 10'000'000);
+      c.server.max_connections = r.AtLeast(s["max_connections"], 1, 10'000'000, "max_connections");
     if (const auto& g = s["gaze_delays"]) {
       if (!g.IsSequence() || g.size() != 3)
         r.Fail(g, "gaze_delays is a list of three durations: open→see, see→read, read→done");
@@ -722,9 +863,10 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
       c.server.gaze_see_delay = r.Duration(g[1]);
       c.server.gaze_read_delay = r.Duration(g[2]);
     }
-    if (s["tracker_script"]) c.server.tracker_script = r.Str(s["tracker_script"]);
-    if (c.server.max_header_bytes < 256)
-      r.Fail(s["max_header_bytes"], "max_header_bytes is below 256");
+    if (s["tracker_script"]) {
+      c.server.tracker_script = r.Str(s["tracker_script"]);
+      CheckReadableFile(r, s["tracker_script"], c.server.tracker_script, "server.tracker_script");
+    }
   }
   if (const auto& q = root["queue"]) {
     r.ExpectKeys(q, "queue", {"type", "durability", "segment_bytes", "groups", "redis"});
@@ -768,15 +910,16 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
       c.queue.durability =
           Choose<Durability>(r, q["durability"], "durability",
                              {{"os", Durability::kOs}, {"fsync", Durability::kFsync}});
-    if (q["segment_bytes"]) c.queue.segment_bytes = r.Bytes(q["segment_bytes"]);
-    if (c.queue.segment_bytes < 4096) r.Fail(q["segment_bytes"], "segment_bytes is below 4KiB");
+    if (q["segment_bytes"])
+      c.queue.segment_bytes = r.Bytes(q["segment_bytes"], 4096, 1ull << 30, "segment_bytes");
   }
   if (const auto& l = root["load"]) {
     r.ExpectKeys(l, "load", {"batch_rows", "batch_bytes", "max_wait"});
-    if (l["batch_rows"]) c.load.batch_rows = r.Unsigned(l["batch_rows"], 1'000'000);
-    if (l["batch_bytes"]) c.load.batch_bytes = r.Bytes(l["batch_bytes"]);
+    // 0 would make every batch full before it has a row: nothing would ever be loaded.
+    if (l["batch_rows"]) c.load.batch_rows = r.AtLeast(l["batch_rows"], 1, 1'000'000, "batch_rows");
+    if (l["batch_bytes"])
+      c.load.batch_bytes = r.Bytes(l["batch_bytes"], 1, 1ull << 30, "batch_bytes");
     if (l["max_wait"]) c.load.max_wait = r.Duration(l["max_wait"]);
-    if (c.load.batch_rows == 0) r.Fail(l["batch_rows"], "batch_rows must be at least 1");
   }
   if (const auto& s = root["sink"]) {
     r.ExpectKeys(s, "sink", {"type", "path", "table_prefix", "bigquery"});
@@ -795,7 +938,7 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
       // where they cannot be parameters: only the characters Google allows pass.
       if (b["project"]) {
         bq.project = r.Str(b["project"]);
-        if (!bq.project.empty() && !RE2::FullMatch(bq.project, R"([a-z0-9][a-z0-9.:\-]{0,127})"))
+        if (!bq.project.empty() && !IsBigQueryProjectId(bq.project))
           r.Fail(b["project"], "bigquery project '" + bq.project +
                                    "' is not a project id (lower-case letters, digits, - . :)");
       }
@@ -811,15 +954,18 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
       if (b["token_uri"]) bq.token_uri = r.Str(b["token_uri"]);
       if (b["metadata_endpoint"]) bq.metadata_endpoint = r.Str(b["metadata_endpoint"]);
       if (b["max_rows"]) bq.max_rows = r.Unsigned(b["max_rows"], 50'000);
-      if (b["max_request_bytes"]) bq.max_request_bytes = r.Bytes(b["max_request_bytes"]);
+      if (b["max_request_bytes"])
+        bq.max_request_bytes =
+            r.Bytes(b["max_request_bytes"], 1024, 10'000'000, "max_request_bytes");
       if (b["timeout"]) bq.timeout = r.Duration(b["timeout"]);
       if (b["partition_single_tables"])
         bq.partition_single_tables = r.Bool(b["partition_single_tables"]);
       if (bq.max_rows == 0) r.Fail(b["max_rows"], "max_rows must be at least 1");
     }
-    if (c.sink.type == "bigquery" &&
-        (c.sink.bigquery.project.empty() || c.sink.bigquery.dataset.empty()))
-      r.Fail(s, "sink type bigquery needs sink.bigquery.project and sink.bigquery.dataset");
+    // An empty project is found at start, as Google's client libraries find it: the
+    // service-account key's project_id, else the metadata server's project (main.cpp).
+    if (c.sink.type == "bigquery" && c.sink.bigquery.dataset.empty())
+      r.Fail(s, "sink type bigquery needs sink.bigquery.dataset");
     if (s["path"]) c.sink.path = r.Str(s["path"]);
     if (s["table_prefix"]) {
       c.sink.table_prefix = r.Str(s["table_prefix"]);
@@ -829,7 +975,8 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
   }
   if (const auto& t = root["tables"]) {
     r.ExpectKeys(t, "tables", {"check_every"});
-    if (t["check_every"]) c.tables.check_every = r.Duration(t["check_every"]);
+    if (t["check_every"])
+      c.tables.check_every = r.PositiveDuration(t["check_every"], "check_every");
   }
   if (const auto& a = root["admin"]) {
     r.ExpectKeys(a, "admin", {"listen", "token"});
@@ -838,7 +985,7 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
       if (listen == "off" || listen.empty()) {
         c.admin.enabled = false;
       } else {
-        const HostPort listen = ParseAddress(r, a["listen"]);
+        const HostPort listen = ParseListen(r, a["listen"]);
         c.admin.listen_host = listen.host;
         c.admin.listen_port = listen.port;
       }
@@ -880,11 +1027,20 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
       if (mailer == nullptr || (mailer->type != "smtp" && mailer->type != "sendgrid"))
         r.Fail(node["mailer"], "history_report '" + a.name + "': mailer '" + a.mailer +
                                    "' is not an smtp or sendgrid action");
-      if (c.FindSite(a.site) == nullptr)
+      const Site* site = c.FindSite(a.site);
+      if (site == nullptr)
         r.Fail(node["site"],
                "history_report '" + a.name + "': site '" + a.site + "' is not configured");
-      // A report nobody can send is as unconfigured as its mailer.
+      // The report looks the visitor up by this column (the sinks refuse any other).
+      if (std::none_of(site->schema.begin(), site->schema.end(),
+                       [&](const Field& f) { return f.name == a.by; }))
+        r.Fail(
+            node["by"] ? node["by"] : node["site"],
+            "history_report '" + a.name + "': site '" + a.site + "' has no field '" + a.by + "'");
+      // A report nobody can send is as unconfigured as its mailer (and its template unread,
+      // as at run).
       a.configured = mailer->configured;
+      if (a.configured) CheckTemplateFile(r, node["template"], a.template_path);
     }
   }
   if (const auto& rules = root["rules"]) {
@@ -905,6 +1061,29 @@ Config Parse(const Reader& r, const YAML::Node& root, const std::string& file) {
 }
 
 }  // namespace
+
+bool IsBigQueryProjectId(std::string_view project) {
+  return RE2::FullMatch(project, R"([a-z0-9][a-z0-9.:\-]{0,127})");
+}
+
+Result<HostPort> ParseListenAddress(std::string_view text) {
+  auto parsed = ParseHostPort(text);
+  if (!parsed.ok()) return parsed.status();
+  IpAddress ip;
+  if (!parsed->host.empty() && !IpAddress::Parse(parsed->host, ip))
+    return Status::InvalidArgument(
+        "listen address '" + std::string(text) + "': '" + parsed->host +
+        "' is not an IP address (host names are not resolved): use an IP address such as "
+        "127.0.0.1, or 0.0.0.0 for every interface");
+  return parsed;
+}
+
+std::string ResolveConfigRelative(const std::string& config_file, const std::string& path) {
+  std::filesystem::path p(path);
+  if (p.is_relative() && !config_file.empty())
+    p = std::filesystem::path(config_file).parent_path() / p;
+  return p.string();
+}
 
 bool IsLoopbackHost(std::string_view host) {
   if (host == "localhost" || host == "::1") return true;

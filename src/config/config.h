@@ -313,6 +313,21 @@ struct HostPort {
   std::uint16_t port = 0;
 };
 Result<HostPort> ParseHostPort(std::string_view text);
+// An address to listen on: ParseHostPort, and the host (when given) must be an IP address.
+// Host names are refused rather than resolved ("localhost" can be 127.0.0.1 or ::1, a name
+// several addresses): server.listen, admin.listen, --listen and --admin-listen all use this.
+Result<HostPort> ParseListenAddress(std::string_view text);
+
+// The most server.max_header_bytes may be: the HTTP server reads a request's head into a
+// buffer of this size at most.
+inline constexpr std::size_t kMaxHeaderBytesLimit = 1024 * 1024;
+
+// A Google Cloud project id as BigQuery paths and SQL take it: [a-z0-9][a-z0-9.:-]{0,127}.
+bool IsBigQueryProjectId(std::string_view project);
+
+// `path` as a file named in the config: relative paths are relative to the config file's
+// directory (templates of history reports).
+std::string ResolveConfigRelative(const std::string& config_file, const std::string& path);
 
 // True for 127.0.0.0/8, ::1 and "localhost": the admin listener needs no token there.
 bool IsLoopbackHost(std::string_view host);

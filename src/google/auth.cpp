@@ -6,6 +6,7 @@
 #include <rapidjson/document.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -191,6 +192,7 @@ Result<ServiceAccountKey> ParseServiceAccountKey(const std::string& json,
   key.client_email = JsonString(doc, "client_email");
   key.private_key = JsonString(doc, "private_key");
   key.private_key_id = JsonString(doc, "private_key_id");
+  key.project_id = JsonString(doc, "project_id");
   if (const std::string uri = JsonString(doc, "token_uri"); !uri.empty()) key.token_uri = uri;
   if (key.client_email.empty())
     return Status::InvalidArgument(origin + ": client_email is missing");
@@ -206,12 +208,56 @@ Result<ServiceAccountKey> LoadServiceAccountKey(const std::string& path) {
   return ParseServiceAccountKey(text.str(), path);
 }
 
+namespace {
+
+// The key file to use: the configured one, else GOOGLE_APPLICATION_CREDENTIALS ("" = none).
+std::string KeyPath(const std::string& key_path) {
+  if (!key_path.empty()) return key_path;
+  const char* env = std::getenv("GOOGLE_APPLICATION_CREDENTIALS");
+  return env != nullptr ? env : "";
+}
+
+// "http://metadata.google.internal/computeMetadata/v1/..." → "http://metadata.google.internal".
+std::string UrlOrigin(const std::string& url) {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  return url.substr(0, url.find('/', scheme + 3));
+}
+
+}  // namespace
+
+Result<DefaultProject> FindDefaultProject(const std::string& key_path,
+                                          const std::string& token_metadata_endpoint) {
+  if (const std::string path = KeyPath(key_path); !path.empty()) {
+    auto key = LoadServiceAccountKey(path);
+    if (!key.ok()) return key.status();
+    if (key->project_id.empty())
+      return Status::InvalidArgument(path + " has no project_id: set sink.bigquery.project");
+    return DefaultProject{key->project_id, "the project_id of the key file " + path};
+  }
+  HttpRequest request;
+  request.url = UrlOrigin(token_metadata_endpoint) + "/computeMetadata/v1/project/project-id";
+  request.headers = {{"Metadata-Flavor", "Google"}};
+  request.timeout = std::chrono::seconds(5);
+  auto response = HttpFetch(request);
+  if (!response.ok() || response->status != 200) {
+    return Status::InvalidArgument(
+        "no project: sink.bigquery.project is empty, there is no service-account key "
+        "(GOOGLE_APPLICATION_CREDENTIALS) and the metadata server at " +
+        request.url + " does not answer (" +
+        (response.ok() ? "status " + std::to_string(response->status)
+                       : response.status().message()) +
+        ")");
+  }
+  std::string id = response->body;
+  while (!id.empty() && std::isspace(static_cast<unsigned char>(id.back()))) id.pop_back();
+  if (id.empty()) return Status::InvalidArgument(request.url + " answered an empty project id");
+  return DefaultProject{id, "the metadata server (" + request.url + ")"};
+}
+
 Result<std::unique_ptr<TokenSource>> MakeTokenSource(const std::string& key_path,
                                                      const TokenOptions& options) {
-  std::string path = key_path;
-  if (path.empty()) {
-    if (const char* env = std::getenv("GOOGLE_APPLICATION_CREDENTIALS"); env != nullptr) path = env;
-  }
+  const std::string path = KeyPath(key_path);
   if (path.empty()) return std::unique_ptr<TokenSource>(std::make_unique<MetadataSource>(options));
   auto key = LoadServiceAccountKey(path);
   if (!key.ok()) return key.status();

@@ -22,6 +22,7 @@ struct ServiceAccountKey {
   std::string client_email;
   std::string private_key;  // PEM
   std::string private_key_id;
+  std::string project_id;  // the project the key was made in
   std::string token_uri = "https://oauth2.googleapis.com/token";
 };
 
@@ -57,5 +58,16 @@ struct TokenOptions {
 // metadata server.
 Result<std::unique_ptr<TokenSource>> MakeTokenSource(const std::string& key_path,
                                                      const TokenOptions& options);
+
+// The project to work in when the config names none, found as Google's client libraries find
+// it: the service-account key's project_id (key_path, else GOOGLE_APPLICATION_CREDENTIALS);
+// without a key, the metadata server's /computeMetadata/v1/project/project-id, asked on the
+// host of `token_metadata_endpoint` (TokenOptions::metadata_endpoint).
+struct DefaultProject {
+  std::string id;
+  std::string origin;  // for `oceanus check`: "project_id of the key file /k.json"
+};
+Result<DefaultProject> FindDefaultProject(const std::string& key_path,
+                                          const std::string& token_metadata_endpoint);
 
 }  // namespace oceanus::google

@@ -235,6 +235,11 @@ Result<RuleSet> RuleSet::Compile(const config::Config& config) {
       compiled->once_key = std::move(key).value();
     }
     for (const auto& step : rule.steps) {
+      // The config loader bounds delays; a Config built otherwise is checked here, so that
+      // now + delay can never leave the clock's range and wrap into the past.
+      if (step.delay.count() < 0 || step.delay > kMaxConfigDuration)
+        return Status::InvalidArgument(Where(config, step.line) + "delay must be between 0 and " +
+                                       FormatDuration(kMaxConfigDuration));
       const config::ActionConfig* action = config.FindAction(step.action);
       auto args = CompileValue(config, step.args);
       if (!args.ok()) return args.status();
@@ -268,6 +273,10 @@ std::string RuleSet::OnceKey(const CompiledRule& rule, EventContext& event) cons
   event.SetRule(rule.rule->name);
   return rule.once_key->Render(event.value(), false);
 }
+
+// The longest delay, in the task clock's unit, leaves centuries of headroom.
+static_assert(std::chrono::duration_cast<tasks::Clock::duration>(kMaxConfigDuration).count() <
+              tasks::Clock::duration::max().count() / 64);
 
 std::vector<tasks::Task> RuleSet::MakeTasks(const CompiledRule& rule, EventContext& event,
                                             tasks::Clock::time_point now) const {

@@ -5,6 +5,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
 #include "event/json.h"
 
 namespace oceanus::react {
@@ -134,9 +138,53 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// A name a tag may hold: "." (the current item) or dotted parts of letters, digits and
+// _ - $ @ : (and any UTF-8 beyond ASCII, for JSON keys). Anything else — a space, a brace,
+// a parenthesis — means the tag is not what its author meant, e.g. `{{jsn.title (` whose
+// closing braces are missing, so that the next tag's `}}` ends it.
+bool ValidName(std::string_view name) {
+  if (name == ".") return true;
+  if (name.empty() || name.front() == '.' || name.back() == '.') return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    const bool ok = std::isalnum(c) || c == '_' || c == '-' || c == '$' || c == '@' || c == ':' ||
+                    c >= 0x80 || (c == '.' && name[i + 1] != '.');
+    if (!ok) return false;
+  }
+  return true;
+}
+
 struct Parser {
   std::string_view text;
   std::size_t pos = 0;
+
+  // "line 2, column 7" of a byte offset (1-based; columns count bytes).
+  std::string Where(std::size_t offset) const {
+    std::size_t line = 1, line_start = 0;
+    for (std::size_t i = 0; i < offset && i < text.size(); ++i)
+      if (text[i] == '\n') {
+        ++line;
+        line_start = i + 1;
+      }
+    return "line " + std::to_string(line) + ", column " + std::to_string(offset - line_start + 1);
+  }
+
+  // The start of a tag, for messages: "{{jsn.title (" (at most 30 bytes, one line).
+  std::string Excerpt(std::size_t open) const {
+    std::string_view e = text.substr(open, 30);
+    e = e.substr(0, e.find('\n'));
+    return std::string(e) + (e.size() < text.size() - open ? "…" : "");
+  }
+
+  Status Error(const std::string& what, std::size_t at) const {
+    return Status::InvalidArgument(what + " at " + Where(at));
+  }
+
+  Status CheckName(std::string_view name, std::size_t open) const {
+    if (ValidName(name)) return Status::Ok();
+    return Error("'" + Excerpt(open) + "': a tag names one field (letters, digits, _ - and dots),",
+                 open);
+  }
 
   // Parses until `{{/close}}` (or the end when close is empty) into `out`.
   Status ParseInto(std::vector<Template::Node>& out, const std::string& close,
@@ -154,13 +202,17 @@ struct Parser {
       const std::string_view end_tag = triple ? "}}}" : "}}";
       const std::size_t body = open + (triple ? 3 : 2);
       const std::size_t end = text.find(end_tag, body);
-      if (end == std::string_view::npos)
-        return Status::InvalidArgument("unclosed tag at offset " + std::to_string(open));
+      // A "{{" before the closing braces: this tag was never closed, and the next one's
+      // braces would end it.
+      const std::size_t reopened = text.find("{{", body);
+      if (end == std::string_view::npos || reopened < end)
+        return Error("unclosed tag '" + Excerpt(open) + "' (no }} before the next tag or the end)",
+                     open);
       std::string_view tag = Trim(text.substr(body, end - body));
       pos = end + end_tag.size();
       if (triple) {
-        if (tag.empty())
-          return Status::InvalidArgument("empty tag at offset " + std::to_string(open));
+        if (tag.empty()) return Error("empty tag", open);
+        if (Status s = CheckName(tag, open); !s.ok()) return s;
         out.push_back({Kind::kRawVar, std::string(tag), {}});
         continue;
       }
@@ -171,9 +223,8 @@ struct Parser {
           continue;
         case '#':
         case '^': {
-          if (name.empty())
-            return Status::InvalidArgument("section without a name at offset " +
-                                           std::to_string(open));
+          if (name.empty()) return Error("section without a name", open);
+          if (Status s = CheckName(name, open); !s.ok()) return s;
           Template::Node section{sigil == '#' ? Kind::kSection : Kind::kInverted, name, {}};
           if (Status s = ParseInto(section.children, name, open); !s.ok()) return s;
           out.push_back(std::move(section));
@@ -181,28 +232,29 @@ struct Parser {
         }
         case '/':
           if (name != close) {
-            return Status::InvalidArgument(
-                close.empty() ? "'{{/" + name + "}}' closes no open section"
-                              : "'{{/" + name + "}}' at offset " + std::to_string(open) +
-                                    " does not close section '" + close + "'");
+            return Error(close.empty() ? "'{{/" + name + "}}' closes no open section"
+                                       : "'{{/" + name + "}}' does not close section '" + close +
+                                             "' (opened at " + Where(opened_at) + ")",
+                         open);
           }
           return Status::Ok();
         case '&':
+          if (Status s = CheckName(name, open); !s.ok()) return s;
           out.push_back({Kind::kRawVar, name, {}});
           continue;
         case '>':
-          return Status::InvalidArgument("partials ({{> name}}) are not supported");
+          return Error("partials ({{> name}}) are not supported", open);
         case '=':
-          return Status::InvalidArgument("delimiter changes ({{= =}}) are not supported");
+          return Error("delimiter changes ({{= =}}) are not supported", open);
         case '\0':
-          return Status::InvalidArgument("empty tag at offset " + std::to_string(open));
+          return Error("empty tag", open);
         default:
+          if (Status s = CheckName(tag, open); !s.ok()) return s;
           out.push_back({Kind::kVar, std::string(tag), {}});
       }
     }
     if (!close.empty())
-      return Status::InvalidArgument("unclosed section '" + close + "' (opened at offset " +
-                                     std::to_string(opened_at) + ")");
+      return Error("unclosed section '" + close + "' (no {{/" + close + "}})", opened_at);
     return Status::Ok();
   }
 };
@@ -294,6 +346,16 @@ Result<Template> Template::Compile(std::string_view text) {
   Template t;
   Parser parser{text};
   if (Status s = parser.ParseInto(t.nodes_, "", 0); !s.ok()) return s;
+  return t;
+}
+
+Result<Template> LoadTemplateFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || in.bad()) return Status::InvalidArgument("cannot read the template file " + path);
+  auto t = Template::Compile(text.str());
+  if (!t.ok()) return Status::InvalidArgument(path + ": " + t.status().message());
   return t;
 }
 

@@ -44,9 +44,17 @@ const rapidjson::Value* LookupPath(const rapidjson::Value& root, std::string_vie
 // objects and arrays as compact JSON.
 std::string ValueText(const rapidjson::Value& v);
 
+class Template;
+
+// Reads and compiles a template file (report mails). Errors name the file, and the line and
+// column in it.
+Result<Template> LoadTemplateFile(const std::string& path);
+
 class Template {
  public:
-  // Errors say what and where: "unclosed section 'history' (opened at offset 12)".
+  // Errors say what and where: "unclosed tag '{{jsn.title (…' (no }} before the next tag or the
+  // end) at line 1, column 7". A tag's name must be one field name or dotted path (or "."):
+  // a space or brace in it means a tag was left open.
   static Result<Template> Compile(std::string_view text);
 
   std::string Render(const rapidjson::Value& context, bool escape_html) const;

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <string>
 
 namespace oceanus {
 
@@ -80,8 +81,9 @@ Result<Network> Network::Parse(std::string_view text) {
       bits = bits * 10 + static_cast<unsigned>(c - '0');
     }
     if (bits > max_bits)
-      return Status::InvalidArgument("prefix longer than the address in '" + std::string(text) +
-                                     "'");
+      return Status::InvalidArgument("prefix /" + std::to_string(bits) +
+                                     " is longer than the address in '" + std::string(text) +
+                                     "' (at most /" + std::to_string(max_bits) + ")");
   }
   n.prefix_bits_ = n.base_.is_v4() ? bits + 96 : bits;
   return n;

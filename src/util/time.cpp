@@ -454,4 +454,48 @@ std::string LocalDateCompact(system_clock::time_point t, const TimeZone& tz) {
   return std::string(buf, sizeof buf);
 }
 
+Result<milliseconds> ParseDuration(std::string_view text, milliseconds max) {
+  std::size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0)
+    return Status::InvalidArgument("expected a duration such as 500ms, 1s or 2m, got '" +
+                                   std::string(text) + "'");
+  const std::string_view unit = text.substr(digits);
+  std::int64_t per_unit = 0;  // milliseconds
+  if (unit == "ms") {
+    per_unit = 1;
+  } else if (unit == "s") {
+    per_unit = 1'000;
+  } else if (unit == "m") {
+    per_unit = 60'000;
+  } else if (unit == "h") {
+    per_unit = 3'600'000;
+  } else if (unit == "d") {
+    per_unit = 86'400'000;
+  } else {
+    return Status::InvalidArgument("duration '" + std::string(text) +
+                                   "' needs a unit: ms, s, m, h or d");
+  }
+  const std::string too_long =
+      "duration '" + std::string(text) + "' is longer than the maximum " + FormatDuration(max);
+  std::int64_t n = 0;
+  for (std::size_t i = 0; i < digits; ++i) {
+    n = n * 10 + (text[i] - '0');
+    // Stop before n * per_unit could leave int64: anything past `max` is refused anyway.
+    if (n > max.count() / per_unit + 1) return Status::InvalidArgument(too_long);
+  }
+  if (n * per_unit > max.count()) return Status::InvalidArgument(too_long);
+  return milliseconds(n * per_unit);
+}
+
+std::string FormatDuration(milliseconds d) {
+  const std::int64_t ms = d.count();
+  static constexpr std::pair<std::int64_t, const char*> kUnits[] = {
+      {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}};
+  if (ms != 0)
+    for (const auto& [size, name] : kUnits)
+      if (ms % size == 0) return std::to_string(ms / size) + name;
+  return std::to_string(ms) + "ms";
+}
+
 }  // namespace oceanus

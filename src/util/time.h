@@ -51,4 +51,15 @@ std::string FormatLocal(std::chrono::system_clock::time_point t, const TimeZone&
 // "YYYYMMDD" of `t` in `tz`: the suffix of daily tables.
 std::string LocalDateCompact(std::chrono::system_clock::time_point t, const TimeZone& tz);
 
+// The longest duration a config may give (365 days): far beyond any timeout, delay or window
+// oceanus uses, and small enough that now + it fits every clock's time_point.
+inline constexpr std::chrono::milliseconds kMaxConfigDuration = std::chrono::hours(24 * 365);
+
+// "500ms", "1s", "2m", "1h", "7d": digits and a unit. Checked for overflow; a value above
+// `max` is an InvalidArgument that names the maximum (never a wrapped or clamped value).
+Result<std::chrono::milliseconds> ParseDuration(std::string_view text,
+                                                std::chrono::milliseconds max = kMaxConfigDuration);
+// The shortest exact spelling in ParseDuration's syntax: "365d", "90s", "1500ms".
+std::string FormatDuration(std::chrono::milliseconds d);
+
 }  // namespace oceanus

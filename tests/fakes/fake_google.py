@@ -4,7 +4,8 @@ Google Sheets API v4.
 
 It speaks the documented shapes and checks what Google checks: the JWT's RS256 signature
 (with the service account's public key, through the openssl CLI), iss, aud, scope, iat/exp.
-Tokens expire after --ttl seconds. GET /_stats answers how many tokens were issued.
+Tokens expire after --ttl seconds. GET /_stats answers how many tokens were issued. The metadata server's
+/computeMetadata/v1/project/project-id answers the project of --email.
 
 BigQuery (/bigquery/v2/projects/P/datasets/D/tables[/T[/insertAll]]): tables.get, insert,
 patch (additive only) and tabledata.insertAll with insertId de-duplication; every call needs
@@ -456,6 +457,16 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_tables":
             with state.lock:
                 return self.answer(200, {n: {k: v for k, v in t.items() if k != "ids"} for n, t in state.tables.items()})
+        if path == "/computeMetadata/v1/project/project-id":
+            # The project the instance runs in: the one of the service account's e-mail (text).
+            if self.headers.get("Metadata-Flavor") != "Google":
+                return self.answer(403, {"error": "missing Metadata-Flavor: Google"})
+            body = state.args.email.split("@", 1)[1].split(".", 1)[0].encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/text")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return self.wfile.write(body)
         if path == "/metadata/token":
             if self.headers.get("Metadata-Flavor") != "Google":
                 return self.answer(403, {"error": "missing Metadata-Flavor: Google"})

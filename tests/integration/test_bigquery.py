@@ -1,11 +1,13 @@
 """BigQuery end to end: collectors → Redis → `oceanus load` → the local fake of BigQuery's
 REST API (real RS256 tokens, insertAll, tables), with injected failures."""
 import collections
+import os
 import re
+import subprocess
 import tempfile
 import unittest
 
-from harness import BIGQUERY_EXAMPLE, FakeGoogle, Oceanus, Redis, example_config, send_beacons, wait_for
+from harness import BIGQUERY_EXAMPLE, BIN, FakeGoogle, Oceanus, Redis, example_config, send_beacons, wait_for
 
 
 class BigQueryTest(unittest.TestCase):
@@ -80,6 +82,59 @@ class BigQueryTest(unittest.TestCase):
         self.assertEqual(sorted(r["uid"] for r in self.google.rows("samplesite")), sorted(acked))
         self.assertEqual(loader.stop(), 0)
         self.assertEqual(collector.stop(), 0)
+
+
+class BigQueryProjectTest(unittest.TestCase):
+    """Without OCEANUS_BIGQUERY_PROJECT the project is found as Google's libraries find it: the
+    key's project_id, else the metadata server's (issue 12 item 16)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="oceanus-bq-project-it-")
+        self.google = FakeGoogle()
+        self.env = dict(self.google.env())
+        del self.env["OCEANUS_BIGQUERY_PROJECT"]
+        os.environ.pop("OCEANUS_BIGQUERY_PROJECT", None)
+
+    def tearDown(self):
+        self.google.stop()
+
+    def check(self, config, env):
+        p = subprocess.run([BIN, "check", "--config", config], capture_output=True, text=True,
+                           env=dict(os.environ, **env), timeout=60)
+        return p.returncode, p.stdout, p.stderr
+
+    def test_the_project_comes_from_the_key_file(self):
+        code, out, err = self.check(BIGQUERY_EXAMPLE, self.env)
+        self.assertEqual(code, 0, err)
+        self.assertIn(f"sink: bigquery project oceanus-test (from the project_id of the key file "
+                      f"{self.google.key_file}), dataset events", out)
+
+    def test_the_project_comes_from_the_metadata_server_without_a_key(self):
+        config = example_config(self.tmp, [("    max_rows: 500", "    max_rows: 500\n    metadata_endpoint: "
+                                            + self.google.base + "/metadata/token")], base=BIGQUERY_EXAMPLE)
+        env = dict(self.env, GOOGLE_APPLICATION_CREDENTIALS="")
+        code, out, err = self.check(config, env)
+        self.assertEqual(code, 0, err)
+        self.assertIn("sink: bigquery project oceanus-test (from the metadata server (" + self.google.base
+                      + "/computeMetadata/v1/project/project-id)), dataset events", out)
+
+    def test_events_load_into_the_keys_project(self):
+        redis = Redis().start()
+        self.addCleanup(redis.stop)
+        env = dict(self.env, OCEANUS_REDIS=redis.address)
+        config = example_config(self.tmp, [("max_wait: 1s", "max_wait: 100ms")], base=BIGQUERY_EXAMPLE)
+        collector = Oceanus(config=config, role="collect", env=env).start()
+        loader = Oceanus(config=config, role="load", env=env).start()
+        try:
+            acked = send_beacons(collector.port, [f"p{i}" for i in range(20)])
+            wait_for(lambda: len(self.google.rows("samplesite")) >= 20, timeout=60, what="20 rows in BigQuery")
+            self.assertEqual(loader.stop(), 0)
+            self.assertEqual(collector.stop(), 0)
+        finally:
+            for p in (collector, loader):
+                if p.proc.poll() is None:
+                    p.kill9()
+        self.assertEqual(sorted(r["uid"] for r in self.google.rows("samplesite")), sorted(acked))
 
 
 if __name__ == "__main__":

@@ -5,10 +5,12 @@ import json
 import os
 import pty
 import re
+import signal
 import shutil
 import subprocess
 import uuid
 import tempfile
+import threading
 import unittest
 import urllib.parse
 import zlib
@@ -470,3 +472,38 @@ class UsableCoresTest(unittest.TestCase):
         self.assertEqual(self.start_with(enter), 1)
         # Unconfined, the same start uses every core: the quota is what made the difference.
         self.assertEqual(self.start_with(None), os.cpu_count())
+
+
+class SignalsTest(unittest.TestCase):
+    """SIGHUP (no reload) stops every role like SIGTERM; each role's last line says what it was."""
+
+    def test_sighup_drains_run_and_exits_0(self):
+        o = Oceanus().start()
+        acked = []
+        sender = threading.Thread(
+            target=lambda: acked.extend(send_beacons(o.port, [f"h{i}" for i in range(5000)],
+                                                     stop_on_error=True)))
+        sender.start()
+        # Events in flight: some answered, more still coming, when the signal arrives.
+        wait_for(lambda: o.rows("samplesite", "uid LIKE 'h%'"), timeout=30,
+                 what="the first stored beacons")
+        self.assertEqual(o.stop(signal.SIGHUP), 0, o.read_log()[-3000:])
+        sender.join(timeout=60)
+        log = o.read_log()
+        self.assertIn("SIGHUP: stopping (reload is not supported; restart to apply a new config)", log)
+        self.assertIn("bye", log)
+        self.assertGreater(len(acked), 0)
+        stored = {r["uid"] for r in o.rows("samplesite", "uid LIKE 'h%'")}
+        self.assertEqual(set(acked) - stored, set(), "acknowledged beacons missing after SIGHUP")
+
+    def test_the_tables_role_says_it_is_the_table_manager(self):
+        redis = Redis().start()
+        self.addCleanup(redis.stop)
+        tmp = tempfile.mkdtemp(prefix="oceanus-tables-it-")
+        config = example_config(tmp, [("check_every: 30s", "check_every: 1s")], base=REDIS_EXAMPLE)
+        o = Oceanus(config=config, role="tables", env={"OCEANUS_REDIS": redis.address}).start()
+        wait_for(lambda: o.tables("samplesite"), timeout=30, what="today's samplesite table")
+        self.assertEqual(o.stop(signal.SIGHUP), 0, o.read_log())
+        log = o.read_log()
+        self.assertIn("table manager stopped", log)
+        self.assertNotIn("loader stopped", log)

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
+
+#include "util/time.h"
 
 namespace oceanus::config {
 namespace {
@@ -180,6 +183,170 @@ TEST(ConfigTest, ValidBigQueryNamesPass) {
       "f");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->sink.bigquery.dataset, "Events_2");
+}
+
+// A config error must start with "f:LINE:COL: " and say `what`.
+void ExpectError(const std::string& yaml, const std::string& where, const std::string& what) {
+  auto c = ParseConfig(yaml, "f");
+  ASSERT_FALSE(c.ok()) << yaml;
+  const std::string& m = c.status().message();
+  EXPECT_EQ(m.rfind("f:" + where + ": ", 0), 0u) << "got: " << m << "\nwant at: f:" << where;
+  EXPECT_NE(m.find(what), std::string::npos) << "got: " << m << "\nwant: " << what;
+}
+
+constexpr const char* kSite = "sites:\n  a:\n    endpoint: swallow\n    schema: [{name: x}]\n";
+
+// Issue 12 item 10: each of these passed `check` and then failed `run`.
+TEST(ConfigTest, WhatRunWouldRefuseIsRefusedAtLoad) {
+  ExpectError(std::string("server: {trusted_proxies: [10.0.0.0/8, 10.0.0.0/33]}\n") + kSite, "1:40",
+              "server.trusted_proxies: prefix /33 is longer than the address");
+  ExpectError(std::string("server:\n  internal_networks:\n    - ::1/129\n") + kSite, "3:7",
+              "server.internal_networks: prefix /129 is longer than the address");
+  ExpectError(std::string("server: {trusted_proxies: [not-an-ip]}\n") + kSite, "1:28",
+              "'not-an-ip' is not an IP network");
+  ExpectError(std::string("server: {listen: 'localhost:8080'}\n") + kSite, "1:18",
+              "'localhost' is not an IP address (host names are not resolved): use an IP address "
+              "such as 127.0.0.1");
+  ExpectError(std::string("admin: {listen: 'localhost:9090'}\n") + kSite, "1:17",
+              "use an IP address such as 127.0.0.1");
+  // A history report's template file is opened (and compiled) at load.
+  const std::string report = std::string(kSite) +
+                             "actions:\n"
+                             "  mail: {type: smtp, url: 'smtp://127.0.0.1:25', from: a@b}\n"
+                             "  report: {type: history_report, mailer: mail, site: a, by: x,\n"
+                             "           template: /nonexistent/report.html}\n";
+  ExpectError(report, "8:22", "cannot read the template file /nonexistent/report.html");
+  // What the report and the task queue refused only when used.
+  ExpectError(std::string(kSite) +
+                  "actions:\n"
+                  "  mail: {type: smtp, url: '', from: a@b}\n"
+                  "  report: {type: history_report, mailer: mail, site: a, by: uid, template: t}\n",
+              "7:61", "history_report 'report': site 'a' has no field 'uid'");
+  ExpectError(std::string("tasks: {rabbitmq: {queue: ''}}\n") + kSite, "1:27",
+              "tasks.rabbitmq.queue is empty");
+  // Names stay allowed where a client connects (Redis resolves them).
+  auto redis =
+      ParseConfig(std::string("queue: {redis: {address: 'redis.internal:6379'}}\n") + kSite, "f");
+  ASSERT_TRUE(redis.ok()) << redis.status().ToString();
+  EXPECT_EQ(redis->queue.redis.host, "redis.internal");
+}
+
+TEST(ConfigTest, ListenAddressesMustBeIpAddresses) {
+  EXPECT_EQ(ParseListenAddress("127.0.0.1:80")->host, "127.0.0.1");
+  EXPECT_EQ(ParseListenAddress("[::1]:80")->host, "::1");
+  EXPECT_EQ(ParseListenAddress(":80")->host, "");
+  EXPECT_FALSE(ParseListenAddress("localhost:80").ok());
+  EXPECT_FALSE(ParseListenAddress("example.com:80").ok());
+  EXPECT_FALSE(ParseListenAddress("127.0.0.1:99999").ok());
+}
+
+TEST(ConfigTest, ReportTemplateMistakesNameTheFileLineAndColumn) {
+  const std::string dir = ::testing::TempDir();
+  {
+    std::ofstream(dir + "/broken.html") << "<p>hello</p>\n<p>{{event.uid</p>\n";
+    std::ofstream(dir + "/good.html") << "<p>{{event.uid}}</p>\n";
+  }
+  const std::string base =
+      std::string(kSite) +
+      "actions:\n"
+      "  mail: {type: smtp, url: 'smtp://127.0.0.1:25', from: a@b}\n"
+      "  report: {type: history_report, mailer: mail, site: a, by: x, template: ";
+  ExpectError(base + dir + "/broken.html}\n", "7:74",
+              dir +
+                  "/broken.html: unclosed tag '{{event.uid</p>…' (no }} before the next tag or "
+                  "the end) at line 2, column 4");
+  EXPECT_TRUE(ParseConfig(base + dir + "/good.html}\n", "f").ok());
+  // Relative to the config file, as the report reads it.
+  EXPECT_EQ(ResolveConfigRelative("/etc/oceanus/oceanus.yaml", "report.html"),
+            "/etc/oceanus/report.html");
+  EXPECT_EQ(ResolveConfigRelative("/etc/oceanus/oceanus.yaml", "/srv/r.html"), "/srv/r.html");
+}
+
+// Issue 12 item 11: values that were accepted and meant nothing (or something else).
+TEST(ConfigTest, NonsenseIsRefusedWithItsPosition) {
+  // Duplicate keys: yaml-cpp kept both sites (and node["key"] finds only the first).
+  ExpectError(
+      "sites:\n  a:\n    endpoint: swallow\n    schema: [{name: x}]\n"
+      "  a:\n    endpoint: pirate\n    schema: [{name: y}]\n",
+      "5:3", "key 'a' is given twice in this mapping (first at line 2)");
+  ExpectError(std::string("load: {batch_rows: 5, batch_rows: 6}\n") + kSite, "1:23",
+              "key 'batch_rows' is given twice");
+  ExpectError(std::string("load: {batch_bytes: 0}\n") + kSite, "1:21",
+              "batch_bytes '0' is below the minimum 1B");
+  ExpectError(std::string("load: {batch_rows: 0}\n") + kSite, "1:20",
+              "batch_rows must be at least 1");
+  ExpectError(std::string("server: {read_timeout: 0s}\n") + kSite, "1:24",
+              "read_timeout must be above zero");
+  ExpectError(std::string("server: {idle_timeout: 0ms}\n") + kSite, "1:24",
+              "idle_timeout must be above zero");
+  ExpectError(std::string("server: {max_connections: 0}\n") + kSite, "1:27",
+              "max_connections must be at least 1");
+  ExpectError(std::string("server: {max_header_bytes: 2MiB}\n") + kSite, "1:28",
+              "max_header_bytes '2MiB' is larger than the maximum 1MiB");
+  ExpectError(std::string("server: {max_header_bytes: 0}\n") + kSite, "1:28",
+              "max_header_bytes '0' is below the minimum 256B");
+  ExpectError(std::string("server: {max_header_bytes: 4GiB}\n") + kSite, "1:28",
+              "is larger than the maximum 1MiB");
+  ExpectError(std::string("server: {max_body_bytes: 99999999999999999999}\n") + kSite, "1:26",
+              "max_body_bytes '99999999999999999999' is larger than the maximum 1GiB");
+  ExpectError(std::string("queue: {segment_bytes: 17179869184GiB}\n") + kSite, "1:24",
+              "is larger than the maximum 1GiB");
+  ExpectError(std::string("server: {threads: 99999999999999999999}\n") + kSite, "1:19",
+              "value 99999999999999999999 is larger than 256");
+  ExpectError(std::string("load: {max_wait: 999999999999999999999h}\n") + kSite, "1:18",
+              "duration '999999999999999999999h' is longer than the maximum 365d");
+  // The limits themselves are accepted.
+  auto ok = ParseConfig(std::string("server: {max_header_bytes: 1MiB, max_connections: 1}\n"
+                                    "load: {batch_bytes: 1, max_wait: 365d}\n") +
+                            kSite,
+                        "f");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->server.max_header_bytes, 1024u * 1024u);
+  EXPECT_EQ(ok->load.max_wait, std::chrono::hours(24 * 365));
+}
+
+TEST(ConfigTest, RuleMistakesAreRefusedWithTheirPosition) {
+  const std::string head =
+      "sites:\n  page:\n    endpoint: swallow\n    schema: [{name: evt}, {name: jsn, json: true}]\n"
+      "actions:\n  hook: {type: webhook, url: 'http://127.0.0.1:1/'}\n"
+      "rules:\n  - name: r\n    site: page\n";
+  // A step delay of 3000000h overflowed the task clock and fired at once.
+  ExpectError(head + "    do: [{action: hook, delay: 3000000h}]\n", "10:32",
+              "duration '3000000h' is longer than the maximum 365d");
+  // A field the site does not have.
+  ExpectError(head + "    when: {evnt: paid}\n    do: [{action: hook}]\n", "10:12",
+              "'evnt': site 'page' has no field 'evnt'");
+  ExpectError(head + "    when: {any: [{evt: a}, {price.x: 1}]}\n    do: [{action: hook}]\n",
+              "10:29", "'price.x': site 'page' has no field 'price'");
+  // An unclosed tag: the next tag's braces used to close it, and it rendered nothing.
+  ExpectError(head + "    do: [{action: hook, args: {text: 'paid: {{jsn.title ({{evt}})'}}]\n",
+              "10:38", "template: unclosed tag '{{jsn.title ({{evt}})' (no }} before the next tag");
+  ExpectError(head + "    guard: {once: {key: 'k_{{evt'}}\n    do: [{action: hook}]\n", "10:25",
+              "template: unclosed tag");
+  // JSON paths, the fields rules add, and the longest delay pass.
+  auto ok = ParseConfig(head +
+                            "    when: {jsn.price: {exists: true}, dt_local: {starts_with: '2'},"
+                            " site: page, rule: r, date_local: {exists: true}}\n"
+                            "    do: [{action: hook, delay: 365d}]\n",
+                        "f");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->rules[0].steps[0].delay, std::chrono::hours(24 * 365));
+}
+
+TEST(ConfigTest, DurationsAreCheckedForOverflow) {
+  EXPECT_EQ(*ParseDuration("1500ms"), std::chrono::milliseconds(1500));
+  EXPECT_EQ(*ParseDuration("2m"), std::chrono::minutes(2));
+  EXPECT_EQ(*ParseDuration("7d"), std::chrono::hours(24 * 7));
+  EXPECT_FALSE(ParseDuration("366d").ok());
+  EXPECT_FALSE(ParseDuration("8761h").ok());
+  EXPECT_TRUE(ParseDuration("8760h").ok());
+  EXPECT_FALSE(ParseDuration("18446744073709551617ms").ok());
+  EXPECT_FALSE(ParseDuration("9223372036854775808s").ok());
+  EXPECT_FALSE(ParseDuration("5").ok());
+  EXPECT_FALSE(ParseDuration("h").ok());
+  EXPECT_FALSE(ParseDuration("-1s").ok());
+  EXPECT_EQ(FormatDuration(std::chrono::hours(24 * 365)), "365d");
+  EXPECT_EQ(FormatDuration(std::chrono::milliseconds(1500)), "1500ms");
 }
 
 TEST(ConfigTest, MissingFileIsNotFound) {

@@ -140,5 +140,38 @@ TEST(Base64UrlTest, MatchesRfc4648WithoutPadding) {
   EXPECT_EQ(Base64Url("\xfb\xff"), "-_8");
 }
 
+// Issue 12 item 16: with no project in the config, the key's project_id is used, as Google's
+// client libraries do; without a key, the metadata server's project.
+TEST_F(AuthTest, DefaultProjectComesFromTheKeyElseTheMetadataServer) {
+  FakeGoogle fake(temp_.path(), 3600);
+  ::unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
+  const auto key_file = fake.WriteKeyFile(temp_.path() / "sa.json", ReadFile(fake.key()));
+  auto from_key = FindDefaultProject(key_file, "http://127.0.0.1:1/unused");
+  ASSERT_TRUE(from_key.ok()) << from_key.status().ToString();
+  EXPECT_EQ(from_key->id, "oceanus-test");
+  EXPECT_EQ(from_key->origin, "the project_id of the key file " + key_file);
+
+  ::setenv("GOOGLE_APPLICATION_CREDENTIALS", key_file.c_str(), 1);
+  EXPECT_EQ(FindDefaultProject("", "http://127.0.0.1:1/unused")->id, "oceanus-test");
+  ::unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
+
+  auto from_metadata = FindDefaultProject("", fake.base() + "/metadata/token");
+  ASSERT_TRUE(from_metadata.ok()) << from_metadata.status().ToString();
+  EXPECT_EQ(from_metadata->id, "oceanus-test");
+  EXPECT_EQ(from_metadata->origin,
+            "the metadata server (" + fake.base() + "/computeMetadata/v1/project/project-id)");
+
+  const auto no_project = temp_.path() / "np.json";
+  std::ofstream(no_project)
+      << R"({"type":"service_account","client_email":"a@b","private_key":"k"})";
+  auto missing = FindDefaultProject(no_project.string(), "");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("has no project_id"), std::string::npos);
+
+  auto nobody = FindDefaultProject("", "http://127.0.0.1:1/computeMetadata/v1/token");
+  ASSERT_FALSE(nobody.ok());
+  EXPECT_NE(nobody.status().message().find("does not answer"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace oceanus::google

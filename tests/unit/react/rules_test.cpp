@@ -130,12 +130,11 @@ TEST(RulesTest, ConfigMistakesNameTheLine) {
     do: [{action: hook, args: {text: "{{#uid}}open"}}]
 )",
                                           "rules.yaml");
-  ASSERT_TRUE(bad_template.ok());
-  auto compiled = RuleSet::Compile(*bad_template);
-  ASSERT_FALSE(compiled.ok());
-  EXPECT_NE(compiled.status().message().find("rules.yaml:37:"), std::string::npos)
-      << compiled.status().message();
-  EXPECT_NE(compiled.status().message().find("unclosed section 'uid'"), std::string::npos);
+  // Templates are compiled when the config loads: `check` and `run` refuse them alike.
+  ASSERT_FALSE(bad_template.ok());
+  EXPECT_EQ(bad_template.status().message().rfind("rules.yaml:37:38: template: ", 0), 0u)
+      << bad_template.status().message();
+  EXPECT_NE(bad_template.status().message().find("unclosed section 'uid'"), std::string::npos);
 
   auto bad_op = config::ParseConfig(std::string(kConfig) + R"(
   - name: op
@@ -155,6 +154,30 @@ TEST(RulesTest, ConfigMistakesNameTheLine) {
                                       "rules.yaml");
   ASSERT_FALSE(bad_site.ok());
   EXPECT_NE(bad_site.status().message().find("site 'other' is not configured"), std::string::npos);
+}
+
+// A Config built in code (not through the loader) with a delay past the limit: refused, so
+// that now + delay cannot leave the clock's range. 3000000h used to wrap into the past.
+TEST(RulesTest, DelaysBeyondTheLimitAreRefused) {
+  auto c = config::ParseConfig(kConfig, "rules.yaml");
+  ASSERT_TRUE(c.ok());
+  c->rules[0].steps[0].delay = std::chrono::hours(3'000'000);
+  auto compiled = RuleSet::Compile(*c);
+  ASSERT_FALSE(compiled.ok());
+  EXPECT_NE(compiled.status().message().find("rules.yaml:21: delay must be between 0 and 365d"),
+            std::string::npos)
+      << compiled.status().message();
+  c->rules[0].steps[0].delay = kMaxConfigDuration;
+  auto longest = RuleSet::Compile(*c);
+  ASSERT_TRUE(longest.ok());
+  auto e =
+      EventContext::Parse(R"({"eid":"E","evt":"paid","jsn":"{\"price\":1}"})", "page", TimeZone());
+  ASSERT_TRUE(e.ok());
+  const auto now = tasks::Clock::now();
+  auto tasks = longest->MakeTasks(*longest->RulesFor(0)[0], *e, now);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_GT(tasks[0].not_before, now);
+  EXPECT_EQ(tasks[0].not_before - now, kMaxConfigDuration);
 }
 
 TEST(RulesTest, RulesAddTheReactGroup) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 namespace oceanus::react {
 namespace {
 
@@ -56,6 +58,49 @@ TEST(TemplateTest, MistakesAreCompileErrors) {
             std::string::npos);
   EXPECT_TRUE(Template::Compile("plain text").ok());
   EXPECT_TRUE(Template::Compile("plain text")->is_static());
+}
+
+// An unclosed tag was closed by the next tag's braces, became a variable named
+// "jsn.title ({{url" and rendered as nothing: it is a compile error with its position.
+TEST(TemplateTest, UnclosedTagsAndBadNamesAreRefusedWithTheirPosition) {
+  auto unclosed = Template::Compile("New: {{jsn.title ({{url}})");
+  ASSERT_FALSE(unclosed.ok());
+  EXPECT_EQ(unclosed.status().message(),
+            "unclosed tag '{{jsn.title ({{url}})' (no }} before the next tag or the end) at line "
+            "1, column 6");
+  auto later_line = Template::Compile("Hello\n  {{#history}}{{evt}}\n{{/hist}}");
+  ASSERT_FALSE(later_line.ok());
+  EXPECT_EQ(later_line.status().message(),
+            "'{{/hist}}' does not close section 'history' (opened at line 2, column 3) at line 3, "
+            "column 1");
+  auto spaced = Template::Compile("{{jsn.title (x)}}");
+  ASSERT_FALSE(spaced.ok());
+  EXPECT_NE(spaced.status().message().find("a tag names one field"), std::string::npos);
+  EXPECT_NE(spaced.status().message().find("at line 1, column 1"), std::string::npos);
+  EXPECT_FALSE(Template::Compile("{{#a b}}x{{/a b}}").ok());
+  EXPECT_FALSE(Template::Compile("{{{x y}}}").ok());
+  EXPECT_FALSE(Template::Compile("{{a..b}}").ok());
+  EXPECT_FALSE(Template::Compile("{{#a}}x").status().message().find("at line 1, column 1") ==
+               std::string::npos);
+  // What real templates use still compiles.
+  EXPECT_TRUE(
+      Template::Compile("{{ evt }} {{jsn.tags.0}} {{{jsn.html}}} {{& x-y}} {{#h}}{{.}}{{/h}}")
+          .ok());
+}
+
+TEST(TemplateTest, TemplateFilesAreReadAndCompiled) {
+  const std::string dir = ::testing::TempDir();
+  EXPECT_EQ(LoadTemplateFile(dir + "/missing.html").status().message(),
+            "cannot read the template file " + dir + "/missing.html");
+  std::ofstream(dir + "/t.html") << "<b>{{uid}}</b>\n{{#x}}\n";
+  EXPECT_EQ(LoadTemplateFile(dir + "/t.html").status().message(),
+            dir + "/t.html: unclosed section 'x' (no {{/x}}) at line 2, column 1");
+  std::ofstream(dir + "/ok.html") << "<b>{{uid}}</b>\n";
+  auto ok = LoadTemplateFile(dir + "/ok.html");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  rapidjson::Document ctx;
+  ctx.Parse(R"({"uid":"u"})");
+  EXPECT_EQ(ok->Render(ctx, true), "<b>u</b>\n");
 }
 
 // Found by tests/fuzz/fuzz_template: any string field is looked into as JSON (here through a
