@@ -37,6 +37,16 @@ class Target {
   virtual Status Flush() = 0;
 };
 
+// Sends one record, and flushes after every kChunk of them (`since_flush` counts across
+// calls), so that a long replay is made durable piece by piece.
+Status SendChunked(Target& target, queue::SiteId site, std::string_view record,
+                   std::size_t& since_flush) {
+  if (Status s = target.Send(site, record); !s.ok()) return s;
+  if (++since_flush < kChunk) return Status::Ok();
+  since_flush = 0;
+  return target.Flush();
+}
+
 class SpoolTarget final : public Target {
  public:
   static Result<std::unique_ptr<Target>> Open(const config::Config& config,
@@ -179,13 +189,7 @@ Status ReplayFile(const std::string& path, queue::SiteId site, const std::string
       continue;
     }
     if (!dry_run) {
-      Status s = target->Send(site, record);
-      if (!s.ok()) return s;
-      if (++since_flush == kChunk) {
-        Status f = target->Flush();
-        if (!f.ok()) return f;
-        since_flush = 0;
-      }
+      if (Status s = SendChunked(*target, site, record, since_flush); !s.ok()) return s;
     }
     ++result.records;
     progress(p);
@@ -316,13 +320,7 @@ Status ReplayCorruptFile(const std::string& path, queue::SiteId site, const std:
     if (r == spool::DecodeResult::kEnd) break;
     if (r == spool::DecodeResult::kRecord) {
       if (!dry_run) {
-        Status s = target->Send(site, payload);
-        if (!s.ok()) return s;
-        if (++since_flush == kChunk) {
-          Status f = target->Flush();
-          if (!f.ok()) return f;
-          since_flush = 0;
-        }
+        if (Status s = SendChunked(*target, site, payload, since_flush); !s.ok()) return s;
       }
       ++result.records;
       ++p.done;

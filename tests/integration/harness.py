@@ -181,7 +181,18 @@ class Oceanus:
                      timeout=30, what=f"oceanus {self.role} to start")
             if self.proc.poll() is not None:
                 raise AssertionError(f"oceanus {self.role} exited:\n{self.read_log()}")
+        if self.admin_port:
+            # The admin listener starts after the stages: ready only once it answers too.
+            wait_for(self._admin_healthy, timeout=30, what="oceanus admin /hc")
         return self
+
+    def _admin_healthy(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"oceanus exited with {self.proc.returncode}:\n{self.read_log()}")
+        try:
+            return self.admin("/hc")[0] == 200
+        except OSError:
+            return False
 
     def _healthy(self):
         if self.proc.poll() is not None:

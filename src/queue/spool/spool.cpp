@@ -406,6 +406,7 @@ class SpoolReader final : public QueueReader {
       if (series.empty() || series.back().first != seg.writer) series.push_back({seg.writer, {}});
       series.back().second.push_back(seg.seq);
     }
+    CloseDeleted(series);
     // Each call starts with the next series, so that a busy writer cannot keep the others'
     // records waiting when every call fills up before reaching them.
     for (std::size_t k = 0;
@@ -415,6 +416,19 @@ class SpoolReader final : public QueueReader {
     }
     ++first_series_;
     if (!out.empty()) batch.has_entries = true;
+  }
+
+  // Closes the descriptor of a segment that is no longer on disk (consumed and deleted).
+  // Until it is closed the file's blocks stay allocated: on a full disk, a reader holding the
+  // last segment it read would keep the space that the writers wait for.
+  void CloseDeleted(const std::vector<std::pair<unsigned, std::vector<std::uint64_t>>>& series) {
+    for (auto it = open_.begin(); it != open_.end();) {
+      const auto listed = std::find_if(series.begin(), series.end(), [&](const auto& s) {
+        return s.first == it->first &&
+               std::binary_search(s.second.begin(), s.second.end(), it->second.seq);
+      });
+      it = listed == series.end() ? open_.erase(it) : std::next(it);
+    }
   }
 
   void Advance(Batch& batch, std::size_t entries, unsigned writer, SpoolPosition pos) {
