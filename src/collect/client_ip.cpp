@@ -1,14 +1,10 @@
 // ResolveClientIp; see the header for the rule and why.
 #include "collect/client_ip.h"
 
+#include "util/ascii.h"
+
 namespace oceanus::collect {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // Accepts "1.2.3.4", "1.2.3.4:5678", "[2001:db8::1]:443", "2001:db8::1".
 bool ParseHop(std::string_view hop, IpAddress& out) {
@@ -31,7 +27,7 @@ IpAddress ResolveClientIp(const IpAddress& peer, std::string_view xff,
   while (!xff.empty()) {
     const auto comma = xff.rfind(',');
     const std::string_view hop =
-        Trim(comma == std::string_view::npos ? xff : xff.substr(comma + 1));
+        TrimOws(comma == std::string_view::npos ? xff : xff.substr(comma + 1));
     xff = comma == std::string_view::npos ? std::string_view() : xff.substr(0, comma);
     if (hop.empty()) continue;  // an empty list element is ignored (RFC 9110 §5.6.1)
     IpAddress ip;

@@ -4,15 +4,6 @@
 #include "util/ascii.h"
 
 namespace oceanus::http {
-namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 std::optional<Refusal> CheckTransferEncoding(unsigned version, bool present,
                                              std::string_view transfer_encoding) {
@@ -25,7 +16,7 @@ std::optional<Refusal> CheckTransferEncoding(unsigned version, bool present,
     const auto comma = rest.find(',');
     std::string_view coding = rest.substr(0, comma);
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    coding = Trim(coding.substr(0, coding.find(';')));  // parameters do not name the coding
+    coding = TrimOws(coding.substr(0, coding.find(';')));  // parameters do not name the coding
     if (coding.empty()) continue;
     last_chunked = AsciiIEquals(coding, "chunked");
     if (!last_chunked) return Refusal{501, "transfer coding not implemented (only chunked is)\n"};
@@ -37,7 +28,7 @@ std::optional<Refusal> CheckTransferEncoding(unsigned version, bool present,
 }
 
 bool ExpectsContinue(unsigned version, std::string_view expect) {
-  return version >= 11 && AsciiIEquals(Trim(expect), "100-continue");
+  return version >= 11 && AsciiIEquals(TrimOws(expect), "100-continue");
 }
 
 }  // namespace oceanus::http

@@ -1,4 +1,5 @@
-// ASCII-only case folding for protocol tokens (header names, media types, User-Agent atoms).
+// ASCII-only helpers for protocol tokens (header names, media types, User-Agent atoms): case
+// folding and HTTP's optional whitespace.
 // Locale-free and allocation-free, unlike std::tolower and friends: bytes >= 0x80 pass through
 // unchanged, which is what HTTP's case-insensitive comparisons mean.
 #pragma once
@@ -22,6 +23,13 @@ constexpr bool AsciiIEquals(std::string_view a, std::string_view b) {
     if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
   }
   return true;
+}
+
+// " a, b\t" → "a, b": strips HTTP's optional whitespace (spaces and tabs, RFC 9110 §5.6.3).
+constexpr std::string_view TrimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
 }
 
 }  // namespace oceanus
