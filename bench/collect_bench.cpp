@@ -4,8 +4,8 @@
 
 #include <filesystem>
 
+#include "app/config.h"
 #include "collect/collector.h"
-#include "config/config.h"
 #include "queue/spool/spool.h"
 
 namespace oceanus {
@@ -23,7 +23,7 @@ constexpr const char* kUa =
 
 struct Fixture {
   Fixture() {
-    auto c = config::LoadConfig(std::string(OCEANUS_SOURCE_DIR) + "/examples/oceanus.yaml");
+    auto c = app::LoadConfig(std::string(OCEANUS_SOURCE_DIR) + "/examples/oceanus.yaml");
     if (!c.ok()) throw std::runtime_error(c.status().ToString());
     config = *c;
     auto classifier = event::DeviceClassifier::Load(OCEANUS_UAP_REGEXES);
@@ -34,7 +34,7 @@ struct Fixture {
     request.user_agent = kUa;
     IpAddress::Parse("203.0.113.7", request.peer);
   }
-  config::Config config;
+  app::Config config;
   std::shared_ptr<const collect::Collector> collector;
   std::unique_ptr<event::ThreadState> thread;
   collect::Request request;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "queue/spool/spool.h"
 #include "util/thread_pool.h"
 
@@ -44,8 +44,8 @@ class ScratchDir {
   fs::path path_;
 };
 
-std::unique_ptr<queue::Spool> OpenSpool(const ScratchDir& dir, config::Durability durability) {
-  config::QueueConfig cfg;
+std::unique_ptr<queue::Spool> OpenSpool(const ScratchDir& dir, queue::Durability durability) {
+  queue::QueueConfig cfg;
   cfg.durability = durability;
   auto spool = queue::Spool::Open(dir.str(), {"page"}, {"load"}, cfg);
   if (!spool.ok()) return nullptr;
@@ -61,7 +61,7 @@ class Count : public queue::AppendHandler {
 
 void BM_SpoolAppendOs(benchmark::State& state) {
   ScratchDir dir("oceanus-bench-spool-append");
-  auto spool = OpenSpool(dir, config::Durability::kOs);
+  auto spool = OpenSpool(dir, queue::Durability::kOs);
   if (!spool) return state.SkipWithError("cannot open the spool");
   auto writer = std::move(spool->MakeWriter(0, {})).value();
   auto done = std::make_shared<Count>();
@@ -79,7 +79,7 @@ BENCHMARK(BM_SpoolAppendOs);
 // appends. Reports how many appends each sync covered.
 void BM_SpoolAppendFsyncGroupCommit(benchmark::State& state) {
   ScratchDir dir("oceanus-bench-spool-fsync");
-  auto spool = OpenSpool(dir, config::Durability::kFsync);
+  auto spool = OpenSpool(dir, queue::Durability::kFsync);
   if (!spool) return state.SkipWithError("cannot open the spool");
   ThreadPool pool(1);
   std::mutex mu;
@@ -123,7 +123,7 @@ BENCHMARK(BM_SpoolAppendFsyncGroupCommit)->UseRealTime();
 // acknowledged, so a new reader begins at the start again).
 void BM_SpoolRead(benchmark::State& state) {
   ScratchDir dir("oceanus-bench-spool-read");
-  config::QueueConfig cfg;
+  queue::QueueConfig cfg;
   cfg.segment_bytes = 8 << 20;
   auto opened = queue::Spool::Open(dir.str(), {"page"}, {"load"}, cfg);
   if (!opened.ok()) return state.SkipWithError("cannot open the spool");

@@ -36,8 +36,9 @@
 #include <thread>
 
 #include "actions/registry.h"
+#include "app/config.h"
 #include "collect/collector.h"
-#include "config/config.h"
+#include "config/reader.h"
 #include "event/device.h"
 #include "google/auth.h"
 #include "http/admin_api.h"
@@ -80,8 +81,8 @@ const char* UapRegexesPath() {
   return env != nullptr && *env != '\0' ? env : OCEANUS_UAP_REGEXES;
 }
 
-Result<config::Config> LoadWithOverrides(const std::string& path, const Overrides& o) {
-  auto c = config::LoadConfig(path);
+Result<app::Config> LoadWithOverrides(const std::string& path, const Overrides& o) {
+  auto c = app::LoadConfig(path);
   if (!c.ok()) return c;
   if (!o.data_dir.empty()) {
     if (c->sink.path == c->data_dir + "/oceanus.db") c->sink.path = o.data_dir + "/oceanus.db";
@@ -132,11 +133,11 @@ struct Prepared {
 };
 
 // An empty sink.bigquery.project becomes the key's or the metadata server's project.
-Result<std::string> ResolveBigQueryProject(config::BigQueryConfig& bq) {
+Result<std::string> ResolveBigQueryProject(sink::BigQueryConfig& bq) {
   if (!bq.project.empty()) return std::string("sink.bigquery.project");
   auto found = google::FindDefaultProject(bq.key_file, bq.metadata_endpoint);
   if (!found.ok()) return found.status();
-  if (!config::IsBigQueryProjectId(found->id))
+  if (!sink::IsBigQueryProjectId(found->id))
     return Status::InvalidArgument("project '" + found->id + "' from " + found->origin +
                                    " is not a project id (lower-case letters, digits, - . :)");
   bq.project = found->id;
@@ -145,7 +146,7 @@ Result<std::string> ResolveBigQueryProject(config::BigQueryConfig& bq) {
 
 // Google credentials are read and tried (a probe signature) before anything starts; tokens
 // are fetched later, by the stage that needs them.
-Status CheckGoogleKeys(const config::Config& config, const Roles& roles) {
+Status CheckGoogleKeys(const app::Config& config, const Roles& roles) {
   if (config.sink.type == "bigquery" && (roles.load || roles.tables || roles.work)) {
     google::TokenOptions options;
     options.metadata_endpoint = config.sink.bigquery.metadata_endpoint;
@@ -164,7 +165,7 @@ Status CheckGoogleKeys(const config::Config& config, const Roles& roles) {
 
 // Builds what the given roles need from the config, validating as it goes. `check` passes
 // every role. Errors are config errors (exit 2).
-Result<Prepared> Prepare(config::Config& config, const Roles& roles) {
+Result<Prepared> Prepare(app::Config& config, const Roles& roles) {
   Prepared p;
   auto tz = TimeZone::Load(config.time_zone);
   if (!tz.ok())
@@ -196,7 +197,7 @@ Result<Prepared> Prepare(config::Config& config, const Roles& roles) {
 }
 
 int Check(const std::string& path) {
-  auto c = config::LoadConfig(path);
+  auto c = app::LoadConfig(path);
   if (!c.ok()) {
     std::cerr << c.status().message() << "\n";
     return kExitConfig;
@@ -220,7 +221,7 @@ int Check(const std::string& path) {
                     : std::string("off"))
             << "\n"
             << "queue: " << c->queue.type << " (durability "
-            << (c->queue.durability == config::Durability::kOs ? "os" : "fsync") << ")\n"
+            << (c->queue.durability == queue::Durability::kOs ? "os" : "fsync") << ")\n"
             << (c->queue.type == "redis"
                     ? "redis: " + c->queue.redis.host + ":" + std::to_string(c->queue.redis.port) +
                           ", streams " + c->queue.redis.prefix + "<site>\n"
@@ -282,7 +283,7 @@ int Check(const std::string& path) {
   return 0;
 }
 
-Result<std::unique_ptr<sink::Sink>> OpenSink(const config::Config& config) {
+Result<std::unique_ptr<sink::Sink>> OpenSink(const app::Config& config) {
   if (config.sink.type == "bigquery") {
     const auto& bq = config.sink.bigquery;
     google::TokenOptions options;
@@ -321,7 +322,7 @@ int DeadTasks(const std::string& path, const Overrides& overrides, std::size_t l
 }
 
 // What reports read history from: the sink's own query (SQLite file, BigQuery jobs.query).
-Result<std::unique_ptr<sink::HistorySource>> OpenHistory(const config::Config& config,
+Result<std::unique_ptr<sink::HistorySource>> OpenHistory(const app::Config& config,
                                                          const TimeZone& tz,
                                                          std::unique_ptr<sink::Sink>& owned) {
   if (config.sink.type == "bigquery") {
@@ -345,7 +346,7 @@ std::string ConsumerName() {
 
 // One reader per site for a consumer group: the Redis stream's group (queue type redis), or
 // the group's cursor in this process's spool. A failure is logged here.
-Result<std::vector<std::unique_ptr<queue::QueueReader>>> OpenReaders(const config::Config& config,
+Result<std::vector<std::unique_ptr<queue::QueueReader>>> OpenReaders(const app::Config& config,
                                                                      queue::Spool* spool,
                                                                      const std::string& group) {
   std::vector<std::unique_ptr<queue::QueueReader>> readers;
@@ -420,7 +421,7 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
     std::cerr << prepared.status().message() << "\n";
     return kExitConfig;
   }
-  const config::Config& config = *c;
+  const app::Config& config = *c;
   const TimeZone* tz = &prepared->tz;
   const react::RuleSet* rules = &prepared->rules;
   const bool redis = config.queue.type == "redis";

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/reader.h"
+
 namespace oceanus::actions {
 
 namespace {
@@ -23,14 +25,14 @@ void AddLocalTime(rapidjson::Value& obj, const TimeZone& tz,
 }  // namespace
 
 Result<std::unique_ptr<HistoryReportAction>> HistoryReportAction::Create(
-    const config::Config& config, const config::ActionConfig& action, TimeZone tz,
+    const app::Config& config, const actions::ActionConfig& action, TimeZone tz,
     sink::HistorySource& history) {
   // The same reading the config loader checked the file with.
   auto page =
       react::LoadTemplateFile(config::ResolveConfigRelative(config.file, action.template_path));
   if (!page.ok())
     return Status::InvalidArgument("action '" + action.name + "': " + page.status().message());
-  const config::ActionConfig* mailer = config.FindAction(action.mailer);
+  const actions::ActionConfig* mailer = config.FindAction(action.mailer);
   return std::unique_ptr<HistoryReportAction>(new HistoryReportAction(
       config, action, std::move(tz), history, std::move(page).value(), MakeMailer(*mailer)));
 }

@@ -17,7 +17,7 @@
 
 #include "actions/action.h"
 #include "actions/mail.h"
-#include "config/config.h"
+#include "app/config.h"
 #include "react/template.h"
 #include "sink/history.h"
 #include "util/time.h"
@@ -27,8 +27,8 @@ namespace oceanus::actions {
 class HistoryReportAction final : public Action {
  public:
   // Reads and compiles the template; the error names the file.
-  static Result<std::unique_ptr<HistoryReportAction>> Create(const config::Config& config,
-                                                             const config::ActionConfig& action,
+  static Result<std::unique_ptr<HistoryReportAction>> Create(const app::Config& config,
+                                                             const actions::ActionConfig& action,
                                                              TimeZone tz,
                                                              sink::HistorySource& history);
   Status Run(const tasks::Task& task) override;
@@ -37,7 +37,7 @@ class HistoryReportAction final : public Action {
   Result<std::string> Render(const tasks::Task& task);
 
  private:
-  HistoryReportAction(const config::Config& config, const config::ActionConfig& action, TimeZone tz,
+  HistoryReportAction(const app::Config& config, const actions::ActionConfig& action, TimeZone tz,
                       sink::HistorySource& history, react::Template page,
                       std::unique_ptr<Mailer> mailer)
       : config_(config),
@@ -47,8 +47,8 @@ class HistoryReportAction final : public Action {
         page_(std::move(page)),
         mailer_(std::move(mailer)) {}
 
-  const config::Config& config_;
-  const config::ActionConfig& action_;
+  const app::Config& config_;
+  const actions::ActionConfig& action_;
   TimeZone tz_;
   sink::HistorySource& history_;
   react::Template page_;

@@ -212,12 +212,12 @@ Status SendGridMailer::Send(const Mail& mail) {
   return HttpStatusToResult("sendgrid " + config_.endpoint, response->status, response->body);
 }
 
-std::unique_ptr<Mailer> MakeMailer(const config::ActionConfig& config) {
+std::unique_ptr<Mailer> MakeMailer(const actions::ActionConfig& config) {
   if (config.type == "sendgrid") return std::make_unique<SendGridMailer>(config);
   return std::make_unique<SmtpMailer>(config);
 }
 
-Status MailFromArgs(const std::string& args_json, const config::ActionConfig& mailer,
+Status MailFromArgs(const std::string& args_json, const actions::ActionConfig& mailer,
                     const std::vector<std::string>& default_to, Mail& mail, bool need_body) {
   rapidjson::Document args;
   args.Parse(args_json.c_str(), args_json.size());

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "actions/action.h"
-#include "config/config.h"
+#include "app/config.h"
 
 namespace oceanus::actions {
 
@@ -30,7 +30,7 @@ class Mailer {
   // OK once the server accepted it. Retryable: the server is unreachable or answered 4xx
   // (SMTP) / 5xx or 429 (HTTP).
   virtual Status Send(const Mail& mail) = 0;
-  virtual const config::ActionConfig& config() const = 0;
+  virtual const actions::ActionConfig& config() const = 0;
 };
 
 // RFC 5322 text of `mail`: UTF-8 subject as RFC 2047 base64, a multipart/alternative body
@@ -41,29 +41,29 @@ std::string BuildMimeMessage(const Mail& mail, const std::string& date,
 
 class SmtpMailer final : public Mailer {
  public:
-  explicit SmtpMailer(const config::ActionConfig& config) : config_(config) {}
+  explicit SmtpMailer(const actions::ActionConfig& config) : config_(config) {}
   Status Send(const Mail& mail) override;
-  const config::ActionConfig& config() const override { return config_; }
+  const actions::ActionConfig& config() const override { return config_; }
 
  private:
-  const config::ActionConfig& config_;
+  const actions::ActionConfig& config_;
 };
 
 class SendGridMailer final : public Mailer {
  public:
-  explicit SendGridMailer(const config::ActionConfig& config) : config_(config) {}
+  explicit SendGridMailer(const actions::ActionConfig& config) : config_(config) {}
   Status Send(const Mail& mail) override;
-  const config::ActionConfig& config() const override { return config_; }
+  const actions::ActionConfig& config() const override { return config_; }
 
  private:
-  const config::ActionConfig& config_;
+  const actions::ActionConfig& config_;
 };
 
-std::unique_ptr<Mailer> MakeMailer(const config::ActionConfig& config);
+std::unique_ptr<Mailer> MakeMailer(const actions::ActionConfig& config);
 
 // Reads subject/text/html/to from a task's arguments into `mail` (recipients default to
 // `default_to`). InvalidArgument when there is nobody to send to or nothing to send.
-Status MailFromArgs(const std::string& args_json, const config::ActionConfig& mailer,
+Status MailFromArgs(const std::string& args_json, const actions::ActionConfig& mailer,
                     const std::vector<std::string>& default_to, Mail& mail, bool need_body);
 
 class MailAction final : public Action {

@@ -9,7 +9,7 @@
 
 namespace oceanus::actions {
 
-Result<ActionMap> MakeActions(const config::Config& config, const TimeZone& tz,
+Result<ActionMap> MakeActions(const app::Config& config, const TimeZone& tz,
                               sink::HistorySource* history) {
   ActionMap out;
   for (const auto& a : config.actions) {
@@ -27,7 +27,7 @@ Result<ActionMap> MakeActions(const config::Config& config, const TimeZone& tz,
         return Status::InvalidArgument("action '" + a.name + "': " + tokens.status().message());
       out.emplace(a.name, std::make_unique<SheetsAction>(a, std::move(tokens).value()));
     } else if (a.type == "history_report") {
-      const config::ActionConfig* mailer = config.FindAction(a.mailer);
+      const actions::ActionConfig* mailer = config.FindAction(a.mailer);
       if (!mailer->configured) continue;  // nobody to send it through
       if (history == nullptr)
         return Status::InvalidArgument("action '" + a.name + "': the sink cannot be queried");

@@ -3,14 +3,14 @@
 #pragma once
 
 #include "actions/action.h"
-#include "config/config.h"
+#include "app/config.h"
 #include "sink/history.h"
 #include "util/time.h"
 
 namespace oceanus::actions {
 
 // `history` may be null when no history_report action is configured.
-Result<ActionMap> MakeActions(const config::Config& config, const TimeZone& tz,
+Result<ActionMap> MakeActions(const app::Config& config, const TimeZone& tz,
                               sink::HistorySource* history);
 
 }  // namespace oceanus::actions

@@ -14,14 +14,14 @@
 #include <string>
 
 #include "actions/action.h"
-#include "config/config.h"
+#include "app/config.h"
 #include "google/auth.h"
 
 namespace oceanus::actions {
 
 class SheetsAction final : public Action {
  public:
-  SheetsAction(const config::ActionConfig& config, std::unique_ptr<google::TokenSource> tokens)
+  SheetsAction(const actions::ActionConfig& config, std::unique_ptr<google::TokenSource> tokens)
       : config_(config), tokens_(std::move(tokens)) {}
   Status Run(const tasks::Task& task) override;
 
@@ -30,7 +30,7 @@ class SheetsAction final : public Action {
                 bool* missing_sheet);
   Status AddSheet(const std::string& token, const std::string& sheet);
 
-  const config::ActionConfig& config_;
+  const actions::ActionConfig& config_;
   std::unique_ptr<google::TokenSource> tokens_;
 };
 

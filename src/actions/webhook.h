@@ -6,17 +6,17 @@
 #pragma once
 
 #include "actions/action.h"
-#include "config/config.h"
+#include "app/config.h"
 
 namespace oceanus::actions {
 
 class WebhookAction final : public Action {
  public:
-  explicit WebhookAction(const config::ActionConfig& config) : config_(config) {}
+  explicit WebhookAction(const actions::ActionConfig& config) : config_(config) {}
   Status Run(const tasks::Task& task) override;
 
  private:
-  const config::ActionConfig& config_;
+  const actions::ActionConfig& config_;
 };
 
 }  // namespace oceanus::actions

@@ -91,7 +91,7 @@ void MethodNotAllowed(Outcome& out, std::string_view allow) {
 }  // namespace
 
 Result<std::shared_ptr<const Collector>> Collector::Create(
-    const config::Config& config, std::shared_ptr<const event::DeviceClassifier> classifier) {
+    const app::Config& config, std::shared_ptr<const event::DeviceClassifier> classifier) {
   auto c = std::shared_ptr<Collector>(new Collector());
   c->config_ = config;
   c->classifier_ = std::move(classifier);

@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "app/config.h"
 #include "collect/collector_metrics.h"
 #include "collect/recent.h"
-#include "config/config.h"
 #include "event/event_builder.h"
 #include "event/params.h"
 #include "queue/queue.h"
@@ -99,13 +99,13 @@ struct Scratch {
 class Collector {
  public:
   static Result<std::shared_ptr<const Collector>> Create(
-      const config::Config& config, std::shared_ptr<const event::DeviceClassifier> classifier);
+      const app::Config& config, std::shared_ptr<const event::DeviceClassifier> classifier);
 
   void Handle(const Request& request, event::ThreadState& thread, Scratch& scratch,
               Outcome& out) const;
 
   std::shared_ptr<const event::DeviceClassifier> classifier() const { return classifier_; }
-  const config::Config& config() const { return config_; }
+  const app::Config& config() const { return config_; }
 
  private:
   struct SiteEntry {
@@ -122,7 +122,7 @@ class Collector {
   void HandleEvent(const SiteEntry& site, const Request& request, std::string_view query,
                    event::ThreadState& thread, Scratch& scratch, Outcome& out) const;
 
-  config::Config config_;
+  app::Config config_;
   std::shared_ptr<const event::DeviceClassifier> classifier_;
   std::vector<SiteEntry> sites_;
   const SiteEntry* default_swallow_ = nullptr;

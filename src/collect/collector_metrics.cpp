@@ -13,7 +13,7 @@ constexpr std::string_view kRejectNames[kRejectReasons] = {"invalid", "malformed
 
 }  // namespace
 
-CollectorCounters::CollectorCounters(const config::Config& config)
+CollectorCounters::CollectorCounters(const app::Config& config)
     : site_count_(config.sites.size()),
       sites_(config.sites.size()),
       requests_((config.sites.size() + 1) * kEndpointLabels * kStatuses.size()) {
@@ -40,7 +40,7 @@ void CollectorCounters::FieldFailed(std::size_t site, const event::FieldError& e
   if (i < failures.size()) Bump(failures[i]);
 }
 
-void CollectorCounters::Write(const config::Config& config,
+void CollectorCounters::Write(const app::Config& config,
                               const std::vector<const CollectorCounters*>& threads,
                               MetricsWriter& out) {
   auto sum = [&](auto pick) {

@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "event/event_builder.h"
 #include "util/metrics.h"
 
@@ -41,7 +41,7 @@ inline constexpr std::size_t kRejectReasons = 4;
 
 class CollectorCounters {
  public:
-  explicit CollectorCounters(const config::Config& config);
+  explicit CollectorCounters(const app::Config& config);
 
   // site: index in config.sites, or -1 when the request named no known site.
   void Request(int site, EndpointLabel endpoint, int status);
@@ -53,8 +53,8 @@ class CollectorCounters {
   void FieldFailed(std::size_t site, const event::FieldError& error);
 
   // Writes the sum of `threads` (one CollectorCounters per I/O thread).
-  static void Write(const config::Config& config,
-                    const std::vector<const CollectorCounters*>& threads, MetricsWriter& out);
+  static void Write(const app::Config& config, const std::vector<const CollectorCounters*>& threads,
+                    MetricsWriter& out);
 
  private:
   struct SiteCounters {

@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "event/device.h"
 #include "event/event_id.h"
 #include "event/params.h"

@@ -19,7 +19,7 @@ AdminResponse BadRequest(const std::string& why) {
   return {400, "application/json", body + "}\n"};
 }
 
-const config::Site* FindSite(const config::Config& config, std::string_view name) {
+const config::Site* FindSite(const app::Config& config, std::string_view name) {
   for (const auto& s : config.sites)
     if (s.name == name) return &s;
   return nullptr;
@@ -33,7 +33,7 @@ std::int64_t NowMicros() {
 
 }  // namespace
 
-AdminResponse TailAnswer(const config::Config& config, const Server* server,
+AdminResponse TailAnswer(const app::Config& config, const Server* server,
                          const std::string& query) {
   event::ParamList params;
   std::string bad;
@@ -87,7 +87,7 @@ AdminResponse TailAnswer(const config::Config& config, const Server* server,
   return {200, "application/json", out};
 }
 
-AdminResponse VisitorAnswer(const config::Config& config, sink::HistorySource* history,
+AdminResponse VisitorAnswer(const app::Config& config, sink::HistorySource* history,
                             const std::string& query) {
   event::ParamList params;
   std::string bad;

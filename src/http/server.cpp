@@ -66,7 +66,7 @@ class Session;
 // main joins the pool first and why ThreadPool::Submit after Join runs the job inline. Then
 // no session outlives the io its socket belongs to.
 struct Worker {
-  Worker(unsigned index, const config::Config& config,
+  Worker(unsigned index, const app::Config& config,
          std::shared_ptr<const collect::Collector> collector, std::atomic<std::size_t>& connections)
       : index(index),
         config(config),
@@ -92,7 +92,7 @@ struct Worker {
   void Run();
 
   unsigned index;
-  const config::Config& config;
+  const app::Config& config;
   std::shared_ptr<const collect::Collector> collector;
   // Connections open on every thread together (server.max_connections caps it exactly): one
   // atomic shared by the threads, touched once per accept and once per close, never per request.
@@ -511,7 +511,7 @@ Server::~Server() { Shutdown(std::chrono::milliseconds(0)); }
 
 std::uint16_t Server::port() const { return impl_->port; }
 
-Result<std::unique_ptr<Server>> Server::Start(const config::Config& config,
+Result<std::unique_ptr<Server>> Server::Start(const app::Config& config,
                                               std::shared_ptr<const collect::Collector> collector,
                                               const WriterFactory& make_writer) {
   auto impl = std::make_unique<Impl>();

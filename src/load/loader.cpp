@@ -76,7 +76,7 @@ class RowHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RowHan
 
 }  // namespace
 
-Loader::Loader(const config::Config& config, TimeZone tz, sink::Sink& sink, DeadLetter& dead_letter,
+Loader::Loader(const app::Config& config, TimeZone tz, sink::Sink& sink, DeadLetter& dead_letter,
                std::vector<std::unique_ptr<queue::QueueReader>> readers)
     : config_(config),
       tz_(std::move(tz)),

@@ -23,7 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "load/dead_letter.h"
 #include "queue/queue.h"
 #include "sink/sink.h"
@@ -52,7 +52,7 @@ struct LoaderStats {
 class Loader {
  public:
   // `readers[i]` reads config.sites[i].
-  Loader(const config::Config& config, TimeZone tz, sink::Sink& sink, DeadLetter& dead_letter,
+  Loader(const app::Config& config, TimeZone tz, sink::Sink& sink, DeadLetter& dead_letter,
          std::vector<std::unique_ptr<queue::QueueReader>> readers);
 
   // Loads until `stop` is requested, then loads whatever is already queued and returns.
@@ -91,7 +91,7 @@ class Loader {
   Status EnsureTable(const config::Site& site, const std::string& table);
   const sink::TableSpec& Spec(const config::Site& site, const std::string& table);
 
-  const config::Config& config_;
+  const app::Config& config_;
   TimeZone tz_;
   sink::Sink& sink_;
   DeadLetter& dead_letter_;

@@ -49,12 +49,12 @@ Status SendChunked(Target& target, queue::SiteId site, std::string_view record,
 
 class SpoolTarget final : public Target {
  public:
-  static Result<std::unique_ptr<Target>> Open(const config::Config& config,
+  static Result<std::unique_ptr<Target>> Open(const app::Config& config,
                                               const std::vector<std::string>& sites) {
     auto t = std::unique_ptr<SpoolTarget>(new SpoolTarget());
     t->dir_ = config.data_dir + "/spool";
-    config::QueueConfig queue_config = config.queue;
-    queue_config.durability = config::Durability::kOs;  // Flush syncs once per chunk
+    queue::QueueConfig queue_config = config.queue;
+    queue_config.durability = queue::Durability::kOs;  // Flush syncs once per chunk
     auto spool = queue::Spool::Open(t->dir_, sites, config.queue.groups, queue_config);
     if (!spool.ok()) {
       if (spool.status().code() != Status::Code::kUnavailable) return spool.status();
@@ -99,7 +99,7 @@ class SpoolTarget final : public Target {
 
 class RedisTarget final : public Target {
  public:
-  static Result<std::unique_ptr<Target>> Open(const config::Config& config) {
+  static Result<std::unique_ptr<Target>> Open(const app::Config& config) {
     auto conn = queue::redis::RedisConnection::Connect(config.queue.redis);
     if (!conn.ok()) return conn.status();
     auto t = std::unique_ptr<RedisTarget>(new RedisTarget(config));
@@ -128,8 +128,8 @@ class RedisTarget final : public Target {
   }
 
  private:
-  explicit RedisTarget(const config::Config& config) : config_(config) {}
-  const config::Config& config_;
+  explicit RedisTarget(const app::Config& config) : config_(config) {}
+  const app::Config& config_;
   std::unique_ptr<queue::redis::RedisConnection> conn_;
   std::size_t in_pipeline_ = 0;
 };
@@ -203,7 +203,7 @@ Status ReplayFile(const std::string& path, queue::SiteId site, const std::string
   return MarkReplayed(path);
 }
 
-Status ReplayStream(const config::Config& config, queue::SiteId site, Target* target, bool dry_run,
+Status ReplayStream(const app::Config& config, queue::SiteId site, Target* target, bool dry_run,
                     ReplayResult& result,
                     const std::function<void(const ReplayProgress&)>& progress) {
   const std::string& name = config.sites[site].name;
@@ -267,7 +267,7 @@ Status ReplayStream(const config::Config& config, queue::SiteId site, Target* ta
   return Status::Ok();
 }
 
-Status ReplaySpool(const config::Config& config, const std::vector<std::string>& sites,
+Status ReplaySpool(const app::Config& config, const std::vector<std::string>& sites,
                    const std::vector<queue::SiteId>& chosen, const std::string& dir, Target* target,
                    bool dry_run, ReplayResult& result,
                    const std::function<void(const ReplayProgress&)>& progress) {
@@ -347,7 +347,7 @@ Status ReplayCorruptFile(const std::string& path, queue::SiteId site, const std:
 // The .corrupt files of `dir`/<site>/ for the chosen sites. Unless it is the target's own
 // spool (already held), the spool is opened for the duration, so that a running oceanus that
 // could still append to them makes this fail instead.
-Status ReplayCorrupt(const config::Config& config, const std::vector<std::string>& sites,
+Status ReplayCorrupt(const app::Config& config, const std::vector<std::string>& sites,
                      const std::vector<queue::SiteId>& chosen, const std::string& dir,
                      bool dir_is_target, Target* target, bool dry_run, ReplayResult& result,
                      const std::function<void(const ReplayProgress&)>& progress) {
@@ -394,7 +394,7 @@ std::string Describe(const ReplayOptions& options, const ReplayResult& result) {
   return out;
 }
 
-Result<ReplayResult> Replay(const config::Config& config, const ReplayOptions& options,
+Result<ReplayResult> Replay(const app::Config& config, const ReplayOptions& options,
                             const std::function<void(const ReplayProgress&)>& progress) {
   std::vector<std::string> sites;
   std::vector<queue::SiteId> chosen;

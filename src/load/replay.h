@@ -20,7 +20,7 @@
 #include <functional>
 #include <string>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "util/status.h"
 
 namespace oceanus::load {
@@ -46,7 +46,7 @@ struct ReplayResult {
 };
 
 // `progress` is called often (every record); it decides itself how often to draw.
-Result<ReplayResult> Replay(const config::Config& config, const ReplayOptions& options,
+Result<ReplayResult> Replay(const app::Config& config, const ReplayOptions& options,
                             const std::function<void(const ReplayProgress&)>& progress);
 
 // The summary line: "replayed 300 record(s); 1 unreadable dead-letter entr(ies) …".

@@ -45,13 +45,13 @@ double OldestUnacked(redis::RedisConnection& conn, const std::string& key, const
 
 }  // namespace
 
-QueueSnapshot TakeQueueSnapshot(const config::Config& config, const Spool* spool) {
+QueueSnapshot TakeQueueSnapshot(const app::Config& config, const Spool* spool) {
   QueueSnapshot snap;
   snap.type = config.queue.type;
   snap.sites.resize(config.sites.size());
   std::unique_ptr<redis::RedisConnection> conn;
   if (config.queue.type == "redis") {
-    config::RedisConfig quick = config.queue.redis;
+    queue::RedisConfig quick = config.queue.redis;
     quick.connect_timeout = std::min(quick.connect_timeout, std::chrono::milliseconds(500));
     snap.redis_address = quick.host + ":" + std::to_string(quick.port);
     auto c = redis::RedisConnection::Connect(quick);
@@ -109,11 +109,11 @@ QueueSnapshot TakeQueueSnapshot(const config::Config& config, const Spool* spool
   return snap;
 }
 
-std::string QueueStatusJson(const config::Config& config, const Spool* spool) {
+std::string QueueStatusJson(const app::Config& config, const Spool* spool) {
   return QueueStatusJson(config, TakeQueueSnapshot(config, spool));
 }
 
-std::string QueueStatusJson(const config::Config& config, const QueueSnapshot& snap) {
+std::string QueueStatusJson(const app::Config& config, const QueueSnapshot& snap) {
   std::string out = "{\"queue\":";
   event::AppendJsonString(out, snap.type);
   if (snap.type == "redis") {
@@ -170,8 +170,7 @@ std::string QueueStatusJson(const config::Config& config, const QueueSnapshot& s
   return out;
 }
 
-void WriteQueueMetrics(const config::Config& config, const QueueSnapshot& snap,
-                       MetricsWriter& out) {
+void WriteQueueMetrics(const app::Config& config, const QueueSnapshot& snap, MetricsWriter& out) {
   if (snap.type == "redis") {
     out.Family("oceanus_redis_up", "gauge", "1 if this process reached Redis just now.");
     out.Sample("oceanus_redis_up", {}, snap.redis_reachable ? 1 : 0);

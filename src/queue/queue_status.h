@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "queue/spool/spool.h"
 #include "util/metrics.h"
 
@@ -40,15 +40,15 @@ struct QueueSnapshot {
 
 // `spool` may be null (a process without a local spool, e.g. `oceanus load`). Queries Redis
 // with its own short-lived connection: call it off the I/O threads.
-QueueSnapshot TakeQueueSnapshot(const config::Config& config, const Spool* spool);
+QueueSnapshot TakeQueueSnapshot(const app::Config& config, const Spool* spool);
 
-std::string QueueStatusJson(const config::Config& config, const QueueSnapshot& snapshot);
-std::string QueueStatusJson(const config::Config& config, const Spool* spool);
+std::string QueueStatusJson(const app::Config& config, const QueueSnapshot& snapshot);
+std::string QueueStatusJson(const app::Config& config, const Spool* spool);
 
 // oceanus_queue_length / _pending / _lag / _lag_seconds, oceanus_dead_letter_length,
 // oceanus_spool_bytes / _segments / _unconsumed_bytes, oceanus_redis_up. Each family's samples
 // are written together, after its HELP and TYPE.
-void WriteQueueMetrics(const config::Config& config, const QueueSnapshot& snapshot,
+void WriteQueueMetrics(const app::Config& config, const QueueSnapshot& snapshot,
                        MetricsWriter& out);
 
 }  // namespace oceanus::queue

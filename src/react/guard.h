@@ -16,7 +16,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "queue/redis/redis_connection.h"
 #include "util/status.h"
 
@@ -60,7 +60,7 @@ class LocalGuardStore final : public GuardStore {
 // reconnects on the next call after a transport failure.
 class RedisGuardStore final : public GuardStore {
  public:
-  explicit RedisGuardStore(config::RedisConfig config) : config_(std::move(config)) {}
+  explicit RedisGuardStore(queue::RedisConfig config) : config_(std::move(config)) {}
   Result<bool> Once(const std::string& key, const std::string& owner,
                     std::chrono::milliseconds ttl) override;
   Result<bool> Allow(const std::string& key, unsigned max,
@@ -69,7 +69,7 @@ class RedisGuardStore final : public GuardStore {
  private:
   Result<queue::redis::RedisConnection*> Connection();
 
-  config::RedisConfig config_;
+  queue::RedisConfig config_;
   std::unique_ptr<queue::redis::RedisConnection> connection_;
 };
 

@@ -15,9 +15,8 @@ constexpr std::size_t kBatchBytes = 1 << 20;
 constexpr std::chrono::milliseconds kMaxBackoff{10'000};
 }  // namespace
 
-Reactor::Reactor(const config::Config& config, TimeZone tz, const RuleSet& rules,
-                 GuardStore& guards, tasks::TaskQueue& tasks,
-                 std::vector<std::unique_ptr<queue::QueueReader>> readers)
+Reactor::Reactor(const app::Config& config, TimeZone tz, const RuleSet& rules, GuardStore& guards,
+                 tasks::TaskQueue& tasks, std::vector<std::unique_ptr<queue::QueueReader>> readers)
     : config_(config), tz_(std::move(tz)), rules_(rules), guards_(guards), tasks_(tasks) {
   for (auto& r : readers) {
     SiteState s;
@@ -27,7 +26,7 @@ Reactor::Reactor(const config::Config& config, TimeZone tz, const RuleSet& rules
 }
 
 Result<bool> Reactor::PassGuards(const CompiledRule& rule, EventContext& event) {
-  const config::RuleGuard& g = rule.rule->guard;
+  const react::RuleGuard& g = rule.rule->guard;
   const std::string& name = rule.rule->name;
   if (rule.once_key) {
     auto taken = guards_.Once(name + ":once:" + rules_.OnceKey(rule, event), event.Field("eid"),

@@ -8,8 +8,8 @@
 
 namespace oceanus::react {
 
-using config::Condition;
-using config::TemplateValue;
+using react::Condition;
+using react::TemplateValue;
 
 Result<EventContext> EventContext::Parse(std::string_view record, const std::string& site,
                                          const TimeZone& tz) {
@@ -50,11 +50,11 @@ void EventContext::SetRule(const std::string& rule) {
 
 namespace {
 
-std::string Where(const config::Config& c, int line) {
+std::string Where(const app::Config& c, int line) {
   return c.file + ":" + std::to_string(line) + ": ";
 }
 
-Result<CompiledValue> CompileValue(const config::Config& c, const TemplateValue& v) {
+Result<CompiledValue> CompileValue(const app::Config& c, const TemplateValue& v) {
   CompiledValue out;
   out.kind = v.kind;
   switch (v.kind) {
@@ -82,7 +82,7 @@ Result<CompiledValue> CompileValue(const config::Config& c, const TemplateValue&
   return out;
 }
 
-Result<CompiledCondition> CompileCondition(const config::Config& c, const Condition& in) {
+Result<CompiledCondition> CompileCondition(const app::Config& c, const Condition& in) {
   CompiledCondition out;
   out.op = in.op;
   out.path = in.field;
@@ -215,7 +215,7 @@ std::string RenderArgs(const CompiledValue& value, const rapidjson::Value& conte
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-Result<RuleSet> RuleSet::Compile(const config::Config& config) {
+Result<RuleSet> RuleSet::Compile(const app::Config& config) {
   RuleSet set;
   set.config_ = &config;
   set.by_site_.resize(config.sites.size());
@@ -240,7 +240,7 @@ Result<RuleSet> RuleSet::Compile(const config::Config& config) {
       if (step.delay.count() < 0 || step.delay > kMaxConfigDuration)
         return Status::InvalidArgument(Where(config, step.line) + "delay must be between 0 and " +
                                        FormatDuration(kMaxConfigDuration));
-      const config::ActionConfig* action = config.FindAction(step.action);
+      const actions::ActionConfig* action = config.FindAction(step.action);
       auto args = CompileValue(config, step.args);
       if (!args.ok()) return args.status();
       if (!action->configured) {
@@ -288,7 +288,7 @@ std::vector<tasks::Task> RuleSet::MakeTasks(const CompiledRule& rule, EventConte
   std::size_t index = 0, compiled = 0;
   for (const auto& step : rule.rule->steps) {
     ++index;
-    const config::ActionConfig* action = config_->FindAction(step.action);
+    const actions::ActionConfig* action = config_->FindAction(step.action);
     if (!action->configured) continue;
     const CompiledStep& s = rule.steps[compiled++];
     tasks::Task t;
@@ -307,7 +307,7 @@ std::vector<std::string> RuleSet::Warnings() const {
   std::vector<std::string> out;
   for (const auto& r : rules_) {
     for (const auto& name : r->skipped) {
-      const config::ActionConfig* a = config_->FindAction(name);
+      const actions::ActionConfig* a = config_->FindAction(name);
       const std::string missing = a->type == "sendgrid" ? "api_key is empty"
                                   : a->type == "sheets" ? "spreadsheet_id is empty"
                                   : a->type == "history_report"
@@ -323,7 +323,7 @@ std::vector<std::string> RuleSet::Warnings() const {
 
 void RuleSet::Describe(std::ostream& out) const {
   for (const auto& r : rules_) {
-    const config::Rule& rule = *r->rule;
+    const react::Rule& rule = *r->rule;
     out << "\nrule " << rule.name << " (site " << rule.site << ")\n"
         << "  when: " << DescribeCondition(r->when) << "\n";
     const auto& g = rule.guard;
@@ -336,7 +336,7 @@ void RuleSet::Describe(std::ostream& out) const {
       out << "  guard: at most " << g.total.max << " in total per " << g.total.window.count()
           << " ms\n";
     for (const auto& step : rule.steps) {
-      const config::ActionConfig* a = config_->FindAction(step.action);
+      const actions::ActionConfig* a = config_->FindAction(step.action);
       out << "  do: " << step.action << " (" << a->type << ")";
       if (step.delay.count()) out << " after " << step.delay.count() << " ms";
       if (!a->configured) out << " — SKIPPED: no address configured";

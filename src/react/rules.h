@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "react/template.h"
 #include "tasks/task.h"
 #include "util/status.h"
@@ -49,7 +49,7 @@ class EventContext {
 // A step's arguments: the shape of the YAML with a template at each leaf.
 struct CompiledValue {
   struct Field;
-  config::TemplateValue::Kind kind = config::TemplateValue::Kind::kString;
+  react::TemplateValue::Kind kind = react::TemplateValue::Kind::kString;
   Template text;
   std::vector<CompiledValue> items;
   std::vector<Field> fields;
@@ -60,7 +60,7 @@ struct CompiledValue::Field {
 };
 
 struct CompiledCondition {
-  config::Condition::Op op = config::Condition::Op::kAll;
+  react::Condition::Op op = react::Condition::Op::kAll;
   std::string path;
   std::vector<std::string> values;
   std::shared_ptr<const RE2> pattern;
@@ -69,13 +69,13 @@ struct CompiledCondition {
 };
 
 struct CompiledStep {
-  const config::ActionConfig* action = nullptr;
+  const actions::ActionConfig* action = nullptr;
   std::chrono::milliseconds delay{0};
   CompiledValue args;
 };
 
 struct CompiledRule {
-  const config::Rule* rule = nullptr;
+  const react::Rule* rule = nullptr;
   std::size_t site = 0;  // index in config.sites
   CompiledCondition when;
   std::optional<Template> once_key;
@@ -85,7 +85,7 @@ struct CompiledRule {
 
 class RuleSet {
  public:
-  static Result<RuleSet> Compile(const config::Config& config);
+  static Result<RuleSet> Compile(const app::Config& config);
 
   // The rules of a site, in config order.
   const std::vector<const CompiledRule*>& RulesFor(std::size_t site) const;
@@ -103,7 +103,7 @@ class RuleSet {
   bool empty() const { return rules_.empty(); }
 
  private:
-  const config::Config* config_ = nullptr;
+  const app::Config* config_ = nullptr;
   std::vector<std::unique_ptr<CompiledRule>> rules_;
   std::vector<std::vector<const CompiledRule*>> by_site_;
 };

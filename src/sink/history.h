@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "util/status.h"
 #include "util/time.h"
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "util/status.h"
 
 namespace oceanus::sink {

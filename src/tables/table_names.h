@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "sink/sink.h"
 #include "util/time.h"
 

@@ -6,7 +6,7 @@
 
 namespace oceanus::tasks {
 
-Result<std::unique_ptr<TaskQueue>> OpenTaskQueue(const config::TasksConfig& config) {
+Result<std::unique_ptr<TaskQueue>> OpenTaskQueue(const tasks::TasksConfig& config) {
   if (config.type == "rabbitmq") {
     auto rabbit = RabbitMqTaskQueue::Connect(config.rabbitmq, config.concurrency);
     if (!rabbit.ok()) return rabbit.status();

@@ -3,11 +3,11 @@
 
 #include <memory>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "tasks/task_queue.h"
 
 namespace oceanus::tasks {
 
-Result<std::unique_ptr<TaskQueue>> OpenTaskQueue(const config::TasksConfig& config);
+Result<std::unique_ptr<TaskQueue>> OpenTaskQueue(const tasks::TasksConfig& config);
 
 }  // namespace oceanus::tasks

@@ -22,7 +22,7 @@ bool RateLimiter::TryStart(Steady::time_point now, Steady::time_point* next) {
   return false;
 }
 
-Worker::Worker(const config::TasksConfig& config, const std::vector<config::ActionConfig>& actions,
+Worker::Worker(const tasks::TasksConfig& config, const std::vector<actions::ActionConfig>& actions,
                TaskQueue& queue, const actions::ActionMap& runners)
     : config_(config), queue_(queue), runners_(runners) {
   for (const auto& a : actions) {

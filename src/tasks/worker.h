@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "actions/action.h"
-#include "config/config.h"
+#include "app/config.h"
 #include "tasks/task_queue.h"
 #include "util/metrics.h"
 
@@ -52,7 +52,7 @@ class RateLimiter {
 
 class Worker {
  public:
-  Worker(const config::TasksConfig& config, const std::vector<config::ActionConfig>& actions,
+  Worker(const tasks::TasksConfig& config, const std::vector<actions::ActionConfig>& actions,
          TaskQueue& queue, const actions::ActionMap& runners);
 
   // Works until `stop`; then lets running actions finish, settles them, hands back the
@@ -73,7 +73,7 @@ class Worker {
   void Settle(Task task, const Status& status);
   void Start(Task task);
 
-  const config::TasksConfig& config_;
+  const tasks::TasksConfig& config_;
   TaskQueue& queue_;
   const actions::ActionMap& runners_;
   std::map<std::string, RateLimiter, std::less<>> limits_;

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <string>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "event/event_builder.h"
 #include "fuzz_check.h"
 #include "react/rules.h"
@@ -43,14 +43,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   SilenceLogsOnce();
 
   const std::string text(reinterpret_cast<const char*>(data), size);
-  auto config = oceanus::config::ParseConfig(text, "fuzz.yaml");
+  auto config = oceanus::app::ParseConfig(text, "fuzz.yaml");
   if (!config.ok()) {
     const std::string& message = config.status().message();
     FUZZ_CHECK(message.rfind("fuzz.yaml", 0) == 0, "error without the file name: %s",
                message.c_str());
     return 0;
   }
-  const oceanus::config::Config& c = *config;
+  const oceanus::app::Config& c = *config;
   FUZZ_CHECK(!c.sites.empty(), "a config without sites was accepted");
   for (const auto& site : c.sites) {
     FUZZ_CHECK(ValidName(site.name), "site name '%s'", site.name.c_str());

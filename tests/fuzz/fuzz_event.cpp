@@ -25,8 +25,8 @@
 #include <utility>
 #include <vector>
 
+#include "app/config.h"
 #include "collect/collector.h"
-#include "config/config.h"
 #include "event/device.h"
 #include "event/json.h"
 #include "event/params.h"
@@ -140,7 +140,7 @@ const Fixture& GetFixture() {
   static const Fixture fixture = [] {
     SilenceLogsOnce();
     Fixture f;
-    auto config = oceanus::config::ParseConfig(kConfig, "fuzz_event.yaml");
+    auto config = oceanus::app::ParseConfig(kConfig, "fuzz_event.yaml");
     FUZZ_CHECK(config.ok(), "%s", config.status().ToString().c_str());
     auto classifier = oceanus::event::DeviceClassifier::Load(OCEANUS_UAP_REGEXES);
     FUZZ_CHECK(classifier.ok(), "%s", classifier.status().ToString().c_str());

@@ -27,7 +27,7 @@
 #include <system_error>
 #include <vector>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "fuzz_check.h"
 #include "queue/spool/segment.h"
 #include "queue/spool/spool.h"
@@ -142,7 +142,7 @@ class Scratch {
 };
 
 std::unique_ptr<Spool> OpenSpool(const Scratch& dir) {
-  oceanus::config::QueueConfig config;
+  oceanus::queue::QueueConfig config;
   auto spool = Spool::Open(dir.path().string(), {"s"}, {"load"}, config);
   FUZZ_CHECK(spool.ok(), "open: %s", spool.status().ToString().c_str());
   return std::move(spool).value();

@@ -33,7 +33,7 @@
 #include <thread>
 #include <vector>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "temp_dir.h"
 
 namespace oceanus::testing {
@@ -89,8 +89,8 @@ class RabbitMqServer {
   std::chrono::milliseconds startup_time() const { return startup_time_; }
 
   // A config for this broker (guest/guest, vhost /).
-  config::RabbitMqConfig Config(const std::string& queue) const {
-    config::RabbitMqConfig c;
+  tasks::RabbitMqConfig Config(const std::string& queue) const {
+    tasks::RabbitMqConfig c;
     c.host = host_;
     c.port = port_;
     c.queue = queue;

@@ -54,7 +54,7 @@ Status RedisConnection::TransportError(const char* what) {
 }
 
 Result<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
-    const config::RedisConfig& config) {
+    const queue::RedisConfig& config) {
   std::unique_ptr<RedisConnection> conn(new RedisConnection());
   conn->config_ = config;
   conn->context_.reset(

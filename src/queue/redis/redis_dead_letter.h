@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "load/dead_letter.h"
 #include "queue/redis/redis_connection.h"
 
@@ -12,11 +12,11 @@ namespace oceanus::queue::redis {
 
 class RedisDeadLetter final : public load::DeadLetter {
  public:
-  explicit RedisDeadLetter(const config::RedisConfig& config) : config_(config) {}
+  explicit RedisDeadLetter(const queue::RedisConfig& config) : config_(config) {}
   Status Put(const std::string& site, const std::vector<Item>& items) override;
 
  private:
-  const config::RedisConfig& config_;
+  const queue::RedisConfig& config_;
   std::unique_ptr<RedisConnection> conn_;
 };
 

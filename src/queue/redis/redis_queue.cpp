@@ -59,24 +59,24 @@ std::string_view FieldValue(const redisReply* fields, std::string_view name) {
 
 }  // namespace
 
-std::string StreamKey(const config::RedisConfig& config, const std::string& site) {
+std::string StreamKey(const queue::RedisConfig& config, const std::string& site) {
   return config.prefix + site;
 }
-std::string DeadLetterKey(const config::RedisConfig& config, const std::string& site) {
+std::string DeadLetterKey(const queue::RedisConfig& config, const std::string& site) {
   return config.prefix + site + ":dead";
 }
 
 // ---------------------------------------------------------------------------------------
 // RedisWriter
 
-RedisWriter::RedisWriter(const config::Config& config, SpoolBacklog& backlog,
+RedisWriter::RedisWriter(const app::Config& config, SpoolBacklog& backlog,
                          std::function<void(std::function<void()>)> post_back)
     : config_(config), backlog_(backlog), post_back_(std::move(post_back)) {
   for (const auto& site : config.sites) keys_.push_back(StreamKey(config.queue.redis, site.name));
 }
 
 Result<std::unique_ptr<RedisWriter>> RedisWriter::Create(
-    const config::Config& config, queue::Spool& spool, unsigned writer_id,
+    const app::Config& config, queue::Spool& spool, unsigned writer_id,
     std::function<void(std::function<void()>)> run_blocking, SpoolBacklog& backlog,
     std::function<void(std::function<void()>)> post_back) {
   std::unique_ptr<RedisWriter> w(new RedisWriter(config, backlog, std::move(post_back)));
@@ -214,7 +214,7 @@ void RedisWriter::Send(std::vector<Item>& items) {
 // ---------------------------------------------------------------------------------------
 // RedisReader
 
-RedisReader::RedisReader(const config::Config& config, SiteId site, std::string group,
+RedisReader::RedisReader(const app::Config& config, SiteId site, std::string group,
                          std::string consumer)
     : config_(config),
       site_name_(config.sites[site].name),
@@ -425,7 +425,7 @@ Result<long long> RedisReader::Trim() {
 // ---------------------------------------------------------------------------------------
 // Forwarder
 
-Forwarder::Forwarder(const config::Config& config, Spool& spool, SpoolBacklog& backlog)
+Forwarder::Forwarder(const app::Config& config, Spool& spool, SpoolBacklog& backlog)
     : config_(config), spool_(spool), backlog_(backlog), drained_(config.sites.size(), 0) {}
 
 Forwarder::~Forwarder() { Stop(); }

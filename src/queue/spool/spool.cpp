@@ -185,7 +185,7 @@ class SpoolWriter final : public QueueWriter {
     }
     seg.size += need;
     if (seg.backoff.delay.count() > 0) Recovered(site);
-    if (spool_.config().durability == config::Durability::kOs) return done->Appended(Status::Ok());
+    if (spool_.config().durability == queue::Durability::kOs) return done->Appended(Status::Ok());
     gc_->waiting.push_back(std::move(done));
     if (std::find(gc_->dirty.begin(), gc_->dirty.end(), seg.fd) == gc_->dirty.end())
       gc_->dirty.push_back(seg.fd);
@@ -274,7 +274,7 @@ class SpoolWriter final : public QueueWriter {
       spool_.EndSegment(site, id_, seg.seq);
       return Status::IoError("spool: start " + seg.path + ": " + s.message());
     }
-    if (spool_.config().durability == config::Durability::kFsync) {
+    if (spool_.config().durability == queue::Durability::kFsync) {
       // The new directory entry is synced by the group commit that syncs this segment's
       // first records, before any of them is answered (rare: once per segment).
       std::string dir = spool_.SiteDir(site);
@@ -642,7 +642,7 @@ class SpoolReader final : public QueueReader {
 
 Result<std::unique_ptr<Spool>> Spool::Open(std::string dir, std::vector<std::string> sites,
                                            std::vector<std::string> groups,
-                                           const config::QueueConfig& config) {
+                                           const queue::QueueConfig& config) {
   std::unique_ptr<Spool> spool(new Spool());
   spool->dir_ = std::move(dir);
   spool->groups_ = std::move(groups);
@@ -800,7 +800,7 @@ Spool::SiteStats Spool::Stats(SiteId site) const {
 }
 
 Result<std::unique_ptr<QueueWriter>> Spool::MakeWriter(unsigned writer_id, Executors executors) {
-  if (config_.durability == config::Durability::kFsync &&
+  if (config_.durability == queue::Durability::kFsync &&
       (!executors.run_blocking || !executors.post_back))
     return Status::InvalidArgument("durability fsync needs executors for the background sync");
   return std::unique_ptr<QueueWriter>(

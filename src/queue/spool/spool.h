@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "queue/queue.h"
 #include "util/fd.h"
 #include "util/status.h"
@@ -48,7 +48,7 @@ class Spool {
   // directory against a second process.
   static Result<std::unique_ptr<Spool>> Open(std::string dir, std::vector<std::string> sites,
                                              std::vector<std::string> groups,
-                                             const config::QueueConfig& config);
+                                             const queue::QueueConfig& config);
   ~Spool();
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
@@ -90,7 +90,7 @@ class Spool {
   // DeleteConsumed, if a segment of the site was sealed since the last call (cheap to poll).
   void DeleteConsumedIfSealed(SiteId site);
   void CountCorrupt() { ++corrupt_records_; }
-  const config::QueueConfig& config() const { return config_; }
+  const queue::QueueConfig& config() const { return config_; }
 
   // Record bytes of the site's segments that the slowest group has not yet acknowledged
   // (segment headers excluded): 0 once every group is through, even while the active
@@ -113,7 +113,7 @@ class Spool {
   std::string dir_;
   std::vector<std::unique_ptr<SiteState>> sites_;
   std::vector<std::string> groups_;
-  config::QueueConfig config_;
+  queue::QueueConfig config_;
   UniqueFd lock_;
   std::atomic<std::uint64_t> corrupt_records_{0};
 };

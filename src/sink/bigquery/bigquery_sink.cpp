@@ -111,8 +111,7 @@ const char* BigQueryType(config::FieldType type) {
   }
 }
 
-BigQuerySink::BigQuerySink(config::BigQueryConfig config,
-                           std::unique_ptr<google::TokenSource> tokens)
+BigQuerySink::BigQuerySink(sink::BigQueryConfig config, std::unique_ptr<google::TokenSource> tokens)
     : config_(std::move(config)), tokens_(std::move(tokens)) {}
 
 std::string BigQuerySink::TablesUrl() const {

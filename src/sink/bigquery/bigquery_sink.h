@@ -16,7 +16,7 @@
 #include <set>
 #include <string>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "google/auth.h"
 #include "sink/sink.h"
 #include "util/http_client.h"
@@ -25,7 +25,7 @@ namespace oceanus::sink {
 
 class BigQuerySink final : public Sink {
  public:
-  BigQuerySink(config::BigQueryConfig config, std::unique_ptr<google::TokenSource> tokens);
+  BigQuerySink(sink::BigQueryConfig config, std::unique_ptr<google::TokenSource> tokens);
 
   Status EnsureTable(const TableSpec& table) override;
   WriteResult Write(const TableSpec& table, const std::vector<Row>& rows) override;
@@ -48,7 +48,7 @@ class BigQuerySink final : public Sink {
                             const std::string& body);
   std::string TablesUrl() const;
 
-  config::BigQueryConfig config_;
+  sink::BigQueryConfig config_;
   std::unique_ptr<google::TokenSource> tokens_;
   std::map<std::string, std::set<std::string>> known_columns_;
   std::atomic<std::uint64_t> bytes_sent_{0};

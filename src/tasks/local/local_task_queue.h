@@ -16,14 +16,14 @@
 #include <mutex>
 #include <string>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "tasks/task_queue.h"
 
 namespace oceanus::tasks {
 
 class LocalTaskQueue final : public TaskQueue {
  public:
-  static Result<std::unique_ptr<LocalTaskQueue>> Open(const config::TasksConfig& config);
+  static Result<std::unique_ptr<LocalTaskQueue>> Open(const tasks::TasksConfig& config);
   ~LocalTaskQueue() override;
 
   Status Enqueue(const Task& task) override;
@@ -48,7 +48,7 @@ class LocalTaskQueue final : public TaskQueue {
                                     std::int64_t* next_due_ms);
   Status Settle(const Task& task, const char* state, std::int64_t not_before_ms);
 
-  config::TasksConfig config_;
+  tasks::TasksConfig config_;
   std::string owner_;  // "host:pid"
   std::string host_;
   // Producer and consumer each have their own connection: the reactor enqueues on its

@@ -158,7 +158,7 @@ class AmqpConnection {
     std::string message_id;
   };
 
-  static Result<std::unique_ptr<AmqpConnection>> Open(const config::RabbitMqConfig& config,
+  static Result<std::unique_ptr<AmqpConnection>> Open(const tasks::RabbitMqConfig& config,
                                                       const std::string& server);
   ~AmqpConnection();
   AmqpConnection(const AmqpConnection&) = delete;
@@ -230,7 +230,7 @@ class AmqpConnection {
   std::unordered_set<std::uint64_t> unacked_;
 };
 
-Result<std::unique_ptr<AmqpConnection>> AmqpConnection::Open(const config::RabbitMqConfig& config,
+Result<std::unique_ptr<AmqpConnection>> AmqpConnection::Open(const tasks::RabbitMqConfig& config,
                                                              const std::string& server) {
   std::unique_ptr<AmqpConnection> c(new AmqpConnection(server, config.connect_timeout));
   c->state_ = amqp_new_connection();
@@ -503,7 +503,7 @@ Status AmqpConnection::HandleFrame(const std::string& what, const amqp_frame_t& 
 
 // ---------------------------------------------------------------------------------------
 
-RabbitMqTaskQueue::RabbitMqTaskQueue(const config::RabbitMqConfig& config, unsigned concurrency)
+RabbitMqTaskQueue::RabbitMqTaskQueue(const tasks::RabbitMqConfig& config, unsigned concurrency)
     : config_(config),
       prefetch_(config.prefetch > 0 ? config.prefetch : std::max(concurrency, 1u)),
       server_(config.host + ":" + std::to_string(config.port)),
@@ -517,7 +517,7 @@ RabbitMqTaskQueue::~RabbitMqTaskQueue() {
 }
 
 Result<std::unique_ptr<RabbitMqTaskQueue>> RabbitMqTaskQueue::Connect(
-    const config::RabbitMqConfig& config, unsigned concurrency) {
+    const tasks::RabbitMqConfig& config, unsigned concurrency) {
   if (config.queue.empty()) return Status::InvalidArgument("rabbitmq: the queue name is empty");
   std::unique_ptr<RabbitMqTaskQueue> q(new RabbitMqTaskQueue(config, concurrency));
   std::lock_guard lock(q->publisher_mu_);

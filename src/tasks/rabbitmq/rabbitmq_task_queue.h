@@ -38,7 +38,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "tasks/task_queue.h"
 
 namespace oceanus::tasks {
@@ -51,7 +51,7 @@ class RabbitMqTaskQueue final : public TaskQueue {
  public:
   // Logs in and declares the work and dead-letter queues. `concurrency` is the prefetch (the
   // deliveries held unacknowledged) when config.prefetch is 0.
-  static Result<std::unique_ptr<RabbitMqTaskQueue>> Connect(const config::RabbitMqConfig& config,
+  static Result<std::unique_ptr<RabbitMqTaskQueue>> Connect(const tasks::RabbitMqConfig& config,
                                                             unsigned concurrency);
   // Closes both connections; the broker delivers again what was taken and not settled.
   ~RabbitMqTaskQueue() override;
@@ -86,7 +86,7 @@ class RabbitMqTaskQueue final : public TaskQueue {
   // Delay queues declared on one connection, by ms, with the time of their declaration.
   using DeclaredDelays = std::map<std::int64_t, std::chrono::steady_clock::time_point>;
 
-  RabbitMqTaskQueue(const config::RabbitMqConfig& config, unsigned concurrency);
+  RabbitMqTaskQueue(const tasks::RabbitMqConfig& config, unsigned concurrency);
 
   Status EnsurePublisher();  // under publisher_mu_
   Status EnsureConsumer();
@@ -107,7 +107,7 @@ class RabbitMqTaskQueue final : public TaskQueue {
   void DropConsumerIfBroken();
   void RememberId(const std::string& id);  // under publisher_mu_
 
-  const config::RabbitMqConfig config_;
+  const tasks::RabbitMqConfig config_;
   const unsigned prefetch_;
   const std::string server_;      // "host:port"
   const std::string dead_queue_;  // "<queue>.dead"

@@ -13,7 +13,7 @@ namespace {
 // The shipped example: its history_report action, its template, its sites.
 TEST(HistoryReportTest, RendersTheRequestAndTheVisitorsHistoryNewestFirst) {
   testing::ScopedTempDir dir("report");
-  auto config = config::LoadConfig(OCEANUS_SOURCE_DIR "/examples/oceanus.yaml");
+  auto config = app::LoadConfig(OCEANUS_SOURCE_DIR "/examples/oceanus.yaml");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   auto tz = TimeZone::Load(config->time_zone);
   ASSERT_TRUE(tz.ok());

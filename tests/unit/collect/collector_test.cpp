@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "http/responses.h"
 
 namespace oceanus::collect {
@@ -60,7 +60,7 @@ class FakeHeaders : public event::HeaderSource {
 class CollectorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto config = config::ParseConfig(kConfig, "test.yaml");
+    auto config = app::ParseConfig(kConfig, "test.yaml");
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     auto classifier = event::DeviceClassifier::Load(OCEANUS_UAP_REGEXES);
     ASSERT_TRUE(classifier.ok()) << classifier.status().ToString();
@@ -282,7 +282,7 @@ TEST_F(CollectorTest, PierceNormalisesTheGivenAddress) {
 // reads. It used to add "evt=see" whatever the field read, so with `param: e` the redirect led
 // back to "open" forever; an evt from a header cannot be moved on and is not redirected.
 TEST(CollectorGazeTest, RedirectUsesTheParameterTheEvtFieldReads) {
-  auto config = config::ParseConfig(R"(
+  auto config = app::ParseConfig(R"(
 sites:
   short:
     endpoint: gaze
@@ -293,7 +293,7 @@ sites:
     schema:
       - {name: evt, from: header, header: X-Evt}
 )",
-                                    "gaze.yaml");
+                                 "gaze.yaml");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   auto classifier = event::DeviceClassifier::Load(OCEANUS_UAP_REGEXES);
   ASSERT_TRUE(classifier.ok()) << classifier.status().ToString();
@@ -346,14 +346,14 @@ class CollectorTrackerScriptTest : public ::testing::Test {
   }
 
   Result<std::shared_ptr<const Collector>> Make(const std::string& server_yaml) {
-    auto config = config::ParseConfig(server_yaml + R"(
+    auto config = app::ParseConfig(server_yaml + R"(
 sites:
   page:
     endpoint: swallow
     schema:
       - {name: evt}
 )",
-                                      "static.yaml");
+                                   "static.yaml");
     if (!config.ok()) return config.status();
     return Collector::Create(*config, classifier_);
   }

@@ -14,7 +14,7 @@
 #include <new>
 #include <thread>
 
-#include "config/config.h"
+#include "app/config.h"
 #include "util/fd.h"
 
 namespace oceanus::http {
@@ -132,7 +132,7 @@ constexpr std::string_view kBeacon =
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto config = config::ParseConfig(kConfig, "test.yaml");
+    auto config = app::ParseConfig(kConfig, "test.yaml");
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     config_ = std::move(config).value();
     config_.server.listen_host = "127.0.0.1";
@@ -153,7 +153,7 @@ class ServerTest : public ::testing::Test {
     server_ = std::move(server).value();
   }
 
-  config::Config config_;
+  app::Config config_;
   std::shared_ptr<WriterState> state_ = std::make_shared<WriterState>();
   std::unique_ptr<Server> server_;
 };

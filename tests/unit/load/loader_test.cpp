@@ -64,7 +64,7 @@ class Ignore : public queue::AppendHandler {
 class LoaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto c = config::ParseConfig(R"(
+    auto c = app::ParseConfig(R"(
 time_zone: Asia/Tokyo
 load: {batch_rows: 10, max_wait: 20ms}
 sites:
@@ -75,7 +75,7 @@ sites:
       - {name: eid, from: event_id}
       - {name: evt}
 )",
-                                 "t.yaml");
+                              "t.yaml");
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     config_ = *c;
   }
@@ -118,7 +118,7 @@ sites:
 
   oceanus::testing::ScopedTempDir temp_{"oceanus-loader"};
   const fs::path& dir_ = temp_.path();
-  config::Config config_;
+  app::Config config_;
 };
 
 TEST_F(LoaderTest, LoadsIntoTheDailyTableOfEachEventsLocalDate) {

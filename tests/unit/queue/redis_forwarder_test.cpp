@@ -162,7 +162,7 @@ class Done : public AppendHandler {
 TEST(RedisForwarderTest, EntriesRedisRefusesAreSentAgainNotSkipped) {
   oceanus::testing::ScopedTempDir temp{"oceanus-forwarder"};
   FakeRedis redis(/*refuse=*/3);
-  config::Config config;
+  app::Config config;
   config.sites.push_back({});
   config.sites[0].name = "site_a";
   config.queue.type = "redis";
@@ -229,7 +229,7 @@ class RedisServer {
     ::waitpid(pid_, nullptr, 0);
   }
   // Connects once it answers PING (within 10 s); null if it never does.
-  std::unique_ptr<RedisConnection> Connect(const config::RedisConfig& config) {
+  std::unique_ptr<RedisConnection> Connect(const queue::RedisConfig& config) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
       auto c = RedisConnection::Connect(config);
@@ -253,7 +253,7 @@ long long Integer(const Result<Reply>& r) {
 TEST(RedisForwarderTest, StoppedRedisGetsEachSpooledEventOnceWithoutResending) {
   oceanus::testing::ScopedTempDir temp{"oceanus-forwarder"};
   RedisServer server;
-  config::Config config;
+  app::Config config;
   config.sites.push_back({});
   config.sites[0].name = "site_a";
   config.queue.type = "redis";
@@ -323,7 +323,7 @@ struct WriterFixture {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return answers.ok + answers.failed == n;
   }
-  config::Config config;
+  app::Config config;
   std::unique_ptr<Spool> spool;
   SpoolBacklog backlog{1};
 };

@@ -77,8 +77,8 @@ class SpoolTest : public ::testing::Test {
 
   std::unique_ptr<Spool> Open(std::vector<std::string> groups = {"load"},
                               std::size_t segment_bytes = 1 << 20,
-                              config::Durability durability = config::Durability::kOs) {
-    config::QueueConfig cfg;
+                              queue::Durability durability = queue::Durability::kOs) {
+    queue::QueueConfig cfg;
     cfg.segment_bytes = segment_bytes;
     cfg.durability = durability;
     auto s = Spool::Open(dir_.string(), {"site_a", "site_b"}, std::move(groups), cfg);
@@ -486,7 +486,7 @@ TEST_F(SpoolTest, SegmentsAreDeletedOnlyWhenEveryGroupPassedThem) {
 }
 
 TEST_F(SpoolTest, FsyncDurabilityCompletesThroughTheExecutors) {
-  auto spool = Open({"load"}, 1 << 20, config::Durability::kFsync);
+  auto spool = Open({"load"}, 1 << 20, queue::Durability::kFsync);
   // A background "blocking" thread and a "post back" queue drained by this thread.
   std::mutex mu;
   std::queue<std::function<void()>> posted;
@@ -669,7 +669,7 @@ struct ManualExecutors {
 };
 
 TEST_F(SpoolTest, FsyncAnswersOnlyAfterTheSyncThatCoversTheRecord) {
-  auto spool = Open({"load"}, 1 << 20, config::Durability::kFsync);
+  auto spool = Open({"load"}, 1 << 20, queue::Durability::kFsync);
   ManualExecutors ex;
   auto w = std::move(spool->MakeWriter(0, ex.Make())).value();
   auto first = std::make_shared<Recorder>();
@@ -691,7 +691,7 @@ TEST_F(SpoolTest, FsyncAnswersOnlyAfterTheSyncThatCoversTheRecord) {
 }
 
 TEST_F(SpoolTest, WriterGoneWithASyncInFlightStillAnswersEveryAppendOnce) {
-  auto spool = Open({"load"}, 1 << 20, config::Durability::kFsync);
+  auto spool = Open({"load"}, 1 << 20, queue::Durability::kFsync);
   ManualExecutors ex;
   auto w = std::move(spool->MakeWriter(0, ex.Make())).value();
   auto rec = std::make_shared<Recorder>();
@@ -709,7 +709,7 @@ TEST_F(SpoolTest, WriterGoneWithASyncInFlightStillAnswersEveryAppendOnce) {
 // directory that cannot be synced fails the answers that rest on it, and the next sync tries
 // it again. (Before, OpenSegment synced it inline, and the job never looked at it.)
 TEST_F(SpoolTest, ANewSegmentsDirectoryEntryIsSyncedBeforeItsRecordsAreAnswered) {
-  auto spool = Open({"load"}, 1 << 20, config::Durability::kFsync);
+  auto spool = Open({"load"}, 1 << 20, queue::Durability::kFsync);
   ManualExecutors ex;
   auto w = std::move(spool->MakeWriter(0, ex.Make())).value();
   auto first = std::make_shared<Recorder>();
@@ -866,7 +866,7 @@ TEST(SpoolFramingTest, RoundTripAndEveryDecodeOutcome) {
 
 TEST_F(SpoolTest, OneProcessPerDirectory) {
   auto first = Open();
-  config::QueueConfig cfg;
+  queue::QueueConfig cfg;
   auto second = Spool::Open(dir_.string(), {"site_a"}, {"load"}, cfg);
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.status().message().find("in use by another oceanus process"), std::string::npos);

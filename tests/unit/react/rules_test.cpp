@@ -44,13 +44,13 @@ rules:
 )";
 
 struct Fixture {
-  config::Config config;
+  app::Config config;
   RuleSet rules;
   TimeZone tz;
 };
 
 Fixture Load() {
-  auto c = config::ParseConfig(kConfig, "rules.yaml");
+  auto c = app::ParseConfig(kConfig, "rules.yaml");
   EXPECT_TRUE(c.ok()) << c.status().ToString();
   Fixture f{std::move(c).value(), {}, {}};
   auto rules = RuleSet::Compile(f.config);
@@ -113,45 +113,45 @@ TEST(RulesTest, TasksAreRenderedWithStableIdsAndDelays) {
 }
 
 TEST(RulesTest, ConfigMistakesNameTheLine) {
-  auto bad_action = config::ParseConfig(std::string(kConfig) + R"(
+  auto bad_action = app::ParseConfig(std::string(kConfig) + R"(
   - name: typo
     site: page
     do: [{action: hokk}]
 )",
-                                        "rules.yaml");
+                                     "rules.yaml");
   ASSERT_FALSE(bad_action.ok());
   EXPECT_NE(bad_action.status().message().find("rules.yaml:37:"), std::string::npos)
       << bad_action.status().message();
   EXPECT_NE(bad_action.status().message().find("action 'hokk' is not defined"), std::string::npos);
 
-  auto bad_template = config::ParseConfig(std::string(kConfig) + R"(
+  auto bad_template = app::ParseConfig(std::string(kConfig) + R"(
   - name: broken
     site: page
     do: [{action: hook, args: {text: "{{#uid}}open"}}]
 )",
-                                          "rules.yaml");
+                                       "rules.yaml");
   // Templates are compiled when the config loads: `check` and `run` refuse them alike.
   ASSERT_FALSE(bad_template.ok());
   EXPECT_EQ(bad_template.status().message().rfind("rules.yaml:37:38: template: ", 0), 0u)
       << bad_template.status().message();
   EXPECT_NE(bad_template.status().message().find("unclosed section 'uid'"), std::string::npos);
 
-  auto bad_op = config::ParseConfig(std::string(kConfig) + R"(
+  auto bad_op = app::ParseConfig(std::string(kConfig) + R"(
   - name: op
     site: page
     when: {evt: {like: x}}
     do: [{action: hook}]
 )",
-                                    "rules.yaml");
+                                 "rules.yaml");
   ASSERT_FALSE(bad_op.ok());
   EXPECT_NE(bad_op.status().message().find("unknown key 'like'"), std::string::npos);
 
-  auto bad_site = config::ParseConfig(std::string(kConfig) + R"(
+  auto bad_site = app::ParseConfig(std::string(kConfig) + R"(
   - name: nosite
     site: other
     do: [{action: hook}]
 )",
-                                      "rules.yaml");
+                                   "rules.yaml");
   ASSERT_FALSE(bad_site.ok());
   EXPECT_NE(bad_site.status().message().find("site 'other' is not configured"), std::string::npos);
 }
@@ -159,7 +159,7 @@ TEST(RulesTest, ConfigMistakesNameTheLine) {
 // A Config built in code (not through the loader) with a delay past the limit: refused, so
 // that now + delay cannot leave the clock's range. 3000000h used to wrap into the past.
 TEST(RulesTest, DelaysBeyondTheLimitAreRefused) {
-  auto c = config::ParseConfig(kConfig, "rules.yaml");
+  auto c = app::ParseConfig(kConfig, "rules.yaml");
   ASSERT_TRUE(c.ok());
   c->rules[0].steps[0].delay = std::chrono::hours(3'000'000);
   auto compiled = RuleSet::Compile(*c);
@@ -181,7 +181,7 @@ TEST(RulesTest, DelaysBeyondTheLimitAreRefused) {
 }
 
 TEST(RulesTest, RulesAddTheReactGroup) {
-  auto c = config::ParseConfig(kConfig, "rules.yaml");
+  auto c = app::ParseConfig(kConfig, "rules.yaml");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->queue.groups, (std::vector<std::string>{"load", "react"}));
   EXPECT_EQ(c->tasks.type, "local");

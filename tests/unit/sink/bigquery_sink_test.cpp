@@ -26,7 +26,7 @@ class BigQuerySinkTest : public ::testing::Test {
   void SetUp() override {
     fake_ = std::make_unique<FakeGoogle>(temp_.path(), 3600);
     const auto key = fake_->WriteKeyFile(temp_.path() / "sa.json", ReadFile(fake_->key()));
-    config::BigQueryConfig cfg;
+    sink::BigQueryConfig cfg;
     cfg.project = "oceanus-test";
     cfg.dataset = "events";
     cfg.endpoint = fake_->base();
@@ -178,7 +178,7 @@ TEST_F(BigQuerySinkTest, HistoryQueryUsesNamedParametersNewestFirst) {
 
 // The history report on BigQuery: the shipped example's action, reading through jobs.query.
 TEST_F(BigQuerySinkTest, HistoryReportReadsTheVisitorsEventsThroughJobsQuery) {
-  auto config = config::LoadConfig(OCEANUS_SOURCE_DIR "/examples/oceanus.yaml");
+  auto config = app::LoadConfig(OCEANUS_SOURCE_DIR "/examples/oceanus.yaml");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   auto tz = TimeZone::Load(config->time_zone);
   const config::Site& page = *config->FindSite("samplesite");
@@ -224,7 +224,7 @@ TEST_F(BigQuerySinkTest, HistoryReportReadsTheVisitorsEventsThroughJobsQuery) {
 }
 
 TEST_F(BigQuerySinkTest, UnreachableEndpointIsRetryable) {
-  config::BigQueryConfig cfg;
+  sink::BigQueryConfig cfg;
   cfg.project = "p";
   cfg.dataset = "d";
   cfg.endpoint = "http://127.0.0.1:1";

@@ -11,8 +11,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-config::TasksConfig ConfigIn(const testing::ScopedTempDir& dir) {
-  config::TasksConfig c;
+tasks::TasksConfig ConfigIn(const testing::ScopedTempDir& dir) {
+  tasks::TasksConfig c;
   c.path = (dir.path() / "tasks.db").string();
   return c;
 }
@@ -120,7 +120,7 @@ TEST(LocalTaskQueueTest, TasksOfAWorkerThatDiedAreTakenAgain) {
 }
 
 TEST(LocalTaskQueueTest, UnopenableFileIsAClearError) {
-  config::TasksConfig c;
+  tasks::TasksConfig c;
   c.path = "/nonexistent-dir/tasks.db";
   auto q = LocalTaskQueue::Open(c);
   ASSERT_FALSE(q.ok());

@@ -259,7 +259,7 @@ TEST_F(RabbitMqTaskQueueTest, UnsettledTaskIsDeliveredAgainAfterAConsumerDiesOrT
 }
 
 TEST(RabbitMqTaskQueueNoBrokerTest, ConnectToAClosedPortIsUnavailableAndSaysWhere) {
-  config::RabbitMqConfig config;
+  tasks::RabbitMqConfig config;
   config.host = "127.0.0.1";
   config.port = testing::FreeLoopbackPort();
   config.password = "hunter2-secret";

@@ -43,8 +43,8 @@ class ScriptedAction final : public actions::Action {
 
 struct WorkerRig {
   testing::ScopedTempDir dir{"worker"};
-  config::TasksConfig tasks;
-  std::vector<config::ActionConfig> actions;
+  tasks::TasksConfig tasks;
+  std::vector<actions::ActionConfig> actions;
   std::unique_ptr<LocalTaskQueue> queue;
   actions::ActionMap runners;
   ScriptedAction* action = nullptr;
@@ -55,7 +55,7 @@ struct WorkerRig {
     tasks.max_backoff = milliseconds(200);
     tasks.max_attempts = 3;
     tasks.concurrency = 2;
-    config::ActionConfig a;
+    actions::ActionConfig a;
     a.name = "hook";
     a.type = "webhook";
     a.rate_limit.count = rate;

@@ -1,14 +1,18 @@
-#include "config/config.h"
+#include "app/config.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
 
+#include "config/reader.h"
 #include "util/time.h"
 
 namespace oceanus::config {
 namespace {
+
+using app::LoadConfig;
+using app::ParseConfig;
 
 constexpr const char* kMinimal = R"(
 time_zone: Asia/Tokyo

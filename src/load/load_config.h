@@ -1,0 +1,26 @@
+// The load section of the config: how the loader cuts the queue into batches.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+namespace YAML {
+class Node;
+}
+namespace oceanus::config {
+class Reader;
+struct Config;
+}  // namespace oceanus::config
+
+namespace oceanus::load {
+
+struct LoadConfig {
+  std::size_t batch_rows = 500;
+  std::size_t batch_bytes = 1024 * 1024;
+  std::chrono::milliseconds max_wait{1'000};
+};
+
+// The load section; an absent one (undefined node) gives the defaults.
+LoadConfig ParseLoadConfig(const config::Reader& r, const YAML::Node& node);
+
+}  // namespace oceanus::load
