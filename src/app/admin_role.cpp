@@ -1,0 +1,145 @@
+// The admin listener of a process: /hc, /rstatus, /metrics, /tasks, the admin page and its
+// API, answered from the stages this process runs.
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spdlog/spdlog.h>
+
+#include "app/process.h"
+#include "http/admin_api.h"
+#include "queue/queue_status.h"
+#include "util/metrics.h"
+
+namespace oceanus::app {
+namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void WriteCount(JsonWriter& w, const char* name, std::uint64_t value) {
+  w.Key(name);
+  w.Uint64(value);
+}
+
+// /tasks: the task queue's counts and what this process's reactor and worker did.
+http::AdminResponse TasksStatus(const Process& p) {
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  w.Key("type");
+  w.String(p.config.tasks.type);
+  auto counts = p.task_queue->Counts();
+  if (counts.ok()) {
+    WriteCount(w, "queued", counts->queued);
+    WriteCount(w, "running", counts->running);
+    WriteCount(w, "dead", counts->dead);
+  } else {
+    w.Key("error");
+    w.String("counts unavailable");
+  }
+  if (p.reactor) {
+    const auto& r = p.reactor->stats();
+    w.Key("reactor");
+    w.StartObject();
+    WriteCount(w, "events", r.events.load());
+    WriteCount(w, "matched", r.matched.load());
+    WriteCount(w, "suppressed", r.suppressed.load());
+    WriteCount(w, "tasks", r.tasks.load());
+    WriteCount(w, "errors", r.errors.load());
+    w.EndObject();
+  }
+  if (p.worker) {
+    const auto& s = p.worker->stats();
+    w.Key("worker");
+    w.StartObject();
+    WriteCount(w, "started", s.started.load());
+    WriteCount(w, "succeeded", s.succeeded.load());
+    WriteCount(w, "retried", s.retried.load());
+    WriteCount(w, "buried", s.buried.load());
+    w.EndObject();
+  }
+  w.EndObject();
+  return http::AdminResponse{200, "application/json", std::string(buffer.GetString()) + "\n"};
+}
+
+// /metrics: what this process counts and sees. Counters are per process; with several
+// processes (roles, replicas) Prometheus sums them.
+http::AdminResponse Metrics(const Process& p) {
+  MetricsWriter out;
+  out.Family("oceanus_up", "gauge", "1 while the process runs; role says which.");
+  out.Sample("oceanus_up", {{"role", p.roles.name}}, 1);
+  if (p.server) p.server->WriteMetrics(out);
+  if (p.loader) p.loader->WriteMetrics(out);
+  queue::WriteQueueMetrics(p.config, queue::TakeQueueSnapshot(p.config, p.spool.get()), out);
+  if (p.task_queue) {
+    auto counts = p.task_queue->Counts();
+    if (counts.ok()) {
+      out.Family("oceanus_tasks", "gauge", "Tasks in the task queue, by state.");
+      out.Sample("oceanus_tasks", {{"state", "queued"}}, static_cast<double>(counts->queued));
+      out.Sample("oceanus_tasks", {{"state", "running"}}, static_cast<double>(counts->running));
+      out.Sample("oceanus_tasks", {{"state", "dead"}}, static_cast<double>(counts->dead));
+    }
+  }
+  if (p.reactor) p.reactor->WriteMetrics(out);
+  if (p.worker) p.worker->WriteMetrics(out);
+  return http::AdminResponse{200, "text/plain; version=0.0.4; charset=utf-8", out.text()};
+}
+
+// The visitor timeline reads the warehouse through a connection of its own, opened on first
+// use (the admin thread is the only user).
+class VisitorTimeline {
+ public:
+  explicit VisitorTimeline(const Process& p) : p_(p) {}
+
+  http::AdminResponse Answer(const std::string& query) {
+    if (!tried_) {
+      tried_ = true;
+      auto opened = OpenHistory(p_.config, p_.prepared.tz, sink_);
+      if (opened.ok()) {
+        history_ = std::move(opened).value();
+      } else {
+        spdlog::warn("admin: visitor timeline unavailable: {}", opened.status().ToString());
+      }
+    }
+    return http::VisitorAnswer(p_.config, history_.get(), query);
+  }
+
+ private:
+  const Process& p_;
+  std::unique_ptr<sink::Sink> sink_;
+  std::unique_ptr<sink::HistorySource> history_;
+  bool tried_ = false;
+};
+
+http::AdminResponse Route(const Process& p, VisitorTimeline& visitor, const std::string& path,
+                          const std::string& query) {
+  if (path == "/rstatus")
+    return http::AdminResponse{200, "application/json",
+                               queue::QueueStatusJson(p.config, p.spool.get())};
+  if (path == "/hc") return http::AdminResponse{200, "text/plain", "ok\n"};
+  if (path == "/metrics") return Metrics(p);
+  if (path == "/tasks" && p.task_queue) return TasksStatus(p);
+  if (path == "/admin" || path == "/admin/")
+    return http::AdminResponse{200, "text/html; charset=utf-8", std::string(http::AdminPage())};
+  if (path == "/api/tail") return http::TailAnswer(p.config, p.server.get(), query);
+  if (path == "/api/visitor") return visitor.Answer(query);
+  return http::AdminResponse{404, "text/plain",
+                             "not found (try /admin, /metrics, /rstatus or /tasks)\n"};
+}
+
+}  // namespace
+
+void StartAdmin(Process& p) {
+  if (!p.config.admin.enabled) return;
+  auto visitor = std::make_shared<VisitorTimeline>(p);
+  auto started = http::AdminServer::Start(
+      p.config.admin, [&p, visitor](const std::string& path, const std::string& query) {
+        return Route(p, *visitor, path, query);
+      });
+  if (started.ok()) {
+    p.admin = std::move(started).value();
+  } else {
+    // Several roles on one host share the default port: the first one serves it.
+    spdlog::warn("{}; this process serves no admin endpoints", started.status().message());
+  }
+}
+
+}  // namespace oceanus::app

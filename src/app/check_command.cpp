@@ -1,0 +1,116 @@
+// `oceanus check`: validates the config as `run` would (Prepare with every role) and prints
+// what it resolves to: listeners, queue, sink, batches, each site with its tables and fields,
+// the task queue, the actions and the rules.
+#include <chrono>
+#include <iostream>
+
+#include "app/commands.h"
+#include "app/prepare.h"
+#include "tables/table_names.h"
+
+namespace oceanus::app {
+namespace {
+
+void PrintListeners(const Config& c, const TimeZone& tz, const std::string& path) {
+  std::cout << "config: " << path << " (ok)\n"
+            << "data_dir: " << c.data_dir << "\n"
+            << "time_zone: " << tz.name() << "\n"
+            << "listen: " << c.server.listen_host << ":" << c.server.listen_port << "\n"
+            << "admin: "
+            << (c.admin.enabled ? c.admin.listen_host + ":" + std::to_string(c.admin.listen_port) +
+                                      (c.admin.token.empty() ? " (no token)" : " (token set)")
+                                : std::string("off"))
+            << "\n";
+}
+
+void PrintQueueAndSink(const Config& c, const Prepared& prepared) {
+  std::cout << "queue: " << c.queue.type << " (durability "
+            << (c.queue.durability == queue::Durability::kOs ? "os" : "fsync") << ")\n"
+            << (c.queue.type == "redis"
+                    ? "redis: " + c.queue.redis.host + ":" + std::to_string(c.queue.redis.port) +
+                          ", streams " + c.queue.redis.prefix + "<site>\n"
+                    : std::string())
+            << "groups:";
+  for (const auto& g : c.queue.groups) std::cout << " " << g;
+  std::cout << "\n"
+            << "sink: " << c.sink.type << " "
+            << (c.sink.type == "bigquery"
+                    ? "project " + c.sink.bigquery.project + " (from " +
+                          prepared.bigquery_project_origin + "), dataset " + c.sink.bigquery.dataset
+                    : c.sink.path)
+            << "\n"
+            << "load: batches of " << c.load.batch_rows << " rows / " << c.load.batch_bytes
+            << " bytes / " << c.load.max_wait.count() << " ms\n";
+}
+
+void PrintField(const config::Field& f) {
+  std::cout << "    " << f.name << ": " << config::ToString(f.type) << " from "
+            << config::ToString(f.from);
+  if (!f.source_name.empty() && f.source_name != f.name) std::cout << " '" << f.source_name << "'";
+  if (f.required) std::cout << ", required";
+  if (f.max_length)
+    std::cout << ", max " << f.max_length
+              << (f.on_overflow == config::Overflow::kTruncate ? " (truncate)" : " (reject)");
+  if (!f.pattern.empty()) std::cout << ", pattern " << f.pattern;
+  if (f.json) std::cout << ", json";
+  if (f.ip) std::cout << ", ip";
+  if (f.default_value) std::cout << ", default '" << *f.default_value << "'";
+  std::cout << "\n";
+}
+
+void PrintSites(const Config& c, const TimeZone& tz) {
+  const auto now = std::chrono::system_clock::now();
+  for (const auto& site : c.sites) {
+    std::cout << "\nsite " << site.name << "\n  endpoint: /" << config::ToString(site.endpoint)
+              << "/" << site.name;
+    if (site.name == c.default_site) std::cout << " (and bare /swallow)";
+    std::cout << "\n  tables: " << config::ToString(site.tables) << ", due now:";
+    for (const auto& t : tables::TablesDueAt(site, c.sink.table_prefix, now, tz))
+      std::cout << " " << t;
+    std::cout << "\n  fields:\n";
+    for (const auto& f : site.schema) PrintField(f);
+  }
+}
+
+void PrintTasksAndRules(const Config& c, const react::RuleSet& rules) {
+  if (c.rules.empty()) return;
+  std::cout << "\ntasks: " << c.tasks.type
+            << (c.tasks.type == "local"
+                    ? " " + c.tasks.path
+                    : " " + c.tasks.rabbitmq.host + ":" + std::to_string(c.tasks.rabbitmq.port) +
+                          " queue " + c.tasks.rabbitmq.queue)
+            << ", concurrency " << c.tasks.concurrency << ", " << c.tasks.max_attempts
+            << " attempts, backoff " << c.tasks.backoff.count() << " ms doubling to "
+            << c.tasks.max_backoff.count() << " ms\n";
+  for (const auto& a : c.actions) {
+    std::cout << "action " << a.name << " (" << a.type << ")";
+    if (!a.configured) std::cout << " — not configured (no address): its steps are skipped";
+    if (a.rate_limit.count)
+      std::cout << ", at most " << a.rate_limit.count << " per " << a.rate_limit.per.count()
+                << " ms";
+    std::cout << "\n";
+  }
+  rules.Describe(std::cout);
+}
+
+}  // namespace
+
+int CheckCommand(const std::string& path) {
+  auto c = LoadConfig(path);
+  if (!c.ok()) {
+    std::cerr << c.status().message() << "\n";
+    return kExitConfig;
+  }
+  auto prepared = Prepare(*c, kAllRoles);
+  if (!prepared.ok()) {
+    std::cerr << prepared.status().message() << "\n";
+    return kExitConfig;
+  }
+  PrintListeners(*c, prepared->tz, path);
+  PrintQueueAndSink(*c, *prepared);
+  PrintSites(*c, prepared->tz);
+  PrintTasksAndRules(*c, prepared->rules);
+  return 0;
+}
+
+}  // namespace oceanus::app

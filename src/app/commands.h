@@ -1,0 +1,46 @@
+// The subcommands of the oceanus binary, each assembled from the config by the app layer.
+// main.cpp parses the command line and calls one of these; each returns the exit status.
+//
+//   run                  every role in one process (the embedded default)
+//   collect | load | tables | react | work
+//                        one role per process (queue type redis): scale and restart each on
+//                        its own
+//   check                validate the config and print what it resolves to
+//   dead-tasks, replay   operators' tools for what could not be delivered
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "load/replay.h"
+
+namespace oceanus::app {
+
+inline constexpr int kExitConfig = 2;   // the config (or a flag) is wrong
+inline constexpr int kExitRuntime = 1;  // something failed while running
+
+// Command-line flags that override the file.
+struct Overrides {
+  std::string listen;        // --listen HOST:PORT
+  std::string data_dir;      // --data-dir DIR
+  std::string admin_listen;  // --admin-listen HOST:PORT | off
+};
+
+// Which roles this process runs.
+struct Roles {
+  bool collect = false;
+  bool load = false;
+  bool tables = false;
+  bool react = false;
+  bool work = false;
+  const char* name = "run";
+};
+inline constexpr Roles kAllRoles{true, true, true, true, true, "check"};
+
+int RunCommand(const std::string& path, const Overrides& overrides, const Roles& roles);
+int CheckCommand(const std::string& path);
+int DeadTasksCommand(const std::string& path, const Overrides& overrides, std::size_t limit);
+int ReplayCommand(const std::string& path, const Overrides& overrides,
+                  const load::ReplayOptions& options);
+
+}  // namespace oceanus::app

@@ -1,0 +1,63 @@
+// The load and tables roles: queue → sink, and the table upkeep on its own.
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "app/process.h"
+#include "queue/redis/redis_dead_letter.h"
+
+namespace oceanus::app {
+namespace {
+
+// The `tables` role: the loader's table upkeep without reading a queue — the tables due now
+// are ensured every `every` until `stop`.
+void RunTableManager(load::Loader& loader, std::chrono::milliseconds every, std::stop_token stop) {
+  std::mutex mu;
+  std::condition_variable_any stopped;
+  std::unique_lock lock(mu);
+  while (!stop.stop_requested()) {
+    Status s = loader.EnsureDueTables(std::chrono::system_clock::now());
+    if (!s.ok()) spdlog::warn("table manager: {}", s.ToString());
+    stopped.wait_for(lock, stop, every, [] { return false; });
+  }
+  spdlog::info("table manager stopped");
+}
+
+}  // namespace
+
+int StartLoad(Process& p) {
+  if (!p.roles.load && !p.roles.tables) return 0;
+  const Config& config = p.config;
+  auto opened = OpenSink(config);
+  if (!opened.ok()) {
+    spdlog::critical("sink: {}", opened.status().ToString());
+    return opened.status().code() == Status::Code::kInvalidArgument ? kExitConfig : kExitRuntime;
+  }
+  p.sink = std::move(opened).value();
+  std::vector<std::unique_ptr<queue::QueueReader>> readers;
+  if (p.roles.load) {
+    auto opened_readers = OpenReaders(config, p.spool.get(), "load");
+    if (!opened_readers.ok()) return kExitRuntime;
+    readers = std::move(opened_readers).value();
+  }
+  if (config.queue.type == "redis") {
+    p.dead_letter = std::make_unique<queue::redis::RedisDeadLetter>(config.queue.redis);
+  } else {
+    p.dead_letter = std::make_unique<load::FileDeadLetter>(config.data_dir + "/deadletter");
+  }
+  p.loader = std::make_unique<load::Loader>(config, p.prepared.tz, *p.sink, *p.dead_letter,
+                                            std::move(readers));
+  load::Loader* loader = p.loader.get();
+  if (p.roles.load) {
+    p.loader_thread = std::jthread([loader](std::stop_token stop) { loader->Run(stop); });
+  } else {
+    p.loader_thread =
+        std::jthread([loader, every = config.tables.check_every](std::stop_token stop) {
+          RunTableManager(*loader, every, stop);
+        });
+  }
+  return 0;
+}
+
+}  // namespace oceanus::app

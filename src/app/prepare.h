@@ -1,0 +1,44 @@
+// What the roles are built from, derived from the config before any stage starts.
+//
+// Everything `run` derives from the config before it starts a stage — time zone, rules, the
+// collector (networks, tracker script, event builders), the device regexes, Google credentials
+// and the BigQuery project — is built by one function, Prepare, which `check` calls too:
+// whatever `run` would refuse, `check` refuses.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "app/commands.h"
+#include "app/config.h"
+#include "collect/collector.h"
+#include "react/rules.h"
+#include "sink/history.h"
+#include "sink/sink.h"
+#include "util/status.h"
+#include "util/time.h"
+
+namespace oceanus::app {
+
+// The file with the command-line overrides applied (and checked as the file's values are).
+Result<Config> LoadWithOverrides(const std::string& path, const Overrides& overrides);
+
+struct Prepared {
+  TimeZone tz;
+  react::RuleSet rules;
+  std::shared_ptr<const collect::Collector> collector;  // roles.collect
+  std::string bigquery_project_origin;                  // sink type bigquery
+};
+
+// Builds what the given roles need from the config, validating as it goes. `check` passes
+// every role. Errors are config errors (exit 2).
+Result<Prepared> Prepare(Config& config, const Roles& roles);
+
+// The warehouse the config names, opened for writing.
+Result<std::unique_ptr<sink::Sink>> OpenSink(const Config& config);
+// What reports read history from: the sink's own query (SQLite file, BigQuery jobs.query).
+// `owned` keeps a sink opened for it (BigQuery) alive.
+Result<std::unique_ptr<sink::HistorySource>> OpenHistory(const Config& config, const TimeZone& tz,
+                                                         std::unique_ptr<sink::Sink>& owned);
+
+}  // namespace oceanus::app

@@ -1,0 +1,88 @@
+// The stages one process runs, owned in the order the data flows, and the functions that
+// assemble each role from the config.
+//
+// RunCommand starts the worker (tasks → actions), the reactor (queue → rules → tasks) and the
+// loader (queue → sink) first, then the collector (HTTP → queue), then the admin listener. On
+// SIGTERM/SIGINT (and SIGHUP: there is no reload) it stops them in the opposite order: stop
+// accepting and answer what is in flight, finish pending fsyncs, let the loader write what is
+// queued and the reactor finish its batch, let running actions finish, and exit 0.
+//
+// The members are declared in the order they are started, so that whatever is not stopped
+// explicitly is destroyed after everything that uses it.
+#pragma once
+
+#include <memory>
+#include <thread>
+
+#include "actions/action.h"
+#include "app/commands.h"
+#include "app/config.h"
+#include "app/prepare.h"
+#include "http/admin_server.h"
+#include "http/server.h"
+#include "load/dead_letter.h"
+#include "load/loader.h"
+#include "queue/redis/redis_queue.h"
+#include "queue/spool/spool.h"
+#include "react/guard.h"
+#include "react/reactor.h"
+#include "sink/history.h"
+#include "sink/sink.h"
+#include "tasks/task_queue.h"
+#include "tasks/worker.h"
+#include "util/status.h"
+#include "util/thread_pool.h"
+
+namespace oceanus::app {
+
+struct Process {
+  Process(const Config& c, const Prepared& p, const Roles& r) : config(c), prepared(p), roles(r) {}
+
+  const Config& config;
+  const Prepared& prepared;
+  const Roles& roles;
+
+  // The local spool: the queue itself (spool), or the collector's fallback (redis).
+  std::unique_ptr<queue::Spool> spool;
+  // load and tables: queue → sink.
+  std::unique_ptr<sink::Sink> sink;
+  std::unique_ptr<load::DeadLetter> dead_letter;
+  std::unique_ptr<load::Loader> loader;
+  std::jthread loader_thread;
+  // react and work: queue → rules → tasks → actions.
+  std::unique_ptr<tasks::TaskQueue> task_queue;
+  std::unique_ptr<react::GuardStore> guards;
+  std::unique_ptr<react::Reactor> reactor;
+  std::jthread reactor_thread;
+  std::unique_ptr<sink::Sink> history_sink;
+  std::unique_ptr<sink::HistorySource> history;
+  actions::ActionMap action_runners;
+  std::unique_ptr<tasks::Worker> worker;
+  std::jthread worker_thread;
+  // collect: HTTP → queue.
+  ThreadPool blocking{1};  // fsyncs and Redis round trips, off the I/O threads
+  std::unique_ptr<queue::redis::SpoolBacklog> backlog;
+  std::unique_ptr<queue::redis::Forwarder> forwarder;
+  std::unique_ptr<http::Server> server;
+  std::unique_ptr<http::AdminServer> admin;
+};
+
+// Each returns an exit status (0: started, or not needed by these roles). A failure has been
+// logged or printed.
+int OpenSpool(Process& p);
+int StartLoad(Process& p);
+int OpenTaskQueueIfNeeded(Process& p);
+int StartReact(Process& p);
+int StartWork(Process& p);
+int StartCollect(Process& p);
+void StartAdmin(Process& p);
+// Stops the stages in the order the top of this file gives.
+void StopAll(Process& p);
+
+// One reader per site for a consumer group: the Redis stream's group (queue type redis), or
+// the group's cursor in this process's spool. A failure is logged here.
+Result<std::vector<std::unique_ptr<queue::QueueReader>>> OpenReaders(const Config& config,
+                                                                     queue::Spool* spool,
+                                                                     const std::string& group);
+
+}  // namespace oceanus::app

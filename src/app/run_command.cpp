@@ -1,0 +1,126 @@
+// `oceanus run` and the one-role commands: load the config, start the stages these roles
+// need (app/process.h gives the order), wait for a signal, stop them in reverse.
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "app/process.h"
+
+namespace oceanus::app {
+namespace {
+
+// Every connection is a descriptor; a default soft limit of 1024 would cap the collector
+// far below server.max_connections. Raise the soft limit as far as the hard one allows (as
+// nginx's worker_rlimit_nofile and Redis's maxclients do) and say so when it is not enough.
+void RaiseOpenFilesLimit(std::size_t max_connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = static_cast<rlim_t>(max_connections) + 256;  // spool, sink, sockets
+  const rlim_t target = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < target) {
+    limit.rlim_cur = target;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted)
+    spdlog::warn(
+        "open-files limit is {} (hard {}): fewer than server.max_connections ({}) can "
+        "be served at once; raise LimitNOFILE / ulimit -n",
+        limit.rlim_cur, limit.rlim_max, max_connections);
+}
+
+// The spool keeps the queue inside one process: only `run` (or `work` alone, which reads no
+// queue) can use it.
+bool RolesFitQueue(const Config& config, const Roles& roles) {
+  const bool all_roles = roles.collect && roles.load && roles.react && roles.work;
+  const bool only_work = roles.work && !roles.collect && !roles.load && !roles.react;
+  if (config.queue.type == "redis" || all_roles || only_work) return true;
+  std::cerr << config.file
+            << ": queue type spool keeps the queue inside one process: use `oceanus run`, "
+            << "or queue type redis to run `oceanus " << roles.name << "` on its own\n";
+  return false;
+}
+
+// Starts what the roles need, in the order of app/process.h; the first failure's exit status.
+int StartAll(Process& p) {
+  for (int (*start)(Process&) :
+       {OpenSpool, StartLoad, OpenTaskQueueIfNeeded, StartReact, StartWork, StartCollect})
+    if (int rc = start(p); rc != 0) return rc;
+  StartAdmin(p);
+  return 0;
+}
+
+void WaitForStopSignal(const sigset_t& signals) {
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  if (signal_number == SIGHUP) {
+    spdlog::info("SIGHUP: stopping (reload is not supported; restart to apply a new config)");
+  } else {
+    spdlog::info("received {}, shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  }
+}
+
+}  // namespace
+
+void StopAll(Process& p) {
+  p.admin.reset();  // its handlers read the stages below, which go away from here on
+  if (p.server) {
+    const auto& s = p.config.server;
+    p.server->Shutdown(s.gaze_open_delay + s.gaze_see_delay + s.gaze_read_delay +
+                       std::chrono::seconds(5));
+  }
+  p.blocking.Join();  // pending fsyncs complete before the writers go away
+  p.server.reset();   // writers: queued events are sent (or spooled) before this returns
+  if (p.forwarder) p.forwarder->Stop();
+  for (std::jthread* t : {&p.loader_thread, &p.reactor_thread, &p.worker_thread}) {
+    if (!t->joinable()) continue;
+    t->request_stop();
+    t->join();
+  }
+}
+
+int RunCommand(const std::string& path, const Overrides& overrides, const Roles& roles) {
+  // Signals are taken by sigwait below; every thread started from here inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // no reload: it stops like SIGTERM (docs/operations.md)
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto c = LoadWithOverrides(path, overrides);
+  if (!c.ok()) {
+    std::cerr << c.status().message() << "\n";
+    return kExitConfig;
+  }
+  auto prepared = Prepare(*c, roles);
+  if (!prepared.ok()) {
+    std::cerr << prepared.status().message() << "\n";
+    return kExitConfig;
+  }
+  const Config& config = *c;
+  if (!RolesFitQueue(config, roles)) return kExitConfig;
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (roles.collect) RaiseOpenFilesLimit(config.server.max_connections);
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    spdlog::critical("cannot create data dir {}: {}", config.data_dir, ec.message());
+    return kExitRuntime;
+  }
+  Process process(config, *prepared, roles);
+  if (int rc = StartAll(process); rc != 0) return rc;
+  spdlog::info("oceanus {} running: {} site(s), queue {}, data in {}", roles.name,
+               config.sites.size(), config.queue.type, config.data_dir);
+  WaitForStopSignal(signals);
+  StopAll(process);
+  spdlog::info("bye");
+  return 0;
+}
+
+}  // namespace oceanus::app

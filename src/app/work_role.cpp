@@ -1,0 +1,39 @@
+// The work role: task queue → actions.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <iostream>
+
+#include "actions/registry.h"
+#include "app/process.h"
+
+namespace oceanus::app {
+
+int StartWork(Process& p) {
+  const Config& config = p.config;
+  if (!p.roles.work || config.actions.empty()) return 0;
+  const bool reports = std::any_of(config.actions.begin(), config.actions.end(), [](const auto& a) {
+    return a.type == "history_report" && a.configured;
+  });
+  if (reports) {
+    auto opened = OpenHistory(config, p.prepared.tz, p.history_sink);
+    if (!opened.ok()) {
+      spdlog::critical("history reports: {}", opened.status().ToString());
+      return kExitRuntime;
+    }
+    p.history = std::move(opened).value();
+  }
+  auto made = actions::MakeActions(config, p.prepared.tz, p.history.get());
+  if (!made.ok()) {
+    std::cerr << config.file << ": " << made.status().message() << "\n";
+    return kExitConfig;
+  }
+  p.action_runners = std::move(made).value();
+  p.worker = std::make_unique<tasks::Worker>(config.tasks, config.actions, *p.task_queue,
+                                             p.action_runners);
+  tasks::Worker* worker = p.worker.get();
+  p.worker_thread = std::jthread([worker](std::stop_token stop) { worker->Run(stop); });
+  return 0;
+}
+
+}  // namespace oceanus::app
