@@ -12,30 +12,87 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <span>
+#include <string>
 
 #include "app/commands.h"
 #include "load/replay.h"
 #include "util/logging.h"
 
-int main(int argc, char** argv) {
-  CLI::App app{"oceanus: collect events over HTTP, queue them durably, load them into a warehouse"};
-  app.require_subcommand(1);
-  // Given before or after the command name (fallthrough): `oceanus run --log-format json`.
-  app.fallthrough();
-  std::string log_format_name = "text";
-  app.add_option("--log-format", log_format_name,
-                 "text (default) or json: one JSON object per line, for log collectors")
-      ->check(CLI::IsMember({"text", "json"}));
+namespace {
+
+using oceanus::app::Roles;
+
+// A role command and the roles it runs.
+struct RoleCommand {
+  const char* name;
+  const char* help;
+  Roles roles;
+  CLI::App* app = nullptr;
+};
+
+// What the command line gave, filled in by CLI11.
+struct Flags {
+  std::string log_format = "text";
   std::string config_path;
   oceanus::app::Overrides overrides;
+  std::size_t dead_limit = 100;
+  oceanus::load::ReplayOptions replay;
+};
 
-  struct Command {
-    const char* name;
-    const char* help;
-    oceanus::app::Roles roles;
-    CLI::App* app = nullptr;
-  };
-  Command commands[] = {
+void AddRoleCommands(CLI::App& app, Flags& flags, std::span<RoleCommand> commands) {
+  for (auto& c : commands) {
+    c.app = app.add_subcommand(c.name, c.help);
+    c.app->add_option("--config,-c", flags.config_path, "the YAML config file")->required();
+    c.app->add_option("--data-dir", flags.overrides.data_dir,
+                      "where the spool and SQLite file live (overrides data_dir)");
+    c.app->add_option("--admin-listen", flags.overrides.admin_listen,
+                      "HOST:PORT of the admin listener, or off (overrides admin.listen)");
+    if (c.roles.collect)
+      c.app->add_option("--listen", flags.overrides.listen,
+                        "HOST:PORT to listen on (overrides server.listen)");
+  }
+}
+
+CLI::App* AddDeadTasksCommand(CLI::App& app, Flags& flags) {
+  auto* dead = app.add_subcommand("dead-tasks", "print the tasks that used up their attempts");
+  dead->add_option("--config,-c", flags.config_path, "the YAML config file")->required();
+  dead->add_option("--limit", flags.dead_limit, "at most this many (default 100)");
+  dead->add_option("--data-dir", flags.overrides.data_dir,
+                   "where tasks.db lives (overrides data_dir)");
+  return dead;
+}
+
+CLI::App* AddReplayCommand(CLI::App& app, Flags& flags) {
+  auto* replay = app.add_subcommand(
+      "replay",
+      "send the dead-letter (or a collector's spool, --spool) back into the queue; records keep "
+      "their eid, so none is stored twice");
+  replay->add_option("--config,-c", flags.config_path, "the YAML config file")->required();
+  replay->add_option("--data-dir", flags.overrides.data_dir,
+                     "where the dead-letter and spool live (overrides data_dir)");
+  replay->add_option("--site", flags.replay.site, "only this site");
+  replay->add_option("--spool", flags.replay.spool_dir,
+                     "forward this spool directory's records into Redis instead");
+  replay->add_flag("--corrupt", flags.replay.corrupt,
+                   "send the valid records of the spool's .corrupt files (those of --spool DIR "
+                   "if given) instead");
+  replay->add_flag("--dry-run", flags.replay.dry_run, "count what would be replayed");
+  return replay;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"oceanus: collect events over HTTP, queue them durably, load them into a warehouse"};
+  cli.require_subcommand(1);
+  // Given before or after the command name (fallthrough): `oceanus run --log-format json`.
+  cli.fallthrough();
+  Flags flags;
+  cli.add_option("--log-format", flags.log_format,
+                 "text (default) or json: one JSON object per line, for log collectors")
+      ->check(CLI::IsMember({"text", "json"}));
+  RoleCommand roles[] = {
       {"run",
        "every role in one process: collector, table manager, loader, rules, task worker",
        {true, true, true, true, true, "run"}},
@@ -55,52 +112,26 @@ int main(int argc, char** argv) {
        "the task worker only: task queue → actions",
        {false, false, false, false, true, "work"}},
   };
-  for (auto& c : commands) {
-    c.app = app.add_subcommand(c.name, c.help);
-    c.app->add_option("--config,-c", config_path, "the YAML config file")->required();
-    c.app->add_option("--data-dir", overrides.data_dir,
-                      "where the spool and SQLite file live (overrides data_dir)");
-    c.app->add_option("--admin-listen", overrides.admin_listen,
-                      "HOST:PORT of the admin listener, or off (overrides admin.listen)");
-    if (c.roles.collect)
-      c.app->add_option("--listen", overrides.listen,
-                        "HOST:PORT to listen on (overrides server.listen)");
-  }
-  auto* check = app.add_subcommand("check", "validate the config and print what it resolves to");
-  check->add_option("--config,-c", config_path, "the YAML config file")->required();
-  std::size_t dead_limit = 100;
-  auto* dead = app.add_subcommand("dead-tasks", "print the tasks that used up their attempts");
-  dead->add_option("--config,-c", config_path, "the YAML config file")->required();
-  dead->add_option("--limit", dead_limit, "at most this many (default 100)");
-  dead->add_option("--data-dir", overrides.data_dir, "where tasks.db lives (overrides data_dir)");
+  AddRoleCommands(cli, flags, roles);
+  auto* check = cli.add_subcommand("check", "validate the config and print what it resolves to");
+  check->add_option("--config,-c", flags.config_path, "the YAML config file")->required();
+  auto* dead = AddDeadTasksCommand(cli, flags);
+  auto* replay = AddReplayCommand(cli, flags);
 
-  oceanus::load::ReplayOptions replay_options;
-  auto* replay = app.add_subcommand(
-      "replay",
-      "send the dead-letter (or a collector's spool, --spool) back into the queue; records keep "
-      "their eid, so none is stored twice");
-  replay->add_option("--config,-c", config_path, "the YAML config file")->required();
-  replay->add_option("--data-dir", overrides.data_dir,
-                     "where the dead-letter and spool live (overrides data_dir)");
-  replay->add_option("--site", replay_options.site, "only this site");
-  replay->add_option("--spool", replay_options.spool_dir,
-                     "forward this spool directory's records into Redis instead");
-  replay->add_flag("--corrupt", replay_options.corrupt,
-                   "send the valid records of the spool's .corrupt files (those of --spool DIR "
-                   "if given) instead");
-  replay->add_flag("--dry-run", replay_options.dry_run, "count what would be replayed");
-
-  CLI11_PARSE(app, argc, argv);
-  auto log_format = oceanus::ParseLogFormat(log_format_name);
+  CLI11_PARSE(cli, argc, argv);
+  auto log_format = oceanus::ParseLogFormat(flags.log_format);
   if (!log_format.ok()) {
     std::cerr << "--log-format: " << log_format.status().message() << "\n";
-    return 2;
+    return oceanus::app::kExitConfig;
   }
   oceanus::SetLogFormat(*log_format);
-  for (const auto& c : commands)
-    if (c.app->parsed()) return oceanus::app::RunCommand(config_path, overrides, c.roles);
-  if (check->parsed()) return oceanus::app::CheckCommand(config_path);
-  if (dead->parsed()) return oceanus::app::DeadTasksCommand(config_path, overrides, dead_limit);
-  if (replay->parsed()) return oceanus::app::ReplayCommand(config_path, overrides, replay_options);
-  return 1;
+  for (const auto& c : roles)
+    if (c.app->parsed())
+      return oceanus::app::RunCommand(flags.config_path, flags.overrides, c.roles);
+  if (check->parsed()) return oceanus::app::CheckCommand(flags.config_path);
+  if (dead->parsed())
+    return oceanus::app::DeadTasksCommand(flags.config_path, flags.overrides, flags.dead_limit);
+  if (replay->parsed())
+    return oceanus::app::ReplayCommand(flags.config_path, flags.overrides, flags.replay);
+  return oceanus::app::kExitRuntime;
 }
