@@ -11,9 +11,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "event/json.h"
 #include "util/base64.h"
 #include "util/http_client.h"
+#include "util/json.h"
 
 namespace oceanus::google {
 namespace {
@@ -97,15 +97,15 @@ class ServiceAccountSource final : public CachingSource {
     std::string header = "{\"alg\":\"RS256\",\"typ\":\"JWT\"";
     if (!key_.private_key_id.empty()) {
       header += ",\"kid\":";
-      event::AppendJsonString(header, key_.private_key_id);
+      AppendJsonString(header, key_.private_key_id);
     }
     header += "}";
     std::string claims = "{\"iss\":";
-    event::AppendJsonString(claims, key_.client_email);
+    AppendJsonString(claims, key_.client_email);
     claims += ",\"scope\":";
-    event::AppendJsonString(claims, options_.scope);
+    AppendJsonString(claims, options_.scope);
     claims += ",\"aud\":";
-    event::AppendJsonString(claims, key_.token_uri);
+    AppendJsonString(claims, key_.token_uri);
     claims += ",\"iat\":" + std::to_string(now) + ",\"exp\":" + std::to_string(now + 3600) + "}";
     auto jwt = SignJwtRs256(key_.private_key, header, claims);
     if (!jwt.ok()) return jwt.status();

@@ -9,7 +9,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "event/json.h"
+#include "util/json.h"
 #include "util/time.h"
 
 namespace oceanus::load {
@@ -23,11 +23,11 @@ Status FileDeadLetter::Put(const std::string& site, const std::vector<Item>& ite
   const std::string at(now, FormatUtcMicros(std::chrono::system_clock::now(), now));
   for (const auto& item : items) {
     text += "{\"at\":";
-    event::AppendJsonString(text, at);
+    AppendJsonString(text, at);
     text += ",\"reason\":";
-    event::AppendJsonString(text, item.reason);
+    AppendJsonString(text, item.reason);
     text += ",\"record\":";
-    event::AppendJsonString(text, item.record);
+    AppendJsonString(text, item.record);
     text += "}\n";
   }
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

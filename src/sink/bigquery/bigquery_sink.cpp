@@ -9,7 +9,7 @@
 
 #include <charconv>
 
-#include "event/json.h"
+#include "util/json.h"
 #include "util/time.h"
 
 namespace oceanus::sink {
@@ -36,7 +36,7 @@ Status ClassifyHttp(const HttpResponse& r, const std::string& what) {
 void AppendField(std::string& out, const Column& c, bool first) {
   if (!first) out += ',';
   out += "{\"name\":";
-  event::AppendJsonString(out, c.name);
+  AppendJsonString(out, c.name);
   out += ",\"type\":\"";
   out += BigQueryType(c.type);
   out += "\",\"mode\":\"";
@@ -44,7 +44,7 @@ void AppendField(std::string& out, const Column& c, bool first) {
   out += '"';
   if (!c.description.empty()) {
     out += ",\"description\":";
-    event::AppendJsonString(out, c.description);
+    AppendJsonString(out, c.description);
   }
   out += '}';
 }
@@ -64,14 +64,14 @@ bool IsNumber(const std::string& v, bool integer) {
 // One row as insertAll's {"insertId":…,"json":{…}}.
 void AppendRow(std::string& out, const TableSpec& table, const Row& row, std::size_t key) {
   out += "{\"insertId\":";
-  event::AppendJsonString(out, row[key].value_or(""));
+  AppendJsonString(out, row[key].value_or(""));
   out += ",\"json\":{";
   bool first = true;
   for (std::size_t c = 0; c < table.columns.size() && c < row.size(); ++c) {
     if (!row[c]) continue;
     if (!first) out += ',';
     first = false;
-    event::AppendJsonString(out, table.columns[c].name);
+    AppendJsonString(out, table.columns[c].name);
     out += ':';
     const std::string& v = *row[c];
     switch (table.columns[c].type) {
@@ -81,14 +81,14 @@ void AppendRow(std::string& out, const TableSpec& table, const Row& row, std::si
         if (IsNumber(v, table.columns[c].type == config::FieldType::kInteger)) {
           out += v;
         } else {
-          event::AppendJsonString(out, v);
+          AppendJsonString(out, v);
         }
         break;
       case config::FieldType::kBoolean:
         out += v == "true" || v == "1" ? "true" : "false";
         break;
       default:
-        event::AppendJsonString(out, v);
+        AppendJsonString(out, v);
     }
   }
   out += "}}";
@@ -150,18 +150,18 @@ Status BigQuerySink::EnsureTable(const TableSpec& table) {
   Status s = ClassifyHttp(*got, "tables.get " + table.name);
   if (s.code() == Status::Code::kNotFound) {
     std::string body = "{\"tableReference\":{\"projectId\":";
-    event::AppendJsonString(body, config_.project);
+    AppendJsonString(body, config_.project);
     body += ",\"datasetId\":";
-    event::AppendJsonString(body, config_.dataset);
+    AppendJsonString(body, config_.dataset);
     body += ",\"tableId\":";
-    event::AppendJsonString(body, table.name);
+    AppendJsonString(body, table.name);
     body += "},\"schema\":{\"fields\":[";
     for (std::size_t i = 0; i < table.columns.size(); ++i)
       AppendField(body, table.columns[i], i == 0);
     body += "]}";
     if (config_.partition_single_tables && !table.time_partition_field.empty()) {
       body += ",\"timePartitioning\":{\"type\":\"DAY\",\"field\":";
-      event::AppendJsonString(body, table.time_partition_field);
+      AppendJsonString(body, table.time_partition_field);
       body += "}";
     }
     body += "}";
@@ -310,7 +310,7 @@ void AppendParameter(std::string& out, const char* name, const char* type,
   out += "\",\"parameterType\":{\"type\":\"";
   out += type;
   out += "\"},\"parameterValue\":{\"value\":";
-  event::AppendJsonString(out, value);
+  AppendJsonString(out, value);
   out += "}}";
 }
 
@@ -346,12 +346,12 @@ Result<std::vector<BigQuerySink::EventRow>> BigQuerySink::RecentEvents(
   params += ',';
   AppendParameter(params, "limit", "INT64", std::to_string(limit));
   std::string body = "{\"query\":";
-  event::AppendJsonString(body, sql);
+  AppendJsonString(body, sql);
   body += ",\"useLegacySql\":false,\"parameterMode\":\"NAMED\",\"queryParameters\":[" + params +
           "],\"timeoutMs\":10000";
   if (!config_.location.empty()) {
     body += ",\"location\":";
-    event::AppendJsonString(body, config_.location);
+    AppendJsonString(body, config_.location);
   }
   body += "}";
   const std::string base =
