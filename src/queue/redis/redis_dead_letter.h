@@ -5,12 +5,12 @@
 #include <memory>
 
 #include "config/config.h"
-#include "load/dead_letter.h"
+#include "queue/dead_letter.h"
 #include "queue/redis/redis_connection.h"
 
 namespace oceanus::queue::redis {
 
-class RedisDeadLetter final : public load::DeadLetter {
+class RedisDeadLetter final : public DeadLetter {
  public:
   explicit RedisDeadLetter(const config::RedisConfig& config) : config_(config) {}
   Status Put(const std::string& site, const std::vector<Item>& items) override;

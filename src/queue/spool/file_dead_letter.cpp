@@ -1,5 +1,5 @@
-// DeadLetter: JSON lines, appended and synced; see the header.
-#include "load/dead_letter.h"
+// FileDeadLetter: JSON lines, appended and synced; see the header.
+#include "queue/spool/file_dead_letter.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 #include "util/json.h"
 #include "util/time.h"
 
-namespace oceanus::load {
+namespace oceanus::queue {
 
 Status FileDeadLetter::Put(const std::string& site, const std::vector<Item>& items) {
   if (items.empty()) return Status::Ok();
@@ -50,4 +50,4 @@ Status FileDeadLetter::Put(const std::string& site, const std::vector<Item>& ite
   return Status::Ok();
 }
 
-}  // namespace oceanus::load
+}  // namespace oceanus::queue
