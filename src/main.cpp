@@ -43,12 +43,13 @@
 #include "http/admin_api.h"
 #include "http/admin_server.h"
 #include "http/server.h"
-#include "load/dead_letter.h"
 #include "load/loader.h"
 #include "load/replay.h"
+#include "queue/dead_letter.h"
 #include "queue/queue_status.h"
 #include "queue/redis/redis_dead_letter.h"
 #include "queue/redis/redis_queue.h"
+#include "queue/spool/file_dead_letter.h"
 #include "queue/spool/spool.h"
 #include "react/guard.h"
 #include "react/reactor.h"
@@ -458,7 +459,7 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
 
   // load (and tables): queue → sink.
   std::unique_ptr<sink::Sink> sink;
-  std::unique_ptr<load::DeadLetter> dead_letter;
+  std::unique_ptr<queue::DeadLetter> dead_letter;
   std::unique_ptr<load::Loader> loader;
   std::jthread loader_thread;
   if (roles.load || roles.tables) {
@@ -477,7 +478,7 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
     if (redis) {
       dead_letter = std::make_unique<queue::redis::RedisDeadLetter>(config.queue.redis);
     } else {
-      dead_letter = std::make_unique<load::FileDeadLetter>(config.data_dir + "/deadletter");
+      dead_letter = std::make_unique<queue::FileDeadLetter>(config.data_dir + "/deadletter");
     }
     loader = std::make_unique<load::Loader>(config, *tz, *sink, *dead_letter, std::move(readers));
     if (roles.load) {
