@@ -4,8 +4,8 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "queue/redis/redis_connection.h"
 #include "queue/redis/redis_queue.h"
+#include "redis/redis_connection.h"
 #include "util/json.h"
 
 namespace oceanus::queue {

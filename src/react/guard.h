@@ -17,7 +17,7 @@
 #include <unordered_map>
 
 #include "config/config.h"
-#include "queue/redis/redis_connection.h"
+#include "redis/redis_connection.h"
 #include "util/status.h"
 
 namespace oceanus::react {
@@ -67,10 +67,10 @@ class RedisGuardStore final : public GuardStore {
                      std::chrono::milliseconds window) override;
 
  private:
-  Result<queue::redis::RedisConnection*> Connection();
+  Result<redis::RedisConnection*> Connection();
 
   config::RedisConfig config_;
-  std::unique_ptr<queue::redis::RedisConnection> connection_;
+  std::unique_ptr<redis::RedisConnection> connection_;
 };
 
 }  // namespace oceanus::react

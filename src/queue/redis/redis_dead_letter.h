@@ -6,7 +6,7 @@
 
 #include "config/config.h"
 #include "queue/dead_letter.h"
-#include "queue/redis/redis_connection.h"
+#include "redis/redis_connection.h"
 
 namespace oceanus::queue::redis {
 
@@ -17,7 +17,7 @@ class RedisDeadLetter final : public DeadLetter {
 
  private:
   const config::RedisConfig& config_;
-  std::unique_ptr<RedisConnection> conn_;
+  std::unique_ptr<oceanus::redis::RedisConnection> conn_;
 };
 
 }  // namespace oceanus::queue::redis
