@@ -59,10 +59,10 @@
 #include "sink/sqlite/sqlite_sink.h"
 #include "tables/table_names.h"
 #include "tasks/open_task_queue.h"
-#include "tasks/worker.h"
 #include "util/logging.h"
 #include "util/thread_pool.h"
 #include "util/time.h"
+#include "work/worker.h"
 
 namespace oceanus {
 namespace {
@@ -523,7 +523,7 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
   std::unique_ptr<sink::Sink> history_sink;
   std::unique_ptr<sink::HistorySource> history;
   actions::ActionMap action_runners;
-  std::unique_ptr<tasks::Worker> worker;
+  std::unique_ptr<work::Worker> worker;
   std::jthread worker_thread;
   if (working) {
     const bool reports =
@@ -544,7 +544,7 @@ int Run(const std::string& path, const Overrides& overrides, const Roles& roles)
     }
     action_runners = std::move(made).value();
     worker =
-        std::make_unique<tasks::Worker>(config.tasks, config.actions, *task_queue, action_runners);
+        std::make_unique<work::Worker>(config.tasks, config.actions, *task_queue, action_runners);
     worker_thread = std::jthread([&worker](std::stop_token stop) { worker->Run(stop); });
   }
 
