@@ -1,4 +1,5 @@
-// A warehouse the loader writes batches into (SQLite, later PostgreSQL, BigQuery, ClickHouse).
+// A warehouse the loader writes batches into; each kind is one folder (sink/sqlite/,
+// sink/bigquery/) implementing this interface.
 //
 // Every sink promises the same three things: a table can be ensured from the site schema
 // (created, or widened with new columns, never narrowed); a batch write is idempotent by the
