@@ -6,6 +6,7 @@
 
 #include "app/process.h"
 #include "queue/redis/redis_dead_letter.h"
+#include "queue/spool/file_dead_letter.h"
 
 namespace oceanus::app {
 namespace {
@@ -44,7 +45,7 @@ int StartLoad(Process& p) {
   if (config.queue.type == "redis") {
     p.dead_letter = std::make_unique<queue::redis::RedisDeadLetter>(config.queue.redis);
   } else {
-    p.dead_letter = std::make_unique<load::FileDeadLetter>(config.data_dir + "/deadletter");
+    p.dead_letter = std::make_unique<queue::FileDeadLetter>(config.data_dir + "/deadletter");
   }
   p.loader = std::make_unique<load::Loader>(config, p.prepared.tz, *p.sink, *p.dead_letter,
                                             std::move(readers));

@@ -20,7 +20,7 @@
 #include "app/prepare.h"
 #include "http/admin_server.h"
 #include "http/server.h"
-#include "load/dead_letter.h"
+#include "queue/dead_letter.h"
 #include "load/loader.h"
 #include "queue/redis/redis_queue.h"
 #include "queue/spool/spool.h"
@@ -29,7 +29,7 @@
 #include "sink/history.h"
 #include "sink/sink.h"
 #include "tasks/task_queue.h"
-#include "tasks/worker.h"
+#include "work/worker.h"
 #include "util/status.h"
 #include "util/thread_pool.h"
 
@@ -46,7 +46,7 @@ struct Process {
   std::unique_ptr<queue::Spool> spool;
   // load and tables: queue → sink.
   std::unique_ptr<sink::Sink> sink;
-  std::unique_ptr<load::DeadLetter> dead_letter;
+  std::unique_ptr<queue::DeadLetter> dead_letter;
   std::unique_ptr<load::Loader> loader;
   std::jthread loader_thread;
   // react and work: queue → rules → tasks → actions.
@@ -57,7 +57,7 @@ struct Process {
   std::unique_ptr<sink::Sink> history_sink;
   std::unique_ptr<sink::HistorySource> history;
   actions::ActionMap action_runners;
-  std::unique_ptr<tasks::Worker> worker;
+  std::unique_ptr<work::Worker> worker;
   std::jthread worker_thread;
   // collect: HTTP → queue.
   ThreadPool blocking{1};  // fsyncs and Redis round trips, off the I/O threads

@@ -1,8 +1,8 @@
 // The client address of a request: the peer, or, when the peer is a trusted proxy, the
 // nearest untrusted address in X-Forwarded-For.
 //
-// The original believed the first X-Forwarded-For entry, which any client can forge. Here the
-// chain is walked from the right (the entry the nearest proxy appended) and every hop that is
+// The first X-Forwarded-For entry is not believed: any client can forge it. The chain is
+// walked from the right (the entry the nearest proxy appended) and every hop that is
 // itself a trusted proxy is skipped; the first address that is not trusted is the client.
 // If every hop is trusted, the leftmost is taken. An entry that is not an address stops the
 // walk: the last address that could be believed is used.

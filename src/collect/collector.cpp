@@ -318,8 +318,9 @@ void Collector::HandleEvent(const SiteEntry& site, const Request& request, std::
       }
       if (next.empty()) break;
       // The redirect moves evt on through the parameter the field reads: with `param: e` an
-      // added "evt=see" was never read, and the chain redirected to "open" forever (found by
-      // tests/fuzz/fuzz_event). An evt that no parameter gives cannot be moved on: no redirect.
+      // added "evt=see" would never be read, and the chain would redirect to "open" forever
+      // (tests/fuzz/fuzz_event checks it). An evt that no parameter gives cannot be moved on:
+      // no redirect.
       const config::Field& evt_spec = site.builder.site().schema[*site.evt_field];
       if (evt_spec.from != config::FieldSource::kParam) break;
       const std::string_view path = SplitTarget(request.target).path;

@@ -9,6 +9,7 @@
 
 #include "event/json.h"
 #include "util/ascii.h"
+#include "util/json.h"
 #include "util/net.h"
 #include "util/time.h"
 

@@ -35,10 +35,10 @@ bool PercentDecode(std::string_view in, std::string& out) {
 }
 
 // Whether a raw (still encoded) parameter name decodes to `name`, as AddEncoded would decode
-// it. ReplaceQueryParam compared the raw bytes, so "ev%74=open" (which the event reads as
-// evt=open, the first value winning) was not replaced: /gaze appended "evt=see" after it and
-// redirected to the same step forever (found by tests/fuzz/fuzz_params). A malformed escape,
-// which AddEncoded rejects, is compared as written.
+// it. ReplaceQueryParam compares decoded names because the event reads them decoded:
+// "ev%74=open" is evt=open (the first value winning), and a replacement that missed it would
+// leave /gaze redirecting to the same step forever (tests/fuzz/fuzz_params checks this). A
+// malformed escape, which AddEncoded rejects, is compared as written.
 bool NameDecodesTo(std::string_view raw, std::string_view name) {
   std::string decoded;
   if (!PercentDecode(raw, decoded)) return raw == name;

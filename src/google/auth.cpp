@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
 #include <cctype>
@@ -11,7 +13,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "event/json.h"
 #include "util/base64.h"
 #include "util/http_client.h"
 
@@ -51,6 +52,44 @@ Result<std::pair<std::string, std::chrono::seconds>> ParseTokenAnswer(const Http
     return Status::Unavailable(what + " answered without access_token/expires_in");
   return std::make_pair(token,
                         std::chrono::seconds(static_cast<long long>(expires->value.GetDouble())));
+}
+
+// {"alg":"RS256","typ":"JWT","kid":…}: kid names the key when the key file gives its id.
+std::string JwtHeader(const std::string& key_id) {
+  rapidjson::StringBuffer out;
+  rapidjson::Writer<rapidjson::StringBuffer> w(out);
+  w.StartObject();
+  w.Key("alg");
+  w.String("RS256");
+  w.Key("typ");
+  w.String("JWT");
+  if (!key_id.empty()) {
+    w.Key("kid");
+    w.String(key_id);
+  }
+  w.EndObject();
+  return {out.GetString(), out.GetSize()};
+}
+
+// The claims of a token request (RFC 7523): valid from `now` (seconds since the epoch) for
+// the hour Google allows at most.
+std::string JwtClaims(const std::string& email, const std::string& scope,
+                      const std::string& audience, long long now) {
+  rapidjson::StringBuffer out;
+  rapidjson::Writer<rapidjson::StringBuffer> w(out);
+  w.StartObject();
+  w.Key("iss");
+  w.String(email);
+  w.Key("scope");
+  w.String(scope);
+  w.Key("aud");
+  w.String(audience);
+  w.Key("iat");
+  w.Int64(now);
+  w.Key("exp");
+  w.Int64(now + 3600);
+  w.EndObject();
+  return {out.GetString(), out.GetSize()};
 }
 
 // Caching shared by both sources: Fetch() is called under the lock when the token is stale.
@@ -94,19 +133,8 @@ class ServiceAccountSource final : public CachingSource {
   Result<std::pair<std::string, std::chrono::seconds>> Fetch() override {
     const auto now =
         std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
-    std::string header = "{\"alg\":\"RS256\",\"typ\":\"JWT\"";
-    if (!key_.private_key_id.empty()) {
-      header += ",\"kid\":";
-      event::AppendJsonString(header, key_.private_key_id);
-    }
-    header += "}";
-    std::string claims = "{\"iss\":";
-    event::AppendJsonString(claims, key_.client_email);
-    claims += ",\"scope\":";
-    event::AppendJsonString(claims, options_.scope);
-    claims += ",\"aud\":";
-    event::AppendJsonString(claims, key_.token_uri);
-    claims += ",\"iat\":" + std::to_string(now) + ",\"exp\":" + std::to_string(now + 3600) + "}";
+    const std::string header = JwtHeader(key_.private_key_id);
+    const std::string claims = JwtClaims(key_.client_email, options_.scope, key_.token_uri, now);
     auto jwt = SignJwtRs256(key_.private_key, header, claims);
     if (!jwt.ok()) return jwt.status();
     HttpRequest request;

@@ -7,15 +7,15 @@
 #include <charconv>
 #include <chrono>
 
-#include "event/json.h"
 #include "event/params.h"
+#include "util/json.h"
 
 namespace oceanus::http {
 namespace {
 
 AdminResponse BadRequest(const std::string& why) {
   std::string body = "{\"error\":";
-  event::AppendJsonStringLossy(body, why);
+  AppendJsonStringLossy(body, why);
   return {400, "application/json", body + "}\n"};
 }
 
@@ -51,7 +51,7 @@ AdminResponse TailAnswer(const app::Config& config, const Server* server,
     std::string needle = "\"";
     needle += key;
     needle += "\":";
-    event::AppendJsonString(needle, *v);
+    AppendJsonString(needle, *v);
     event_needles.push_back(needle);
     rejection_needles.push_back(std::string(key) + "=" + std::string(*v));
   }
@@ -68,7 +68,7 @@ AdminResponse TailAnswer(const app::Config& config, const Server* server,
     if (!first) out += ",";
     first = false;
     out += "{\"at\":" + std::to_string(e.at_micros) + ",\"site\":";
-    event::AppendJsonStringLossy(out, config.sites[e.site].name);
+    AppendJsonStringLossy(out, config.sites[e.site].name);
     out += ",\"record\":" + e.text + "}";  // already a JSON object
   }
   out += "],\"rejections\":[";
@@ -78,9 +78,9 @@ AdminResponse TailAnswer(const app::Config& config, const Server* server,
     if (!first) out += ",";
     first = false;
     out += "{\"at\":" + std::to_string(e.at_micros) + ",\"site\":";
-    event::AppendJsonStringLossy(out, config.sites[e.site].name);
+    AppendJsonStringLossy(out, config.sites[e.site].name);
     out += ",\"text\":";
-    event::AppendJsonStringLossy(out, e.text);
+    AppendJsonStringLossy(out, e.text);
     out += "}";
   }
   out += "]}\n";
@@ -116,20 +116,20 @@ AdminResponse VisitorAnswer(const app::Config& config, sink::HistorySource* hist
   auto rows = history->Recent(*site, column, value, since, 500);
   if (!rows.ok()) {
     std::string body = "{\"error\":";
-    event::AppendJsonStringLossy(body, rows.status().message());
+    AppendJsonStringLossy(body, rows.status().message());
     return {503, "application/json", body + "}\n"};
   }
   std::string out = "{\"site\":";
-  event::AppendJsonStringLossy(out, site->name);
+  AppendJsonStringLossy(out, site->name);
   out += ",\"rows\":[";
   for (std::size_t i = 0; i < rows->size(); ++i) {
     if (i > 0) out += ",";
     out += "{";
     for (std::size_t k = 0; k < (*rows)[i].size(); ++k) {
       if (k > 0) out += ",";
-      event::AppendJsonStringLossy(out, (*rows)[i][k].first);
+      AppendJsonStringLossy(out, (*rows)[i][k].first);
       out += ":";
-      event::AppendJsonStringLossy(out, (*rows)[i][k].second);
+      AppendJsonStringLossy(out, (*rows)[i][k].second);
     }
     out += "}";
   }

@@ -76,7 +76,8 @@ class RowHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RowHan
 
 }  // namespace
 
-Loader::Loader(const app::Config& config, TimeZone tz, sink::Sink& sink, DeadLetter& dead_letter,
+Loader::Loader(const app::Config& config, TimeZone tz, sink::Sink& sink,
+               queue::DeadLetter& dead_letter,
                std::vector<std::unique_ptr<queue::QueueReader>> readers)
     : config_(config),
       tz_(std::move(tz)),
@@ -146,7 +147,7 @@ Status Loader::Flush(SiteState& s) {
   const config::Site& site = *s.site;
   std::map<std::string, std::vector<std::size_t>> by_table;  // table → indices into pending
   std::vector<ParsedRecord> parsed(s.pending.size());
-  std::vector<DeadLetter::Item> dead;
+  std::vector<queue::DeadLetter::Item> dead;
 
   const std::size_t dt_column =
       s.columns.count("dt") ? s.columns.at("dt") : static_cast<std::size_t>(-1);

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "app/config.h"
-#include "load/dead_letter.h"
+#include "queue/dead_letter.h"
 #include "queue/queue.h"
 #include "sink/sink.h"
 #include "util/metrics.h"
@@ -52,8 +52,8 @@ struct LoaderStats {
 class Loader {
  public:
   // `readers[i]` reads config.sites[i].
-  Loader(const app::Config& config, TimeZone tz, sink::Sink& sink, DeadLetter& dead_letter,
-         std::vector<std::unique_ptr<queue::QueueReader>> readers);
+  Loader(const app::Config& config, TimeZone tz, sink::Sink& sink,
+         queue::DeadLetter& dead_letter, std::vector<std::unique_ptr<queue::QueueReader>> readers);
 
   // Loads until `stop` is requested, then loads whatever is already queued and returns.
   // A retryable failure during that final drain leaves the rest in the queue (it is
@@ -94,7 +94,7 @@ class Loader {
   const app::Config& config_;
   TimeZone tz_;
   sink::Sink& sink_;
-  DeadLetter& dead_letter_;
+  queue::DeadLetter& dead_letter_;
   std::vector<SiteState> sites_;
   std::map<std::string, sink::TableSpec> specs_;
   std::set<std::string> ensured_;

@@ -15,10 +15,10 @@
 #include <fstream>
 #include <memory>
 
-#include "queue/redis/redis_connection.h"
 #include "queue/redis/redis_queue.h"
 #include "queue/spool/segment.h"
 #include "queue/spool/spool.h"
+#include "redis/redis_connection.h"
 #include "util/fd.h"
 #include "util/time.h"
 
@@ -100,7 +100,7 @@ class SpoolTarget final : public Target {
 class RedisTarget final : public Target {
  public:
   static Result<std::unique_ptr<Target>> Open(const app::Config& config) {
-    auto conn = queue::redis::RedisConnection::Connect(config.queue.redis);
+    auto conn = redis::RedisConnection::Connect(config.queue.redis);
     if (!conn.ok()) return conn.status();
     auto t = std::unique_ptr<RedisTarget>(new RedisTarget(config));
     t->conn_ = std::move(conn).value();
@@ -130,7 +130,7 @@ class RedisTarget final : public Target {
  private:
   explicit RedisTarget(const app::Config& config) : config_(config) {}
   const app::Config& config_;
-  std::unique_ptr<queue::redis::RedisConnection> conn_;
+  std::unique_ptr<redis::RedisConnection> conn_;
   std::size_t in_pipeline_ = 0;
 };
 
@@ -207,7 +207,7 @@ Status ReplayStream(const app::Config& config, queue::SiteId site, Target* targe
                     ReplayResult& result,
                     const std::function<void(const ReplayProgress&)>& progress) {
   const std::string& name = config.sites[site].name;
-  auto conn = queue::redis::RedisConnection::Connect(config.queue.redis);
+  auto conn = redis::RedisConnection::Connect(config.queue.redis);
   if (!conn.ok()) return conn.status();
   const std::string key = queue::redis::DeadLetterKey(config.queue.redis, name);
   ReplayProgress p{name, 0, 0};
@@ -225,12 +225,12 @@ Status ReplayStream(const app::Config& config, queue::SiteId site, Target* targe
     for (std::size_t i = 0; i < entries->elements; ++i) {
       const redisReply* e = entries->element[i];
       if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) continue;
-      ids.emplace_back(queue::redis::ReplyString(e->element[0]));
+      ids.emplace_back(redis::ReplyString(e->element[0]));
       const redisReply* fields = e->element[1];
       std::string_view record;
       for (std::size_t k = 0; k + 1 < fields->elements; k += 2)
-        if (queue::redis::ReplyString(fields->element[k]) == "d")
-          record = queue::redis::ReplyString(fields->element[k + 1]);
+        if (redis::ReplyString(fields->element[k]) == "d")
+          record = redis::ReplyString(fields->element[k + 1]);
       if (record.empty()) {
         ++result.skipped;
         ids.pop_back();  // left in the stream
@@ -243,8 +243,7 @@ Status ReplayStream(const app::Config& config, queue::SiteId site, Target* targe
       progress(p);
     }
     start =
-        "(" +
-        std::string(queue::redis::ReplyString(entries->element[entries->elements - 1]->element[0]));
+        "(" + std::string(redis::ReplyString(entries->element[entries->elements - 1]->element[0]));
     if (dry_run || ids.empty()) continue;
     Status f = target->Flush();
     if (!f.ok()) return f;

@@ -1,9 +1,9 @@
-// The queue between the collector and its consumers (loader, later the rules engine).
+// The queue between the collector and its consumers (the loader and the reactor).
 //
 // One stream per site. Writers are per I/O thread (shared-nothing: a request never waits on a
 // lock another core holds); readers are per (site, consumer group), each with its own durable
-// position, so the loader and the rules engine consume the same events independently.
-// Implementations: the local spool (queue/spool/), Redis Streams (later).
+// position, so the loader and the reactor consume the same events independently.
+// Implementations: the local spool (queue/spool/) and Redis Streams (queue/redis/).
 #pragma once
 
 #include <chrono>

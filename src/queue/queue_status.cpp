@@ -4,9 +4,9 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "event/json.h"
-#include "queue/redis/redis_connection.h"
 #include "queue/redis/redis_queue.h"
+#include "redis/redis_connection.h"
+#include "util/json.h"
 
 namespace oceanus::queue {
 namespace {
@@ -115,15 +115,15 @@ std::string QueueStatusJson(const app::Config& config, const Spool* spool) {
 
 std::string QueueStatusJson(const app::Config& config, const QueueSnapshot& snap) {
   std::string out = "{\"queue\":";
-  event::AppendJsonString(out, snap.type);
+  AppendJsonString(out, snap.type);
   if (snap.type == "redis") {
     out += ",\"redis\":{\"address\":";
-    event::AppendJsonString(out, snap.redis_address);
+    AppendJsonString(out, snap.redis_address);
     out += ",\"reachable\":";
     out += snap.redis_reachable ? "true" : "false";
     if (!snap.redis_reachable) {
       out += ",\"error\":";
-      event::AppendJsonString(out, snap.redis_error);
+      AppendJsonString(out, snap.redis_error);
     }
     out += "}";
   }
@@ -131,7 +131,7 @@ std::string QueueStatusJson(const app::Config& config, const QueueSnapshot& snap
   for (std::size_t i = 0; i < config.sites.size(); ++i) {
     const SiteSnapshot& site = snap.sites[i];
     if (i > 0) out += ",";
-    event::AppendJsonString(out, config.sites[i].name);
+    AppendJsonString(out, config.sites[i].name);
     out += ":{";
     bool first = true;
     auto field = [&](const char* key) {
@@ -150,7 +150,7 @@ std::string QueueStatusJson(const app::Config& config, const QueueSnapshot& snap
       out += "{";
       for (std::size_t g = 0; g < site.groups.size(); ++g) {
         if (g > 0) out += ",";
-        event::AppendJsonString(out, site.groups[g].name);
+        AppendJsonString(out, site.groups[g].name);
         out += ":{\"pending\":" + std::to_string(site.groups[g].pending) +
                ",\"lag\":" + std::to_string(site.groups[g].lag) + "}";
       }

@@ -34,10 +34,10 @@ Result<bool> LocalGuardStore::Allow(const std::string& key, unsigned max,
   return ++it->second.count <= max;
 }
 
-Result<queue::redis::RedisConnection*> RedisGuardStore::Connection() {
+Result<redis::RedisConnection*> RedisGuardStore::Connection() {
   if (connection_ && !connection_->broken()) return connection_.get();
   connection_.reset();
-  auto c = queue::redis::RedisConnection::Connect(config_);
+  auto c = redis::RedisConnection::Connect(config_);
   if (!c.ok()) return c.status();
   connection_ = std::move(c).value();
   return connection_.get();
@@ -54,7 +54,7 @@ Result<bool> RedisGuardStore::Once(const std::string& key, const std::string& ow
   if ((*reply)->type == REDIS_REPLY_STATUS) return true;  // +OK: taken now
   auto holder = (*c)->Command({"GET", full});
   if (!holder.ok()) return holder.status();
-  return (*holder)->type == REDIS_REPLY_STRING && queue::redis::ReplyString(holder->get()) == owner;
+  return (*holder)->type == REDIS_REPLY_STRING && redis::ReplyString(holder->get()) == owner;
 }
 
 Result<bool> RedisGuardStore::Allow(const std::string& key, unsigned max,

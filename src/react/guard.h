@@ -16,8 +16,9 @@
 #include <string>
 #include <unordered_map>
 
-#include "app/config.h"
-#include "queue/redis/redis_connection.h"
+#include "config/config.h"
+#include "queue/queue_config.h"
+#include "redis/redis_connection.h"
 #include "util/status.h"
 
 namespace oceanus::react {
@@ -67,10 +68,10 @@ class RedisGuardStore final : public GuardStore {
                      std::chrono::milliseconds window) override;
 
  private:
-  Result<queue::redis::RedisConnection*> Connection();
+  Result<redis::RedisConnection*> Connection();
 
   queue::RedisConfig config_;
-  std::unique_ptr<queue::redis::RedisConnection> connection_;
+  std::unique_ptr<redis::RedisConnection> connection_;
 };
 
 }  // namespace oceanus::react

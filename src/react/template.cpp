@@ -31,9 +31,9 @@ namespace {
 
 // Deeper JSON in a string field is not looked into. Any field's text can land here (a section
 // over a string pushes it, and every name inside is then looked up in it), and RapidJSON's
-// parser and writer recurse once per level: 100k nested '[' in a 64 KiB-or-more body
-// overflowed the stack (found by tests/fuzz/fuzz_template). The limit is the one `json: true`
-// fields have when they are stored.
+// parser and writer recurse once per level, so 100k nested '[' in a 64 KiB-or-more body would
+// overflow the stack (tests/fuzz/fuzz_template feeds such text). The limit is the one
+// `json: true` fields have when they are stored.
 using event::kMaxJsonDepth;
 
 bool NestedDeeperThan(std::string_view s, int limit) {

@@ -1,4 +1,5 @@
-// A warehouse the loader writes batches into (SQLite, later PostgreSQL, BigQuery, ClickHouse).
+// A warehouse the loader writes batches into; each kind is one folder (sink/sqlite/,
+// sink/bigquery/) implementing this interface.
 //
 // Every sink promises the same three things: a table can be ensured from the site schema
 // (created, or widened with new columns, never narrowed); a batch write is idempotent by the
@@ -14,26 +15,13 @@
 #include <string>
 #include <vector>
 
-#include "app/config.h"
+#include "tables/table_spec.h"
 #include "util/status.h"
 
 namespace oceanus::sink {
 
-struct Column {
-  std::string name;
-  config::FieldType type = config::FieldType::kString;
-  config::ColumnMode mode = config::ColumnMode::kNullable;
-  std::string description;
-};
-
-struct TableSpec {
-  std::string name;  // full table name, prefix included
-  std::vector<Column> columns;
-  std::string key_column = "eid";
-  // Non-empty: one table partitioned by day on this column (warehouses that can; SQLite
-  // ignores it). Set for single-table sites that have a dt column.
-  std::string time_partition_field;
-};
+using tables::Column;
+using tables::TableSpec;
 
 // Values in TableSpec::columns order, as text (numbers and booleans in their JSON spelling);
 // nullopt is NULL.

@@ -52,8 +52,8 @@ std::vector<std::string> TablesDueAt(const config::Site& site, const std::string
   return out;
 }
 
-sink::TableSpec TableSpecFor(const config::Site& site, std::string table_name) {
-  sink::TableSpec spec;
+TableSpec TableSpecFor(const config::Site& site, std::string table_name) {
+  TableSpec spec;
   spec.name = std::move(table_name);
   spec.columns.reserve(site.schema.size());
   for (const auto& f : site.schema) spec.columns.push_back({f.name, f.type, f.mode, f.description});

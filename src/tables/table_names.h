@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "app/config.h"
-#include "sink/sink.h"
+#include "config/config.h"
+#include "tables/table_spec.h"
 #include "util/time.h"
 
 namespace oceanus::tables {
@@ -24,6 +24,6 @@ std::string TableFor(const config::Site& site, const std::string& prefix,
 std::vector<std::string> TablesDueAt(const config::Site& site, const std::string& prefix,
                                      std::chrono::system_clock::time_point now, const TimeZone& tz);
 // Columns in schema order (name, type, mode, description); the key column is `eid`.
-sink::TableSpec TableSpecFor(const config::Site& site, std::string table_name);
+TableSpec TableSpecFor(const config::Site& site, std::string table_name);
 
 }  // namespace oceanus::tables

@@ -10,7 +10,7 @@
 #include <ctime>
 #include <memory>
 
-#include "event/json.h"
+#include "util/json.h"
 
 namespace oceanus {
 namespace {
@@ -35,13 +35,13 @@ class JsonFormatter : public spdlog::formatter {
     line.append(level.data(), level.size());
     line += "\",\"msg\":";
     const std::string_view text(msg.payload.data(), msg.payload.size());
-    if (event::IsValidUtf8(text)) {
-      event::AppendJsonString(line, text);
+    if (IsValidUtf8(text)) {
+      AppendJsonString(line, text);
     } else {  // a message quoting raw bytes: keep the line valid JSON
       std::string ascii(text);
       for (char& c : ascii)
         if (static_cast<unsigned char>(c) >= 0x80) c = '?';
-      event::AppendJsonString(line, ascii);
+      AppendJsonString(line, ascii);
     }
     line += ",\"thread\":";
     line += std::to_string(msg.thread_id);

@@ -4,20 +4,21 @@
 
 #include <memory>
 
-#include "app/config.h"
-#include "load/dead_letter.h"
-#include "queue/redis/redis_connection.h"
+#include "config/config.h"
+#include "queue/queue_config.h"
+#include "queue/dead_letter.h"
+#include "redis/redis_connection.h"
 
 namespace oceanus::queue::redis {
 
-class RedisDeadLetter final : public load::DeadLetter {
+class RedisDeadLetter final : public DeadLetter {
  public:
   explicit RedisDeadLetter(const queue::RedisConfig& config) : config_(config) {}
   Status Put(const std::string& site, const std::vector<Item>& items) override;
 
  private:
   const queue::RedisConfig& config_;
-  std::unique_ptr<RedisConnection> conn_;
+  std::unique_ptr<oceanus::redis::RedisConnection> conn_;
 };
 
 }  // namespace oceanus::queue::redis

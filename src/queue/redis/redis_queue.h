@@ -26,10 +26,15 @@
 
 #include "app/config.h"
 #include "queue/queue.h"
-#include "queue/redis/redis_connection.h"
 #include "queue/spool/spool.h"
+#include "redis/redis_connection.h"
 
 namespace oceanus::queue::redis {
+
+// This folder is the queue built on the Redis client (redis/redis_connection.h).
+using oceanus::redis::RedisConnection;
+using oceanus::redis::Reply;
+using oceanus::redis::ReplyString;
 
 std::string StreamKey(const queue::RedisConfig& config, const std::string& site);
 std::string DeadLetterKey(const queue::RedisConfig& config, const std::string& site);

@@ -348,8 +348,8 @@ class SpoolReader final : public QueueReader {
       // A cursor that cannot be written (in practice a full disk, typically full of this
       // spool's own segments after the consumer fell behind) must not stop consumption:
       // space comes back only when segments every group has passed are deleted, so failing
-      // here kept the disk full for ever and the collector answering 503 (found by
-      // tests/fault/test_disk_full.py). The entries up to `next` are committed by the
+      // here would keep the disk full for ever and the collector answering 503
+      // (tests/fault/test_disk_full.py). The entries up to `next` are committed by the
       // consumer, so the position is kept in memory, lets consumed segments go, and is
       // written with the next acknowledgement that can write it. A crash meanwhile resumes
       // from the cursor on disk, or from the first segment still there: committed entries

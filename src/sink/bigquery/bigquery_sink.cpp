@@ -8,8 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <optional>
 
-#include "event/json.h"
 #include "util/time.h"
 
 namespace oceanus::sink {
@@ -33,20 +33,26 @@ Status ClassifyHttp(const HttpResponse& r, const std::string& what) {
   return Status::Unavailable(msg);
 }
 
-void AppendField(std::string& out, const Column& c, bool first) {
-  if (!first) out += ',';
-  out += "{\"name\":";
-  event::AppendJsonString(out, c.name);
-  out += ",\"type\":\"";
-  out += BigQueryType(c.type);
-  out += "\",\"mode\":\"";
-  out += c.mode == config::ColumnMode::kRequired ? "REQUIRED" : "NULLABLE";
-  out += '"';
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void WriteKey(JsonWriter& w, const std::string& key) {
+  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+}
+
+// One schema field as tables.insert and tables.patch take it.
+void WriteField(JsonWriter& w, const Column& c) {
+  w.StartObject();
+  w.Key("name");
+  w.String(c.name);
+  w.Key("type");
+  w.String(BigQueryType(c.type));
+  w.Key("mode");
+  w.String(c.mode == config::ColumnMode::kRequired ? "REQUIRED" : "NULLABLE");
   if (!c.description.empty()) {
-    out += ",\"description\":";
-    event::AppendJsonString(out, c.description);
+    w.Key("description");
+    w.String(c.description);
   }
-  out += '}';
+  w.EndObject();
 }
 
 bool IsNumber(const std::string& v, bool integer) {
@@ -62,37 +68,154 @@ bool IsNumber(const std::string& v, bool integer) {
 }
 
 // One row as insertAll's {"insertId":…,"json":{…}}.
-void AppendRow(std::string& out, const TableSpec& table, const Row& row, std::size_t key) {
-  out += "{\"insertId\":";
-  event::AppendJsonString(out, row[key].value_or(""));
-  out += ",\"json\":{";
-  bool first = true;
+void WriteRow(JsonWriter& w, const TableSpec& table, const Row& row, std::size_t key) {
+  w.StartObject();
+  w.Key("insertId");
+  w.String(row[key].value_or(""));
+  w.Key("json");
+  w.StartObject();
   for (std::size_t c = 0; c < table.columns.size() && c < row.size(); ++c) {
     if (!row[c]) continue;
-    if (!first) out += ',';
-    first = false;
-    event::AppendJsonString(out, table.columns[c].name);
-    out += ':';
+    WriteKey(w, table.columns[c].name);
     const std::string& v = *row[c];
     switch (table.columns[c].type) {
       case config::FieldType::kInteger:
       case config::FieldType::kFloat:
-        // A value that is not a number goes as a string: BigQuery then rejects that row alone.
+        // A number goes as written; a value that is not one goes as a string: BigQuery then
+        // rejects that row alone.
         if (IsNumber(v, table.columns[c].type == config::FieldType::kInteger)) {
-          out += v;
+          w.RawValue(v.data(), v.size(), rapidjson::kNumberType);
         } else {
-          event::AppendJsonString(out, v);
+          w.String(v);
         }
         break;
       case config::FieldType::kBoolean:
-        out += v == "true" || v == "1" ? "true" : "false";
+        w.Bool(v == "true" || v == "1");
         break;
       default:
-        event::AppendJsonString(out, v);
+        w.String(v);
     }
   }
-  out += "}}";
+  w.EndObject();
+  w.EndObject();
 }
+
+// The tables.insert resource: reference, schema, and day partitioning where configured.
+std::string TableResource(const sink::BigQueryConfig& config, const TableSpec& table) {
+  rapidjson::StringBuffer body;
+  JsonWriter w(body);
+  w.StartObject();
+  w.Key("tableReference");
+  w.StartObject();
+  w.Key("projectId");
+  w.String(config.project);
+  w.Key("datasetId");
+  w.String(config.dataset);
+  w.Key("tableId");
+  w.String(table.name);
+  w.EndObject();
+  w.Key("schema");
+  w.StartObject();
+  w.Key("fields");
+  w.StartArray();
+  for (const auto& c : table.columns) WriteField(w, c);
+  w.EndArray();
+  w.EndObject();
+  if (config.partition_single_tables && !table.time_partition_field.empty()) {
+    w.Key("timePartitioning");
+    w.StartObject();
+    w.Key("type");
+    w.String("DAY");
+    w.Key("field");
+    w.String(table.time_partition_field);
+    w.EndObject();
+  }
+  w.EndObject();
+  return {body.GetString(), body.GetSize()};
+}
+
+// The tables.patch body for a table whose tables.get answer is `got`: every field, the
+// existing ones exactly as BigQuery gave them, then the columns of `table` it lacks, which
+// are appended to `added`.
+std::string SchemaPatch(const rapidjson::Document& got, const TableSpec& table,
+                        std::vector<std::string>& added) {
+  std::set<std::string> existing;
+  rapidjson::StringBuffer body;
+  JsonWriter w(body);
+  w.StartObject();
+  w.Key("schema");
+  w.StartObject();
+  w.Key("fields");
+  w.StartArray();
+  if (got.HasMember("schema") && got["schema"].HasMember("fields") &&
+      got["schema"]["fields"].IsArray()) {
+    for (const auto& f : got["schema"]["fields"].GetArray()) {
+      if (f.HasMember("name") && f["name"].IsString()) existing.insert(f["name"].GetString());
+      f.Accept(w);
+    }
+  }
+  for (const auto& c : table.columns) {
+    if (existing.count(c.name)) continue;
+    Column nullable = c;  // a new column cannot be REQUIRED on a table that has rows
+    nullable.mode = config::ColumnMode::kNullable;
+    WriteField(w, nullable);
+    added.push_back(c.name);
+  }
+  w.EndArray();
+  w.EndObject();
+  w.EndObject();
+  return {body.GetString(), body.GetSize()};
+}
+
+// insertAll request bodies, {"kind":…,"skipInvalidRows":false,…,"rows":[row,…]}. The two
+// buffers (the request, and the row being added) are reused from request to request.
+class InsertAllBody {
+ public:
+  InsertAllBody(const TableSpec& table, std::size_t key) : table_(table), key_(key) {}
+
+  // Begins the next request body.
+  void Start() {
+    body_.Clear();
+    writer_.Reset(body_);
+    rows_ = 0;
+    writer_.StartObject();
+    writer_.Key("kind");
+    writer_.String("bigquery#tableDataInsertAllRequest");
+    writer_.Key("skipInvalidRows");
+    writer_.Bool(false);
+    writer_.Key("ignoreUnknownValues");
+    writer_.Bool(false);
+    writer_.Key("rows");
+    writer_.StartArray();
+  }
+  // Adds the row, unless the body holds rows already and would grow past `max_bytes` with it
+  // (a request always carries at least one row).
+  bool Add(const Row& row, std::size_t max_bytes) {
+    row_json_.Clear();
+    row_writer_.Reset(row_json_);
+    WriteRow(row_writer_, table_, row, key_);
+    // 3: the comma before the row and the closing "]}".
+    if (rows_ > 0 && body_.GetSize() + row_json_.GetSize() + 3 > max_bytes) return false;
+    writer_.RawValue(row_json_.GetString(), row_json_.GetSize(), rapidjson::kObjectType);
+    ++rows_;
+    return true;
+  }
+  // Closes the body; the text stays valid until the next Start.
+  std::string_view Finish() {
+    writer_.EndArray();
+    writer_.EndObject();
+    return {body_.GetString(), body_.GetSize()};
+  }
+
+ private:
+  const TableSpec& table_;
+  const std::size_t key_;
+  rapidjson::StringBuffer body_;
+  JsonWriter writer_{body_};
+  rapidjson::StringBuffer row_json_;
+  JsonWriter row_writer_{row_json_};
+  std::size_t rows_ = 0;
+};
 
 }  // namespace
 
@@ -120,7 +243,7 @@ std::string BigQuerySink::TablesUrl() const {
 }
 
 Result<HttpResponse> BigQuerySink::Call(const std::string& method, const std::string& url,
-                                        const std::string& body) {
+                                        std::string_view body) {
   auto token = tokens_->Token();
   if (!token.ok()) {
     // A refused key is not fixed by retrying, but the events must stay queued until it is.
@@ -129,7 +252,7 @@ Result<HttpResponse> BigQuerySink::Call(const std::string& method, const std::st
   HttpRequest request;
   request.method = method;
   request.url = url;
-  request.body = body;
+  request.body.assign(body);
   request.timeout = config_.timeout;
   request.headers = {{"Authorization", "Bearer " + *token}, {"Content-Type", "application/json"}};
   ++requests_;
@@ -148,23 +271,7 @@ Status BigQuerySink::EnsureTable(const TableSpec& table) {
   if (!got.ok()) return got.status();
   Status s = ClassifyHttp(*got, "tables.get " + table.name);
   if (s.code() == Status::Code::kNotFound) {
-    std::string body = "{\"tableReference\":{\"projectId\":";
-    event::AppendJsonString(body, config_.project);
-    body += ",\"datasetId\":";
-    event::AppendJsonString(body, config_.dataset);
-    body += ",\"tableId\":";
-    event::AppendJsonString(body, table.name);
-    body += "},\"schema\":{\"fields\":[";
-    for (std::size_t i = 0; i < table.columns.size(); ++i)
-      AppendField(body, table.columns[i], i == 0);
-    body += "]}";
-    if (config_.partition_single_tables && !table.time_partition_field.empty()) {
-      body += ",\"timePartitioning\":{\"type\":\"DAY\",\"field\":";
-      event::AppendJsonString(body, table.time_partition_field);
-      body += "}";
-    }
-    body += "}";
-    auto created = Call("POST", TablesUrl(), body);
+    auto created = Call("POST", TablesUrl(), TableResource(config_, table));
     if (!created.ok()) return created.status();
     if (created->status != 409) {  // 409: another loader created it meanwhile
       Status c = ClassifyHttp(*created, "tables.insert " + table.name);
@@ -179,29 +286,10 @@ Status BigQuerySink::EnsureTable(const TableSpec& table) {
     doc.Parse(got->body.data(), got->body.size());
     if (doc.HasParseError() || !doc.IsObject())
       return Status::Unavailable("tables.get " + table.name + ": not JSON");
-    std::set<std::string> existing;
-    std::string fields;
-    if (doc.HasMember("schema") && doc["schema"].HasMember("fields") &&
-        doc["schema"]["fields"].IsArray()) {
-      for (const auto& f : doc["schema"]["fields"].GetArray()) {
-        if (f.HasMember("name") && f["name"].IsString()) existing.insert(f["name"].GetString());
-        rapidjson::StringBuffer buf;
-        rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-        f.Accept(w);
-        if (!fields.empty()) fields += ',';
-        fields.append(buf.GetString(), buf.GetSize());
-      }
-    }
     std::vector<std::string> added;
-    for (const auto& c : table.columns) {
-      if (existing.count(c.name)) continue;
-      Column nullable = c;  // a new column cannot be REQUIRED on a table that has rows
-      nullable.mode = config::ColumnMode::kNullable;
-      AppendField(fields, nullable, fields.empty());
-      added.push_back(c.name);
-    }
+    const std::string patch = SchemaPatch(doc, table, added);
     if (!added.empty()) {
-      auto patched = Call("PATCH", url, "{\"schema\":{\"fields\":[" + fields + "]}}");
+      auto patched = Call("PATCH", url, patch);
       if (!patched.ok()) return patched.status();
       Status p = ClassifyHttp(*patched, "tables.patch " + table.name);
       if (!p.ok()) return p;
@@ -226,6 +314,7 @@ WriteResult BigQuerySink::Write(const TableSpec& table, const std::vector<Row>& 
   for (std::size_t i = 0; i < rows.size(); ++i) todo[i] = i;
   std::set<std::size_t> rejected;
   std::size_t next = 0;
+  InsertAllBody body(table, key);
   // Requests of at most max_rows rows and max_request_bytes; "stopped" rows are resent.
   for (int round = 0; next < todo.size(); ++round) {
     if (round >
@@ -234,19 +323,12 @@ WriteResult BigQuerySink::Write(const TableSpec& table, const std::vector<Row>& 
       return result;
     }
     std::vector<std::size_t> chunk;
-    std::string body =
-        "{\"kind\":\"bigquery#tableDataInsertAllRequest\",\"skipInvalidRows\":false,"
-        "\"ignoreUnknownValues\":false,\"rows\":[";
+    body.Start();
     while (next < todo.size() && chunk.size() < config_.max_rows) {
-      std::string row_json;
-      AppendRow(row_json, table, rows[todo[next]], key);
-      if (!chunk.empty() && body.size() + row_json.size() + 3 > config_.max_request_bytes) break;
-      if (!chunk.empty()) body += ',';
-      body += row_json;
+      if (!body.Add(rows[todo[next]], config_.max_request_bytes)) break;
       chunk.push_back(todo[next++]);
     }
-    body += "]}";
-    auto response = Call("POST", url, body);
+    auto response = Call("POST", url, body.Finish());
     if (!response.ok()) {
       result.status = response.status();
       return result;
@@ -302,15 +384,53 @@ WriteResult BigQuerySink::Write(const TableSpec& table, const std::vector<Row>& 
 
 namespace {
 
-void AppendParameter(std::string& out, const char* name, const char* type,
-                     const std::string& value) {
-  out += "{\"name\":\"";
-  out += name;
-  out += "\",\"parameterType\":{\"type\":\"";
-  out += type;
-  out += "\"},\"parameterValue\":{\"value\":";
-  event::AppendJsonString(out, value);
-  out += "}}";
+// One named query parameter: {"name":…,"parameterType":{"type":…},"parameterValue":{"value":…}}.
+void WriteParameter(JsonWriter& w, const char* name, const char* type, const std::string& value) {
+  w.StartObject();
+  w.Key("name");
+  w.String(name);
+  w.Key("parameterType");
+  w.StartObject();
+  w.Key("type");
+  w.String(type);
+  w.EndObject();
+  w.Key("parameterValue");
+  w.StartObject();
+  w.Key("value");
+  w.String(value);
+  w.EndObject();
+  w.EndObject();
+}
+
+// The jobs.query body: standard SQL with named parameters (@since_day for daily tables, @key,
+// @since, @limit), waiting up to 10 s for the answer.
+std::string QueryBody(const std::string& sql, const std::optional<std::string>& since_day,
+                      const std::string& key_value, const std::string& since, std::size_t limit,
+                      const std::string& location) {
+  rapidjson::StringBuffer body;
+  JsonWriter w(body);
+  w.StartObject();
+  w.Key("query");
+  w.String(sql);
+  w.Key("useLegacySql");
+  w.Bool(false);
+  w.Key("parameterMode");
+  w.String("NAMED");
+  w.Key("queryParameters");
+  w.StartArray();
+  if (since_day) WriteParameter(w, "since_day", "STRING", *since_day);
+  WriteParameter(w, "key", "STRING", key_value);
+  WriteParameter(w, "since", "TIMESTAMP", since);
+  WriteParameter(w, "limit", "INT64", std::to_string(limit));
+  w.EndArray();
+  w.Key("timeoutMs");
+  w.Int(10000);
+  if (!location.empty()) {
+    w.Key("location");
+    w.String(location);
+  }
+  w.EndObject();
+  return {body.GetString(), body.GetSize()};
 }
 
 }  // namespace
@@ -328,34 +448,19 @@ Result<std::vector<BigQuerySink::EventRow>> BigQuerySink::RecentEvents(
   char since_text[32];
   since_text[FormatUtcMicros(since, since_text)] = '\0';
   std::string sql = "SELECT * FROM ";
-  std::string params;
+  std::optional<std::string> since_day;
   if (site.tables == config::TableLayout::kDaily) {
     sql += dataset + table_prefix + site.name + "_*` WHERE _TABLE_SUFFIX >= @since_day AND ";
     // The day before `since` in UTC covers every zone's local date of that instant.
-    AppendParameter(params, "since_day", "STRING",
-                    LocalDateCompact(since - std::chrono::hours(24), TimeZone()));
-    params += ',';
+    since_day = LocalDateCompact(since - std::chrono::hours(24), TimeZone());
   } else {
     sql += dataset + table_prefix + site.name + "` WHERE ";
   }
   sql += "`" + key_column + "` = @key AND dt >= @since ORDER BY dt DESC LIMIT @limit";
-  AppendParameter(params, "key", "STRING", key_value);
-  params += ',';
-  AppendParameter(params, "since", "TIMESTAMP", since_text);
-  params += ',';
-  AppendParameter(params, "limit", "INT64", std::to_string(limit));
-  std::string body = "{\"query\":";
-  event::AppendJsonString(body, sql);
-  body += ",\"useLegacySql\":false,\"parameterMode\":\"NAMED\",\"queryParameters\":[" + params +
-          "],\"timeoutMs\":10000";
-  if (!config_.location.empty()) {
-    body += ",\"location\":";
-    event::AppendJsonString(body, config_.location);
-  }
-  body += "}";
   const std::string base =
       config_.endpoint + "/bigquery/v2/projects/" + FormEncode(config_.project) + "/queries";
-  auto response = Call("POST", base, body);
+  auto response =
+      Call("POST", base, QueryBody(sql, since_day, key_value, since_text, limit, config_.location));
   if (!response.ok()) return response.status();
   Status s = ClassifyHttp(*response, "jobs.query");
   if (!s.ok()) return s;

@@ -15,6 +15,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "app/config.h"
 #include "google/auth.h"
@@ -45,7 +46,7 @@ class BigQuerySink final : public Sink {
 
  private:
   Result<HttpResponse> Call(const std::string& method, const std::string& url,
-                            const std::string& body);
+                            std::string_view body);
   std::string TablesUrl() const;
 
   sink::BigQueryConfig config_;

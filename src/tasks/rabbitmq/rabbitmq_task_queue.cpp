@@ -565,8 +565,8 @@ Status RabbitMqTaskQueue::WithPublisher(const std::function<Status(AmqpConnectio
   if (Status s = EnsurePublisher(); !s.ok()) return s;
   Status s = op(*publisher_);
   if (s.ok() || !reused || !publisher_->broken()) return s;
-  // A connection that died while idle (the broker restarted, a proxy dropped it) is only
-  // found out by using it: once more, on a new one.
+  // A connection that died while idle (the broker restarted, a proxy dropped it) shows only
+  // when it is used: once more, on a new one.
   if (Status reconnected = EnsurePublisher(); !reconnected.ok()) return reconnected;
   return op(*publisher_);
 }

@@ -278,9 +278,9 @@ TEST_F(CollectorTest, PierceNormalisesTheGivenAddress) {
   EXPECT_EQ(Do(Method::kGet, "/pierce/server?rad=999.1.1.1").body, "rad: not an IP address\n");
 }
 
-// Found by tests/fuzz/fuzz_event: the /gaze chain moves evt on through the parameter the field
-// reads. It used to add "evt=see" whatever the field read, so with `param: e` the redirect led
-// back to "open" forever; an evt from a header cannot be moved on and is not redirected.
+// The /gaze chain moves evt on through the parameter the field reads (tests/fuzz/fuzz_event
+// checks it too): adding "evt=see" whatever the field read would, with `param: e`, redirect
+// back to "open" forever. An evt from a header cannot be moved on and is not redirected.
 TEST(CollectorGazeTest, RedirectUsesTheParameterTheEvtFieldReads) {
   auto config = app::ParseConfig(R"(
 sites:

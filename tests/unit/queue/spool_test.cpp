@@ -241,9 +241,9 @@ std::size_t DeletedFilesHeldOpen(const std::string& under) {
   return n;
 }
 
-// On a full disk the space of a consumed segment must come back as soon as it is deleted:
-// a reader that kept the last segment it read open held it, and the writers waiting for
-// that space (tests/fault/test_disk_full.py) recovered only by chance, minutes later.
+// On a full disk the space of a consumed segment must come back as soon as it is deleted: a
+// reader that kept the last segment it read open would hold it, and the writers waiting for
+// that space (tests/fault/test_disk_full.py) would recover only by chance, minutes later.
 TEST_F(SpoolTest, AReaderLetsGoOfADeletedSegment) {
   auto spool = Open();
   auto w = Writer(*spool, 0);
@@ -367,8 +367,8 @@ TEST_F(SpoolTest, DamagedLengthSetsAsideOnlyThatRecordAndTheRestIsRead) {
 }
 
 // One flipped bit anywhere in a length field costs that record only: reading resynchronises
-// on the next record whose checksum holds. (Before, the rest of the segment was set aside,
-// or, for a length that ran past the end, dropped as a torn tail.)
+// on the next record whose checksum holds; neither the rest of the segment is set aside nor,
+// for a length that runs past the end, dropped as a torn tail.
 TEST_F(SpoolTest, OneFlippedLengthBitCostsOnlyThatRecord) {
   const auto records = Records("r", 300);
   for (int bit = 0; bit < 32; ++bit) {
@@ -423,8 +423,8 @@ TEST_F(SpoolTest, ResynchronisationScansAcrossTheReadBuffer) {
 // Damage that cannot be set aside (here a directory in the way of <segment>.corrupt, as a
 // full disk would make the copy fail) holds the reader at it: nothing after it counts as
 // read, the segment outlives acknowledgements, the failure is logged once, not on every
-// poll, and nothing says "moved". Once the copy can be made, it is, and reading goes on.
-// (Before, the failed copy was ignored, the reader moved on and the segment was deleted.)
+// poll, and nothing says "moved". Once the copy can be made, it is, and reading goes on. A
+// reader that ignored the failed copy and moved on would let the segment be deleted.
 TEST_F(SpoolTest, DamageThatCannotBeSetAsideHoldsTheReaderAndKeepsTheSegment) {
   {
     auto spool = Open();

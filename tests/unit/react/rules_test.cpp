@@ -157,7 +157,7 @@ TEST(RulesTest, ConfigMistakesNameTheLine) {
 }
 
 // A Config built in code (not through the loader) with a delay past the limit: refused, so
-// that now + delay cannot leave the clock's range. 3000000h used to wrap into the past.
+// that now + delay cannot leave the clock's range (3000000h would wrap into the past).
 TEST(RulesTest, DelaysBeyondTheLimitAreRefused) {
   auto c = app::ParseConfig(kConfig, "rules.yaml");
   ASSERT_TRUE(c.ok());

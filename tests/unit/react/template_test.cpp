@@ -60,8 +60,8 @@ TEST(TemplateTest, MistakesAreCompileErrors) {
   EXPECT_TRUE(Template::Compile("plain text")->is_static());
 }
 
-// An unclosed tag was closed by the next tag's braces, became a variable named
-// "jsn.title ({{url" and rendered as nothing: it is a compile error with its position.
+// An unclosed tag must not be closed by the next tag's braces (a variable named
+// "jsn.title ({{url" that renders as nothing): it is a compile error with its position.
 TEST(TemplateTest, UnclosedTagsAndBadNamesAreRefusedWithTheirPosition) {
   auto unclosed = Template::Compile("New: {{jsn.title ({{url}})");
   ASSERT_FALSE(unclosed.ok());

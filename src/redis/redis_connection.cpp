@@ -1,5 +1,5 @@
 // RedisConnection: hiredis's blocking API with timeouts and one error classification.
-#include "queue/redis/redis_connection.h"
+#include "redis/redis_connection.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -9,7 +9,7 @@
 
 #include <cerrno>
 
-namespace oceanus::queue::redis {
+namespace oceanus::redis {
 namespace {
 
 timeval ToTimeval(std::chrono::milliseconds ms) {
@@ -142,4 +142,4 @@ Result<Reply> RedisConnection::Command(const std::vector<std::string_view>& args
   return Next();
 }
 
-}  // namespace oceanus::queue::redis
+}  // namespace oceanus::redis

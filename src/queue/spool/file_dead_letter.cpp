@@ -1,5 +1,5 @@
-// DeadLetter: JSON lines, appended and synced; see the header.
-#include "load/dead_letter.h"
+// FileDeadLetter: JSON lines, appended and synced; see the header.
+#include "queue/spool/file_dead_letter.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,10 +9,10 @@
 #include <chrono>
 #include <cstring>
 
-#include "event/json.h"
+#include "util/json.h"
 #include "util/time.h"
 
-namespace oceanus::load {
+namespace oceanus::queue {
 
 Status FileDeadLetter::Put(const std::string& site, const std::vector<Item>& items) {
   if (items.empty()) return Status::Ok();
@@ -23,11 +23,11 @@ Status FileDeadLetter::Put(const std::string& site, const std::vector<Item>& ite
   const std::string at(now, FormatUtcMicros(std::chrono::system_clock::now(), now));
   for (const auto& item : items) {
     text += "{\"at\":";
-    event::AppendJsonString(text, at);
+    AppendJsonString(text, at);
     text += ",\"reason\":";
-    event::AppendJsonString(text, item.reason);
+    AppendJsonString(text, item.reason);
     text += ",\"record\":";
-    event::AppendJsonString(text, item.record);
+    AppendJsonString(text, item.record);
     text += "}\n";
   }
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -50,4 +50,4 @@ Status FileDeadLetter::Put(const std::string& site, const std::vector<Item>& ite
   return Status::Ok();
 }
 
-}  // namespace oceanus::load
+}  // namespace oceanus::queue

@@ -1,4 +1,4 @@
-#include "tasks/worker.h"
+#include "work/worker.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include "tasks/local/local_task_queue.h"
 #include "temp_dir.h"
 
-namespace oceanus::tasks {
+namespace oceanus::work {
 namespace {
 
 using std::chrono::milliseconds;
@@ -20,7 +20,7 @@ using std::chrono::milliseconds;
 class ScriptedAction final : public actions::Action {
  public:
   ScriptedAction(int failures, bool retryable) : failures_(failures), retryable_(retryable) {}
-  Status Run(const Task& task) override {
+  Status Run(const tasks::Task& task) override {
     std::lock_guard lock(mu_);
     runs_.push_back({task.id, std::chrono::steady_clock::now()});
     if (++counts_[task.id] <= failures_)
@@ -45,7 +45,7 @@ struct WorkerRig {
   testing::ScopedTempDir dir{"worker"};
   tasks::TasksConfig tasks;
   std::vector<actions::ActionConfig> actions;
-  std::unique_ptr<LocalTaskQueue> queue;
+  std::unique_ptr<tasks::LocalTaskQueue> queue;
   actions::ActionMap runners;
   ScriptedAction* action = nullptr;
 
@@ -61,17 +61,17 @@ struct WorkerRig {
     a.rate_limit.count = rate;
     a.rate_limit.per = milliseconds(500);
     actions.push_back(a);
-    queue = std::move(LocalTaskQueue::Open(tasks)).value();
+    queue = std::move(tasks::LocalTaskQueue::Open(tasks)).value();
     auto owned = std::make_unique<ScriptedAction>(failures, retryable);
     action = owned.get();
     runners.emplace("hook", std::move(owned));
   }
   void Enqueue(const std::string& id) {
-    Task t;
+    tasks::Task t;
     t.id = id;
     t.action = "hook";
     t.args = "{}";
-    t.not_before = Clock::now();
+    t.not_before = tasks::Clock::now();
     ASSERT_TRUE(queue->Enqueue(t).ok());
   }
   // Runs a worker until `done` holds (polled), at most 10 s.
@@ -167,4 +167,4 @@ TEST(WorkerTest, BackoffDoublesUpToTheCap) {
 }
 
 }  // namespace
-}  // namespace oceanus::tasks
+}  // namespace oceanus::work

@@ -1,4 +1,5 @@
-// The worker: takes due tasks from a task queue and runs their actions.
+// The worker, the "work" stage: takes due tasks from a task queue and runs their actions.
+// It sits above both tasks/ (the queue and the task format) and actions/ (which read tasks).
 //
 // One dispatch thread owns the queue's consumer side (Take/Done/Retry/Bury); actions run on a
 // pool of `tasks.concurrency` threads and report back to it. Per action a limiter enforces
@@ -20,11 +21,12 @@
 #include <vector>
 
 #include "actions/action.h"
-#include "app/config.h"
+#include "actions/action_config.h"
+#include "tasks/tasks_config.h"
 #include "tasks/task_queue.h"
 #include "util/metrics.h"
 
-namespace oceanus::tasks {
+namespace oceanus::work {
 
 struct WorkerStats {
   std::atomic<std::uint64_t> started{0};
@@ -53,7 +55,7 @@ class RateLimiter {
 class Worker {
  public:
   Worker(const tasks::TasksConfig& config, const std::vector<actions::ActionConfig>& actions,
-         TaskQueue& queue, const actions::ActionMap& runners);
+         tasks::TaskQueue& queue, const actions::ActionMap& runners);
 
   // Works until `stop`; then lets running actions finish, settles them, hands back the
   // tasks it holds (queued again, attempts unchanged) and returns.
@@ -67,17 +69,17 @@ class Worker {
 
  private:
   struct Finished {
-    Task task;
+    tasks::Task task;
     Status status;
   };
-  void Settle(Task task, const Status& status);
-  void Start(Task task);
+  void Settle(tasks::Task task, const Status& status);
+  void Start(tasks::Task task);
 
   const tasks::TasksConfig& config_;
-  TaskQueue& queue_;
+  tasks::TaskQueue& queue_;
   const actions::ActionMap& runners_;
   std::map<std::string, RateLimiter, std::less<>> limits_;
-  std::deque<Task> waiting_;  // taken, waiting for a rate-limit token
+  std::deque<tasks::Task> waiting_;  // taken, waiting for a rate-limit token
   std::size_t running_ = 0;
   std::mutex finished_mu_;
   std::condition_variable finished_cv_;
@@ -88,4 +90,4 @@ class Worker {
   WorkerStats stats_;
 };
 
-}  // namespace oceanus::tasks
+}  // namespace oceanus::work

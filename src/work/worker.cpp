@@ -1,5 +1,5 @@
 // The worker loop (see worker.h).
-#include "tasks/worker.h"
+#include "work/worker.h"
 
 #include <spdlog/spdlog.h>
 
@@ -7,7 +7,7 @@
 
 #include "util/thread_pool.h"
 
-namespace oceanus::tasks {
+namespace oceanus::work {
 
 using Steady = std::chrono::steady_clock;
 
@@ -23,7 +23,7 @@ bool RateLimiter::TryStart(Steady::time_point now, Steady::time_point* next) {
 }
 
 Worker::Worker(const tasks::TasksConfig& config, const std::vector<actions::ActionConfig>& actions,
-               TaskQueue& queue, const actions::ActionMap& runners)
+               tasks::TaskQueue& queue, const actions::ActionMap& runners)
     : config_(config), queue_(queue), runners_(runners) {
   for (const auto& a : actions) {
     limits_.emplace(a.name, RateLimiter(a.rate_limit.count, a.rate_limit.per));
@@ -59,7 +59,7 @@ std::chrono::milliseconds Worker::Backoff(unsigned attempts) const {
 
 // The counters move only once the queue has recorded the outcome: a watcher that sees
 // `succeeded` go up may rely on the task not being delivered again.
-void Worker::Settle(Task task, const Status& status) {
+void Worker::Settle(tasks::Task task, const Status& status) {
   Status stored;
   std::atomic<std::uint64_t> WorkerStats::*counter = nullptr;
   if (status.ok()) {
@@ -71,7 +71,7 @@ void Worker::Settle(Task task, const Status& status) {
     task.last_error = status.message();
     if (status.retryable() && task.attempts < config_.max_attempts) {
       const auto delay = Backoff(task.attempts);
-      task.not_before = Clock::now() + delay;
+      task.not_before = tasks::Clock::now() + delay;
       counter = &WorkerStats::retried;
       spdlog::warn("task {} ({}) failed (attempt {} of {}): {}; retrying in {} ms", task.id,
                    task.action, task.attempts, config_.max_attempts, status.message(),
@@ -107,7 +107,7 @@ void Worker::Run(std::stop_token stop) {
       Settle(std::move(f.task), f.status);
     }
   };
-  auto start = [&](Task task) {
+  auto start = [&](tasks::Task task) {
     auto it = runners_.find(task.action);
     ++running_;
     stats_.started++;
@@ -183,4 +183,4 @@ void Worker::Run(std::stop_token stop) {
   pool.Join();
 }
 
-}  // namespace oceanus::tasks
+}  // namespace oceanus::work

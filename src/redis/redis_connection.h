@@ -24,7 +24,7 @@
 #include "app/config.h"
 #include "util/status.h"
 
-namespace oceanus::queue::redis {
+namespace oceanus::redis {
 
 struct ReplyDeleter {
   void operator()(redisReply* r) const { freeReplyObject(r); }
@@ -70,4 +70,4 @@ class RedisConnection {
 // Reply helpers.
 std::string_view ReplyString(const redisReply* r);
 
-}  // namespace oceanus::queue::redis
+}  // namespace oceanus::redis
