@@ -5,7 +5,7 @@
 #include <cctype>
 #include <map>
 
-#include "app/config.h"
+#include "config/config.h"
 #include "config/reader.h"
 #include "react/template.h"
 

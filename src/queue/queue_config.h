@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "redis/connection_options.h"
+
 namespace YAML {
 class Node;
 }
@@ -22,15 +24,9 @@ enum class Durability {
   kFsync,  // answered after fdatasync (group commit): survives power loss
 };
 
-// Redis Streams (queue type `redis`).
-struct RedisConfig {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 6379;
-  std::string password;
-  unsigned db = 0;
-  std::string prefix;  // stream key = <prefix><site>; dead-letter = <prefix><site>:dead
-  std::chrono::milliseconds connect_timeout{1'000};
-  std::chrono::milliseconds command_timeout{1'000};
+// Redis Streams (queue type `redis`): the server (the connection options) and the streams.
+struct RedisConfig : redis::ConnectionOptions {
+  std::string prefix;    // stream key = <prefix><site>; dead-letter = <prefix><site>:dead
   bool publish = false;  // also PUBLISH each record on channel <site>, as the original did
   std::chrono::milliseconds claim_idle{30'000};  // pending this long in a consumer: claim it
   unsigned max_deliveries = 5;                   // then it goes to the dead-letter stream

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <set>
 
-#include "app/config.h"
+#include "config/config.h"
 #include "config/reader.h"
 #include "react/template.h"
 

@@ -53,8 +53,7 @@ Status RedisConnection::TransportError(const char* what) {
   return Status::Unavailable(std::string("redis ") + address() + ": " + what + ": " + detail);
 }
 
-Result<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
-    const queue::RedisConfig& config) {
+Result<std::unique_ptr<RedisConnection>> RedisConnection::Connect(const ConnectionOptions& config) {
   std::unique_ptr<RedisConnection> conn(new RedisConnection());
   conn->config_ = config;
   conn->context_.reset(

@@ -3,7 +3,7 @@
 
 #include <re2/re2.h>
 
-#include "app/config.h"
+#include "config/config.h"
 #include "config/reader.h"
 
 namespace oceanus::sink {

@@ -1,7 +1,7 @@
 // Parses the tasks section (tasks/tasks_config.h).
 #include "tasks/tasks_config.h"
 
-#include "app/config.h"
+#include "config/config.h"
 #include "config/reader.h"
 
 namespace oceanus::tasks {
