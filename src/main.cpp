@@ -238,9 +238,7 @@ int Check(const std::string& path) {
             << "load: batches of " << c->load.batch_rows << " rows / " << c->load.batch_bytes
             << " bytes / " << c->load.max_wait.count() << " ms\n";
   for (const auto& site : c->sites) {
-    std::cout << "\nsite " << site.name << "\n  endpoint: /" << config::ToString(site.endpoint)
-              << "/" << site.name;
-    if (site.name == c->default_site) std::cout << " (and bare /swallow)";
+    std::cout << "\nsite " << site.name << "\n  endpoint: " << collect::DescribeEndpoint(*c, site);
     std::cout << "\n  tables: " << config::ToString(site.tables) << ", due now:";
     for (const auto& t : tables::TablesDueAt(site, c->sink.table_prefix, now, *tz))
       std::cout << " " << t;
