@@ -253,6 +253,12 @@ int Check(const std::string& path) {
         std::cout << ", max " << f.max_length
                   << (f.on_overflow == config::Overflow::kTruncate ? " (truncate)" : " (reject)");
       if (!f.pattern.empty()) std::cout << ", pattern " << f.pattern;
+      if (!f.transforms.empty()) {
+        std::cout << ", transform ";
+        for (std::size_t i = 0; i < f.transforms.size(); ++i)
+          std::cout << (i ? "," : "") << config::ToString(f.transforms[i]);
+      }
+      if (!f.delete_chars.empty()) std::cout << ", delete_chars '" << f.delete_chars << "'";
       if (f.json) std::cout << ", json";
       if (f.ip) std::cout << ", ip";
       if (f.default_value) std::cout << ", default '" << *f.default_value << "'";
