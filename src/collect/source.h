@@ -24,7 +24,6 @@
 #include "collect/request.h"
 #include "collect/site.h"
 #include "config/config.h"
-#include "config/reader.h"
 #include "config/registry.h"
 #include "util/status.h"
 

@@ -12,6 +12,7 @@
 #include "app/config.h"
 #include "collect/collector.h"
 #include "collect/event_intake.h"
+#include "config/reader.h"
 
 namespace oceanus::collect {
 namespace {
