@@ -6,6 +6,7 @@
 
 #include "app/commands.h"
 #include "app/prepare.h"
+#include "collect/source.h"
 #include "tables/table_names.h"
 
 namespace oceanus::app {
@@ -52,6 +53,12 @@ void PrintField(const config::Field& f) {
     std::cout << ", max " << f.max_length
               << (f.on_overflow == config::Overflow::kTruncate ? " (truncate)" : " (reject)");
   if (!f.pattern.empty()) std::cout << ", pattern " << f.pattern;
+  if (!f.transforms.empty()) {
+    std::cout << ", transform ";
+    for (std::size_t i = 0; i < f.transforms.size(); ++i)
+      std::cout << (i ? "," : "") << config::ToString(f.transforms[i]);
+  }
+  if (!f.delete_chars.empty()) std::cout << ", delete_chars '" << f.delete_chars << "'";
   if (f.json) std::cout << ", json";
   if (f.ip) std::cout << ", ip";
   if (f.default_value) std::cout << ", default '" << *f.default_value << "'";
@@ -61,9 +68,7 @@ void PrintField(const config::Field& f) {
 void PrintSites(const Config& c, const TimeZone& tz) {
   const auto now = std::chrono::system_clock::now();
   for (const auto& site : c.sites) {
-    std::cout << "\nsite " << site.name << "\n  endpoint: /" << config::ToString(site.endpoint)
-              << "/" << site.name;
-    if (site.name == c.default_site) std::cout << " (and bare /swallow)";
+    std::cout << "\nsite " << site.name << "\n  endpoint: " << collect::DescribeEndpoint(c, site);
     std::cout << "\n  tables: " << config::ToString(site.tables) << ", due now:";
     for (const auto& t : tables::TablesDueAt(site, c.sink.table_prefix, now, tz))
       std::cout << " " << t;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "collect/source.h"
 #include "config/reader.h"
 
 namespace oceanus::app {
@@ -20,7 +21,7 @@ Config Parse(const config::Reader& r, const YAML::Node& root, const std::string&
   r.ExpectKeys(root, "the top level",
                {"data_dir", "time_zone", "log_level", "server", "queue", "load", "sink", "tables",
                 "admin", "default_site", "sites", "tasks", "actions", "rules"});
-  config::ParseShared(r, root, c);
+  config::ParseShared(r, root, collect::RegisteredSiteSources(), c);
   c.queue = queue::ParseQueueConfig(r, root["queue"]);
   c.load = load::ParseLoadConfig(r, root["load"]);
   c.sink = sink::ParseSinkConfig(r, root["sink"], c);

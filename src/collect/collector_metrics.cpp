@@ -13,13 +13,13 @@ constexpr std::string_view kRejectNames[kRejectReasons] = {"invalid", "malformed
 
 }  // namespace
 
-CollectorCounters::CollectorCounters(const app::Config& config)
-    : site_count_(config.sites.size()),
-      sites_(config.sites.size()),
-      requests_((config.sites.size() + 1) * kEndpointLabels * kStatuses.size()) {
+CollectorCounters::CollectorCounters(const std::vector<Site>& sites)
+    : site_count_(sites.size()),
+      sites_(sites.size()),
+      requests_((sites.size() + 1) * kEndpointLabels * kStatuses.size()) {
   for (std::size_t i = 0; i < site_count_; ++i)
     sites_[i].field_failures = std::vector<std::atomic<std::uint64_t>>(
-        config.sites[i].schema.size() * event::kFailureKinds);
+        sites[i].builder.field_count() * event::kFailureKinds);
 }
 
 std::size_t CollectorCounters::StatusIndex(int status) {
@@ -40,7 +40,7 @@ void CollectorCounters::FieldFailed(std::size_t site, const event::FieldError& e
   if (i < failures.size()) Bump(failures[i]);
 }
 
-void CollectorCounters::Write(const app::Config& config,
+void CollectorCounters::Write(const std::vector<Site>& site_list,
                               const std::vector<const CollectorCounters*>& threads,
                               MetricsWriter& out) {
   auto sum = [&](auto pick) {
@@ -48,12 +48,12 @@ void CollectorCounters::Write(const app::Config& config,
     for (const CollectorCounters* t : threads) total += pick(*t).load(std::memory_order_relaxed);
     return static_cast<double>(total);
   };
-  const std::size_t sites = config.sites.size();
+  const std::size_t sites = site_list.size();
 
   out.Family("oceanus_requests_total", "counter",
              "HTTP requests answered by the collector, by site, endpoint and status.");
   for (std::size_t s = 0; s <= sites; ++s) {
-    const std::string_view site = s < sites ? std::string_view(config.sites[s].name) : "";
+    const std::string_view site = s < sites ? std::string_view(site_list[s].name) : "";
     for (std::size_t e = 0; e < kEndpointLabels; ++e) {
       for (std::size_t k = 0; k < kStatuses.size(); ++k) {
         const std::size_t i = (s * kEndpointLabels + e) * kStatuses.size() + k;
@@ -76,7 +76,7 @@ void CollectorCounters::Write(const app::Config& config,
   out.Family("oceanus_validation_failures_total", "counter",
              "Fields that failed validation, by site, field and reason.");
   for (std::size_t s = 0; s < sites; ++s) {
-    const config::Site& site = config.sites[s];
+    const Site& site = site_list[s];
     out.Sample(
         "oceanus_events_received_total", {{"site", site.name}},
         sum([&](const CollectorCounters& t) -> const auto& { return t.sites_[s].received; }));
@@ -87,7 +87,7 @@ void CollectorCounters::Write(const app::Config& config,
           "oceanus_events_rejected_total", {{"site", site.name}, {"reason", kRejectNames[r]}},
           sum([&](const CollectorCounters& t) -> const auto& { return t.sites_[s].rejected[r]; }));
     }
-    for (std::size_t f = 0; f < site.schema.size(); ++f) {
+    for (std::size_t f = 0; f < site.builder.field_count(); ++f) {
       for (std::size_t k = 0; k < event::kFailureKinds; ++k) {
         const double n = sum([&](const CollectorCounters& t) -> const auto& {
           return t.sites_[s].field_failures[f * event::kFailureKinds + k];
@@ -95,7 +95,7 @@ void CollectorCounters::Write(const app::Config& config,
         if (n == 0) continue;
         out.Sample("oceanus_validation_failures_total",
                    {{"site", site.name},
-                    {"field", site.schema[f].name},
+                    {"field", site.builder.field(f).name},
                     {"reason", event::FailureKindName(static_cast<event::FailureKind>(k))}},
                    n);
       }

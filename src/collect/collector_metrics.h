@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "app/config.h"
+#include "collect/site.h"
 #include "event/event_builder.h"
 #include "util/metrics.h"
 
@@ -41,9 +41,10 @@ inline constexpr std::size_t kRejectReasons = 4;
 
 class CollectorCounters {
  public:
-  explicit CollectorCounters(const app::Config& config);
+  // Counters for `sites` (the collector's, Collector::sites()).
+  explicit CollectorCounters(const std::vector<Site>& sites);
 
-  // site: index in config.sites, or -1 when the request named no known site.
+  // site: index in `sites`, or -1 when the request named no known site.
   void Request(int site, EndpointLabel endpoint, int status);
   void Received(std::size_t site) { Bump(sites_[site].received); }
   void Queued(std::size_t site) { Bump(sites_[site].queued); }
@@ -52,9 +53,9 @@ class CollectorCounters {
   }
   void FieldFailed(std::size_t site, const event::FieldError& error);
 
-  // Writes the sum of `threads` (one CollectorCounters per I/O thread).
-  static void Write(const app::Config& config, const std::vector<const CollectorCounters*>& threads,
-                    MetricsWriter& out);
+  // Writes the sum of `threads` (one CollectorCounters per I/O thread, each made for `sites`).
+  static void Write(const std::vector<Site>& sites,
+                    const std::vector<const CollectorCounters*>& threads, MetricsWriter& out);
 
  private:
   struct SiteCounters {

@@ -160,19 +160,25 @@ Field ParseField(const Reader& r, const YAML::Node& node) {
   return f;
 }
 
-Site ParseSite(const Reader& r, const YAML::Node& key, const YAML::Node& node) {
+Site ParseSite(const Reader& r, const SiteSources& sources, const YAML::Node& key,
+               const YAML::Node& node) {
   Site site;
   site.name = key.as<std::string>();
   site.line = r.Line(key);
   if (!ValidName(site.name, true))
     r.Fail(key, "site name '" + site.name + "' must match [a-z0-9_]+");
-  r.ExpectKeys(node, "site '" + site.name + "'", {"endpoint", "tables", "schema", "description"});
+  // The keys a site takes: the common ones and those of its source (when it names a known one).
+  std::vector<std::string> keys = {"endpoint", "tables", "schema", "description"};
+  const YAML::Node endpoint = node.IsMap() ? node["endpoint"] : YAML::Node();
+  if (endpoint && endpoint.IsScalar() && sources.Has(r.Str(endpoint))) {
+    for (auto& k : sources.SiteKeys(r.Str(endpoint))) keys.push_back(std::move(k));
+  }
+  r.ExpectKeys(node, "site '" + site.name + "'", keys);
   if (!node["endpoint"]) r.Fail(key, "site '" + site.name + "' needs an endpoint");
-  site.endpoint = Choose<Endpoint>(r, node["endpoint"], "endpoint",
-                                   {{"swallow", Endpoint::kSwallow},
-                                    {"pirate", Endpoint::kPirate},
-                                    {"gaze", Endpoint::kGaze},
-                                    {"pierce", Endpoint::kPierce}});
+  site.endpoint = r.Str(node["endpoint"]);
+  if (!sources.Has(site.endpoint))
+    r.Fail(node["endpoint"],
+           "unknown endpoint '" + site.endpoint + "' (expected one of: " + sources.Names() + ")");
   if (node["tables"]) {
     site.tables =
         Choose<TableLayout>(r, node["tables"], "table layout",
@@ -207,6 +213,7 @@ Site ParseSite(const Reader& r, const YAML::Node& key, const YAML::Node& node) {
     if (it->from != FieldSource::kEventId)
       r.Fail(schema, "field 'eid' is the event id and must be from: event_id");
   }
+  site.source = sources.ParseSite(site.endpoint, r, node, site);
   return site;
 }
 
@@ -305,7 +312,7 @@ void RejectDuplicateKeys(const Reader& r, const YAML::Node& root) {
   RejectDuplicateKeys(r, root, walked);
 }
 
-void ParseShared(const Reader& r, const YAML::Node& root, Config& c) {
+void ParseShared(const Reader& r, const YAML::Node& root, const SiteSources& sources, Config& c) {
   if (root["data_dir"]) c.data_dir = r.Str(root["data_dir"]);
   if (root["time_zone"]) c.time_zone = r.Str(root["time_zone"]);
   if (root["log_level"]) {
@@ -319,15 +326,15 @@ void ParseShared(const Reader& r, const YAML::Node& root, Config& c) {
   const YAML::Node sites = root["sites"];
   if (!sites || !sites.IsMap() || sites.size() == 0)
     r.Fail(sites ? sites : root, "the config needs sites: a mapping of site name to settings");
-  for (const auto& kv : sites) c.sites.push_back(ParseSite(r, kv.first, kv.second));
+  for (const auto& kv : sites) c.sites.push_back(ParseSite(r, sources, kv.first, kv.second));
   if (root["default_site"]) {
     c.default_site = r.Str(root["default_site"]);
     const Site* site = c.FindSite(c.default_site);
     if (site == nullptr)
       r.Fail(root["default_site"], "default_site '" + c.default_site + "' is not a site");
-    if (site->endpoint != Endpoint::kSwallow)
-      r.Fail(root["default_site"],
-             "default_site '" + c.default_site + "' is not served by swallow");
+    if (site->endpoint != sources.DefaultSiteSource())
+      r.Fail(root["default_site"], "default_site '" + c.default_site + "' is not served by " +
+                                       std::string(sources.DefaultSiteSource()));
   }
 }
 
@@ -335,20 +342,6 @@ const Site* Config::FindSite(std::string_view name) const {
   for (const auto& s : sites)
     if (s.name == name) return &s;
   return nullptr;
-}
-
-const char* ToString(Endpoint e) {
-  switch (e) {
-    case Endpoint::kSwallow:
-      return "swallow";
-    case Endpoint::kPirate:
-      return "pirate";
-    case Endpoint::kGaze:
-      return "gaze";
-    case Endpoint::kPierce:
-      return "pierce";
-  }
-  return "?";
 }
 
 const char* ToString(FieldSource s) {
@@ -383,6 +376,18 @@ const char* ToString(FieldType t) {
       return "boolean";
     case FieldType::kTimestamp:
       return "timestamp";
+  }
+  return "?";
+}
+
+const char* ToString(Transform t) {
+  switch (t) {
+    case Transform::kLower:
+      return "lower";
+    case Transform::kUpper:
+      return "upper";
+    case Transform::kStrip:
+      return "strip";
   }
   return "?";
 }

@@ -10,11 +10,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "config/registry.h"
 #include "util/status.h"
 
 namespace YAML {
@@ -60,9 +63,6 @@ struct Field {
   int line = 0;  // where it was defined, for messages
 };
 
-// Which public path serves a site.
-enum class Endpoint { kSwallow, kPirate, kGaze, kPierce };
-
 enum class TableLayout {
   kDaily,   // <prefix><site>_YYYYMMDD, date of the event's dt in the configured time zone
   kSingle,  // <prefix><site>
@@ -70,7 +70,11 @@ enum class TableLayout {
 
 struct Site {
   std::string name;  // [a-z0-9_]+
-  Endpoint endpoint = Endpoint::kSwallow;
+  // The HTTP source that serves the site, by its registered name ("swallow", "pirate", …):
+  // one of SiteSources::Names(), checked at load.
+  std::string endpoint;
+  // That source's own keys of the site's mapping, parsed by the source; null when it has none.
+  std::shared_ptr<const ComponentSettings> source;
   TableLayout tables = TableLayout::kDaily;
   std::vector<Field> schema;  // always contains `eid` (added when not listed)
   int line = 0;
@@ -123,13 +127,35 @@ struct Config {
 // buffer of this size at most.
 inline constexpr std::size_t kMaxHeaderBytesLimit = 1024 * 1024;
 
-// The shared part of the file's root mapping: data_dir, time_zone, log_level, server, admin,
-// sites and default_site (app/config.cpp reads the rest, section by section).
-void ParseShared(const Reader& r, const YAML::Node& root, Config& c);
+// The HTTP sources as the site parser sees them. Each site's `endpoint:` names a source; the
+// sources are registered in collect/ (collect/source.h), above config/, so app/ hands their
+// registry to ParseShared through this interface and config/ never includes collect/.
+class SiteSources {
+ public:
+  virtual ~SiteSources() = default;
+  // The names an `endpoint:` may give, "a, b, c", for the "expected one of" message.
+  virtual std::string Names() const = 0;
+  virtual bool Has(std::string_view name) const = 0;
+  // The keys of a site's mapping the source `name` (one that Has) reads besides the common
+  // ones (endpoint, tables, schema, description).
+  virtual std::vector<std::string> SiteKeys(std::string_view name) const = 0;
+  // Parses and validates those keys of `node` (the site's mapping) for `site`, whose schema
+  // is parsed; a mistake fails through `r` at its position. Null when the source has none.
+  virtual std::shared_ptr<const ComponentSettings> ParseSite(std::string_view name, const Reader& r,
+                                                             const YAML::Node& node,
+                                                             const Site& site) const = 0;
+  // The source whose bare path (no site named) writes to default_site.
+  virtual std::string_view DefaultSiteSource() const = 0;
+};
 
-const char* ToString(Endpoint e);
+// The shared part of the file's root mapping: data_dir, time_zone, log_level, server, admin,
+// sites and default_site (app/config.cpp reads the rest, section by section). Each site's
+// endpoint is checked against `sources`, which also parse their own keys of the site.
+void ParseShared(const Reader& r, const YAML::Node& root, const SiteSources& sources, Config& c);
+
 const char* ToString(FieldSource s);
 const char* ToString(FieldType t);
+const char* ToString(Transform t);
 const char* ToString(TableLayout t);
 
 }  // namespace oceanus::config

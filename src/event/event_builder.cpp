@@ -108,10 +108,9 @@ bool NormaliseType(FieldType type, std::string& v, std::string& reason) {
 
 Result<EventBuilder> EventBuilder::Compile(const config::Site& site) {
   EventBuilder b;
-  b.site_ = std::make_shared<const config::Site>(site);
-  for (const auto& f : b.site_->schema) {
+  for (const auto& f : site.schema) {
     CompiledField cf;
-    cf.spec = &f;
+    cf.spec = f;
     if (!f.pattern.empty()) {
       RE2::Options options;
       options.set_log_errors(false);
@@ -123,29 +122,64 @@ Result<EventBuilder> EventBuilder::Compile(const config::Site& site) {
     b.fields_.push_back(std::move(cf));
   }
   for (auto& cf : b.fields_) {
-    if (cf.spec->from != FieldSource::kDevice) continue;
-    auto src = b.FieldIndex(cf.spec->source_name);
-    if (!src) return Status::InvalidArgument("field " + cf.spec->name + " reads a missing field");
+    if (cf.spec.from != FieldSource::kDevice) continue;
+    auto src = b.FieldIndex(cf.spec.source_name);
+    if (!src) return Status::InvalidArgument("field " + cf.spec.name + " reads a missing field");
     cf.device_source = *src;
   }
   b.output_order_.resize(b.fields_.size());
   for (std::size_t i = 0; i < b.fields_.size(); ++i) b.output_order_[i] = i;
   std::sort(b.output_order_.begin(), b.output_order_.end(), [&](std::size_t x, std::size_t y) {
-    return b.fields_[x].spec->name < b.fields_[y].spec->name;
+    return b.fields_[x].spec.name < b.fields_[y].spec.name;
   });
   return b;
 }
 
 std::optional<std::size_t> EventBuilder::FieldIndex(std::string_view name) const {
   for (std::size_t i = 0; i < fields_.size(); ++i)
-    if (fields_[i].spec->name == name) return i;
+    if (fields_[i].spec.name == name) return i;
   return std::nullopt;
+}
+
+bool EventBuilder::Extract(const config::Field& f, std::size_t i, const RequestFacts& request,
+                           ThreadState& thread, EventScratch& scratch, std::string_view& raw) {
+  std::string& v = scratch.values[i];
+  switch (f.from) {
+    case FieldSource::kParam:
+      if (auto p = request.params->Get(f.source_name)) raw = *p;
+      return true;
+    case FieldSource::kHeader:
+      if (request.headers != nullptr) raw = request.headers->Get(f.source_name);
+      return true;
+    case FieldSource::kClientIp:
+      raw = request.client_ip;
+      return true;
+    case FieldSource::kUserAgent:
+      raw = request.user_agent;
+      return true;
+    case FieldSource::kNow: {
+      char buf[32];
+      v.assign(buf, FormatUtcMicros(request.now, buf));
+      scratch.present[i] = 1;
+      return false;
+    }
+    case FieldSource::kEventId: {
+      char buf[36];
+      thread.ids.Next(request.now, buf);
+      v.assign(buf, sizeof buf);
+      scratch.present[i] = 1;
+      return false;
+    }
+    case FieldSource::kDevice:
+      return false;  // derived after every other field
+  }
+  return true;
 }
 
 bool EventBuilder::BuildField(std::size_t i, const RequestFacts& request, ThreadState& thread,
                               EventScratch& scratch) const {
   const CompiledField& cf = fields_[i];
-  const config::Field& f = *cf.spec;
+  const config::Field& f = cf.spec;
   std::string& v = scratch.values[i];
   auto fail = [&](FailureKind kind, std::string reason) {
     scratch.errors.push_back({f.name, std::move(reason), kind, i});
@@ -153,36 +187,7 @@ bool EventBuilder::BuildField(std::size_t i, const RequestFacts& request, Thread
   };
 
   std::string_view raw;
-  switch (f.from) {
-    case FieldSource::kParam:
-      if (auto p = request.params->Get(f.source_name)) raw = *p;
-      break;
-    case FieldSource::kHeader:
-      if (request.headers != nullptr) raw = request.headers->Get(f.source_name);
-      break;
-    case FieldSource::kClientIp:
-      raw = request.client_ip;
-      break;
-    case FieldSource::kUserAgent:
-      raw = request.user_agent;
-      break;
-    case FieldSource::kNow: {
-      char buf[32];
-      v.assign(buf, FormatUtcMicros(request.now, buf));
-      scratch.present[i] = 1;
-      return true;
-    }
-    case FieldSource::kEventId: {
-      char buf[36];
-      thread.ids.Next(request.now, buf);
-      v.assign(buf, sizeof buf);
-      scratch.present[i] = 1;
-      return true;
-    }
-    case FieldSource::kDevice:
-      return true;  // derived after every other field
-  }
-
+  if (!Extract(f, i, request, thread, scratch, raw)) return true;
   if (raw.empty()) {
     if (f.default_value) {
       raw = *f.default_value;
@@ -257,7 +262,7 @@ bool EventBuilder::Build(const RequestFacts& request, ThreadState& thread,
   for (std::size_t i = 0; i < n; ++i) ok = BuildField(i, request, thread, scratch) && ok;
   for (std::size_t i = 0; i < n; ++i) {
     const CompiledField& cf = fields_[i];
-    if (cf.spec->from != FieldSource::kDevice) continue;
+    if (cf.spec.from != FieldSource::kDevice) continue;
     const std::string_view ua =
         scratch.present[cf.device_source] ? std::string_view(scratch.values[cf.device_source]) : "";
     scratch.values[i].assign(thread.devices.Classify(ua));
@@ -274,7 +279,7 @@ bool EventBuilder::Build(const RequestFacts& request, ThreadState& thread,
     if (!scratch.present[i]) continue;
     if (!first) out += ',';
     first = false;
-    const config::Field& f = *fields_[i].spec;
+    const config::Field& f = fields_[i].spec;
     out += '"';
     out += f.name;  // names are [a-z0-9_]: no escaping needed
     out += "\":";
@@ -291,7 +296,7 @@ bool EventBuilder::Build(const RequestFacts& request, ThreadState& thread,
 std::string EventBuilder::Describe(const EventScratch& scratch) const {
   std::string out;
   for (std::size_t i = 0; i < fields_.size() && i < scratch.values.size(); ++i) {
-    out += fields_[i].spec->name;
+    out += fields_[i].spec.name;
     out += " = ";
     if (i < scratch.present.size() && scratch.present[i]) {
       AppendJsonString(out, scratch.values[i]);

@@ -19,12 +19,6 @@ AdminResponse BadRequest(const std::string& why) {
   return {400, "application/json", body + "}\n"};
 }
 
-const config::Site* FindSite(const app::Config& config, std::string_view name) {
-  for (const auto& s : config.sites)
-    if (s.name == name) return &s;
-  return nullptr;
-}
-
 std::int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -33,7 +27,7 @@ std::int64_t NowMicros() {
 
 }  // namespace
 
-AdminResponse TailAnswer(const app::Config& config, const Server* server,
+AdminResponse TailAnswer(const config::Config& config, const Server* server,
                          const std::string& query) {
   event::ParamList params;
   std::string bad;
@@ -87,13 +81,13 @@ AdminResponse TailAnswer(const app::Config& config, const Server* server,
   return {200, "application/json", out};
 }
 
-AdminResponse VisitorAnswer(const app::Config& config, sink::HistorySource* history,
+AdminResponse VisitorAnswer(const config::Config& config, sink::HistorySource* history,
                             const std::string& query) {
   event::ParamList params;
   std::string bad;
   if (!params.AddEncoded(query, &bad)) return BadRequest("malformed parameter '" + bad + "'");
   auto site_name = params.Get("site");
-  const config::Site* site = site_name ? FindSite(config, *site_name) : nullptr;
+  const config::Site* site = site_name ? config.FindSite(*site_name) : nullptr;
   if (site == nullptr) return BadRequest("site: give one of the configured sites");
   std::string column, value;
   for (const char* key : {"sid", "uid"}) {

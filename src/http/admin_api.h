@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "app/config.h"
+#include "config/config.h"
 #include "http/admin_server.h"
 #include "http/server.h"
 #include "sink/history.h"
@@ -17,11 +17,12 @@ std::string_view AdminPage();
 // /api/tail?since=<micros>&site=&sid=&uid=: events accepted and requests rejected since then,
 // oldest first, with "now" to pass as the next `since`. `server` may be null (no collector
 // in this process): then the answer says so.
-AdminResponse TailAnswer(const app::Config& config, const Server* server, const std::string& query);
+AdminResponse TailAnswer(const config::Config& config, const Server* server,
+                         const std::string& query);
 
 // /api/visitor?site=<name>&sid=<id> (or uid=<id>)&hours=<24>: that visitor's events from the
 // warehouse, newest first, at most 500.
-AdminResponse VisitorAnswer(const app::Config& config, sink::HistorySource* history,
+AdminResponse VisitorAnswer(const config::Config& config, sink::HistorySource* history,
                             const std::string& query);
 
 }  // namespace oceanus::http

@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "app/config.h"
+#include "config/config.h"
 #include "util/status.h"
 
 namespace oceanus::http {

@@ -66,14 +66,14 @@ class Session;
 // main joins the pool first and why ThreadPool::Submit after Join runs the job inline. Then
 // no session outlives the io its socket belongs to.
 struct Worker {
-  Worker(unsigned index, const app::Config& config,
+  Worker(unsigned index, const config::ServerConfig& server,
          std::shared_ptr<const collect::Collector> collector, std::atomic<std::size_t>& connections)
       : index(index),
-        config(config),
+        server(server),
         collector(std::move(collector)),
         connections(connections),
         thread_state(this->collector->classifier()),
-        counters(config),
+        counters(this->collector->sites()),
         acceptor(io) {}
 
   // The Date header, reformatted only when the second changes.
@@ -92,7 +92,7 @@ struct Worker {
   void Run();
 
   unsigned index;
-  const app::Config& config;
+  const config::ServerConfig& server;  // the Server's (Server::Impl outlives its workers)
   std::shared_ptr<const collect::Collector> collector;
   // Connections open on every thread together (server.max_connections caps it exactly): one
   // atomic shared by the threads, touched once per accept and once per close, never per request.
@@ -257,7 +257,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     if (buffer_.size() == 0) {
       // Between requests: wait for the first bytes under the idle timeout.
       idle_ = true;
-      stream_.expires_after(worker_.config.server.idle_timeout);
+      stream_.expires_after(worker_.server.idle_timeout);
       stream_.async_read_some(buffer_.prepare(4096),
                               [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                                 self->idle_ = false;
@@ -274,8 +274,8 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   void ReadRequest() {
     parser_.emplace();
     parser_->header_limit(worker_.header_limit);
-    parser_->body_limit(worker_.config.server.max_body_bytes);
-    stream_.expires_after(worker_.config.server.read_timeout);
+    parser_->body_limit(worker_.server.max_body_bytes);
+    stream_.expires_after(worker_.server.read_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
@@ -368,7 +368,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     if (worker_.draining) outcome_.close = true;
     out_.clear();
     AppendResponse(out_, outcome_, keep_alive_, worker_.Date());
-    stream_.expires_after(worker_.config.server.read_timeout);
+    stream_.expires_after(worker_.server.read_timeout);
     asio::async_write(stream_, asio::buffer(out_),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec || !self->keep_alive_ || self->outcome_.close) return self->Close();
@@ -478,6 +478,7 @@ Status ProbeUnused(const tcp::endpoint& endpoint, const std::string& shown) {
 }  // namespace
 
 struct Server::Impl {
+  config::ServerConfig server;              // outlives the workers, which read it
   std::atomic<std::size_t> connections{0};  // outlives the workers' sessions
   std::vector<std::unique_ptr<Worker>> workers;
   std::uint16_t port = 0;
@@ -503,7 +504,7 @@ void Server::WriteMetrics(MetricsWriter& out) const {
   std::vector<const collect::CollectorCounters*> threads;
   for (const auto& w : impl_->workers) threads.push_back(&w->counters);
   if (!impl_->workers.empty())
-    collect::CollectorCounters::Write(impl_->workers.front()->config, threads, out);
+    collect::CollectorCounters::Write(impl_->workers.front()->collector->sites(), threads, out);
 }
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -511,10 +512,11 @@ Server::~Server() { Shutdown(std::chrono::milliseconds(0)); }
 
 std::uint16_t Server::port() const { return impl_->port; }
 
-Result<std::unique_ptr<Server>> Server::Start(const app::Config& config,
+Result<std::unique_ptr<Server>> Server::Start(const config::Config& config,
                                               std::shared_ptr<const collect::Collector> collector,
                                               const WriterFactory& make_writer) {
   auto impl = std::make_unique<Impl>();
+  impl->server = config.server;
   unsigned threads = config.server.threads;
   if (threads == 0) threads = UsableCores();  // the container's CPU limit, not the node's
   beast::error_code ec;
@@ -532,7 +534,7 @@ Result<std::unique_ptr<Server>> Server::Start(const app::Config& config,
       header_bytes > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(header_bytes);
   const std::size_t read_buffer_limit = header_bytes + 16 * 1024;
   for (unsigned i = 0; i < threads; ++i) {
-    auto w = std::make_unique<Worker>(i, config, collector, impl->connections);
+    auto w = std::make_unique<Worker>(i, impl->server, collector, impl->connections);
     w->max_connections = config.server.max_connections;
     w->header_limit = header_limit;
     w->read_buffer_limit = read_buffer_limit;

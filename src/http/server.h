@@ -13,8 +13,8 @@
 #include <functional>
 #include <memory>
 
-#include "app/config.h"
 #include "collect/collector.h"
+#include "config/config.h"
 #include "queue/queue.h"
 #include "util/status.h"
 
@@ -28,14 +28,15 @@ using WriterFactory =
 
 class Server {
  public:
-  // Binds, then starts the I/O threads. Errors: the address cannot be bound or another
-  // process listens on it, bad networks.
+  // Binds, then starts the I/O threads; keeps `config.server` (listen address, limits,
+  // timeouts) and nothing else of the config. Errors: the address cannot be bound or another
+  // process listens on it.
   //
   // The writers post their completions to the I/O threads, and a writer's job may still run
   // elsewhere (`run_blocking`: an fsync in group commit) holding the sessions it will answer.
   // Every such job must have run before the Server is destroyed: join the pool that runs them
   // first (ThreadPool::Join; a job submitted after it runs inline), then destroy the Server.
-  static Result<std::unique_ptr<Server>> Start(const app::Config& config,
+  static Result<std::unique_ptr<Server>> Start(const config::Config& config,
                                                std::shared_ptr<const collect::Collector> collector,
                                                const WriterFactory& make_writer);
   ~Server();

@@ -66,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (!c.default_site.empty()) {
     const auto* site = c.FindSite(c.default_site);
-    FUZZ_CHECK(site != nullptr && site->endpoint == oceanus::config::Endpoint::kSwallow,
+    FUZZ_CHECK(site != nullptr && site->endpoint == "swallow",
                "default_site '%s' is not a swallow site", c.default_site.c_str());
   }
   for (const auto& a : c.actions) FUZZ_CHECK(ValidName(a.name), "action '%s'", a.name.c_str());

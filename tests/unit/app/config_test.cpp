@@ -119,9 +119,9 @@ TEST(ConfigTest, ExampleConfigLoads) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->default_site, "samplesite");
   ASSERT_NE(c->FindSite("sampleform"), nullptr);
-  EXPECT_EQ(c->FindSite("sampleform")->endpoint, Endpoint::kPirate);
-  EXPECT_EQ(c->FindSite("samplemail")->endpoint, Endpoint::kGaze);
-  EXPECT_EQ(c->FindSite("sampleserver")->endpoint, Endpoint::kPierce);
+  EXPECT_EQ(c->FindSite("sampleform")->endpoint, "pirate");
+  EXPECT_EQ(c->FindSite("samplemail")->endpoint, "gaze");
+  EXPECT_EQ(c->FindSite("sampleserver")->endpoint, "pierce");
 }
 
 TEST(ConfigTest, HostPortParsing) {

@@ -1,0 +1,103 @@
+// What the collector reads of one HTTP request and what it decides to answer: the plain
+// values that pass between the Beast session (http/server.cpp), the collector and its sources.
+// No sockets and no Beast here, so that every answer is unit-tested directly.
+//
+// Handling one request ends in an Outcome: either an answer to send now, or an event record
+// to append to the queue first (the answer is sent only once the queue has it), possibly
+// followed by a delay (the /gaze chain).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "collect/collector_metrics.h"
+#include "collect/recent.h"
+#include "event/event_builder.h"
+#include "event/params.h"
+#include "queue/queue.h"
+#include "util/net.h"
+
+namespace oceanus::collect {
+
+enum class Method { kGet, kHead, kPost, kOptions, kOther };
+
+struct Request {
+  Method method = Method::kGet;
+  std::string_view target;  // "/swallow/site?a=1", or the absolute form "http://h/swallow/…"
+  std::string_view content_type;
+  std::string_view body;
+  std::string_view user_agent;
+  std::string_view x_forwarded_for;  // every field line, combined in order with ", "
+  const event::HeaderSource* headers = nullptr;
+  IpAddress peer;
+  std::chrono::system_clock::time_point now;
+  CollectorCounters* counters = nullptr;  // this I/O thread's; null: not counted (tests)
+  RecentActivity* recent = nullptr;       // this I/O thread's live tail; null: none
+};
+
+// What kind of answer; the HTTP layer owns the exact bytes of each (http/responses.h).
+enum class Answer {
+  kGif,        // 200 1x1 GIF, no-cache headers
+  kText,       // `status` with text/plain `body`
+  kRedirect,   // 302 to `location`, no-cache headers
+  kPreflight,  // 204 CORS preflight
+  kNoContent,  // 204 (favicon)
+  kScript,     // 200 application/javascript `content` (the tracker), cacheable, `etag`; 304
+};
+
+struct Outcome {
+  Answer answer = Answer::kText;
+  int status = 200;
+  std::string body;          // kText
+  std::string location;      // kRedirect
+  std::string_view content;  // kScript: the body, owned by the Collector
+  std::string_view etag;     // kScript
+  bool omit_body = false;    // HEAD or 304: headers only (Content-Length still of the body)
+  std::string_view allow;    // 405: the methods the path takes, for the Allow header
+  bool append = false;       // append scratch.event.record to `site` before answering
+  queue::SiteId site = 0;
+  std::chrono::milliseconds delay{0};  // wait this long after the append, then answer
+  bool close = false;                  // close the connection after answering
+  // The stored event's id, sent back as X-Oceanus-Eid so that a caller can log or trace it.
+  // Points into the connection's Scratch, which outlives the answer.
+  std::string_view event_id;
+  // For oceanus_requests_total: the site (index in config.sites, -1 none) and endpoint.
+  int metrics_site = -1;
+  EndpointLabel endpoint = EndpointLabel::kOther;
+
+  void Reset() {
+    answer = Answer::kText;
+    status = 200;
+    body.clear();
+    location.clear();
+    content = {};
+    etag = {};
+    omit_body = false;
+    allow = {};
+    append = false;
+    site = 0;
+    delay = std::chrono::milliseconds(0);
+    close = false;
+    event_id = {};
+    metrics_site = -1;
+    endpoint = EndpointLabel::kOther;
+  }
+};
+
+// Per-connection buffers.
+struct Scratch {
+  event::ParamList params;
+  event::EventScratch event;
+  std::string bad_param;
+};
+
+// A text/plain answer.
+inline void AnswerText(Outcome& out, int status, std::string body) {
+  out.answer = Answer::kText;
+  out.status = status;
+  out.body = std::move(body);
+}
+
+}  // namespace oceanus::collect

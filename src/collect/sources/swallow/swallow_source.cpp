@@ -1,0 +1,42 @@
+// swallow: page beacons. GET|POST /swallow/{site}, and bare /swallow for default_site. A POST
+// carries the same parameters as a form-urlencoded or text/plain body (navigator.sendBeacon).
+// Answers the 1x1 GIF.
+#include "collect/event_intake.h"
+#include "collect/source.h"
+
+namespace oceanus::collect {
+namespace {
+
+class SwallowSource : public Source {
+ public:
+  explicit SwallowSource(const SourceContext& context) : paths_("swallow", context) {}
+
+  void Handle(const Call& call, Outcome& out) const override {
+    out.endpoint = EndpointLabel::kSwallow;
+    const Site* site = paths_.Find(call.rest, out);
+    if (site == nullptr || !AllowMethod(call.request, Methods::kGetOrPost, out)) return;
+    if (!call.intake.Take(*site, call, EventIntake::Body::kFormOrText, out)) return;
+    out.answer = Answer::kGif;
+  }
+
+ private:
+  SitePaths paths_;
+};
+
+class SwallowFactory : public SourceFactory {
+ public:
+  std::vector<std::string> Prefixes() const override { return {"/swallow"}; }
+  bool ServesDefaultSite() const override { return true; }
+  std::string Describe(const config::Site& site, bool default_site) const override {
+    return "/swallow/" + site.name + (default_site ? " (and bare /swallow)" : "");
+  }
+  Result<std::unique_ptr<Source>> Create(const SourceContext& context) const override {
+    return std::unique_ptr<Source>(std::make_unique<SwallowSource>(context));
+  }
+};
+
+}  // namespace
+
+OCEANUS_REGISTER(SourceFactory, SwallowFactory, "swallow");
+
+}  // namespace oceanus::collect
