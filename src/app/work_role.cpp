@@ -16,7 +16,7 @@ int StartWork(Process& p) {
     return a.type == "history_report" && a.configured;
   });
   if (reports) {
-    auto opened = OpenHistory(config, p.prepared.tz, p.history_sink);
+    auto opened = OpenHistory(config, p.prepared.tz);
     if (!opened.ok()) {
       spdlog::critical("history reports: {}", opened.status().ToString());
       return kExitRuntime;

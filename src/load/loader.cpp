@@ -76,16 +76,21 @@ class RowHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RowHan
 
 }  // namespace
 
-Loader::Loader(const app::Config& config, TimeZone tz, sink::Sink& sink, DeadLetter& dead_letter,
+Loader::Loader(const config::Config& shared, const LoadConfig& load,
+               const tables::TablesConfig& tables, std::string table_prefix, TimeZone tz,
+               sink::Sink& sink, DeadLetter& dead_letter,
                std::vector<std::unique_ptr<queue::QueueReader>> readers)
-    : config_(config),
+    : shared_(shared),
+      load_(load),
+      tables_(tables),
+      table_prefix_(std::move(table_prefix)),
       tz_(std::move(tz)),
       sink_(sink),
       dead_letter_(dead_letter),
       stats_(readers.size()) {
   for (std::size_t i = 0; i < readers.size(); ++i) {
     SiteState s;
-    s.site = &config_.sites[i];
+    s.site = &shared_.sites[i];
     s.stats = &stats_.sites[i];
     s.reader = std::move(readers[i]);
     for (const auto& f : s.site->schema) s.columns.emplace(f.name, s.columns.size());
@@ -108,8 +113,8 @@ Status Loader::EnsureTable(const config::Site& site, const std::string& table) {
 }
 
 Status Loader::EnsureDueTables(std::chrono::system_clock::time_point now) {
-  for (const auto& site : config_.sites) {
-    for (const auto& table : tables::TablesDueAt(site, config_.sink.table_prefix, now, tz_)) {
+  for (const auto& site : shared_.sites) {
+    for (const auto& table : tables::TablesDueAt(site, table_prefix_, now, tz_)) {
       Status s = EnsureTable(site, table);
       if (!s.ok()) return s;
     }
@@ -118,8 +123,8 @@ Status Loader::EnsureDueTables(std::chrono::system_clock::time_point now) {
 }
 
 std::size_t Loader::Fill(SiteState& s, std::chrono::milliseconds wait) {
-  const std::size_t rows = config_.load.batch_rows;
-  const std::size_t bytes = config_.load.batch_bytes;
+  const std::size_t rows = load_.batch_rows;
+  const std::size_t bytes = load_.batch_bytes;
   if (s.pending.size() >= rows || s.pending_bytes >= bytes) return 0;
   auto read = s.reader->Read(rows - s.pending.size(), bytes - s.pending_bytes, wait);
   if (!read.ok()) {
@@ -137,9 +142,8 @@ std::size_t Loader::Fill(SiteState& s, std::chrono::milliseconds wait) {
 
 bool Loader::Due(const SiteState& s, std::chrono::steady_clock::time_point now) const {
   if (s.pending.empty() || now < s.retry_at) return false;
-  return s.pending.size() >= config_.load.batch_rows ||
-         s.pending_bytes >= config_.load.batch_bytes ||
-         now - s.first_pending >= config_.load.max_wait;
+  return s.pending.size() >= load_.batch_rows || s.pending_bytes >= load_.batch_bytes ||
+         now - s.first_pending >= load_.max_wait;
 }
 
 Status Loader::Flush(SiteState& s) {
@@ -178,7 +182,7 @@ Status Loader::Flush(SiteState& s) {
         std::chrono::floor<std::chrono::minutes>(dt).time_since_epoch().count() / 15;
     if (bucket != s.table_bucket || s.bucket_table.empty()) {
       s.table_bucket = bucket;
-      s.bucket_table = tables::TableFor(site, config_.sink.table_prefix, dt, tz_);
+      s.bucket_table = tables::TableFor(site, table_prefix_, dt, tz_);
     }
     parsed[i].table = s.bucket_table;
     by_table[parsed[i].table].push_back(i);
@@ -246,7 +250,7 @@ void Loader::Run(std::stop_token stop) {
     if (now >= next_table_check) {
       Status s = EnsureDueTables(std::chrono::system_clock::now());
       if (!s.ok()) spdlog::warn("table manager: {}", s.ToString());
-      next_table_check = now + config_.tables.check_every;
+      next_table_check = now + tables_.check_every;
     }
     bool flushed = false;
     for (auto& s : sites_) {

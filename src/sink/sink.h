@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "app/config.h"
+#include "config/config.h"
 #include "util/status.h"
 
 namespace oceanus::sink {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "app/config.h"
+#include "config/config.h"
 #include "sink/sink.h"
 #include "util/time.h"
 

@@ -16,8 +16,9 @@
 #include <set>
 #include <string>
 
-#include "app/config.h"
+#include "config/config.h"
 #include "google/auth.h"
+#include "sink/bigquery/bigquery_config.h"
 #include "sink/sink.h"
 #include "util/http_client.h"
 
