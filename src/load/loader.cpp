@@ -74,6 +74,19 @@ class RowHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RowHan
   int depth_ = 0;
 };
 
+// Reads `payload` into `row` (sized to the columns); the dead-letter reason when it cannot.
+std::string ReadRow(const std::string& payload,
+                    const std::unordered_map<std::string, std::size_t>& columns, sink::Row& row) {
+  RowHandler handler(columns, row);
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream stream(payload.data(), payload.size());
+  const auto result = reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, handler);
+  if (!handler.error.empty()) return "unreadable record: " + handler.error;
+  if (result.IsError())
+    return std::string("unreadable record: ") + rapidjson::GetParseError_En(result.Code());
+  return {};
+}
+
 }  // namespace
 
 Loader::Loader(const config::Config& shared, const LoadConfig& load,
@@ -158,16 +171,7 @@ Status Loader::Flush(SiteState& s) {
     const std::string& payload = s.pending[i].payload;
     sink::Row& row = parsed[i].row;
     row.assign(s.column_count, std::nullopt);
-    RowHandler handler(s.columns, row);
-    rapidjson::Reader reader;
-    rapidjson::MemoryStream stream(payload.data(), payload.size());
-    const auto result = reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, handler);
-    std::string reason;
-    if (!handler.error.empty()) {
-      reason = "unreadable record: " + handler.error;
-    } else if (result.IsError()) {
-      reason = std::string("unreadable record: ") + rapidjson::GetParseError_En(result.Code());
-    }
+    std::string reason = ReadRow(payload, s.columns, row);
     if (!reason.empty()) {
       dead.push_back({payload, std::move(reason)});
       continue;
