@@ -92,7 +92,7 @@ class VisitorTimeline {
   http::AdminResponse Answer(const std::string& query) {
     if (!tried_) {
       tried_ = true;
-      auto opened = OpenHistory(p_.config, p_.prepared.tz, sink_);
+      auto opened = OpenHistory(p_.config, p_.prepared.tz);
       if (opened.ok()) {
         history_ = std::move(opened).value();
       } else {
@@ -104,7 +104,6 @@ class VisitorTimeline {
 
  private:
   const Process& p_;
-  std::unique_ptr<sink::Sink> sink_;
   std::unique_ptr<sink::HistorySource> history_;
   bool tried_ = false;
 };

@@ -7,6 +7,7 @@
 #include "app/commands.h"
 #include "app/prepare.h"
 #include "collect/source.h"
+#include "sink/sink_registry.h"
 #include "tables/table_names.h"
 
 namespace oceanus::app {
@@ -24,7 +25,7 @@ void PrintListeners(const Config& c, const TimeZone& tz, const std::string& path
             << "\n";
 }
 
-void PrintQueueAndSink(const Config& c, const Prepared& prepared) {
+void PrintQueueAndSink(const Config& c) {
   std::cout << "queue: " << c.queue.type << " (durability "
             << (c.queue.durability == queue::Durability::kOs ? "os" : "fsync") << ")\n"
             << (c.queue.type == "redis"
@@ -34,13 +35,10 @@ void PrintQueueAndSink(const Config& c, const Prepared& prepared) {
             << "groups:";
   for (const auto& g : c.queue.groups) std::cout << " " << g;
   std::cout << "\n"
-            << "sink: " << c.sink.type << " "
-            << (c.sink.type == "bigquery"
-                    ? "project " + c.sink.bigquery.project + " (from " +
-                          prepared.bigquery_project_origin + "), dataset " + c.sink.bigquery.dataset
-                    : c.sink.path)
-            << "\n"
-            << "load: batches of " << c.load.batch_rows << " rows / " << c.load.batch_bytes
+            << "sink: " << c.sink.type << " " << c.sink.settings->Summary() << "\n";
+  if (!c.sink.table_prefix.empty()) std::cout << "  table_prefix: " << c.sink.table_prefix << "\n";
+  c.sink.settings->Describe(std::cout);
+  std::cout << "load: batches of " << c.load.batch_rows << " rows / " << c.load.batch_bytes
             << " bytes / " << c.load.max_wait.count() << " ms\n";
 }
 
@@ -112,7 +110,7 @@ int CheckCommand(const std::string& path) {
     return kExitConfig;
   }
   PrintListeners(*c, prepared->tz, path);
-  PrintQueueAndSink(*c, *prepared);
+  PrintQueueAndSink(*c);
   PrintSites(*c, prepared->tz);
   PrintTasksAndRules(*c, prepared->rules);
   return 0;

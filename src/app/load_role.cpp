@@ -47,8 +47,9 @@ int StartLoad(Process& p) {
   } else {
     p.dead_letter = std::make_unique<queue::FileDeadLetter>(config.data_dir + "/deadletter");
   }
-  p.loader = std::make_unique<load::Loader>(config, p.prepared.tz, *p.sink, *p.dead_letter,
-                                            std::move(readers));
+  p.loader =
+      std::make_unique<load::Loader>(config, config.load, config.tables, config.sink.table_prefix,
+                                     p.prepared.tz, *p.sink, *p.dead_letter, std::move(readers));
   load::Loader* loader = p.loader.get();
   if (p.roles.load) {
     p.loader_thread = std::jthread([loader](std::stop_token stop) { loader->Run(stop); });

@@ -6,8 +6,7 @@
 #include "config/reader.h"
 #include "event/device.h"
 #include "google/auth.h"
-#include "sink/bigquery/bigquery_sink.h"
-#include "sink/sqlite/sqlite_sink.h"
+#include "sink/sink_registry.h"
 
 namespace oceanus::app {
 namespace {
@@ -17,27 +16,9 @@ const char* UapRegexesPath() {
   return env != nullptr && *env != '\0' ? env : OCEANUS_UAP_REGEXES;
 }
 
-// An empty sink.bigquery.project becomes the key's or the metadata server's project.
-Result<std::string> ResolveBigQueryProject(sink::BigQueryConfig& bq) {
-  if (!bq.project.empty()) return std::string("sink.bigquery.project");
-  auto found = google::FindDefaultProject(bq.key_file, bq.metadata_endpoint);
-  if (!found.ok()) return found.status();
-  if (!sink::IsBigQueryProjectId(found->id))
-    return Status::InvalidArgument("project '" + found->id + "' from " + found->origin +
-                                   " is not a project id (lower-case letters, digits, - . :)");
-  bq.project = found->id;
-  return found->origin;
-}
-
 // Google credentials are read and tried (a probe signature) before anything starts; tokens
 // are fetched later, by the stage that needs them.
 Status CheckGoogleKeys(const Config& config, const Roles& roles) {
-  if (config.sink.type == "bigquery" && (roles.load || roles.tables || roles.work)) {
-    google::TokenOptions options;
-    options.metadata_endpoint = config.sink.bigquery.metadata_endpoint;
-    auto tokens = google::MakeTokenSource(config.sink.bigquery.key_file, options);
-    if (!tokens.ok()) return Status::InvalidArgument("sink.bigquery: " + tokens.status().message());
-  }
   if (!roles.work) return Status::Ok();
   for (const auto& a : config.actions) {
     if (a.type != "sheets" || !a.configured) continue;
@@ -54,7 +35,7 @@ Result<Config> LoadWithOverrides(const std::string& path, const Overrides& o) {
   auto c = app::LoadConfig(path);
   if (!c.ok()) return c;
   if (!o.data_dir.empty()) {
-    if (c->sink.path == c->data_dir + "/oceanus.db") c->sink.path = o.data_dir + "/oceanus.db";
+    c->sink.settings->MoveDataDir(c->data_dir, o.data_dir);
     if (c->tasks.path == c->data_dir + "/tasks.db") c->tasks.path = o.data_dir + "/tasks.db";
     c->data_dir = o.data_dir;
   }
@@ -90,11 +71,9 @@ Result<Prepared> Prepare(Config& config, const Roles& roles) {
     return Status::InvalidArgument(config.file + ": time_zone: " + tz.status().message());
   p.tz = std::move(tz).value();
   // The roles that use the sink (work: history reports); a collector needs no project.
-  if (config.sink.type == "bigquery" && (roles.load || roles.tables || roles.work)) {
-    auto origin = ResolveBigQueryProject(config.sink.bigquery);
-    if (!origin.ok())
-      return Status::InvalidArgument(config.file + ": sink.bigquery: " + origin.status().message());
-    p.bigquery_project_origin = std::move(origin).value();
+  if (roles.load || roles.tables || roles.work) {
+    if (Status s = config.sink.settings->Prepare(); !s.ok())
+      return Status::InvalidArgument(config.file + ": " + s.message());
   }
   if (Status s = CheckGoogleKeys(config, roles); !s.ok())
     return Status::InvalidArgument(config.file + ": " + s.message());
@@ -115,33 +94,11 @@ Result<Prepared> Prepare(Config& config, const Roles& roles) {
 }
 
 Result<std::unique_ptr<sink::Sink>> OpenSink(const Config& config) {
-  if (config.sink.type == "bigquery") {
-    const auto& bq = config.sink.bigquery;
-    google::TokenOptions options;
-    options.token_uri_override = bq.token_uri;
-    options.metadata_endpoint = bq.metadata_endpoint;
-    auto tokens = google::MakeTokenSource(bq.key_file, options);
-    if (!tokens.ok()) return tokens.status();
-    return std::unique_ptr<sink::Sink>(
-        std::make_unique<sink::BigQuerySink>(bq, std::move(tokens).value()));
-  }
-  auto sqlite = sink::SqliteSink::Open(config.sink.path);
-  if (!sqlite.ok()) return sqlite.status();
-  return std::unique_ptr<sink::Sink>(std::move(sqlite).value());
+  return config.sink.settings->Open();
 }
 
-Result<std::unique_ptr<sink::HistorySource>> OpenHistory(const Config& config, const TimeZone& tz,
-                                                         std::unique_ptr<sink::Sink>& owned) {
-  if (config.sink.type == "bigquery") {
-    if (!owned) {
-      auto opened = OpenSink(config);
-      if (!opened.ok()) return opened.status();
-      owned = std::move(opened).value();
-    }
-    return sink::MakeBigQueryHistory(static_cast<sink::BigQuerySink&>(*owned),
-                                     config.sink.table_prefix);
-  }
-  return sink::MakeSqliteHistory(config.sink.path, config.sink.table_prefix, tz);
+Result<std::unique_ptr<sink::HistorySource>> OpenHistory(const Config& config, const TimeZone& tz) {
+  return config.sink.settings->OpenHistory(config.sink.table_prefix, tz);
 }
 
 }  // namespace oceanus::app

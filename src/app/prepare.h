@@ -1,8 +1,9 @@
 // What the roles are built from, derived from the config before any stage starts.
 //
 // Everything `run` derives from the config before it starts a stage — time zone, rules, the
-// collector (networks, tracker script, event builders), the device regexes, Google credentials
-// and the BigQuery project — is built by one function, Prepare, which `check` calls too:
+// collector (networks, tracker script, event builders), the device regexes, what the sink
+// resolves at start (SinkSettings::Prepare: a project, a key probe) and the actions' Google
+// credentials — is built by one function, Prepare, which `check` calls too:
 // whatever `run` would refuse, `check` refuses.
 #pragma once
 
@@ -27,7 +28,6 @@ struct Prepared {
   TimeZone tz;
   react::RuleSet rules;
   std::shared_ptr<const collect::Collector> collector;  // roles.collect
-  std::string bigquery_project_origin;                  // sink type bigquery
 };
 
 // Builds what the given roles need from the config, validating as it goes. `check` passes
@@ -36,9 +36,7 @@ Result<Prepared> Prepare(Config& config, const Roles& roles);
 
 // The warehouse the config names, opened for writing.
 Result<std::unique_ptr<sink::Sink>> OpenSink(const Config& config);
-// What reports read history from: the sink's own query (SQLite file, BigQuery jobs.query).
-// `owned` keeps a sink opened for it (BigQuery) alive.
-Result<std::unique_ptr<sink::HistorySource>> OpenHistory(const Config& config, const TimeZone& tz,
-                                                         std::unique_ptr<sink::Sink>& owned);
+// What reports read history from: the sink's own query, through a connection of its own.
+Result<std::unique_ptr<sink::HistorySource>> OpenHistory(const Config& config, const TimeZone& tz);
 
 }  // namespace oceanus::app

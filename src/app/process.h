@@ -54,7 +54,6 @@ struct Process {
   std::unique_ptr<react::GuardStore> guards;
   std::unique_ptr<react::Reactor> reactor;
   std::jthread reactor_thread;
-  std::unique_ptr<sink::Sink> history_sink;
   std::unique_ptr<sink::HistorySource> history;
   actions::ActionMap action_runners;
   std::unique_ptr<work::Worker> worker;

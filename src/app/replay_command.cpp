@@ -70,7 +70,7 @@ int ReplayCommand(const std::string& path, const Overrides& overrides,
   }
   std::optional<ProgressBar> bar;
   if (::isatty(STDERR_FILENO) == 1) bar.emplace();
-  auto result = load::Replay(*c, options, [&bar](const load::ReplayProgress& p) {
+  auto result = load::Replay(*c, c->queue, options, [&bar](const load::ReplayProgress& p) {
     if (bar) bar->Update(p);
   });
   if (bar) bar->Finish();

@@ -16,7 +16,7 @@ int StartWork(Process& p) {
     return a.type == "history_report" && a.configured;
   });
   if (reports) {
-    auto opened = OpenHistory(config, p.prepared.tz, p.history_sink);
+    auto opened = OpenHistory(config, p.prepared.tz);
     if (!opened.ok()) {
       spdlog::critical("history reports: {}", opened.status().ToString());
       return kExitRuntime;
@@ -29,8 +29,8 @@ int StartWork(Process& p) {
     return kExitConfig;
   }
   p.action_runners = std::move(made).value();
-  p.worker = std::make_unique<work::Worker>(config.tasks, config.actions, *p.task_queue,
-                                             p.action_runners);
+  p.worker =
+      std::make_unique<work::Worker>(config.tasks, config.actions, *p.task_queue, p.action_runners);
   work::Worker* worker = p.worker.get();
   p.worker_thread = std::jthread([worker](std::stop_token stop) { worker->Run(stop); });
   return 0;

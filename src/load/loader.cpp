@@ -74,19 +74,36 @@ class RowHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RowHan
   int depth_ = 0;
 };
 
+// Reads `payload` into `row` (sized to the columns); the dead-letter reason when it cannot.
+std::string ReadRow(const std::string& payload,
+                    const std::unordered_map<std::string, std::size_t>& columns, sink::Row& row) {
+  RowHandler handler(columns, row);
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream stream(payload.data(), payload.size());
+  const auto result = reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, handler);
+  if (!handler.error.empty()) return "unreadable record: " + handler.error;
+  if (result.IsError())
+    return std::string("unreadable record: ") + rapidjson::GetParseError_En(result.Code());
+  return {};
+}
+
 }  // namespace
 
-Loader::Loader(const app::Config& config, TimeZone tz, sink::Sink& sink,
-               queue::DeadLetter& dead_letter,
+Loader::Loader(const config::Config& shared, const LoadConfig& load,
+               const tables::TablesConfig& tables, std::string table_prefix, TimeZone tz,
+               sink::Sink& sink, queue::DeadLetter& dead_letter,
                std::vector<std::unique_ptr<queue::QueueReader>> readers)
-    : config_(config),
+    : shared_(shared),
+      load_(load),
+      tables_(tables),
+      table_prefix_(std::move(table_prefix)),
       tz_(std::move(tz)),
       sink_(sink),
       dead_letter_(dead_letter),
       stats_(readers.size()) {
   for (std::size_t i = 0; i < readers.size(); ++i) {
     SiteState s;
-    s.site = &config_.sites[i];
+    s.site = &shared_.sites[i];
     s.stats = &stats_.sites[i];
     s.reader = std::move(readers[i]);
     for (const auto& f : s.site->schema) s.columns.emplace(f.name, s.columns.size());
@@ -109,8 +126,8 @@ Status Loader::EnsureTable(const config::Site& site, const std::string& table) {
 }
 
 Status Loader::EnsureDueTables(std::chrono::system_clock::time_point now) {
-  for (const auto& site : config_.sites) {
-    for (const auto& table : tables::TablesDueAt(site, config_.sink.table_prefix, now, tz_)) {
+  for (const auto& site : shared_.sites) {
+    for (const auto& table : tables::TablesDueAt(site, table_prefix_, now, tz_)) {
       Status s = EnsureTable(site, table);
       if (!s.ok()) return s;
     }
@@ -119,8 +136,8 @@ Status Loader::EnsureDueTables(std::chrono::system_clock::time_point now) {
 }
 
 std::size_t Loader::Fill(SiteState& s, std::chrono::milliseconds wait) {
-  const std::size_t rows = config_.load.batch_rows;
-  const std::size_t bytes = config_.load.batch_bytes;
+  const std::size_t rows = load_.batch_rows;
+  const std::size_t bytes = load_.batch_bytes;
   if (s.pending.size() >= rows || s.pending_bytes >= bytes) return 0;
   auto read = s.reader->Read(rows - s.pending.size(), bytes - s.pending_bytes, wait);
   if (!read.ok()) {
@@ -138,9 +155,8 @@ std::size_t Loader::Fill(SiteState& s, std::chrono::milliseconds wait) {
 
 bool Loader::Due(const SiteState& s, std::chrono::steady_clock::time_point now) const {
   if (s.pending.empty() || now < s.retry_at) return false;
-  return s.pending.size() >= config_.load.batch_rows ||
-         s.pending_bytes >= config_.load.batch_bytes ||
-         now - s.first_pending >= config_.load.max_wait;
+  return s.pending.size() >= load_.batch_rows || s.pending_bytes >= load_.batch_bytes ||
+         now - s.first_pending >= load_.max_wait;
 }
 
 Status Loader::Flush(SiteState& s) {
@@ -155,16 +171,7 @@ Status Loader::Flush(SiteState& s) {
     const std::string& payload = s.pending[i].payload;
     sink::Row& row = parsed[i].row;
     row.assign(s.column_count, std::nullopt);
-    RowHandler handler(s.columns, row);
-    rapidjson::Reader reader;
-    rapidjson::MemoryStream stream(payload.data(), payload.size());
-    const auto result = reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, handler);
-    std::string reason;
-    if (!handler.error.empty()) {
-      reason = "unreadable record: " + handler.error;
-    } else if (result.IsError()) {
-      reason = std::string("unreadable record: ") + rapidjson::GetParseError_En(result.Code());
-    }
+    std::string reason = ReadRow(payload, s.columns, row);
     if (!reason.empty()) {
       dead.push_back({payload, std::move(reason)});
       continue;
@@ -179,7 +186,7 @@ Status Loader::Flush(SiteState& s) {
         std::chrono::floor<std::chrono::minutes>(dt).time_since_epoch().count() / 15;
     if (bucket != s.table_bucket || s.bucket_table.empty()) {
       s.table_bucket = bucket;
-      s.bucket_table = tables::TableFor(site, config_.sink.table_prefix, dt, tz_);
+      s.bucket_table = tables::TableFor(site, table_prefix_, dt, tz_);
     }
     parsed[i].table = s.bucket_table;
     by_table[parsed[i].table].push_back(i);
@@ -247,7 +254,7 @@ void Loader::Run(std::stop_token stop) {
     if (now >= next_table_check) {
       Status s = EnsureDueTables(std::chrono::system_clock::now());
       if (!s.ok()) spdlog::warn("table manager: {}", s.ToString());
-      next_table_check = now + config_.tables.check_every;
+      next_table_check = now + tables_.check_every;
     }
     bool flushed = false;
     for (auto& s : sites_) {

@@ -23,10 +23,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "app/config.h"
+#include "config/config.h"
+#include "load/load_config.h"
 #include "queue/dead_letter.h"
 #include "queue/queue.h"
 #include "sink/sink.h"
+#include "tables/tables_config.h"
 #include "util/metrics.h"
 #include "util/time.h"
 
@@ -51,9 +53,12 @@ struct LoaderStats {
 
 class Loader {
  public:
-  // `readers[i]` reads config.sites[i].
-  Loader(const app::Config& config, TimeZone tz, sink::Sink& sink,
-         queue::DeadLetter& dead_letter, std::vector<std::unique_ptr<queue::QueueReader>> readers);
+  // `readers[i]` reads shared.sites[i]; `shared` outlives the loader. Batches are cut as
+  // `load` says, tables named with `table_prefix` in `tz` and ensured every
+  // `tables.check_every`.
+  Loader(const config::Config& shared, const LoadConfig& load, const tables::TablesConfig& tables,
+         std::string table_prefix, TimeZone tz, sink::Sink& sink, queue::DeadLetter& dead_letter,
+         std::vector<std::unique_ptr<queue::QueueReader>> readers);
 
   // Loads until `stop` is requested, then loads whatever is already queued and returns.
   // A retryable failure during that final drain leaves the rest in the queue (it is
@@ -91,7 +96,10 @@ class Loader {
   Status EnsureTable(const config::Site& site, const std::string& table);
   const sink::TableSpec& Spec(const config::Site& site, const std::string& table);
 
-  const app::Config& config_;
+  const config::Config& shared_;
+  const LoadConfig load_;
+  const tables::TablesConfig tables_;
+  const std::string table_prefix_;
   TimeZone tz_;
   sink::Sink& sink_;
   queue::DeadLetter& dead_letter_;

@@ -49,13 +49,14 @@ Status SendChunked(Target& target, queue::SiteId site, std::string_view record,
 
 class SpoolTarget final : public Target {
  public:
-  static Result<std::unique_ptr<Target>> Open(const app::Config& config,
+  static Result<std::unique_ptr<Target>> Open(const std::string& data_dir,
+                                              const queue::QueueConfig& queue,
                                               const std::vector<std::string>& sites) {
     auto t = std::unique_ptr<SpoolTarget>(new SpoolTarget());
-    t->dir_ = config.data_dir + "/spool";
-    queue::QueueConfig queue_config = config.queue;
+    t->dir_ = data_dir + "/spool";
+    queue::QueueConfig queue_config = queue;
     queue_config.durability = queue::Durability::kOs;  // Flush syncs once per chunk
-    auto spool = queue::Spool::Open(t->dir_, sites, config.queue.groups, queue_config);
+    auto spool = queue::Spool::Open(t->dir_, sites, queue.groups, queue_config);
     if (!spool.ok()) {
       if (spool.status().code() != Status::Code::kUnavailable) return spool.status();
       return Status::Unavailable(spool.status().message() +
@@ -99,17 +100,17 @@ class SpoolTarget final : public Target {
 
 class RedisTarget final : public Target {
  public:
-  static Result<std::unique_ptr<Target>> Open(const app::Config& config) {
-    auto conn = redis::RedisConnection::Connect(config.queue.redis);
+  static Result<std::unique_ptr<Target>> Open(const queue::RedisConfig& redis,
+                                              const std::vector<std::string>& sites) {
+    auto conn = redis::RedisConnection::Connect(redis);
     if (!conn.ok()) return conn.status();
-    auto t = std::unique_ptr<RedisTarget>(new RedisTarget(config));
+    auto t = std::unique_ptr<RedisTarget>(new RedisTarget(redis, sites));
     t->conn_ = std::move(conn).value();
     return std::unique_ptr<Target>(std::move(t));
   }
 
   Status Send(queue::SiteId site, std::string_view record) override {
-    conn_->Append({"XADD", queue::redis::StreamKey(config_.queue.redis, config_.sites[site].name),
-                   "*", "d", record});
+    conn_->Append({"XADD", queue::redis::StreamKey(redis_, sites_[site]), "*", "d", record});
     ++in_pipeline_;
     return Status::Ok();
   }
@@ -128,8 +129,10 @@ class RedisTarget final : public Target {
   }
 
  private:
-  explicit RedisTarget(const app::Config& config) : config_(config) {}
-  const app::Config& config_;
+  RedisTarget(const queue::RedisConfig& redis, const std::vector<std::string>& sites)
+      : redis_(redis), sites_(sites) {}
+  const queue::RedisConfig& redis_;
+  const std::vector<std::string>& sites_;
   std::unique_ptr<redis::RedisConnection> conn_;
   std::size_t in_pipeline_ = 0;
 };
@@ -203,13 +206,12 @@ Status ReplayFile(const std::string& path, queue::SiteId site, const std::string
   return MarkReplayed(path);
 }
 
-Status ReplayStream(const app::Config& config, queue::SiteId site, Target* target, bool dry_run,
-                    ReplayResult& result,
+Status ReplayStream(const queue::RedisConfig& redis, const std::string& name, queue::SiteId site,
+                    Target* target, bool dry_run, ReplayResult& result,
                     const std::function<void(const ReplayProgress&)>& progress) {
-  const std::string& name = config.sites[site].name;
-  auto conn = redis::RedisConnection::Connect(config.queue.redis);
+  auto conn = redis::RedisConnection::Connect(redis);
   if (!conn.ok()) return conn.status();
-  const std::string key = queue::redis::DeadLetterKey(config.queue.redis, name);
+  const std::string key = queue::redis::DeadLetterKey(redis, name);
   ReplayProgress p{name, 0, 0};
   auto len = (*conn)->Command({"XLEN", key});
   if (len.ok() && len->get()->type == REDIS_REPLY_INTEGER)
@@ -266,11 +268,11 @@ Status ReplayStream(const app::Config& config, queue::SiteId site, Target* targe
   return Status::Ok();
 }
 
-Status ReplaySpool(const app::Config& config, const std::vector<std::string>& sites,
+Status ReplaySpool(const queue::QueueConfig& queue, const std::vector<std::string>& sites,
                    const std::vector<queue::SiteId>& chosen, const std::string& dir, Target* target,
                    bool dry_run, ReplayResult& result,
                    const std::function<void(const ReplayProgress&)>& progress) {
-  auto spool = queue::Spool::Open(dir, sites, {"forward"}, config.queue);
+  auto spool = queue::Spool::Open(dir, sites, {"forward"}, queue);
   if (!spool.ok()) return spool.status();
   for (queue::SiteId site : chosen) {
     auto reader = (*spool)->OpenReader(site, "forward");
@@ -346,13 +348,13 @@ Status ReplayCorruptFile(const std::string& path, queue::SiteId site, const std:
 // The .corrupt files of `dir`/<site>/ for the chosen sites. Unless it is the target's own
 // spool (already held), the spool is opened for the duration, so that a running oceanus that
 // could still append to them makes this fail instead.
-Status ReplayCorrupt(const app::Config& config, const std::vector<std::string>& sites,
+Status ReplayCorrupt(const queue::QueueConfig& queue, const std::vector<std::string>& sites,
                      const std::vector<queue::SiteId>& chosen, const std::string& dir,
                      bool dir_is_target, Target* target, bool dry_run, ReplayResult& result,
                      const std::function<void(const ReplayProgress&)>& progress) {
   std::unique_ptr<queue::Spool> held;
   if (!dry_run && !dir_is_target) {
-    auto spool = queue::Spool::Open(dir, sites, {"forward"}, config.queue);
+    auto spool = queue::Spool::Open(dir, sites, {"forward"}, queue);
     if (!spool.ok() && spool.status().code() == Status::Code::kUnavailable)
       return Status::Unavailable(spool.status().message() +
                                  "; stop it before replaying its .corrupt files");
@@ -393,40 +395,42 @@ std::string Describe(const ReplayOptions& options, const ReplayResult& result) {
   return out;
 }
 
-Result<ReplayResult> Replay(const app::Config& config, const ReplayOptions& options,
+Result<ReplayResult> Replay(const config::Config& shared, const queue::QueueConfig& queue,
+                            const ReplayOptions& options,
                             const std::function<void(const ReplayProgress&)>& progress) {
   std::vector<std::string> sites;
   std::vector<queue::SiteId> chosen;
-  for (std::size_t i = 0; i < config.sites.size(); ++i) {
-    sites.push_back(config.sites[i].name);
-    if (options.site.empty() || options.site == config.sites[i].name) chosen.push_back(i);
+  for (std::size_t i = 0; i < shared.sites.size(); ++i) {
+    sites.push_back(shared.sites[i].name);
+    if (options.site.empty() || options.site == shared.sites[i].name) chosen.push_back(i);
   }
   if (chosen.empty())
     return Status::InvalidArgument("no site '" + options.site + "' in the config");
-  const bool redis = config.queue.type == "redis";
+  const bool redis = queue.type == "redis";
   if (!options.spool_dir.empty() && !redis && !options.corrupt)
     return Status::InvalidArgument(
         "--spool replays a collector's spool into Redis; this config's queue is the spool itself");
 
   std::unique_ptr<Target> target;
   if (!options.dry_run) {
-    auto opened = redis ? RedisTarget::Open(config) : SpoolTarget::Open(config, sites);
+    auto opened = redis ? RedisTarget::Open(queue.redis, sites)
+                        : SpoolTarget::Open(shared.data_dir, queue, sites);
     if (!opened.ok()) return opened.status();
     target = std::move(opened).value();
   }
   ReplayResult result;
   if (options.corrupt) {
-    const std::string own = config.data_dir + "/spool";
+    const std::string own = shared.data_dir + "/spool";
     const std::string dir = options.spool_dir.empty() ? own : options.spool_dir;
     std::error_code ec;
     const bool dir_is_target = !redis && std::filesystem::equivalent(dir, own, ec);
-    Status s = ReplayCorrupt(config, sites, chosen, dir, dir_is_target, target.get(),
+    Status s = ReplayCorrupt(queue, sites, chosen, dir, dir_is_target, target.get(),
                              options.dry_run, result, progress);
     if (!s.ok()) return s;
     return result;
   }
   if (!options.spool_dir.empty()) {
-    Status s = ReplaySpool(config, sites, chosen, options.spool_dir, target.get(), options.dry_run,
+    Status s = ReplaySpool(queue, sites, chosen, options.spool_dir, target.get(), options.dry_run,
                            result, progress);
     if (!s.ok()) return s;
     return result;
@@ -434,9 +438,10 @@ Result<ReplayResult> Replay(const app::Config& config, const ReplayOptions& opti
   for (queue::SiteId site : chosen) {
     Status s;
     if (redis) {
-      s = ReplayStream(config, site, target.get(), options.dry_run, result, progress);
+      s = ReplayStream(queue.redis, sites[site], site, target.get(), options.dry_run, result,
+                       progress);
     } else {
-      const std::string path = config.data_dir + "/deadletter/" + sites[site] + ".jsonl";
+      const std::string path = shared.data_dir + "/deadletter/" + sites[site] + ".jsonl";
       if (!std::filesystem::exists(path)) continue;
       s = ReplayFile(path, site, sites[site], target.get(), options.dry_run, result, progress);
     }

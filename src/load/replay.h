@@ -20,7 +20,8 @@
 #include <functional>
 #include <string>
 
-#include "app/config.h"
+#include "config/config.h"
+#include "queue/queue_config.h"
 #include "util/status.h"
 
 namespace oceanus::load {
@@ -45,8 +46,10 @@ struct ReplayResult {
   std::uint64_t unreadable_bytes = 0;  // bytes of them in no record with a valid checksum
 };
 
-// `progress` is called often (every record); it decides itself how often to draw.
-Result<ReplayResult> Replay(const app::Config& config, const ReplayOptions& options,
+// Replays into the queue `queue` describes, the sites and data_dir of `shared`. `progress` is
+// called often (every record); it decides itself how often to draw.
+Result<ReplayResult> Replay(const config::Config& shared, const queue::QueueConfig& queue,
+                            const ReplayOptions& options,
                             const std::function<void(const ReplayProgress&)>& progress);
 
 // The summary line: "replayed 300 record(s); 1 unreadable dead-letter entr(ies) …".

@@ -1,12 +1,11 @@
 // The sink section of the config: which warehouse the loader writes to, and its settings.
+//
+// The section's common keys are read here; `type:` picks a registered sink type
+// (sink/sink_registry.h), whose factory parses the rest of the section (sink/<type>/).
 #pragma once
 
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
+#include <memory>
 #include <string>
-#include <string_view>
-#include <vector>
 
 namespace YAML {
 class Node;
@@ -18,35 +17,17 @@ struct Config;
 
 namespace oceanus::sink {
 
-// BigQuery (sink type `bigquery`).
-struct BigQueryConfig {
-  std::string project;
-  std::string dataset;
-  std::string location;  // for jobs.query; empty = the dataset's
-  std::string key_file;  // service-account JSON; empty = GOOGLE_APPLICATION_CREDENTIALS, else
-                         // metadata server
-  std::string endpoint = "https://bigquery.googleapis.com";
-  std::string token_uri;  // overrides the key's token_uri (tests, proxies)
-  std::string metadata_endpoint =
-      "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token";
-  std::size_t max_rows = 500;                       // per insertAll request
-  std::size_t max_request_bytes = 9 * 1024 * 1024;  // under BigQuery's 10 MB request limit
-  std::chrono::milliseconds timeout{30'000};
-  bool partition_single_tables = true;  // single-table sites: DAY partitioning on dt
-};
+class SinkSettings;
 
 struct SinkConfig {
-  std::string type = "sqlite";  // sqlite | bigquery
-  std::string path;             // sqlite: default <data_dir>/oceanus.db
+  std::string type;  // a registered sink type; absent in the file: the default type's name
   std::string table_prefix;
-  BigQueryConfig bigquery;
+  std::shared_ptr<SinkSettings> settings;  // the type's own; never null after parsing
 };
 
-// The sink section; an absent one gives SQLite at <data_dir>/oceanus.db.
+// The sink section; an absent one gives the default type with its defaults. An unknown type
+// fails at its position, listing the registered types.
 SinkConfig ParseSinkConfig(const config::Reader& r, const YAML::Node& node,
                            const config::Config& shared);
-
-// A Google Cloud project id as BigQuery paths and SQL take it: [a-z0-9][a-z0-9.:-]{0,127}.
-bool IsBigQueryProjectId(std::string_view project);
 
 }  // namespace oceanus::sink

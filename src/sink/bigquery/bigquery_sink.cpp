@@ -303,6 +303,31 @@ Status BigQuerySink::EnsureTable(const TableSpec& table) {
   return Status::Ok();
 }
 
+namespace {
+
+// BigQuery's reasons for one insertErrors entry, "BigQuery invalid at x: message; …".
+// `only_stopped` stays true when every error is "stopped": the row was refused only because
+// a neighbour in the same request was invalid.
+std::string InsertErrorReason(const rapidjson::Value& entry, bool& only_stopped) {
+  std::string reason;
+  if (!entry.HasMember("errors") || !entry["errors"].IsArray()) return reason;
+  for (const auto& err : entry["errors"].GetArray()) {
+    const std::string r =
+        err.HasMember("reason") && err["reason"].IsString() ? err["reason"].GetString() : "";
+    if (r == "stopped") continue;
+    only_stopped = false;
+    if (!reason.empty()) reason += "; ";
+    reason += "BigQuery " + r;
+    if (err.HasMember("location") && err["location"].IsString())
+      reason += std::string(" at ") + err["location"].GetString();
+    if (err.HasMember("message") && err["message"].IsString())
+      reason += ": " + std::string(err["message"].GetString());
+  }
+  return reason;
+}
+
+}  // namespace
+
 WriteResult BigQuerySink::Write(const TableSpec& table, const std::vector<Row>& rows) {
   WriteResult result;
   std::size_t key = 0;
@@ -354,22 +379,8 @@ WriteResult BigQuerySink::Write(const TableSpec& table, const std::vector<Row>& 
       if (!e.HasMember("index") || !e["index"].IsUint() || e["index"].GetUint() >= chunk.size())
         continue;
       const std::size_t original = chunk[e["index"].GetUint()];
-      std::string reason;
       bool only_stopped = true;
-      if (e.HasMember("errors") && e["errors"].IsArray()) {
-        for (const auto& err : e["errors"].GetArray()) {
-          const std::string r =
-              err.HasMember("reason") && err["reason"].IsString() ? err["reason"].GetString() : "";
-          if (r == "stopped") continue;
-          only_stopped = false;
-          if (!reason.empty()) reason += "; ";
-          reason += "BigQuery " + r;
-          if (err.HasMember("location") && err["location"].IsString())
-            reason += std::string(" at ") + err["location"].GetString();
-          if (err.HasMember("message") && err["message"].IsString())
-            reason += ": " + std::string(err["message"].GetString());
-        }
-      }
+      std::string reason = InsertErrorReason(e, only_stopped);
       if (only_stopped) {
         resend.push_back(original);
       } else if (rejected.insert(original).second) {

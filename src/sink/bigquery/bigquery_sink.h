@@ -17,8 +17,9 @@
 #include <string>
 #include <string_view>
 
-#include "app/config.h"
+#include "config/config.h"
 #include "google/auth.h"
+#include "sink/bigquery/bigquery_config.h"
 #include "sink/sink.h"
 #include "util/http_client.h"
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "sink/sqlite/sqlite_history.h"
 #include "sink/sqlite/sqlite_sink.h"
 #include "tables/table_names.h"
 #include "temp_dir.h"

@@ -6,6 +6,8 @@
 #include <fstream>
 
 #include "config/reader.h"
+#include "sink/bigquery/bigquery_config.h"
+#include "sink/sqlite/sqlite_config.h"
 #include "util/time.h"
 
 namespace oceanus::config {
@@ -13,6 +15,11 @@ namespace {
 
 using app::LoadConfig;
 using app::ParseConfig;
+
+std::string SqlitePath(const app::Config& c) {
+  const auto* sqlite = dynamic_cast<const sink::SqliteSettings*>(c.sink.settings.get());
+  return sqlite != nullptr ? sqlite->path() : "(not sqlite)";
+}
 
 constexpr const char* kMinimal = R"(
 time_zone: Asia/Tokyo
@@ -32,7 +39,7 @@ TEST(ConfigTest, MinimalConfigGetsDefaultsAndAnEid) {
   EXPECT_EQ(c->load.batch_rows, 500u);
   EXPECT_EQ(c->load.batch_bytes, 1024u * 1024u);
   EXPECT_EQ(c->load.max_wait, std::chrono::seconds(1));
-  EXPECT_EQ(c->sink.path, "./data/oceanus.db");
+  EXPECT_EQ(SqlitePath(*c), "./data/oceanus.db");
   ASSERT_EQ(c->sites.size(), 1u);
   const auto& schema = c->sites[0].schema;
   ASSERT_EQ(schema.size(), 3u);
@@ -89,7 +96,7 @@ TEST(ConfigTest, EnvironmentReferencesExpandWithDefaults) {
       "f");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->data_dir, "/tmp/x/data");
-  EXPECT_EQ(c->sink.path, "/tmp/d.db");
+  EXPECT_EQ(SqlitePath(*c), "/tmp/d.db");
 
   auto missing = ParseConfig("data_dir: ${OCEANUS_TEST_UNSET}\nsites: {}\n", "f");
   ASSERT_FALSE(missing.ok());
@@ -186,7 +193,9 @@ TEST(ConfigTest, ValidBigQueryNamesPass) {
       "sites:\n  a:\n    endpoint: swallow\n    schema: [{name: x}]\n",
       "f");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_EQ(c->sink.bigquery.dataset, "Events_2");
+  const auto* bq = dynamic_cast<const sink::BigQuerySettings*>(c->sink.settings.get());
+  ASSERT_NE(bq, nullptr);
+  EXPECT_EQ(bq->config().dataset, "Events_2");
 }
 
 // A config error must start with "f:LINE:COL: " and say `what`.

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "app/config.h"
 #include "queue/spool/file_dead_letter.h"
 #include "queue/spool/spool.h"
 
@@ -98,7 +99,8 @@ sites:
     std::vector<std::unique_ptr<queue::QueueReader>> readers;
     readers.push_back(std::move(spool.OpenReader(0, "load")).value());
     queue::FileDeadLetter dead((dir_ / "deadletter").string());
-    Loader loader(config_, *TimeZone::Load("Asia/Tokyo"), sink, dead, std::move(readers));
+    Loader loader(config_, config_.load, config_.tables, config_.sink.table_prefix,
+                  *TimeZone::Load("Asia/Tokyo"), sink, dead, std::move(readers));
     std::jthread t([&](std::stop_token stop) { loader.Run(stop); });
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (!until() && std::chrono::steady_clock::now() < deadline)
@@ -188,7 +190,8 @@ TEST_F(LoaderTest, TablesDueNowAreCreatedAheadOfTime) {
   std::vector<std::unique_ptr<queue::QueueReader>> readers;
   readers.push_back(std::move(spool->OpenReader(0, "load")).value());
   queue::FileDeadLetter dead((dir_ / "deadletter").string());
-  Loader loader(config_, *TimeZone::Load("Asia/Tokyo"), sink, dead, std::move(readers));
+  Loader loader(config_, config_.load, config_.tables, config_.sink.table_prefix,
+                *TimeZone::Load("Asia/Tokyo"), sink, dead, std::move(readers));
   ASSERT_TRUE(loader.EnsureDueTables(*ParseUtcMicros("2026-11-25 03:00:00")).ok());  // noon JST
   EXPECT_EQ(sink.tables, (std::set<std::string>{"page_20261125", "page_20261126"}));
 }

@@ -7,8 +7,9 @@
 #include <rapidjson/document.h>
 
 #include "actions/history_report.h"
+#include "app/config.h"
 #include "fake_google.h"
-#include "sink/history.h"
+#include "sink/bigquery/bigquery_history.h"
 #include "tables/table_names.h"
 #include "temp_dir.h"
 #include "util/time.h"

@@ -1,7 +1,9 @@
-// History sources over the sinks (see history.h).
-#include "sink/history.h"
+// History over a SQLite file (sink/sqlite/sqlite_history.h).
+#include "sink/sqlite/sqlite_history.h"
 
-#include "sink/bigquery/bigquery_sink.h"
+#include <algorithm>
+#include <mutex>
+
 #include "sink/sqlite/sqlite_sink.h"
 #include "tables/table_names.h"
 
@@ -40,22 +42,6 @@ class SqliteHistory final : public HistorySource {
   TimeZone tz_;
 };
 
-class BigQueryHistory final : public HistorySource {
- public:
-  BigQueryHistory(BigQuerySink& sink, std::string prefix)
-      : sink_(sink), prefix_(std::move(prefix)) {}
-  Result<std::vector<EventRow>> Recent(const config::Site& site, const std::string& key_column,
-                                       const std::string& key_value,
-                                       std::chrono::system_clock::time_point since,
-                                       std::size_t limit) override {
-    return sink_.RecentEvents(site, prefix_, key_column, key_value, since, limit);
-  }
-
- private:
-  BigQuerySink& sink_;
-  std::string prefix_;
-};
-
 }  // namespace
 
 Result<std::unique_ptr<HistorySource>> MakeSqliteHistory(const std::string& path,
@@ -64,10 +50,6 @@ Result<std::unique_ptr<HistorySource>> MakeSqliteHistory(const std::string& path
   if (!db.ok()) return db.status();
   return std::unique_ptr<HistorySource>(std::make_unique<SqliteHistory>(
       std::move(db).value(), std::move(table_prefix), std::move(tz)));
-}
-
-std::unique_ptr<HistorySource> MakeBigQueryHistory(BigQuerySink& sink, std::string table_prefix) {
-  return std::make_unique<BigQueryHistory>(sink, std::move(table_prefix));
 }
 
 }  // namespace oceanus::sink

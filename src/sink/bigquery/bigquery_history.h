@@ -1,0 +1,19 @@
+// History (sink/history.h) read from BigQuery through jobs.query (BigQuerySink::RecentEvents).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sink/history.h"
+
+namespace oceanus::sink {
+
+class BigQuerySink;
+
+// Borrows `sink` (its client is thread-safe), which must outlive the history source.
+std::unique_ptr<HistorySource> MakeBigQueryHistory(BigQuerySink& sink, std::string table_prefix);
+// Owns `sink`, a BigQuerySink of its own.
+std::unique_ptr<HistorySource> MakeBigQueryHistory(std::unique_ptr<BigQuerySink> sink,
+                                                   std::string table_prefix);
+
+}  // namespace oceanus::sink

@@ -1,0 +1,127 @@
+// The sink section through the registry: the registered types, the default, an unknown type
+// listed at its position, each type's block validated and its settings described.
+#include "sink/sink_config.h"
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <sstream>
+
+#include "config/config.h"
+#include "config/reader.h"
+#include "sink/bigquery/bigquery_config.h"
+#include "sink/sink_registry.h"
+#include "sink/sqlite/sqlite_config.h"
+
+namespace oceanus::sink {
+namespace {
+
+// The sink section of `yaml` (a whole file's text), or the error message.
+struct Parsed {
+  SinkConfig sink;
+  std::string error;
+};
+Parsed Parse(const std::string& yaml, const std::string& data_dir = "/d") {
+  config::Reader r("f");
+  config::Config shared;
+  shared.data_dir = data_dir;
+  Parsed p;
+  try {
+    p.sink = ParseSinkConfig(r, YAML::Load(yaml)["sink"], shared);
+  } catch (const config::ConfigError& e) {
+    p.error = e.message;
+  }
+  return p;
+}
+
+std::string Described(const SinkSettings& settings) {
+  std::ostringstream out;
+  settings.Describe(out);
+  return out.str();
+}
+
+TEST(SinkRegistryTest, HoldsExactlySqliteAndBigQuery) {
+  const auto& registry = SinkRegistry::Get();
+  EXPECT_EQ(registry.Types(), "bigquery, sqlite");
+  ASSERT_NE(registry.Find("sqlite"), nullptr);
+  EXPECT_TRUE(registry.Find("sqlite")->IsDefault());
+  ASSERT_NE(registry.Find("bigquery"), nullptr);
+  EXPECT_FALSE(registry.Find("bigquery")->IsDefault());
+}
+
+TEST(SinkConfigTest, UnknownTypeListsTheRegisteredTypesAtItsPosition) {
+  auto p = Parse("sites: {}\nsink:\n  type: nosuch\n");
+  EXPECT_EQ(p.error, "f:3:9: unknown sink type 'nosuch' (expected one of: bigquery, sqlite)");
+}
+
+TEST(SinkConfigTest, NoSectionGivesSqliteUnderTheDataDir) {
+  auto p = Parse("sites: {}\n");
+  ASSERT_EQ(p.error, "");
+  EXPECT_EQ(p.sink.type, "sqlite");
+  auto* sqlite = dynamic_cast<SqliteSettings*>(p.sink.settings.get());
+  ASSERT_NE(sqlite, nullptr);
+  EXPECT_EQ(sqlite->path(), "/d/oceanus.db");
+  EXPECT_EQ(sqlite->Summary(), "/d/oceanus.db");
+  EXPECT_EQ(Described(*sqlite), "  path: /d/oceanus.db\n");
+}
+
+TEST(SinkConfigTest, TheDefaultPathFollowsTheDataDirAndAGivenOneStays) {
+  auto p = Parse("sink: {table_prefix: t_}\n");
+  ASSERT_EQ(p.error, "");
+  EXPECT_EQ(p.sink.table_prefix, "t_");
+  p.sink.settings->MoveDataDir("/d", "/elsewhere");
+  EXPECT_EQ(p.sink.settings->Summary(), "/elsewhere/oceanus.db");
+  auto given = Parse("sink: {path: /d/oceanus.db.keep}\n");
+  ASSERT_EQ(given.error, "");
+  given.sink.settings->MoveDataDir("/d", "/elsewhere");
+  EXPECT_EQ(given.sink.settings->Summary(), "/d/oceanus.db.keep");
+}
+
+TEST(SinkConfigTest, UnknownKeysListEveryTypesKeys) {
+  auto p = Parse("sink: {type: sqlite, pth: x}\n");
+  EXPECT_EQ(p.error.rfind("f:1:22: unknown key 'pth' in sink (expected one of: ", 0), 0u)
+      << p.error;
+  EXPECT_NE(p.error.find("path"), std::string::npos) << p.error;
+  EXPECT_NE(p.error.find("bigquery"), std::string::npos) << p.error;
+}
+
+TEST(SinkConfigTest, ABigQueryBlockUnderSqliteIsAcceptedAndStillValidated) {
+  auto ok = Parse("sink:\n  type: sqlite\n  bigquery: {project: p}\n");
+  EXPECT_EQ(ok.error, "");
+  EXPECT_NE(dynamic_cast<SqliteSettings*>(ok.sink.settings.get()), nullptr);
+  auto bad = Parse("sink:\n  type: sqlite\n  bigquery: {max_rows: 0}\n");
+  EXPECT_EQ(bad.error, "f:3:24: max_rows must be at least 1");
+}
+
+TEST(SinkConfigTest, BigQueryNeedsADatasetAndDescribesItsSettings) {
+  auto missing = Parse("sink:\n  type: bigquery\n  bigquery: {project: p}\n");
+  EXPECT_EQ(missing.error, "f:2:3: sink type bigquery needs sink.bigquery.dataset");
+
+  auto p = Parse(
+      "sink:\n  type: bigquery\n  bigquery: {project: p-1, dataset: ev, key_file: /k.json,"
+      " timeout: 5s, max_rows: 20}\n");
+  ASSERT_EQ(p.error, "");
+  auto* bq = dynamic_cast<BigQuerySettings*>(p.sink.settings.get());
+  ASSERT_NE(bq, nullptr);
+  EXPECT_EQ(bq->config().max_rows, 20u);
+  EXPECT_EQ(Described(*bq),
+            "  project: p-1\n"
+            "  dataset: ev\n"
+            "  location: (the dataset's)\n"
+            "  endpoint: https://bigquery.googleapis.com\n"
+            "  key_file: /k.json\n"
+            "  max_rows: 20\n"
+            "  max_request_bytes: 9437184\n"
+            "  timeout: 5000 ms\n"
+            "  partition_single_tables: true\n");
+}
+
+TEST(SinkConfigTest, IsBigQueryProjectId) {
+  EXPECT_TRUE(IsBigQueryProjectId("my-proj.example.com:p-1"));
+  EXPECT_FALSE(IsBigQueryProjectId("p/../x"));
+  EXPECT_FALSE(IsBigQueryProjectId("Upper"));
+  EXPECT_FALSE(IsBigQueryProjectId(""));
+}
+
+}  // namespace
+}  // namespace oceanus::sink
