@@ -24,16 +24,8 @@ void PrintListeners(const Config& c, const TimeZone& tz, const std::string& path
 }
 
 void PrintQueueAndSink(const Config& c, const Prepared& prepared) {
-  std::cout << "queue: " << c.queue.type << " (durability "
-            << (c.queue.durability == queue::Durability::kOs ? "os" : "fsync") << ")\n"
-            << (c.queue.type == "redis"
-                    ? "redis: " + c.queue.redis.host + ":" + std::to_string(c.queue.redis.port) +
-                          ", streams " + c.queue.redis.prefix + "<site>\n"
-                    : std::string())
-            << "groups:";
-  for (const auto& g : c.queue.groups) std::cout << " " << g;
-  std::cout << "\n"
-            << "sink: " << c.sink.type << " "
+  queue::DescribeQueueConfig(c.queue, std::cout);
+  std::cout << "sink: " << c.sink.type << " "
             << (c.sink.type == "bigquery"
                     ? "project " + c.sink.bigquery.project + " (from " +
                           prepared.bigquery_project_origin + "), dataset " + c.sink.bigquery.dataset

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <memory>
 
+#include "queue/redis/redis_config.h"
 #include "queue/redis/redis_connection.h"
 #include "queue/redis/redis_queue.h"
 #include "queue/spool/segment.h"
@@ -99,17 +100,18 @@ class SpoolTarget final : public Target {
 
 class RedisTarget final : public Target {
  public:
-  static Result<std::unique_ptr<Target>> Open(const app::Config& config) {
-    auto conn = queue::redis::RedisConnection::Connect(config.queue.redis);
+  static Result<std::unique_ptr<Target>> Open(const app::Config& config,
+                                              const queue::redis::RedisConfig& redis) {
+    auto conn = queue::redis::RedisConnection::Connect(redis);
     if (!conn.ok()) return conn.status();
-    auto t = std::unique_ptr<RedisTarget>(new RedisTarget(config));
+    auto t = std::unique_ptr<RedisTarget>(new RedisTarget(config, redis));
     t->conn_ = std::move(conn).value();
     return std::unique_ptr<Target>(std::move(t));
   }
 
   Status Send(queue::SiteId site, std::string_view record) override {
-    conn_->Append({"XADD", queue::redis::StreamKey(config_.queue.redis, config_.sites[site].name),
-                   "*", "d", record});
+    conn_->Append(
+        {"XADD", queue::redis::StreamKey(redis_, config_.sites[site].name), "*", "d", record});
     ++in_pipeline_;
     return Status::Ok();
   }
@@ -128,8 +130,10 @@ class RedisTarget final : public Target {
   }
 
  private:
-  explicit RedisTarget(const app::Config& config) : config_(config) {}
+  RedisTarget(const app::Config& config, const queue::redis::RedisConfig& redis)
+      : config_(config), redis_(redis) {}
   const app::Config& config_;
+  const queue::redis::RedisConfig& redis_;
   std::unique_ptr<queue::redis::RedisConnection> conn_;
   std::size_t in_pipeline_ = 0;
 };
@@ -203,13 +207,13 @@ Status ReplayFile(const std::string& path, queue::SiteId site, const std::string
   return MarkReplayed(path);
 }
 
-Status ReplayStream(const app::Config& config, queue::SiteId site, Target* target, bool dry_run,
-                    ReplayResult& result,
+Status ReplayStream(const app::Config& config, const queue::redis::RedisConfig& redis,
+                    queue::SiteId site, Target* target, bool dry_run, ReplayResult& result,
                     const std::function<void(const ReplayProgress&)>& progress) {
   const std::string& name = config.sites[site].name;
-  auto conn = queue::redis::RedisConnection::Connect(config.queue.redis);
+  auto conn = queue::redis::RedisConnection::Connect(redis);
   if (!conn.ok()) return conn.status();
-  const std::string key = queue::redis::DeadLetterKey(config.queue.redis, name);
+  const std::string key = queue::redis::DeadLetterKey(redis, name);
   ReplayProgress p{name, 0, 0};
   auto len = (*conn)->Command({"XLEN", key});
   if (len.ok() && len->get()->type == REDIS_REPLY_INTEGER)
@@ -404,14 +408,17 @@ Result<ReplayResult> Replay(const app::Config& config, const ReplayOptions& opti
   }
   if (chosen.empty())
     return Status::InvalidArgument("no site '" + options.site + "' in the config");
-  const bool redis = config.queue.type == "redis";
+  // The queue's Redis, when its type is redis: the target and the dead-letter streams.
+  const queue::redis::RedisConfig* redis_config = queue::redis::RedisConfigOf(config.queue);
+  const bool redis = redis_config != nullptr;
   if (!options.spool_dir.empty() && !redis && !options.corrupt)
     return Status::InvalidArgument(
         "--spool replays a collector's spool into Redis; this config's queue is the spool itself");
 
   std::unique_ptr<Target> target;
   if (!options.dry_run) {
-    auto opened = redis ? RedisTarget::Open(config) : SpoolTarget::Open(config, sites);
+    auto opened =
+        redis ? RedisTarget::Open(config, *redis_config) : SpoolTarget::Open(config, sites);
     if (!opened.ok()) return opened.status();
     target = std::move(opened).value();
   }
@@ -435,7 +442,8 @@ Result<ReplayResult> Replay(const app::Config& config, const ReplayOptions& opti
   for (queue::SiteId site : chosen) {
     Status s;
     if (redis) {
-      s = ReplayStream(config, site, target.get(), options.dry_run, result, progress);
+      s = ReplayStream(config, *redis_config, site, target.get(), options.dry_run, result,
+                       progress);
     } else {
       const std::string path = config.data_dir + "/deadletter/" + sites[site] + ".jsonl";
       if (!std::filesystem::exists(path)) continue;

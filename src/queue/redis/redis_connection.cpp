@@ -54,7 +54,7 @@ Status RedisConnection::TransportError(const char* what) {
 }
 
 Result<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
-    const queue::RedisConfig& config) {
+    const oceanus::redis::ConnectOptions& config) {
   std::unique_ptr<RedisConnection> conn(new RedisConnection());
   conn->config_ = config;
   conn->context_.reset(

@@ -4,19 +4,19 @@
 
 #include <memory>
 
-#include "app/config.h"
 #include "load/dead_letter.h"
+#include "queue/redis/redis_config.h"
 #include "queue/redis/redis_connection.h"
 
 namespace oceanus::queue::redis {
 
 class RedisDeadLetter final : public load::DeadLetter {
  public:
-  explicit RedisDeadLetter(const queue::RedisConfig& config) : config_(config) {}
+  explicit RedisDeadLetter(const RedisConfig& config) : config_(config) {}
   Status Put(const std::string& site, const std::vector<Item>& items) override;
 
  private:
-  const queue::RedisConfig& config_;
+  const RedisConfig& config_;
   std::unique_ptr<RedisConnection> conn_;
 };
 
