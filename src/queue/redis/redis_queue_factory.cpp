@@ -138,7 +138,7 @@ class RedisSettings final : public QueueSettings {
     out << "  address: " << redis_.host << ":" << redis_.port << "\n"
         << "  password: " << (redis_.password.empty() ? "(none)" : "(set)") << "\n"
         << "  db: " << redis_.db << "\n"
-        << "  prefix: " << redis_.prefix << "\n"
+        << "  prefix: " << (redis_.prefix.empty() ? "\"\"" : redis_.prefix) << "\n"
         << "  connect_timeout: " << redis_.connect_timeout.count() << " ms\n"
         << "  command_timeout: " << redis_.command_timeout.count() << " ms\n"
         << "  publish: " << (redis_.publish ? "true" : "false") << "\n"
