@@ -103,6 +103,11 @@ class QueueSettings : public config::ComponentSettings {
   virtual Result<std::unique_ptr<Queue>> Open(const config::Config& shared,
                                               const QueueConfig& queue, QueueUse use) const = 0;
 
+  // A writer for `oceanus replay`, into the queue this config names, from a process of its
+  // own (with the spool: while no other process holds it).
+  virtual Result<std::unique_ptr<BulkWriter>> OpenBulkWriter(const config::Config& shared,
+                                                             const QueueConfig& queue) const = 0;
+
   // Whether processes that run one role each (`oceanus collect`, `oceanus load`, …) can
   // share this queue. When not, the reason for the one-role command `command`.
   virtual Status AllowsOneRoleProcess(std::string_view command) const = 0;
