@@ -495,29 +495,32 @@ Status Forwarder::AwaitEntry() {
   return added.ok() ? Status::Ok() : added.status();
 }
 
+bool Forwarder::ReadAgainOrClear(SiteId site, QueueReader& reader, std::vector<Entry>& entries) {
+  // Clear the flag only under the lock writers take to spool, after one more look.
+  std::lock_guard lock(backlog_.Lock(site));
+  auto again = reader.Read(500, 4 << 20, std::chrono::milliseconds(0));
+  if (!again.ok()) return false;
+  if (again->empty()) {
+    if (backlog_.Has(site) && drained_[site] > 0)
+      spdlog::info(
+          "site {}: {} spooled event(s) forwarded to Redis; writing to Redis directly "
+          "again",
+          shared_.sites[site].name, drained_[site]);
+    drained_[site] = 0;
+    backlog_.Set(site, false);
+    return false;
+  }
+  entries = std::move(again).value();
+  return true;
+}
+
 Forwarder::Outcome Forwarder::ForwardSite(SiteId site, QueueReader& reader) {
   if (Clock::now() < next_attempt_) return Outcome::kIdle;
   auto read = reader.Read(500, 4 << 20, std::chrono::milliseconds(0));
   if (!read.ok()) return Outcome::kIdle;
   std::vector<Entry> entries = std::move(read).value();
   const std::string& name = shared_.sites[site].name;
-  if (entries.empty()) {
-    // Clear the flag only under the lock writers take to spool, after one more look.
-    std::lock_guard lock(backlog_.Lock(site));
-    auto again = reader.Read(500, 4 << 20, std::chrono::milliseconds(0));
-    if (!again.ok()) return Outcome::kIdle;
-    if (again->empty()) {
-      if (backlog_.Has(site) && drained_[site] > 0)
-        spdlog::info(
-            "site {}: {} spooled event(s) forwarded to Redis; writing to Redis directly "
-            "again",
-            name, drained_[site]);
-      drained_[site] = 0;
-      backlog_.Set(site, false);
-      return Outcome::kIdle;
-    }
-    entries = std::move(again).value();
-  }
+  if (entries.empty() && !ReadAgainOrClear(site, reader, entries)) return Outcome::kIdle;
   if (!Connect()) return Outcome::kRetry;  // the entries are read again after the reopen
   const std::string key = StreamKey(redis_, name);
   for (const auto& e : entries) {

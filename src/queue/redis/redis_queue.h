@@ -162,6 +162,9 @@ class Forwarder {
     kRetry,      // part of a batch did not: read again from the last acknowledgement
   };
   Outcome ForwardSite(SiteId site, QueueReader& reader);
+  // The spool looked empty: one more read under the lock the writers take to spool. True
+  // with `entries` filled; false once the site's backlog flag is cleared (or the read failed).
+  bool ReadAgainOrClear(SiteId site, QueueReader& reader, std::vector<Entry>& entries);
   bool Connect();
   // The next reply of the batch in flight, waiting as long as the connection lives (bounded
   // only once stopping). kUnavailable with a live connection: given up at stop.
