@@ -6,7 +6,6 @@
 
 #include "app/process.h"
 #include "http/admin_api.h"
-#include "queue/queue_status.h"
 #include "util/metrics.h"
 
 namespace oceanus::app {
@@ -68,7 +67,7 @@ http::AdminResponse Metrics(const Process& p) {
   out.Sample("oceanus_up", {{"role", p.roles.name}}, 1);
   if (p.server) p.server->WriteMetrics(out);
   if (p.loader) p.loader->WriteMetrics(out);
-  queue::WriteQueueMetrics(p.config, queue::TakeQueueSnapshot(p.config, p.spool.get()), out);
+  if (p.queue) p.queue->WriteMetrics(out);
   if (p.task_queue) {
     auto counts = p.task_queue->Counts();
     if (counts.ok()) {
@@ -111,8 +110,7 @@ class VisitorTimeline {
 http::AdminResponse Route(const Process& p, VisitorTimeline& visitor, const std::string& path,
                           const std::string& query) {
   if (path == "/rstatus")
-    return http::AdminResponse{200, "application/json",
-                               queue::QueueStatusJson(p.config, p.spool.get())};
+    return http::AdminResponse{200, "application/json", p.queue->StatusJson()};
   if (path == "/hc") return http::AdminResponse{200, "text/plain", "ok\n"};
   if (path == "/metrics") return Metrics(p);
   if (path == "/tasks" && p.task_queue) return TasksStatus(p);

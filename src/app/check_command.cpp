@@ -26,17 +26,12 @@ void PrintListeners(const Config& c, const TimeZone& tz, const std::string& path
 }
 
 void PrintQueueAndSink(const Config& c) {
-  std::cout << "queue: " << c.queue.type << " (durability "
-            << (c.queue.durability == queue::Durability::kOs ? "os" : "fsync") << ")\n"
-            << (c.queue.type == "redis"
-                    ? "redis: " + c.queue.redis.host + ":" + std::to_string(c.queue.redis.port) +
-                          ", streams " + c.queue.redis.prefix + "<site>\n"
-                    : std::string())
-            << "groups:";
-  for (const auto& g : c.queue.groups) std::cout << " " << g;
-  std::cout << "\n"
-            << "sink: " << c.sink.type << " " << c.sink.settings->Summary() << "\n";
-  if (!c.sink.table_prefix.empty()) std::cout << "  table_prefix: " << c.sink.table_prefix << "\n";
+  queue::DescribeQueueConfig(c.queue, std::cout);
+  std::cout << "sink: " << c.sink.type << " " << c.sink.settings->Summary() << "\
+";
+  if (!c.sink.table_prefix.empty())
+    std::cout << "  table_prefix: " << c.sink.table_prefix << "\
+";
   c.sink.settings->Describe(std::cout);
   std::cout << "load: batches of " << c.load.batch_rows << " rows / " << c.load.batch_bytes
             << " bytes / " << c.load.max_wait.count() << " ms\n";

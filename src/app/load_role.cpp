@@ -5,8 +5,6 @@
 #include <mutex>
 
 #include "app/process.h"
-#include "queue/redis/redis_dead_letter.h"
-#include "queue/spool/file_dead_letter.h"
 
 namespace oceanus::app {
 namespace {
@@ -38,15 +36,11 @@ int StartLoad(Process& p) {
   p.sink = std::move(opened).value();
   std::vector<std::unique_ptr<queue::QueueReader>> readers;
   if (p.roles.load) {
-    auto opened_readers = OpenReaders(config, p.spool.get(), "load");
+    auto opened_readers = p.queue->OpenReaders("load");
     if (!opened_readers.ok()) return kExitRuntime;
     readers = std::move(opened_readers).value();
   }
-  if (config.queue.type == "redis") {
-    p.dead_letter = std::make_unique<queue::redis::RedisDeadLetter>(config.queue.redis);
-  } else {
-    p.dead_letter = std::make_unique<queue::FileDeadLetter>(config.data_dir + "/deadletter");
-  }
+  p.dead_letter = p.queue->MakeDeadLetter();
   p.loader =
       std::make_unique<load::Loader>(config, config.load, config.tables, config.sink.table_prefix,
                                      p.prepared.tz, *p.sink, *p.dead_letter, std::move(readers));

@@ -20,18 +20,17 @@
 #include "app/prepare.h"
 #include "http/admin_server.h"
 #include "http/server.h"
-#include "queue/dead_letter.h"
 #include "load/loader.h"
-#include "queue/redis/redis_queue.h"
-#include "queue/spool/spool.h"
+#include "queue/dead_letter.h"
+#include "queue/queue_registry.h"
 #include "react/guard.h"
 #include "react/reactor.h"
 #include "sink/history.h"
 #include "sink/sink.h"
 #include "tasks/task_queue.h"
-#include "work/worker.h"
 #include "util/status.h"
 #include "util/thread_pool.h"
+#include "work/worker.h"
 
 namespace oceanus::app {
 
@@ -42,8 +41,9 @@ struct Process {
   const Prepared& prepared;
   const Roles& roles;
 
-  // The local spool: the queue itself (spool), or the collector's fallback (redis).
-  std::unique_ptr<queue::Spool> spool;
+  // The queue as this process uses it (queue/queue_registry.h): opened first, so that it
+  // outlives its writers, readers and dead-letter.
+  std::unique_ptr<queue::Queue> queue;
   // load and tables: queue → sink.
   std::unique_ptr<sink::Sink> sink;
   std::unique_ptr<queue::DeadLetter> dead_letter;
@@ -60,15 +60,13 @@ struct Process {
   std::jthread worker_thread;
   // collect: HTTP → queue.
   ThreadPool blocking{1};  // fsyncs and Redis round trips, off the I/O threads
-  std::unique_ptr<queue::redis::SpoolBacklog> backlog;
-  std::unique_ptr<queue::redis::Forwarder> forwarder;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<http::AdminServer> admin;
 };
 
 // Each returns an exit status (0: started, or not needed by these roles). A failure has been
 // logged or printed.
-int OpenSpool(Process& p);
+int OpenQueue(Process& p);
 int StartLoad(Process& p);
 int OpenTaskQueueIfNeeded(Process& p);
 int StartReact(Process& p);
@@ -77,11 +75,5 @@ int StartCollect(Process& p);
 void StartAdmin(Process& p);
 // Stops the stages in the order the top of this file gives.
 void StopAll(Process& p);
-
-// One reader per site for a consumer group: the Redis stream's group (queue type redis), or
-// the group's cursor in this process's spool. A failure is logged here.
-Result<std::vector<std::unique_ptr<queue::QueueReader>>> OpenReaders(const Config& config,
-                                                                     queue::Spool* spool,
-                                                                     const std::string& group);
 
 }  // namespace oceanus::app

@@ -28,10 +28,12 @@ int OpenTaskQueueIfNeeded(Process& p) {
 int StartReact(Process& p) {
   if (!Reacting(p)) return 0;
   const Config& config = p.config;
-  auto readers = OpenReaders(config, p.spool.get(), "react");
+  auto readers = p.queue->OpenReaders("react");
   if (!readers.ok()) return kExitRuntime;
-  if (config.queue.type == "redis") {
-    p.guards = std::make_unique<react::RedisGuardStore>(config.queue.redis);
+  // Every reactor of the deployment shares the guards' counts: in the queue's Redis when it
+  // offers one, else in this process (the only one that reacts).
+  if (auto shared = config.queue.settings->SharedStore()) {
+    p.guards = std::make_unique<react::RedisGuardStore>(shared->connection, shared->key_prefix);
   } else {
     p.guards = std::make_unique<react::LocalGuardStore>();
   }

@@ -33,22 +33,22 @@ void RaiseOpenFilesLimit(std::size_t max_connections) {
         limit.rlim_cur, limit.rlim_max, max_connections);
 }
 
-// The spool keeps the queue inside one process: only `run` (or `work` alone, which reads no
-// queue) can use it.
+// A queue that lives inside one process serves only `run` (or `work` alone, which reads no
+// queue); the queue says whether it is one.
 bool RolesFitQueue(const Config& config, const Roles& roles) {
   const bool all_roles = roles.collect && roles.load && roles.react && roles.work;
   const bool only_work = roles.work && !roles.collect && !roles.load && !roles.react;
-  if (config.queue.type == "redis" || all_roles || only_work) return true;
-  std::cerr << config.file
-            << ": queue type spool keeps the queue inside one process: use `oceanus run`, "
-            << "or queue type redis to run `oceanus " << roles.name << "` on its own\n";
+  if (all_roles || only_work) return true;
+  const Status shared = config.queue.settings->AllowsOneRoleProcess(roles.name);
+  if (shared.ok()) return true;
+  std::cerr << config.file << ": " << shared.message() << "\n";
   return false;
 }
 
 // Starts what the roles need, in the order of app/process.h; the first failure's exit status.
 int StartAll(Process& p) {
   for (int (*start)(Process&) :
-       {OpenSpool, StartLoad, OpenTaskQueueIfNeeded, StartReact, StartWork, StartCollect})
+       {OpenQueue, StartLoad, OpenTaskQueueIfNeeded, StartReact, StartWork, StartCollect})
     if (int rc = start(p); rc != 0) return rc;
   StartAdmin(p);
   return 0;
@@ -73,9 +73,9 @@ void StopAll(Process& p) {
     p.server->Shutdown(s.gaze_open_delay + s.gaze_see_delay + s.gaze_read_delay +
                        std::chrono::seconds(5));
   }
-  p.blocking.Join();  // pending fsyncs complete before the writers go away
-  p.server.reset();   // writers: queued events are sent (or spooled) before this returns
-  if (p.forwarder) p.forwarder->Stop();
+  p.blocking.Join();             // pending fsyncs complete before the writers go away
+  p.server.reset();              // writers: queued events are sent (or spooled) before this returns
+  if (p.queue) p.queue->Stop();  // the spooled events' forwarding, after the last writer
   for (std::jthread* t : {&p.loader_thread, &p.reactor_thread, &p.worker_thread}) {
     if (!t->joinable()) continue;
     t->request_stop();

@@ -15,6 +15,8 @@
 #include <fstream>
 #include <memory>
 
+#include "queue/queue_registry.h"
+#include "queue/redis/redis_config.h"
 #include "queue/redis/redis_queue.h"
 #include "queue/spool/segment.h"
 #include "queue/spool/spool.h"
@@ -25,17 +27,10 @@
 namespace oceanus::load {
 namespace {
 
-constexpr std::size_t kChunk = 500;      // records per pipeline / acknowledgement
-constexpr unsigned kReplayWriter = 999;  // a spool writer id no I/O thread uses
+constexpr std::size_t kChunk = 500;  // records per pipeline / acknowledgement
 
-// Where replayed records go: the configured queue. Send buffers; Flush makes what was sent
-// durable (as durable as the collector's own appends) or fails.
-class Target {
- public:
-  virtual ~Target() = default;
-  virtual Status Send(queue::SiteId site, std::string_view record) = 0;
-  virtual Status Flush() = 0;
-};
+// Where replayed records go: the configured queue (QueueSettings::OpenBulkWriter).
+using Target = queue::BulkWriter;
 
 // Sends one record, and flushes after every kChunk of them (`since_flush` counts across
 // calls), so that a long replay is made durable piece by piece.
@@ -46,96 +41,6 @@ Status SendChunked(Target& target, queue::SiteId site, std::string_view record,
   since_flush = 0;
   return target.Flush();
 }
-
-class SpoolTarget final : public Target {
- public:
-  static Result<std::unique_ptr<Target>> Open(const std::string& data_dir,
-                                              const queue::QueueConfig& queue,
-                                              const std::vector<std::string>& sites) {
-    auto t = std::unique_ptr<SpoolTarget>(new SpoolTarget());
-    t->dir_ = data_dir + "/spool";
-    queue::QueueConfig queue_config = queue;
-    queue_config.durability = queue::Durability::kOs;  // Flush syncs once per chunk
-    auto spool = queue::Spool::Open(t->dir_, sites, queue.groups, queue_config);
-    if (!spool.ok()) {
-      if (spool.status().code() != Status::Code::kUnavailable) return spool.status();
-      return Status::Unavailable(spool.status().message() +
-                                 "; with queue type spool, stop oceanus before replaying into it");
-    }
-    t->spool_ = std::move(spool).value();
-    // Appends complete inline (durability os); Flush syncs the file system once at the end
-    // of a chunk instead of once per record.
-    auto writer = t->spool_->MakeWriter(kReplayWriter, {});
-    if (!writer.ok()) return writer.status();
-    t->writer_ = std::move(writer).value();
-    return std::unique_ptr<Target>(std::move(t));
-  }
-
-  Status Send(queue::SiteId site, std::string_view record) override {
-    auto handler = std::make_shared<Handler>();
-    writer_->Append(site, record, handler);
-    return handler->status;
-  }
-
-  Status Flush() override {
-    const int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return Status::IoError("open " + dir_ + ": " + std::strerror(errno));
-    const int rc = ::syncfs(fd);
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0) return Status::IoError("syncfs " + dir_ + ": " + std::strerror(err));
-    return Status::Ok();
-  }
-
- private:
-  struct Handler final : queue::AppendHandler {
-    Status status = Status::Unavailable("append not completed");
-    void Appended(Status s) override { status = std::move(s); }
-  };
-  SpoolTarget() = default;
-  std::string dir_;
-  std::unique_ptr<queue::Spool> spool_;
-  std::unique_ptr<queue::QueueWriter> writer_;
-};
-
-class RedisTarget final : public Target {
- public:
-  static Result<std::unique_ptr<Target>> Open(const queue::RedisConfig& redis,
-                                              const std::vector<std::string>& sites) {
-    auto conn = redis::RedisConnection::Connect(redis);
-    if (!conn.ok()) return conn.status();
-    auto t = std::unique_ptr<RedisTarget>(new RedisTarget(redis, sites));
-    t->conn_ = std::move(conn).value();
-    return std::unique_ptr<Target>(std::move(t));
-  }
-
-  Status Send(queue::SiteId site, std::string_view record) override {
-    conn_->Append({"XADD", queue::redis::StreamKey(redis_, sites_[site]), "*", "d", record});
-    ++in_pipeline_;
-    return Status::Ok();
-  }
-
-  Status Flush() override {
-    Status result;
-    for (; in_pipeline_ > 0; --in_pipeline_) {
-      auto r = conn_->Next();
-      if (!r.ok() && result.ok()) result = r.status();
-      if (conn_->broken()) {
-        in_pipeline_ = 0;
-        return result.ok() ? Status::Unavailable("redis connection lost") : result;
-      }
-    }
-    return result;
-  }
-
- private:
-  RedisTarget(const queue::RedisConfig& redis, const std::vector<std::string>& sites)
-      : redis_(redis), sites_(sites) {}
-  const queue::RedisConfig& redis_;
-  const std::vector<std::string>& sites_;
-  std::unique_ptr<redis::RedisConnection> conn_;
-  std::size_t in_pipeline_ = 0;
-};
 
 std::string NowStamp() {
   char buf[32];
@@ -206,8 +111,8 @@ Status ReplayFile(const std::string& path, queue::SiteId site, const std::string
   return MarkReplayed(path);
 }
 
-Status ReplayStream(const queue::RedisConfig& redis, const std::string& name, queue::SiteId site,
-                    Target* target, bool dry_run, ReplayResult& result,
+Status ReplayStream(const queue::redis::RedisConfig& redis, const std::string& name,
+                    queue::SiteId site, Target* target, bool dry_run, ReplayResult& result,
                     const std::function<void(const ReplayProgress&)>& progress) {
   auto conn = redis::RedisConnection::Connect(redis);
   if (!conn.ok()) return conn.status();
@@ -406,15 +311,16 @@ Result<ReplayResult> Replay(const config::Config& shared, const queue::QueueConf
   }
   if (chosen.empty())
     return Status::InvalidArgument("no site '" + options.site + "' in the config");
-  const bool redis = queue.type == "redis";
+  // The queue's Redis, when its type is redis: the target and the dead-letter streams.
+  const queue::redis::RedisConfig* redis_config = queue::redis::RedisConfigOf(queue);
+  const bool redis = redis_config != nullptr;
   if (!options.spool_dir.empty() && !redis && !options.corrupt)
     return Status::InvalidArgument(
         "--spool replays a collector's spool into Redis; this config's queue is the spool itself");
 
   std::unique_ptr<Target> target;
   if (!options.dry_run) {
-    auto opened = redis ? RedisTarget::Open(queue.redis, sites)
-                        : SpoolTarget::Open(shared.data_dir, queue, sites);
+    auto opened = queue.settings->OpenBulkWriter(shared, queue);
     if (!opened.ok()) return opened.status();
     target = std::move(opened).value();
   }
@@ -438,7 +344,7 @@ Result<ReplayResult> Replay(const config::Config& shared, const queue::QueueConf
   for (queue::SiteId site : chosen) {
     Status s;
     if (redis) {
-      s = ReplayStream(queue.redis, sites[site], site, target.get(), options.dry_run, result,
+      s = ReplayStream(*redis_config, sites[site], site, target.get(), options.dry_run, result,
                        progress);
     } else {
       const std::string path = shared.data_dir + "/deadletter/" + sites[site] + ".jsonl";

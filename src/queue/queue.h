@@ -61,4 +61,14 @@ class QueueReader {
   virtual Status Ack(const std::string& last_id) = 0;
 };
 
+// Appends in bulk from one thread that may block (`oceanus replay`). Not thread-safe.
+class BulkWriter {
+ public:
+  virtual ~BulkWriter() = default;
+  // Sends one encoded event to the site's stream; it may only be buffered.
+  virtual Status Send(SiteId site, std::string_view record) = 0;
+  // Makes everything sent so far as durable as the collector's own appends, or fails.
+  virtual Status Flush() = 0;
+};
+
 }  // namespace oceanus::queue

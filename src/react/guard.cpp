@@ -37,7 +37,7 @@ Result<bool> LocalGuardStore::Allow(const std::string& key, unsigned max,
 Result<redis::RedisConnection*> RedisGuardStore::Connection() {
   if (connection_ && !connection_->broken()) return connection_.get();
   connection_.reset();
-  auto c = redis::RedisConnection::Connect(config_);
+  auto c = redis::RedisConnection::Connect(options_);
   if (!c.ok()) return c.status();
   connection_ = std::move(c).value();
   return connection_.get();
@@ -47,7 +47,7 @@ Result<bool> RedisGuardStore::Once(const std::string& key, const std::string& ow
                                    std::chrono::milliseconds ttl) {
   auto c = Connection();
   if (!c.ok()) return c.status();
-  const std::string full = config_.prefix + "guard:" + key;
+  const std::string full = prefix_ + "guard:" + key;
   const std::string px = std::to_string(std::max<std::int64_t>(1, ttl.count()));
   auto reply = (*c)->Command({"SET", full, owner, "NX", "PX", px});
   if (!reply.ok()) return reply.status();
@@ -61,7 +61,7 @@ Result<bool> RedisGuardStore::Allow(const std::string& key, unsigned max,
                                     std::chrono::milliseconds window) {
   auto c = Connection();
   if (!c.ok()) return c.status();
-  const std::string full = config_.prefix + "guard:" + key;
+  const std::string full = prefix_ + "guard:" + key;
   auto count = (*c)->Command({"INCR", full});
   if (!count.ok()) return count.status();
   const long long n = (*count)->integer;

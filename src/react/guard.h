@@ -16,9 +16,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "config/config.h"
-#include "queue/queue_config.h"
 #include "redis/redis_connection.h"
+#include "redis/redis_options.h"
 #include "util/status.h"
 
 namespace oceanus::react {
@@ -57,11 +56,13 @@ class LocalGuardStore final : public GuardStore {
   std::chrono::steady_clock::time_point next_purge_{};
 };
 
-// In Redis, under "<prefix>guard:<key>". One connection, used from the reactor's thread;
-// reconnects on the next call after a transport failure.
+// In Redis (the queue's, when it offers one: QueueSettings::SharedStore), under
+// "<prefix>guard:<key>". One connection, used from the reactor's thread; reconnects on the
+// next call after a transport failure.
 class RedisGuardStore final : public GuardStore {
  public:
-  explicit RedisGuardStore(queue::RedisConfig config) : config_(std::move(config)) {}
+  RedisGuardStore(oceanus::redis::ConnectOptions options, std::string prefix)
+      : options_(std::move(options)), prefix_(std::move(prefix)) {}
   Result<bool> Once(const std::string& key, const std::string& owner,
                     std::chrono::milliseconds ttl) override;
   Result<bool> Allow(const std::string& key, unsigned max,
@@ -70,7 +71,8 @@ class RedisGuardStore final : public GuardStore {
  private:
   Result<redis::RedisConnection*> Connection();
 
-  queue::RedisConfig config_;
+  oceanus::redis::ConnectOptions options_;
+  std::string prefix_;
   std::unique_ptr<redis::RedisConnection> connection_;
 };
 

@@ -53,7 +53,8 @@ Status RedisConnection::TransportError(const char* what) {
   return Status::Unavailable(std::string("redis ") + address() + ": " + what + ": " + detail);
 }
 
-Result<std::unique_ptr<RedisConnection>> RedisConnection::Connect(const ConnectionOptions& config) {
+Result<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
+    const oceanus::redis::ConnectOptions& config) {
   std::unique_ptr<RedisConnection> conn(new RedisConnection());
   conn->config_ = config;
   conn->context_.reset(

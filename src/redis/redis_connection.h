@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-#include "redis/connection_options.h"
+#include "redis/redis_options.h"
 #include "util/status.h"
 
 namespace oceanus::redis {
@@ -34,7 +34,8 @@ using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 class RedisConnection {
  public:
   // Connects, authenticates and selects the db.
-  static Result<std::unique_ptr<RedisConnection>> Connect(const ConnectionOptions& config);
+  static Result<std::unique_ptr<RedisConnection>> Connect(
+      const oceanus::redis::ConnectOptions& options);
 
   // Sends one command and waits for its reply.
   Result<Reply> Command(const std::vector<std::string_view>& args);
@@ -62,7 +63,7 @@ class RedisConnection {
   Result<Reply> Classify(void* raw);
 
   std::unique_ptr<redisContext, ContextDeleter> context_;
-  ConnectionOptions config_;
+  oceanus::redis::ConnectOptions config_;
   bool broken_ = false;
   bool unsent_ = false;  // commands appended and not yet all written to the socket
 };

@@ -4,20 +4,19 @@
 
 #include <memory>
 
-#include "config/config.h"
-#include "queue/queue_config.h"
 #include "queue/dead_letter.h"
+#include "queue/redis/redis_config.h"
 #include "redis/redis_connection.h"
 
 namespace oceanus::queue::redis {
 
 class RedisDeadLetter final : public DeadLetter {
  public:
-  explicit RedisDeadLetter(const queue::RedisConfig& config) : config_(config) {}
+  explicit RedisDeadLetter(const RedisConfig& config) : config_(config) {}
   Status Put(const std::string& site, const std::vector<Item>& items) override;
 
  private:
-  const queue::RedisConfig& config_;
+  const RedisConfig& config_;
   std::unique_ptr<oceanus::redis::RedisConnection> conn_;
 };
 

@@ -59,27 +59,28 @@ std::string_view FieldValue(const redisReply* fields, std::string_view name) {
 
 }  // namespace
 
-std::string StreamKey(const queue::RedisConfig& config, const std::string& site) {
+std::string StreamKey(const RedisConfig& config, const std::string& site) {
   return config.prefix + site;
 }
-std::string DeadLetterKey(const queue::RedisConfig& config, const std::string& site) {
+std::string DeadLetterKey(const RedisConfig& config, const std::string& site) {
   return config.prefix + site + ":dead";
 }
 
 // ---------------------------------------------------------------------------------------
 // RedisWriter
 
-RedisWriter::RedisWriter(const app::Config& config, SpoolBacklog& backlog,
+RedisWriter::RedisWriter(const config::Config& shared, const RedisConfig& redis,
+                         SpoolBacklog& backlog,
                          std::function<void(std::function<void()>)> post_back)
-    : config_(config), backlog_(backlog), post_back_(std::move(post_back)) {
-  for (const auto& site : config.sites) keys_.push_back(StreamKey(config.queue.redis, site.name));
+    : shared_(shared), redis_(redis), backlog_(backlog), post_back_(std::move(post_back)) {
+  for (const auto& site : shared.sites) keys_.push_back(StreamKey(redis, site.name));
 }
 
 Result<std::unique_ptr<RedisWriter>> RedisWriter::Create(
-    const app::Config& config, queue::Spool& spool, unsigned writer_id,
+    const config::Config& shared, const RedisConfig& redis, queue::Spool& spool, unsigned writer_id,
     std::function<void(std::function<void()>)> run_blocking, SpoolBacklog& backlog,
     std::function<void(std::function<void()>)> post_back) {
-  std::unique_ptr<RedisWriter> w(new RedisWriter(config, backlog, std::move(post_back)));
+  std::unique_ptr<RedisWriter> w(new RedisWriter(shared, redis, backlog, std::move(post_back)));
   Spool::Executors executors;
   executors.run_blocking = std::move(run_blocking);
   RedisWriter* raw = w.get();
@@ -140,7 +141,7 @@ bool RedisWriter::EnsureConnected() {
   if (conn_ && !conn_->broken()) return true;
   const auto now = Clock::now();
   if (now < next_connect_) return false;
-  auto c = RedisConnection::Connect(config_.queue.redis);
+  auto c = RedisConnection::Connect(redis_);
   if (!c.ok()) {
     conn_.reset();
     backoff_ = NextBackoff(backoff_, std::chrono::milliseconds(100));
@@ -182,10 +183,10 @@ void RedisWriter::Send(std::vector<Item>& items) {
     for (Item* item : direct) SpoolItem(*item);
     return;
   }
-  const bool publish = config_.queue.redis.publish;
+  const bool publish = redis_.publish;
   for (Item* item : direct) {
     conn_->Append({"XADD", keys_[item->site], "*", "d", item->record});
-    if (publish) conn_->Append({"PUBLISH", config_.sites[item->site].name, item->record});
+    if (publish) conn_->Append({"PUBLISH", shared_.sites[item->site].name, item->record});
   }
   std::size_t i = 0;
   for (; i < direct.size(); ++i) {
@@ -199,7 +200,7 @@ void RedisWriter::Send(std::vector<Item>& items) {
       continue;
     }
     if (conn_->broken()) break;  // no more replies can be read: spool the rest below
-    spdlog::error("redis refused an event for {}: {}; spooled", config_.sites[direct[i]->site].name,
+    spdlog::error("redis refused an event for {}: {}; spooled", shared_.sites[direct[i]->site].name,
                   added.status().message());
     SpoolItem(*direct[i]);
   }
@@ -214,12 +215,14 @@ void RedisWriter::Send(std::vector<Item>& items) {
 // ---------------------------------------------------------------------------------------
 // RedisReader
 
-RedisReader::RedisReader(const app::Config& config, SiteId site, std::string group,
+RedisReader::RedisReader(const config::Config& shared, const QueueConfig& queue,
+                         const RedisConfig& redis, SiteId site, std::string group,
                          std::string consumer)
-    : config_(config),
-      site_name_(config.sites[site].name),
-      key_(StreamKey(config.queue.redis, site_name_)),
-      dead_key_(DeadLetterKey(config.queue.redis, site_name_)),
+    : queue_(queue),
+      redis_(redis),
+      site_name_(shared.sites[site].name),
+      key_(StreamKey(redis, site_name_)),
+      dead_key_(DeadLetterKey(redis, site_name_)),
       group_(std::move(group)),
       consumer_(std::move(consumer)) {}
 
@@ -228,7 +231,7 @@ Status RedisReader::EnsureReady() {
   if (!conn_ || conn_->broken()) {
     const auto now = Clock::now();
     if (now < next_connect_) return Status::Unavailable("redis: waiting before reconnecting");
-    auto c = RedisConnection::Connect(config_.queue.redis);
+    auto c = RedisConnection::Connect(redis_);
     if (!c.ok()) {
       next_connect_ = now + std::chrono::seconds(1);
       return c.status();
@@ -237,7 +240,7 @@ Status RedisReader::EnsureReady() {
   }
   // Every configured group exists from the start, so that trimming waits for all of them
   // even before their first reader has connected.
-  for (const auto& g : config_.queue.groups) {
+  for (const auto& g : queue_.groups) {
     auto r = conn_->Command({"XGROUP", "CREATE", key_, g, "0", "MKSTREAM"});
     if (!r.ok() && r.status().message().find("BUSYGROUP") == std::string::npos) return r.status();
   }
@@ -259,7 +262,7 @@ void RedisReader::Delivered(const redisReply* entries, std::vector<Entry>& out) 
 }
 
 Status RedisReader::ClaimIdle(std::size_t max_entries, std::vector<Entry>& out) {
-  const std::string idle = std::to_string(config_.queue.redis.claim_idle.count());
+  const std::string idle = std::to_string(redis_.claim_idle.count());
   const std::string count = std::to_string(max_entries);
   auto claimed =
       conn_->Command({"XAUTOCLAIM", key_, group_, consumer_, idle, "0-0", "COUNT", count});
@@ -292,7 +295,7 @@ Status RedisReader::ClaimIdle(std::size_t max_entries, std::vector<Entry>& out) 
   for (std::size_t i = 0; i < entries->elements; ++i) {
     const redisReply* e = entries->element[i];
     const std::string id(ReplyString(e->element[0]));
-    if (deliveries[i] > static_cast<long long>(config_.queue.redis.max_deliveries)) {
+    if (deliveries[i] > static_cast<long long>(redis_.max_deliveries)) {
       const std::string reason = "delivered " + std::to_string(deliveries[i]) + " times to group " +
                                  group_ + " without being acknowledged";
       const std::string payload(e->elements >= 2 ? FieldValue(e->element[1], "d")
@@ -326,8 +329,8 @@ Result<std::vector<Entry>> RedisReader::Read(std::size_t max_entries, std::size_
   reported_down_ = false;
   const auto now = Clock::now();
   if (now >= next_claim_) {
-    next_claim_ = now + std::max<std::chrono::milliseconds>(std::chrono::seconds(1),
-                                                            config_.queue.redis.claim_idle / 2);
+    next_claim_ =
+        now + std::max<std::chrono::milliseconds>(std::chrono::seconds(1), redis_.claim_idle / 2);
     Status s = ClaimIdle(max_entries, out);
     if (!s.ok()) {
       spdlog::warn("site {}: claiming idle entries: {}", site_name_, s.message());
@@ -336,7 +339,7 @@ Result<std::vector<Entry>> RedisReader::Read(std::size_t max_entries, std::size_
   }
   if (out.size() >= max_entries) return out;
   // BLOCK must end before the command timeout, or hiredis gives up on the connection.
-  const auto limit = config_.queue.redis.command_timeout / 2;
+  const auto limit = redis_.command_timeout / 2;
   const auto block = out.empty() ? std::min(wait, limit) : std::chrono::milliseconds(0);
   std::vector<std::string> args = {"XREADGROUP", "GROUP", group_,
                                    consumer_,    "COUNT", std::to_string(max_entries - out.size())};
@@ -371,7 +374,7 @@ Status RedisReader::Ack(const std::string& last_id) {
   delivered_.erase(delivered_.begin(), it + 1);
   const auto now = Clock::now();
   if (now >= next_trim_) {
-    next_trim_ = now + config_.queue.redis.trim_every;
+    next_trim_ = now + redis_.trim_every;
     auto trimmed = Trim();
     if (!trimmed.ok())
       spdlog::warn("site {}: trimming: {}", site_name_, trimmed.status().message());
@@ -398,8 +401,7 @@ Result<long long> RedisReader::Trim() {
       if (key == "pending") pending = fields->element[i + 1]->integer;
       if (key == "last-delivered-id") last_delivered = ReplyString(fields->element[i + 1]);
     }
-    if (std::find(config_.queue.groups.begin(), config_.queue.groups.end(), name) ==
-        config_.queue.groups.end())
+    if (std::find(queue_.groups.begin(), queue_.groups.end(), name) == queue_.groups.end())
       continue;
     ++found;
     std::pair<std::uint64_t, std::uint64_t> needed;
@@ -415,7 +417,7 @@ Result<long long> RedisReader::Trim() {
     if (!min_needed || needed < *min_needed) min_needed = needed;
   }
   // A configured group that does not exist yet would read from the start: keep everything.
-  if (found < config_.queue.groups.size() || !min_needed) return 0LL;
+  if (found < queue_.groups.size() || !min_needed) return 0LL;
   const std::string min_id = FormatId(*min_needed);
   auto trimmed = conn_->Command({"XTRIM", key_, "MINID", min_id});
   if (!trimmed.ok()) return trimmed.status();
@@ -425,8 +427,13 @@ Result<long long> RedisReader::Trim() {
 // ---------------------------------------------------------------------------------------
 // Forwarder
 
-Forwarder::Forwarder(const app::Config& config, Spool& spool, SpoolBacklog& backlog)
-    : config_(config), spool_(spool), backlog_(backlog), drained_(config.sites.size(), 0) {}
+Forwarder::Forwarder(const config::Config& shared, const RedisConfig& redis, Spool& spool,
+                     SpoolBacklog& backlog)
+    : shared_(shared),
+      redis_(redis),
+      spool_(spool),
+      backlog_(backlog),
+      drained_(shared.sites.size(), 0) {}
 
 Forwarder::~Forwarder() { Stop(); }
 
@@ -439,7 +446,7 @@ bool Forwarder::Connect() {
   if (conn_ && !conn_->broken()) return true;
   conn_.reset();
   ++connects_;
-  auto c = RedisConnection::Connect(config_.queue.redis);
+  auto c = RedisConnection::Connect(redis_);
   if (!c.ok()) {
     if (c.status().message() != last_failure_)
       spdlog::warn("spool forwarder: {}; retrying", c.status().message());
@@ -464,7 +471,7 @@ Result<Reply> Forwarder::Await() {
       return r;
     }
     const auto now = Clock::now();
-    if (!reported_slow_ && now - started >= config_.queue.redis.command_timeout) {
+    if (!reported_slow_ && now - started >= redis_.command_timeout) {
       spdlog::warn(
           "redis {} has not answered for {} ms; waiting for the replies to the events already "
           "sent instead of sending them again",
@@ -473,7 +480,7 @@ Result<Reply> Forwarder::Await() {
       reported_slow_ = true;
     }
     if (!stop_.load()) continue;
-    if (!give_up) give_up = now + config_.queue.redis.command_timeout;
+    if (!give_up) give_up = now + redis_.command_timeout;
     if (now >= *give_up) return r;
   }
 }
@@ -481,11 +488,30 @@ Result<Reply> Forwarder::Await() {
 Status Forwarder::AwaitEntry() {
   auto added = Await();
   const bool answered = added.ok() || added.status().code() == Status::Code::kInvalidArgument;
-  if (answered && config_.queue.redis.publish) {
+  if (answered && redis_.publish) {
     auto published = Await();
     if (!published.ok() && added.ok()) return published.status();
   }
   return added.ok() ? Status::Ok() : added.status();
+}
+
+bool Forwarder::ReadAgainOrClear(SiteId site, QueueReader& reader, std::vector<Entry>& entries) {
+  // Clear the flag only under the lock writers take to spool, after one more look.
+  std::lock_guard lock(backlog_.Lock(site));
+  auto again = reader.Read(500, 4 << 20, std::chrono::milliseconds(0));
+  if (!again.ok()) return false;
+  if (again->empty()) {
+    if (backlog_.Has(site) && drained_[site] > 0)
+      spdlog::info(
+          "site {}: {} spooled event(s) forwarded to Redis; writing to Redis directly "
+          "again",
+          shared_.sites[site].name, drained_[site]);
+    drained_[site] = 0;
+    backlog_.Set(site, false);
+    return false;
+  }
+  entries = std::move(again).value();
+  return true;
 }
 
 Forwarder::Outcome Forwarder::ForwardSite(SiteId site, QueueReader& reader) {
@@ -493,29 +519,13 @@ Forwarder::Outcome Forwarder::ForwardSite(SiteId site, QueueReader& reader) {
   auto read = reader.Read(500, 4 << 20, std::chrono::milliseconds(0));
   if (!read.ok()) return Outcome::kIdle;
   std::vector<Entry> entries = std::move(read).value();
-  const std::string& name = config_.sites[site].name;
-  if (entries.empty()) {
-    // Clear the flag only under the lock writers take to spool, after one more look.
-    std::lock_guard lock(backlog_.Lock(site));
-    auto again = reader.Read(500, 4 << 20, std::chrono::milliseconds(0));
-    if (!again.ok()) return Outcome::kIdle;
-    if (again->empty()) {
-      if (backlog_.Has(site) && drained_[site] > 0)
-        spdlog::info(
-            "site {}: {} spooled event(s) forwarded to Redis; writing to Redis directly "
-            "again",
-            name, drained_[site]);
-      drained_[site] = 0;
-      backlog_.Set(site, false);
-      return Outcome::kIdle;
-    }
-    entries = std::move(again).value();
-  }
+  const std::string& name = shared_.sites[site].name;
+  if (entries.empty() && !ReadAgainOrClear(site, reader, entries)) return Outcome::kIdle;
   if (!Connect()) return Outcome::kRetry;  // the entries are read again after the reopen
-  const std::string key = StreamKey(config_.queue.redis, name);
+  const std::string key = StreamKey(redis_, name);
   for (const auto& e : entries) {
     conn_->Append({"XADD", key, "*", "d", e.payload});
-    if (config_.queue.redis.publish) conn_->Append({"PUBLISH", name, e.payload});
+    if (redis_.publish) conn_->Append({"PUBLISH", name, e.payload});
   }
   ++batches_;
   // Every reply is read, also after an error reply (LOADING while a restarted Redis reads its
@@ -552,7 +562,7 @@ Forwarder::Outcome Forwarder::ForwardSite(SiteId site, QueueReader& reader) {
 
 void Forwarder::Start() {
   thread_ = std::thread([this] {
-    std::vector<std::unique_ptr<QueueReader>> readers(config_.sites.size());
+    std::vector<std::unique_ptr<QueueReader>> readers(shared_.sites.size());
     auto open = [&](SiteId site) {
       readers[site].reset();  // one reader per (site, group) at a time
       auto r = spool_.OpenReader(site, "forward");

@@ -24,8 +24,10 @@
 #include <thread>
 #include <vector>
 
-#include "app/config.h"
+#include "config/config.h"
 #include "queue/queue.h"
+#include "queue/queue_config.h"
+#include "queue/redis/redis_config.h"
 #include "queue/spool/spool.h"
 #include "redis/redis_connection.h"
 
@@ -36,8 +38,8 @@ using oceanus::redis::RedisConnection;
 using oceanus::redis::Reply;
 using oceanus::redis::ReplyString;
 
-std::string StreamKey(const queue::RedisConfig& config, const std::string& site);
-std::string DeadLetterKey(const queue::RedisConfig& config, const std::string& site);
+std::string StreamKey(const RedisConfig& config, const std::string& site);
+std::string DeadLetterKey(const RedisConfig& config, const std::string& site);
 
 // Which sites currently have a spool backlog: shared by a process's writers and forwarder.
 class SpoolBacklog {
@@ -58,9 +60,9 @@ class RedisWriter final : public QueueWriter {
   // The writer of I/O thread `writer_id`; `post_back` runs a completion on that thread.
   // Its spool fallback is `spool`'s writer of the same id, used only on the sender thread.
   static Result<std::unique_ptr<RedisWriter>> Create(
-      const app::Config& config, queue::Spool& spool, unsigned writer_id,
-      std::function<void(std::function<void()>)> run_blocking, SpoolBacklog& backlog,
-      std::function<void(std::function<void()>)> post_back);
+      const config::Config& shared, const RedisConfig& redis, queue::Spool& spool,
+      unsigned writer_id, std::function<void(std::function<void()>)> run_blocking,
+      SpoolBacklog& backlog, std::function<void(std::function<void()>)> post_back);
   ~RedisWriter() override;  // sends what is queued, then stops
 
   void Append(SiteId site, std::string_view record, std::shared_ptr<AppendHandler> done) override;
@@ -69,7 +71,7 @@ class RedisWriter final : public QueueWriter {
   void RunOnSender(std::function<void()> job);
 
  private:
-  RedisWriter(const app::Config& config, SpoolBacklog& backlog,
+  RedisWriter(const config::Config& shared, const RedisConfig& redis, SpoolBacklog& backlog,
               std::function<void(std::function<void()>)> post_back);
   struct Item {
     SiteId site;
@@ -81,7 +83,8 @@ class RedisWriter final : public QueueWriter {
   void SpoolItem(Item& item);
   bool EnsureConnected();
 
-  const app::Config& config_;
+  const config::Config& shared_;
+  const RedisConfig& redis_;
   std::vector<std::string> keys_;
   std::unique_ptr<QueueWriter> fallback_;
   SpoolBacklog& backlog_;
@@ -102,7 +105,9 @@ class RedisWriter final : public QueueWriter {
 // The consumer side: one group's view of one site's stream.
 class RedisReader final : public QueueReader {
  public:
-  RedisReader(const app::Config& config, SiteId site, std::string group, std::string consumer);
+  // `queue`'s groups are the ones retention waits for; `shared`, `queue` and `redis` outlive it.
+  RedisReader(const config::Config& shared, const QueueConfig& queue, const RedisConfig& redis,
+              SiteId site, std::string group, std::string consumer);
   Result<std::vector<Entry>> Read(std::size_t max_entries, std::size_t max_bytes,
                                   std::chrono::milliseconds wait) override;
   Status Ack(const std::string& last_id) override;
@@ -115,7 +120,8 @@ class RedisReader final : public QueueReader {
   Status ClaimIdle(std::size_t max_entries, std::vector<Entry>& out);
   void Delivered(const redisReply* entries, std::vector<Entry>& out);
 
-  const app::Config& config_;
+  const QueueConfig& queue_;
+  const RedisConfig& redis_;
   std::string site_name_;
   std::string key_;
   std::string dead_key_;
@@ -142,7 +148,8 @@ class RedisReader final : public QueueReader {
 // (docs/RELIABILITY.md, "Redis: the at-least-once window").
 class Forwarder {
  public:
-  Forwarder(const app::Config& config, Spool& spool, SpoolBacklog& backlog);
+  Forwarder(const config::Config& shared, const RedisConfig& redis, Spool& spool,
+            SpoolBacklog& backlog);
   ~Forwarder();
   // Forwards until stopped; on stop, makes one last attempt to empty the spool if Redis was
   // answering, and waits at most command_timeout for the replies of a batch in flight.
@@ -160,6 +167,9 @@ class Forwarder {
     kRetry,      // part of a batch did not: read again from the last acknowledgement
   };
   Outcome ForwardSite(SiteId site, QueueReader& reader);
+  // The spool looked empty: one more read under the lock the writers take to spool. True
+  // with `entries` filled; false once the site's backlog flag is cleared (or the read failed).
+  bool ReadAgainOrClear(SiteId site, QueueReader& reader, std::vector<Entry>& entries);
   bool Connect();
   // The next reply of the batch in flight, waiting as long as the connection lives (bounded
   // only once stopping). kUnavailable with a live connection: given up at stop.
@@ -167,7 +177,8 @@ class Forwarder {
   Status AwaitEntry();  // the XADD reply (and PUBLISH reply) of one entry
   void BackOff();
 
-  const app::Config& config_;
+  const config::Config& shared_;
+  const RedisConfig& redis_;
   Spool& spool_;
   SpoolBacklog& backlog_;
   std::unique_ptr<RedisConnection> conn_;

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "app/config.h"
 #include "queue/queue.h"
+#include "queue/queue_config.h"
 #include "util/fd.h"
 #include "util/status.h"
 

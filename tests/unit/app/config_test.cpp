@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "config/reader.h"
+#include "queue/redis/redis_config.h"
 #include "sink/bigquery/bigquery_config.h"
 #include "sink/sqlite/sqlite_config.h"
 #include "util/time.h"
@@ -241,7 +242,10 @@ TEST(ConfigTest, WhatRunWouldRefuseIsRefusedAtLoad) {
   auto redis =
       ParseConfig(std::string("queue: {redis: {address: 'redis.internal:6379'}}\n") + kSite, "f");
   ASSERT_TRUE(redis.ok()) << redis.status().ToString();
-  EXPECT_EQ(redis->queue.redis.host, "redis.internal");
+  auto typed = ParseConfig(
+      std::string("queue: {type: redis, redis: {address: 'redis.internal:6379'}}\n") + kSite, "f");
+  ASSERT_TRUE(typed.ok()) << typed.status().ToString();
+  EXPECT_EQ(queue::redis::RedisConfigOf(typed->queue)->host, "redis.internal");
 }
 
 TEST(ConfigTest, ListenAddressesMustBeIpAddresses) {

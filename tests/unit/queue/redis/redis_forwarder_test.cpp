@@ -162,13 +162,14 @@ class Done : public AppendHandler {
 TEST(RedisForwarderTest, EntriesRedisRefusesAreSentAgainNotSkipped) {
   oceanus::testing::ScopedTempDir temp{"oceanus-forwarder"};
   FakeRedis redis(/*refuse=*/3);
-  app::Config config;
+  config::Config config;
+  QueueConfig queue_config;
+  RedisConfig redis_config;
   config.sites.push_back({});
   config.sites[0].name = "site_a";
-  config.queue.type = "redis";
-  config.queue.redis.port = redis.port();
+  redis_config.port = redis.port();
 
-  auto spool = Spool::Open((temp.path() / "spool").string(), {"site_a"}, {"forward"}, config.queue);
+  auto spool = Spool::Open((temp.path() / "spool").string(), {"site_a"}, {"forward"}, queue_config);
   ASSERT_TRUE(spool.ok()) << spool.status().ToString();
   std::set<std::string> records;
   {
@@ -181,7 +182,7 @@ TEST(RedisForwarderTest, EntriesRedisRefusesAreSentAgainNotSkipped) {
   SpoolBacklog backlog(1);
   backlog.Set(0, true);
 
-  Forwarder forwarder(config, **spool, backlog);
+  Forwarder forwarder(config, redis_config, **spool, backlog);
   forwarder.Start();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (backlog.Has(0) && std::chrono::steady_clock::now() < deadline)
@@ -229,7 +230,7 @@ class RedisServer {
     ::waitpid(pid_, nullptr, 0);
   }
   // Connects once it answers PING (within 10 s); null if it never does.
-  std::unique_ptr<RedisConnection> Connect(const queue::RedisConfig& config) {
+  std::unique_ptr<RedisConnection> Connect(const RedisConfig& config) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
       auto c = RedisConnection::Connect(config);
@@ -253,18 +254,19 @@ long long Integer(const Result<Reply>& r) {
 TEST(RedisForwarderTest, StoppedRedisGetsEachSpooledEventOnceWithoutResending) {
   oceanus::testing::ScopedTempDir temp{"oceanus-forwarder"};
   RedisServer server;
-  app::Config config;
+  config::Config config;
+  QueueConfig queue_config;
+  RedisConfig redis_config;
   config.sites.push_back({});
   config.sites[0].name = "site_a";
-  config.queue.type = "redis";
-  config.queue.redis.port = server.port();
+  redis_config.port = server.port();
   // Short, so that a forwarder that re-sends on every timeout would do so many times.
-  config.queue.redis.command_timeout = std::chrono::milliseconds(200);
-  auto check = server.Connect(config.queue.redis);
+  redis_config.command_timeout = std::chrono::milliseconds(200);
+  auto check = server.Connect(redis_config);
   if (!check) GTEST_SKIP() << "no redis-server to run";
 
   constexpr int kEvents = 2000;  // four batches
-  auto spool = Spool::Open((temp.path() / "spool").string(), {"site_a"}, {"forward"}, config.queue);
+  auto spool = Spool::Open((temp.path() / "spool").string(), {"site_a"}, {"forward"}, queue_config);
   ASSERT_TRUE(spool.ok()) << spool.status().ToString();
   {
     auto writer = std::move((*spool)->MakeWriter(0, {})).value();
@@ -275,7 +277,7 @@ TEST(RedisForwarderTest, StoppedRedisGetsEachSpooledEventOnceWithoutResending) {
   backlog.Set(0, true);
 
   server.Signal(SIGSTOP);  // hung, not gone: the kernel still accepts connections and bytes
-  Forwarder forwarder(config, **spool, backlog);
+  Forwarder forwarder(config, redis_config, **spool, backlog);
   forwarder.Start();
   std::this_thread::sleep_for(std::chrono::seconds(3));  // the outage's length, not a wait
   const std::uint64_t batches = forwarder.batches();
@@ -307,14 +309,14 @@ struct WriterFixture {
   explicit WriterFixture(const std::string& temp, std::uint16_t port) {
     config.sites.push_back({});
     config.sites[0].name = "site_a";
-    config.queue.type = "redis";
-    config.queue.redis.port = port;
-    config.queue.redis.command_timeout = std::chrono::milliseconds(200);
-    spool = std::move(Spool::Open(temp + "/spool", {"site_a"}, {"forward"}, config.queue)).value();
+    redis_config.port = port;
+    redis_config.command_timeout = std::chrono::milliseconds(200);
+    spool = std::move(Spool::Open(temp + "/spool", {"site_a"}, {"forward"}, queue_config)).value();
   }
   std::unique_ptr<RedisWriter> Writer() {
     auto inline_job = [](std::function<void()> job) { job(); };
-    return std::move(RedisWriter::Create(config, *spool, 0, inline_job, backlog, inline_job))
+    return std::move(RedisWriter::Create(config, redis_config, *spool, 0, inline_job, backlog,
+                                         inline_job))
         .value();
   }
   bool WaitAnswered(const Answers& answers, int n) {
@@ -323,7 +325,9 @@ struct WriterFixture {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return answers.ok + answers.failed == n;
   }
-  app::Config config;
+  config::Config config;
+  QueueConfig queue_config;
+  RedisConfig redis_config;
   std::unique_ptr<Spool> spool;
   SpoolBacklog backlog{1};
 };
@@ -332,7 +336,7 @@ TEST(RedisWriterTest, EachEventIsAnsweredAndInTheStreamOnce) {
   oceanus::testing::ScopedTempDir temp{"oceanus-writer"};
   RedisServer server;
   WriterFixture f(temp.path().string(), server.port());
-  auto check = server.Connect(f.config.queue.redis);
+  auto check = server.Connect(f.redis_config);
   if (!check) GTEST_SKIP() << "no redis-server to run";
   auto answers = std::make_shared<Answers>();
   {
@@ -352,10 +356,10 @@ TEST(RedisWriterTest, HungRedisIsBridgedByTheSpoolWithoutLoss) {
   oceanus::testing::ScopedTempDir temp{"oceanus-writer"};
   RedisServer server;
   WriterFixture f(temp.path().string(), server.port());
-  auto check = server.Connect(f.config.queue.redis);
+  auto check = server.Connect(f.redis_config);
   if (!check) GTEST_SKIP() << "no redis-server to run";
   f.backlog.Set(0, false);
-  Forwarder forwarder(f.config, *f.spool, f.backlog);
+  Forwarder forwarder(f.config, f.redis_config, *f.spool, f.backlog);
   forwarder.Start();
   auto answers = std::make_shared<Answers>();
   constexpr int kEvents = 600;

@@ -1,5 +1,5 @@
-// Where a Redis server is and how long to wait for it: what every user of the Redis client
-// (the redis queue, the rules' shared guards, replay) connects with.
+// Where a Redis is and how to talk to it: what every user of the client (the Redis queue,
+// the reactors' shared guards) needs to open a connection, and nothing of what it stores.
 #pragma once
 
 #include <chrono>
@@ -8,11 +8,11 @@
 
 namespace oceanus::redis {
 
-struct ConnectionOptions {
+struct ConnectOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
-  std::string password;
-  unsigned db = 0;
+  std::string password;  // empty: no AUTH
+  unsigned db = 0;       // 0: no SELECT
   std::chrono::milliseconds connect_timeout{1'000};
   std::chrono::milliseconds command_timeout{1'000};
 };

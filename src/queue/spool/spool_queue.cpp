@@ -1,0 +1,175 @@
+// Queue type `spool`: the local spool is the whole queue, inside the one process that
+// collects, loads and reacts (`oceanus run`). Registered in the queue registry; the spool's
+// settings are the section's common keys, so it has no keys of its own.
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <ostream>
+
+#include "config/config.h"
+#include "queue/dead_letter.h"
+#include "queue/queue_config.h"
+#include "queue/queue_registry.h"
+#include "queue/spool/file_dead_letter.h"
+#include "queue/spool/spool.h"
+#include "queue/spool/spool_status.h"
+
+namespace oceanus::queue {
+namespace {
+
+constexpr unsigned kBulkWriter = 999;  // a spool writer id no I/O thread uses
+
+// Replays into the spool with durability os, and syncs the file system once per Flush (a
+// chunk of records) instead of once per record.
+class SpoolBulkWriter final : public BulkWriter {
+ public:
+  static Result<std::unique_ptr<BulkWriter>> Open(const config::Config& shared,
+                                                  const QueueConfig& queue) {
+    std::vector<std::string> sites;
+    for (const auto& s : shared.sites) sites.push_back(s.name);
+    auto t = std::unique_ptr<SpoolBulkWriter>(new SpoolBulkWriter());
+    t->dir_ = shared.data_dir + "/spool";
+    QueueConfig queue_config = queue;
+    queue_config.durability = Durability::kOs;  // Flush syncs once per chunk
+    auto spool = Spool::Open(t->dir_, sites, queue.groups, queue_config);
+    if (!spool.ok()) {
+      if (spool.status().code() != Status::Code::kUnavailable) return spool.status();
+      return Status::Unavailable(spool.status().message() +
+                                 "; with queue type spool, stop oceanus before replaying into it");
+    }
+    t->spool_ = std::move(spool).value();
+    // Appends complete inline (durability os); Flush syncs the file system once at the end
+    // of a chunk instead of once per record.
+    auto writer = t->spool_->MakeWriter(kBulkWriter, {});
+    if (!writer.ok()) return writer.status();
+    t->writer_ = std::move(writer).value();
+    return std::unique_ptr<BulkWriter>(std::move(t));
+  }
+
+  Status Send(SiteId site, std::string_view record) override {
+    auto handler = std::make_shared<Handler>();
+    writer_->Append(site, record, handler);
+    return handler->status;
+  }
+
+  Status Flush() override {
+    const int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Status::IoError("open " + dir_ + ": " + std::strerror(errno));
+    const int rc = ::syncfs(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) return Status::IoError("syncfs " + dir_ + ": " + std::strerror(err));
+    return Status::Ok();
+  }
+
+ private:
+  struct Handler final : AppendHandler {
+    Status status = Status::Unavailable("append not completed");
+    void Appended(Status s) override { status = std::move(s); }
+  };
+  SpoolBulkWriter() = default;
+  std::string dir_;
+  std::unique_ptr<Spool> spool_;
+  std::unique_ptr<QueueWriter> writer_;
+};
+
+class SpoolQueue final : public Queue {
+ public:
+  SpoolQueue(const config::Config& shared, std::unique_ptr<Spool> spool)
+      : shared_(shared), spool_(std::move(spool)) {}
+
+  Result<std::unique_ptr<QueueWriter>> MakeWriter(unsigned index,
+                                                  WriterExecutors executors) override {
+    if (!spool_) return Status::Internal("this process opened no spool to write to");
+    return spool_->MakeWriter(index,
+                              {std::move(executors.run_blocking), std::move(executors.post_back)});
+  }
+
+  Result<std::vector<std::unique_ptr<QueueReader>>> OpenReaders(const std::string& group) override {
+    if (!spool_) return Status::Internal("this process opened no spool to read");
+    std::vector<std::unique_ptr<QueueReader>> readers;
+    for (std::size_t i = 0; i < shared_.sites.size(); ++i) {
+      auto reader = spool_->OpenReader(i, group);
+      if (!reader.ok()) {
+        spdlog::critical("spool reader for {} ({}): {}", shared_.sites[i].name, group,
+                         reader.status().ToString());
+        return reader.status();
+      }
+      readers.push_back(std::move(reader).value());
+    }
+    return readers;
+  }
+
+  std::unique_ptr<DeadLetter> MakeDeadLetter() const override {
+    return std::make_unique<FileDeadLetter>(shared_.data_dir + "/deadletter");
+  }
+
+  std::string StatusJson() const override {
+    std::vector<SpoolSiteSnapshot> sites;
+    if (spool_) sites = TakeSpoolSnapshot(shared_, *spool_);
+    return QueueStatusJson(shared_, "spool", nullptr, [&sites](SiteId i, JsonMembers& out) {
+      if (i < sites.size()) WriteSpoolMembers(sites[i], out);
+    });
+  }
+
+  void WriteMetrics(MetricsWriter& out) const override {
+    if (spool_) WriteSpoolMetrics(shared_, TakeSpoolSnapshot(shared_, *spool_), out);
+  }
+
+ private:
+  const config::Config& shared_;
+  std::unique_ptr<Spool> spool_;  // null in a process that neither writes nor reads
+};
+
+class SpoolSettings final : public QueueSettings {
+ public:
+  std::string_view type() const override { return "spool"; }
+
+  Result<std::unique_ptr<Queue>> Open(const config::Config& shared, const QueueConfig& queue,
+                                      QueueUse use) const override {
+    std::unique_ptr<Spool> spool;
+    if (use.write || use.read) {
+      std::vector<std::string> site_names;
+      for (const auto& s : shared.sites) site_names.push_back(s.name);
+      auto opened = Spool::Open(shared.data_dir + "/spool", site_names, queue.groups, queue);
+      if (!opened.ok()) {
+        spdlog::critical("spool: {}", opened.status().ToString());
+        return opened.status();
+      }
+      spool = std::move(opened).value();
+    }
+    return std::unique_ptr<Queue>(std::make_unique<SpoolQueue>(shared, std::move(spool)));
+  }
+
+  Result<std::unique_ptr<BulkWriter>> OpenBulkWriter(const config::Config& shared,
+                                                     const QueueConfig& queue) const override {
+    return SpoolBulkWriter::Open(shared, queue);
+  }
+
+  Status AllowsOneRoleProcess(std::string_view command) const override {
+    return Status::InvalidArgument(
+        "queue type spool keeps the queue inside one process: use `oceanus run`, or queue "
+        "type redis to run `oceanus " +
+        std::string(command) + "` on its own");
+  }
+
+  void Describe(std::ostream&) const override {}
+};
+
+class SpoolFactory final : public QueueFactory {
+ public:
+  std::vector<std::string> Keys() const override { return {}; }
+  std::shared_ptr<QueueSettings> Parse(const config::Reader&, const YAML::Node&) const override {
+    return std::make_shared<SpoolSettings>();
+  }
+};
+
+}  // namespace
+
+OCEANUS_REGISTER(QueueFactory, SpoolFactory, "spool");
+
+}  // namespace oceanus::queue
