@@ -7,6 +7,7 @@
 #include "app/commands.h"
 #include "app/prepare.h"
 #include "tables/table_names.h"
+#include "tasks/task_queue_registry.h"
 
 namespace oceanus::app {
 namespace {
@@ -74,14 +75,11 @@ void PrintSites(const Config& c, const TimeZone& tz) {
 
 void PrintTasksAndRules(const Config& c, const react::RuleSet& rules) {
   if (c.rules.empty()) return;
-  std::cout << "\ntasks: " << c.tasks.type
-            << (c.tasks.type == "local"
-                    ? " " + c.tasks.path
-                    : " " + c.tasks.rabbitmq.host + ":" + std::to_string(c.tasks.rabbitmq.port) +
-                          " queue " + c.tasks.rabbitmq.queue)
-            << ", concurrency " << c.tasks.concurrency << ", " << c.tasks.max_attempts
-            << " attempts, backoff " << c.tasks.backoff.count() << " ms doubling to "
-            << c.tasks.max_backoff.count() << " ms\n";
+  std::cout << "\ntasks: " << c.tasks.type << " " << c.tasks.queue->Where() << ", concurrency "
+            << c.tasks.concurrency << ", " << c.tasks.max_attempts << " attempts, backoff "
+            << c.tasks.backoff.count() << " ms doubling to " << c.tasks.max_backoff.count()
+            << " ms\n";
+  c.tasks.queue->Describe(std::cout);
   for (const auto& a : c.actions) {
     std::cout << "action " << a.name << " (" << a.type << ")";
     if (!a.configured) std::cout << " — not configured (no address): its steps are skipped";

@@ -8,6 +8,7 @@
 #include "google/auth.h"
 #include "sink/bigquery/bigquery_sink.h"
 #include "sink/sqlite/sqlite_sink.h"
+#include "tasks/task_queue_registry.h"
 
 namespace oceanus::app {
 namespace {
@@ -55,7 +56,7 @@ Result<Config> LoadWithOverrides(const std::string& path, const Overrides& o) {
   if (!c.ok()) return c;
   if (!o.data_dir.empty()) {
     if (c->sink.path == c->data_dir + "/oceanus.db") c->sink.path = o.data_dir + "/oceanus.db";
-    if (c->tasks.path == c->data_dir + "/tasks.db") c->tasks.path = o.data_dir + "/tasks.db";
+    c->tasks.queue->MoveDataDir(c->data_dir, o.data_dir);
     c->data_dir = o.data_dir;
   }
   if (o.admin_listen == "off") {

@@ -29,8 +29,8 @@ int StartWork(Process& p) {
     return kExitConfig;
   }
   p.action_runners = std::move(made).value();
-  p.worker = std::make_unique<work::Worker>(config.tasks, config.actions, *p.task_queue,
-                                             p.action_runners);
+  p.worker =
+      std::make_unique<work::Worker>(config.tasks, config.actions, *p.task_queue, p.action_runners);
   work::Worker* worker = p.worker.get();
   p.worker_thread = std::jthread([worker](std::stop_token stop) { worker->Run(stop); });
   return 0;
