@@ -4,6 +4,7 @@
 #include <chrono>
 #include <iostream>
 
+#include "actions/action_registry.h"
 #include "app/commands.h"
 #include "app/prepare.h"
 #include "tables/table_names.h"
@@ -87,6 +88,7 @@ void PrintTasksAndRules(const Config& c, const react::RuleSet& rules) {
       std::cout << ", at most " << a.rate_limit.count << " per " << a.rate_limit.per.count()
                 << " ms";
     std::cout << "\n";
+    a.settings->Describe(std::cout);
   }
   rules.Describe(std::cout);
 }

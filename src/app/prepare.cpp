@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "actions/registry.h"
 #include "config/reader.h"
 #include "event/device.h"
 #include "google/auth.h"
@@ -40,13 +41,7 @@ Status CheckGoogleKeys(const Config& config, const Roles& roles) {
     if (!tokens.ok()) return Status::InvalidArgument("sink.bigquery: " + tokens.status().message());
   }
   if (!roles.work) return Status::Ok();
-  for (const auto& a : config.actions) {
-    if (a.type != "sheets" || !a.configured) continue;
-    auto tokens = google::MakeTokenSource(a.key_file, {});
-    if (!tokens.ok())
-      return Status::InvalidArgument("action '" + a.name + "': " + tokens.status().message());
-  }
-  return Status::Ok();
+  return actions::CheckActions(config.actions);
 }
 
 }  // namespace
