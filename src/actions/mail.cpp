@@ -1,223 +1,40 @@
-// SMTP and SendGrid mailers (see mail.h).
+// What the mail actions share (see mail.h): the sender keys, the step's arguments, the
+// action over a mailer.
 #include "actions/mail.h"
 
-#include <curl/curl.h>
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-#include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
-#include <atomic>
-#include <cstring>
-#include <ctime>
-#include <random>
+#include <ostream>
 
-#include "util/base64.h"
-#include "util/http_client.h"
+#include "config/reader.h"
 
 namespace oceanus::actions {
 
-namespace {
-
-std::string Base64Lines(std::string_view in) {
-  const std::string b = EncodeBase64(in);
-  std::string out;
-  for (std::size_t i = 0; i < b.size(); i += 76) out += b.substr(i, 76) + "\r\n";
-  return out;
+Result<std::unique_ptr<Action>> MailerSettings::Make(const ActionConfig& self,
+                                                     const ActionEnv& env) const {
+  (void)env;
+  return std::unique_ptr<Action>(std::make_unique<MailAction>(MakeMailer(self)));
 }
 
-bool IsAscii(std::string_view s) {
-  for (unsigned char c : s)
-    if (c >= 0x80 || c == '\r' || c == '\n') return false;
-  return true;
+void MailerSettings::ParseSender(const config::Reader& r, const YAML::Node& node) {
+  if (node["from"]) from = r.Str(node["from"]);
+  if (node["to"]) to = ParseAddressList(r, node["to"]);
 }
 
-// RFC 2047 for a header value that is not plain ASCII (Japanese subjects, names).
-std::string EncodeHeader(std::string_view value) {
-  if (IsAscii(value)) return std::string(value);
-  return "=?UTF-8?B?" + EncodeBase64(value) + "?=";
+void MailerSettings::RequireSender(const config::Reader& r, const YAML::Node& key,
+                                   const ActionConfig& self) const {
+  if (self.configured && from.empty())
+    r.Fail(key, "action '" + self.name + "' needs from: (the sender address)");
 }
 
-// Header values must not carry CR/LF: a rendered subject could otherwise add headers.
-std::string OneLine(std::string s) {
-  for (char& c : s)
-    if (c == '\r' || c == '\n') c = ' ';
-  return s;
+void MailerSettings::DescribeSender(std::ostream& out) const {
+  out << "  from: " << from << "\n  to:";
+  for (const auto& one : to) out << " " << one;
+  out << (to.empty() ? " (from the step's args)\n" : "\n");
 }
 
-std::string Join(const std::vector<std::string>& items, const char* sep) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-  return out;
-}
-
-std::string RfcDate() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return buf;
-}
-
-std::string NewMessageId(const std::string& from) {
-  static std::atomic<std::uint64_t> counter{0};
-  std::random_device rd;
-  const std::size_t at = from.find('@');
-  const std::string domain = at == std::string::npos ? "oceanus.local" : from.substr(at + 1);
-  return "<" + std::to_string(std::time(nullptr)) + "." + std::to_string(::getpid()) + "." +
-         std::to_string(counter++) + "." + std::to_string(rd()) + "@" + OneLine(domain) + ">";
-}
-
-struct UploadState {
-  std::string_view data;
-  std::size_t offset = 0;
-};
-
-size_t ReadPayload(char* buffer, size_t size, size_t n, void* user) {
-  auto* state = static_cast<UploadState*>(user);
-  const std::size_t room = size * n;
-  const std::size_t left = state->data.size() - state->offset;
-  const std::size_t len = std::min(room, left);
-  std::memcpy(buffer, state->data.data() + state->offset, len);
-  state->offset += len;
-  return len;
-}
-
-size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
-
-}  // namespace
-
-std::string BuildMimeMessage(const Mail& mail, const std::string& date,
-                             const std::string& message_id) {
-  std::string m;
-  m += "Date: " + date + "\r\n";
-  m += "From: " + OneLine(mail.from) + "\r\n";
-  m += "To: " + OneLine(Join(mail.to, ", ")) + "\r\n";
-  m += "Subject: " + EncodeHeader(OneLine(mail.subject)) + "\r\n";
-  m += "Message-ID: " + message_id + "\r\n";
-  m += "MIME-Version: 1.0\r\n";
-  auto part = [](const char* type, const std::string& body) {
-    return std::string("Content-Type: ") + type +
-           "; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n" + Base64Lines(body);
-  };
-  if (!mail.text.empty() && !mail.html.empty()) {
-    const std::string boundary = "=_oceanus_" + EncodeBase64(message_id).substr(0, 24);
-    m += "Content-Type: multipart/alternative; boundary=\"" + boundary + "\"\r\n\r\n";
-    m += "--" + boundary + "\r\n" + part("text/plain", mail.text);
-    m += "--" + boundary + "\r\n" + part("text/html", mail.html);
-    m += "--" + boundary + "--\r\n";
-  } else if (!mail.html.empty()) {
-    m += part("text/html", mail.html);
-  } else {
-    m += part("text/plain", mail.text);
-  }
-  return m;
-}
-
-Status SmtpMailer::Send(const Mail& mail) {
-  const std::string message = BuildMimeMessage(mail, RfcDate(), NewMessageId(mail.from));
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
-  if (!curl) return Status::Internal("curl_easy_init failed");
-  CURL* h = curl.get();
-  curl_slist* rcpt = nullptr;
-  for (const auto& to : mail.to) rcpt = curl_slist_append(rcpt, ("<" + to + ">").c_str());
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> rcpt_list(rcpt, &curl_slist_free_all);
-  UploadState upload{message};
-  const std::string from = "<" + mail.from + ">";
-  curl_easy_setopt(h, CURLOPT_URL, config_.url.c_str());
-  curl_easy_setopt(h, CURLOPT_MAIL_FROM, from.c_str());
-  curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
-  curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(h, CURLOPT_READFUNCTION, &ReadPayload);
-  curl_easy_setopt(h, CURLOPT_READDATA, &upload);
-  curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(message.size()));
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Discard);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count()));
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  if (!config_.username.empty()) {
-    curl_easy_setopt(h, CURLOPT_USERNAME, config_.username.c_str());
-    curl_easy_setopt(h, CURLOPT_PASSWORD, config_.password.c_str());
-  }
-  if (config_.url.rfind("smtps://", 0) != 0) {
-    curl_easy_setopt(h, CURLOPT_USE_SSL,
-                     config_.tls == "require" ? CURLUSESSL_ALL
-                     : config_.tls == "try"   ? CURLUSESSL_TRY
-                                              : CURLUSESSL_NONE);
-  }
-  if (!config_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, config_.ca_file.c_str());
-  const CURLcode rc = curl_easy_perform(h);
-  long code = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-  if (rc == CURLE_OK) return Status::Ok();
-  const std::string where = "smtp " + RedactUrl(config_.url);
-  std::string msg = where + ": " + curl_easy_strerror(rc);
-  if (code) msg += " (server answered " + std::to_string(code) + ")";
-  // 5xx from the server (rejected recipient, bad credentials) will not pass by retrying;
-  // 4xx (try later) and transport failures may.
-  if (code >= 500 || rc == CURLE_LOGIN_DENIED) return Status::InvalidArgument(msg);
-  return Status::Unavailable(msg);
-}
-
-Status SendGridMailer::Send(const Mail& mail) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  w.StartObject();
-  w.Key("personalizations");
-  w.StartArray();
-  w.StartObject();
-  w.Key("to");
-  w.StartArray();
-  for (const auto& to : mail.to) {
-    w.StartObject();
-    w.Key("email");
-    w.String(to);
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
-  w.EndArray();
-  w.Key("from");
-  w.StartObject();
-  w.Key("email");
-  w.String(mail.from);
-  w.EndObject();
-  w.Key("subject");
-  w.String(mail.subject);
-  w.Key("content");
-  w.StartArray();
-  // SendGrid wants text/plain before text/html.
-  for (const auto& [type, value] :
-       {std::pair<const char*, const std::string&>{"text/plain", mail.text},
-        std::pair<const char*, const std::string&>{"text/html", mail.html}}) {
-    if (value.empty()) continue;
-    w.StartObject();
-    w.Key("type");
-    w.String(type);
-    w.Key("value");
-    w.String(value);
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
-  HttpRequest request;
-  request.method = "POST";
-  request.url = config_.endpoint + "/v3/mail/send";
-  request.body = buffer.GetString();
-  request.timeout = config_.timeout;
-  request.headers = {{"Authorization", "Bearer " + config_.api_key},
-                     {"Content-Type", "application/json"}};
-  auto response = HttpFetch(request);
-  if (!response.ok()) return response.status();
-  return HttpStatusToResult("sendgrid " + config_.endpoint, response->status, response->body);
-}
-
-std::unique_ptr<Mailer> MakeMailer(const actions::ActionConfig& config) {
-  if (config.type == "sendgrid") return std::make_unique<SendGridMailer>(config);
-  return std::make_unique<SmtpMailer>(config);
-}
-
-Status MailFromArgs(const std::string& args_json, const actions::ActionConfig& mailer,
+Status MailFromArgs(const std::string& args_json, const Mailer& mailer,
                     const std::vector<std::string>& default_to, Mail& mail, bool need_body) {
   rapidjson::Document args;
   args.Parse(args_json.c_str(), args_json.size());
@@ -228,7 +45,7 @@ Status MailFromArgs(const std::string& args_json, const actions::ActionConfig& m
                ? std::string(it->value.GetString(), it->value.GetStringLength())
                : std::string();
   };
-  mail.from = mailer.from;
+  mail.from = mailer.settings().from;
   mail.subject = str("subject");
   if (mail.text.empty()) mail.text = str("text");
   if (mail.html.empty()) mail.html = str("html");
@@ -254,8 +71,8 @@ Status MailFromArgs(const std::string& args_json, const actions::ActionConfig& m
   }
   if (mail.to.empty()) mail.to = default_to;
   if (mail.to.empty())
-    return Status::InvalidArgument("mail has no recipient (set to: on action '" + mailer.name +
-                                   "' or in the step's args)");
+    return Status::InvalidArgument("mail has no recipient (set to: on action '" +
+                                   mailer.action().name + "' or in the step's args)");
   for (const auto& to : mail.to)
     if (to.find('@') == std::string::npos || to.find_first_of("<>\r\n ") != std::string::npos)
       return Status::InvalidArgument("'" + to + "' is not a mail address");
@@ -266,8 +83,7 @@ Status MailFromArgs(const std::string& args_json, const actions::ActionConfig& m
 
 Status MailAction::Run(const tasks::Task& task) {
   Mail mail;
-  if (Status s = MailFromArgs(task.args, mailer_->config(), mailer_->config().to, mail, true);
-      !s.ok())
+  if (Status s = MailFromArgs(task.args, *mailer_, mailer_->settings().to, mail, true); !s.ok())
     return s;
   return mailer_->Send(mail);
 }

@@ -1,18 +1,18 @@
-// mail: send a message by SMTP (libcurl: STARTTLS, AUTH) or through SendGrid's v3 API.
+// mail: what the mail actions (smtp, sendgrid: actions/smtp/, actions/sendgrid/) share.
 //
-// A Mailer delivers one Mail; the `smtp` and `sendgrid` actions are a MailAction over one
-// of them, and history_report borrows the mailer its config names. A step's arguments:
-// `subject`, `text` and/or `html`, and optionally `to` (a list, or "a@x, b@y") in place of
-// the action's default recipients.
+// A Mailer delivers one Mail; an smtp or sendgrid action is a MailAction over its mailer,
+// and history_report borrows the mailer of the action it names, which is any action whose
+// settings are MailerSettings. A step's arguments: `subject`, `text` and/or `html`, and
+// optionally `to` (a list, or "a@x, b@y") in place of the action's default recipients.
 #pragma once
 
-#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "actions/action.h"
-#include "app/config.h"
+#include "actions/action_config.h"
+#include "actions/action_registry.h"
 
 namespace oceanus::actions {
 
@@ -24,46 +24,45 @@ struct Mail {
   std::string html;  // text/html part ("" = none)
 };
 
+class MailerSettings;
+
 class Mailer {
  public:
   virtual ~Mailer() = default;
   // OK once the server accepted it. Retryable: the server is unreachable or answered 4xx
   // (SMTP) / 5xx or 429 (HTTP).
   virtual Status Send(const Mail& mail) = 0;
-  virtual const actions::ActionConfig& config() const = 0;
+  // The mail action it belongs to, and that action's sender settings.
+  virtual const ActionConfig& action() const = 0;
+  virtual const MailerSettings& settings() const = 0;
 };
 
-// RFC 5322 text of `mail`: UTF-8 subject as RFC 2047 base64, a multipart/alternative body
-// when it has both parts, each part base64 (lines of 76). `date` and `message_id` given by
-// the caller so that tests can pin them.
-std::string BuildMimeMessage(const Mail& mail, const std::string& date,
-                             const std::string& message_id);
-
-class SmtpMailer final : public Mailer {
+// The settings of an action that sends mail: the sender, the default recipients, and the
+// mailer. Its Make is a MailAction over MakeMailer.
+class MailerSettings : public ActionSettings {
  public:
-  explicit SmtpMailer(const actions::ActionConfig& config) : config_(config) {}
-  Status Send(const Mail& mail) override;
-  const actions::ActionConfig& config() const override { return config_; }
+  std::string from;
+  std::vector<std::string> to;  // default recipients
 
- private:
-  const actions::ActionConfig& config_;
+  // The mailer of the action `self` (whose settings these are; it outlives the mailer).
+  virtual std::unique_ptr<Mailer> MakeMailer(const ActionConfig& self) const = 0;
+  Result<std::unique_ptr<Action>> Make(const ActionConfig& self,
+                                       const ActionEnv& env) const override;
+
+  // For the mail types' factories and Describe:
+  // from: and to: of the action's mapping `node`.
+  void ParseSender(const config::Reader& r, const YAML::Node& node);
+  // A configured mail action needs from: (the error points at `key`, the action's name).
+  void RequireSender(const config::Reader& r, const YAML::Node& key,
+                     const ActionConfig& self) const;
+  // "  from: …" and "  to: …" lines for Describe.
+  void DescribeSender(std::ostream& out) const;
 };
 
-class SendGridMailer final : public Mailer {
- public:
-  explicit SendGridMailer(const actions::ActionConfig& config) : config_(config) {}
-  Status Send(const Mail& mail) override;
-  const actions::ActionConfig& config() const override { return config_; }
-
- private:
-  const actions::ActionConfig& config_;
-};
-
-std::unique_ptr<Mailer> MakeMailer(const actions::ActionConfig& config);
-
-// Reads subject/text/html/to from a task's arguments into `mail` (recipients default to
-// `default_to`). InvalidArgument when there is nobody to send to or nothing to send.
-Status MailFromArgs(const std::string& args_json, const actions::ActionConfig& mailer,
+// Reads subject/text/html/to from a task's arguments into `mail` (the sender from `mailer`;
+// recipients default to `default_to`). InvalidArgument when there is nobody to send to or
+// nothing to send.
+Status MailFromArgs(const std::string& args_json, const Mailer& mailer,
                     const std::vector<std::string>& default_to, Mail& mail, bool need_body);
 
 class MailAction final : public Action {

@@ -1,40 +1,39 @@
-// MakeActions (see registry.h).
+// CheckActions, NeedsHistory and MakeActions (see registry.h): loops over the configured
+// actions, each handled by its own settings.
 #include "actions/registry.h"
 
-#include "actions/history_report.h"
-#include "actions/mail.h"
-#include "actions/sheets.h"
-#include "actions/webhook.h"
-#include "google/auth.h"
+#include <algorithm>
 
 namespace oceanus::actions {
+namespace {
 
-Result<ActionMap> MakeActions(const app::Config& config, const TimeZone& tz,
-                              sink::HistorySource* history) {
-  ActionMap out;
-  for (const auto& a : config.actions) {
+std::string Named(const ActionConfig& a, const Status& s) {
+  return "action '" + a.name + "': " + s.message();
+}
+
+}  // namespace
+
+Status CheckActions(const std::vector<ActionConfig>& actions) {
+  for (const auto& a : actions) {
     if (!a.configured) continue;
-    if (a.type == "webhook" || a.type == "slack") {
-      out.emplace(a.name, std::make_unique<WebhookAction>(a));
-    } else if (a.type == "smtp" || a.type == "sendgrid") {
-      out.emplace(a.name, std::make_unique<MailAction>(MakeMailer(a)));
-    } else if (a.type == "sheets") {
-      google::TokenOptions options;
-      options.scope = "https://www.googleapis.com/auth/spreadsheets";
-      options.token_uri_override = a.token_uri;
-      auto tokens = google::MakeTokenSource(a.key_file, options);
-      if (!tokens.ok())
-        return Status::InvalidArgument("action '" + a.name + "': " + tokens.status().message());
-      out.emplace(a.name, std::make_unique<SheetsAction>(a, std::move(tokens).value()));
-    } else if (a.type == "history_report") {
-      const actions::ActionConfig* mailer = config.FindAction(a.mailer);
-      if (!mailer->configured) continue;  // nobody to send it through
-      if (history == nullptr)
-        return Status::InvalidArgument("action '" + a.name + "': the sink cannot be queried");
-      auto report = HistoryReportAction::Create(config, a, tz, *history);
-      if (!report.ok()) return report.status();
-      out.emplace(a.name, std::move(report).value());
-    }
+    if (Status s = a.settings->Check(); !s.ok()) return Status::InvalidArgument(Named(a, s));
+  }
+  return Status::Ok();
+}
+
+bool NeedsHistory(const std::vector<ActionConfig>& actions) {
+  return std::any_of(actions.begin(), actions.end(), [](const ActionConfig& a) {
+    return a.configured && a.settings->NeedsHistory();
+  });
+}
+
+Result<ActionMap> MakeActions(const std::vector<ActionConfig>& actions, const ActionEnv& env) {
+  ActionMap out;
+  for (const auto& a : actions) {
+    if (!a.configured) continue;
+    auto made = a.settings->Make(a, env);
+    if (!made.ok()) return Status::InvalidArgument(Named(a, made.status()));
+    out.emplace(a.name, std::move(made).value());
   }
   return out;
 }

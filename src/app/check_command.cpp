@@ -4,11 +4,13 @@
 #include <chrono>
 #include <iostream>
 
+#include "actions/action_registry.h"
 #include "app/commands.h"
 #include "app/prepare.h"
 #include "collect/source.h"
 #include "sink/sink_registry.h"
 #include "tables/table_names.h"
+#include "tasks/task_queue_registry.h"
 
 namespace oceanus::app {
 namespace {
@@ -72,14 +74,11 @@ void PrintSites(const Config& c, const TimeZone& tz) {
 
 void PrintTasksAndRules(const Config& c, const react::RuleSet& rules) {
   if (c.rules.empty()) return;
-  std::cout << "\ntasks: " << c.tasks.type
-            << (c.tasks.type == "local"
-                    ? " " + c.tasks.path
-                    : " " + c.tasks.rabbitmq.host + ":" + std::to_string(c.tasks.rabbitmq.port) +
-                          " queue " + c.tasks.rabbitmq.queue)
-            << ", concurrency " << c.tasks.concurrency << ", " << c.tasks.max_attempts
-            << " attempts, backoff " << c.tasks.backoff.count() << " ms doubling to "
-            << c.tasks.max_backoff.count() << " ms\n";
+  std::cout << "\ntasks: " << c.tasks.type << " " << c.tasks.queue->Where() << ", concurrency "
+            << c.tasks.concurrency << ", " << c.tasks.max_attempts << " attempts, backoff "
+            << c.tasks.backoff.count() << " ms doubling to " << c.tasks.max_backoff.count()
+            << " ms\n";
+  c.tasks.queue->Describe(std::cout);
   for (const auto& a : c.actions) {
     std::cout << "action " << a.name << " (" << a.type << ")";
     if (!a.configured) std::cout << " — not configured (no address): its steps are skipped";
@@ -87,6 +86,7 @@ void PrintTasksAndRules(const Config& c, const react::RuleSet& rules) {
       std::cout << ", at most " << a.rate_limit.count << " per " << a.rate_limit.per.count()
                 << " ms";
     std::cout << "\n";
+    a.settings->Describe(std::cout);
   }
   rules.Describe(std::cout);
 }

@@ -3,8 +3,8 @@
 
 #include "app/commands.h"
 #include "app/prepare.h"
-#include "tasks/open_task_queue.h"
 #include "tasks/task.h"
+#include "tasks/task_queue_registry.h"
 
 namespace oceanus::app {
 
@@ -16,7 +16,7 @@ int DeadTasksCommand(const std::string& path, const Overrides& overrides, std::s
     std::cerr << c.status().message() << "\n";
     return kExitConfig;
   }
-  auto queue = tasks::OpenTaskQueue(c->tasks);
+  auto queue = c->tasks.queue->Open(c->tasks);
   if (!queue.ok()) {
     std::cerr << "tasks: " << queue.status().message() << "\n";
     return kExitRuntime;

@@ -3,10 +3,12 @@
 
 #include <cstdlib>
 
+#include "actions/registry.h"
 #include "config/reader.h"
 #include "event/device.h"
 #include "google/auth.h"
 #include "sink/sink_registry.h"
+#include "tasks/task_queue_registry.h"
 
 namespace oceanus::app {
 namespace {
@@ -20,13 +22,7 @@ const char* UapRegexesPath() {
 // are fetched later, by the stage that needs them.
 Status CheckGoogleKeys(const Config& config, const Roles& roles) {
   if (!roles.work) return Status::Ok();
-  for (const auto& a : config.actions) {
-    if (a.type != "sheets" || !a.configured) continue;
-    auto tokens = google::MakeTokenSource(a.key_file, {});
-    if (!tokens.ok())
-      return Status::InvalidArgument("action '" + a.name + "': " + tokens.status().message());
-  }
-  return Status::Ok();
+  return actions::CheckActions(config.actions);
 }
 
 }  // namespace
@@ -36,7 +32,7 @@ Result<Config> LoadWithOverrides(const std::string& path, const Overrides& o) {
   if (!c.ok()) return c;
   if (!o.data_dir.empty()) {
     c->sink.settings->MoveDataDir(c->data_dir, o.data_dir);
-    if (c->tasks.path == c->data_dir + "/tasks.db") c->tasks.path = o.data_dir + "/tasks.db";
+    c->tasks.queue->MoveDataDir(c->data_dir, o.data_dir);
     c->data_dir = o.data_dir;
   }
   if (o.admin_listen == "off") {

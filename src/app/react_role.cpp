@@ -2,7 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/process.h"
-#include "tasks/open_task_queue.h"
+#include "tasks/task_queue_registry.h"
 
 namespace oceanus::app {
 namespace {
@@ -16,7 +16,7 @@ int OpenTaskQueueIfNeeded(Process& p) {
   if (Reacting(p))
     for (const auto& warning : p.prepared.rules.Warnings()) spdlog::warn("{}", warning);
   if (!Reacting(p) && !Working(p)) return 0;
-  auto opened = tasks::OpenTaskQueue(p.config.tasks);
+  auto opened = p.config.tasks.queue->Open(p.config.tasks);
   if (!opened.ok()) {
     spdlog::critical("tasks: {}", opened.status().ToString());
     return opened.status().code() == Status::Code::kInvalidArgument ? kExitConfig : kExitRuntime;

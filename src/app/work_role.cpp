@@ -1,7 +1,6 @@
 // The work role: task queue → actions.
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <iostream>
 
 #include "actions/registry.h"
@@ -12,10 +11,7 @@ namespace oceanus::app {
 int StartWork(Process& p) {
   const Config& config = p.config;
   if (!p.roles.work || config.actions.empty()) return 0;
-  const bool reports = std::any_of(config.actions.begin(), config.actions.end(), [](const auto& a) {
-    return a.type == "history_report" && a.configured;
-  });
-  if (reports) {
+  if (actions::NeedsHistory(config.actions)) {
     auto opened = OpenHistory(config, p.prepared.tz);
     if (!opened.ok()) {
       spdlog::critical("history reports: {}", opened.status().ToString());
@@ -23,7 +19,8 @@ int StartWork(Process& p) {
     }
     p.history = std::move(opened).value();
   }
-  auto made = actions::MakeActions(config, p.prepared.tz, p.history.get());
+  auto made = actions::MakeActions(
+      config.actions, actions::ActionEnv{config, config.actions, p.prepared.tz, p.history.get()});
   if (!made.ok()) {
     std::cerr << config.file << ": " << made.status().message() << "\n";
     return kExitConfig;

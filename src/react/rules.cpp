@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "actions/action_registry.h"
+
 namespace oceanus::react {
 
 using react::Condition;
@@ -308,11 +310,7 @@ std::vector<std::string> RuleSet::Warnings() const {
   for (const auto& r : rules_) {
     for (const auto& name : r->skipped) {
       const actions::ActionConfig* a = config_->FindAction(name);
-      const std::string missing = a->type == "sendgrid" ? "api_key is empty"
-                                  : a->type == "sheets" ? "spreadsheet_id is empty"
-                                  : a->type == "history_report"
-                                      ? "its mailer '" + a->mailer + "' is not configured"
-                                      : "url is empty";
+      const std::string missing = a->settings->MissingAddress();
       out.push_back(Where(*config_, r->rule->line) + "rule '" + r->rule->name + "': action '" +
                     name + "' (" + a->type + ") has no address configured (" + missing +
                     "); its steps are skipped");

@@ -22,8 +22,8 @@
 
 #include "actions/action.h"
 #include "actions/action_config.h"
-#include "tasks/tasks_config.h"
 #include "tasks/task_queue.h"
+#include "tasks/tasks_config.h"
 #include "util/metrics.h"
 
 namespace oceanus::work {

@@ -33,7 +33,7 @@
 #include <thread>
 #include <vector>
 
-#include "app/config.h"
+#include "tasks/rabbitmq/rabbitmq_task_queue.h"
 #include "temp_dir.h"
 
 namespace oceanus::testing {

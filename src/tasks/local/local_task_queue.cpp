@@ -103,7 +103,7 @@ bool ProcessAlive(long pid) {
 
 }  // namespace
 
-Result<std::unique_ptr<LocalTaskQueue>> LocalTaskQueue::Open(const tasks::TasksConfig& config) {
+Result<std::unique_ptr<LocalTaskQueue>> LocalTaskQueue::Open(const LocalTaskQueueConfig& config) {
   std::unique_ptr<LocalTaskQueue> q(new LocalTaskQueue());
   q->config_ = config;
   char host[256] = "localhost";

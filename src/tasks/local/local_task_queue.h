@@ -11,19 +11,27 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
 
-#include "app/config.h"
 #include "tasks/task_queue.h"
 
 namespace oceanus::tasks {
 
+// The local queue's keys of the tasks section (tasks/local/local_task_queue_config.h).
+struct LocalTaskQueueConfig {
+  std::string path;  // the SQLite file; the config's default is <data_dir>/tasks.db
+  // A task taken by a worker that neither settles it nor is alive is taken again after this
+  // long (a worker that is alive on this host is asked directly).
+  std::chrono::milliseconds lease{600'000};
+};
+
 class LocalTaskQueue final : public TaskQueue {
  public:
-  static Result<std::unique_ptr<LocalTaskQueue>> Open(const tasks::TasksConfig& config);
+  static Result<std::unique_ptr<LocalTaskQueue>> Open(const LocalTaskQueueConfig& config);
   ~LocalTaskQueue() override;
 
   Status Enqueue(const Task& task) override;
@@ -48,7 +56,7 @@ class LocalTaskQueue final : public TaskQueue {
                                     std::int64_t* next_due_ms);
   Status Settle(const Task& task, const char* state, std::int64_t not_before_ms);
 
-  tasks::TasksConfig config_;
+  LocalTaskQueueConfig config_;
   std::string owner_;  // "host:pid"
   std::string host_;
   // Producer and consumer each have their own connection: the reactor enqueues on its

@@ -38,10 +38,24 @@
 #include <unordered_set>
 #include <vector>
 
-#include "app/config.h"
 #include "tasks/task_queue.h"
 
 namespace oceanus::tasks {
+
+// The rabbitmq queue's settings (the tasks section's `rabbitmq:` block, parsed in
+// rabbitmq_config.cpp from `url: amqp://user:password@host:port/vhost`).
+struct RabbitMqConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 5672;
+  std::string user = "guest";
+  std::string password = "guest";
+  std::string vhost = "/";
+  // The work queue; delays wait in "<queue>.delay.<ms>" queues (per-message TTL, dead-lettered
+  // into the work queue) and buried tasks in "<queue>.dead".
+  std::string queue = "oceanus.tasks";
+  unsigned prefetch = 0;  // unacknowledged deliveries per worker; 0 = tasks.concurrency
+  std::chrono::milliseconds connect_timeout{5'000};
+};
 
 // One AMQP connection with one channel in confirm mode (defined in the .cpp, which keeps
 // <amqp.h> out of this header).

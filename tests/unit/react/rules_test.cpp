@@ -4,6 +4,7 @@
 #include <rapidjson/document.h>
 
 #include "react/guard.h"
+#include "tasks/task_queue_registry.h"
 
 namespace oceanus::react {
 namespace {
@@ -185,7 +186,7 @@ TEST(RulesTest, RulesAddTheReactGroup) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->queue.groups, (std::vector<std::string>{"load", "react"}));
   EXPECT_EQ(c->tasks.type, "local");
-  EXPECT_EQ(c->tasks.path, "./data/tasks.db");
+  EXPECT_EQ(c->tasks.queue->Where(), "./data/tasks.db");
 }
 
 TEST(GuardTest, LocalOnceCountsAndWindows) {

@@ -11,8 +11,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-tasks::TasksConfig ConfigIn(const testing::ScopedTempDir& dir) {
-  tasks::TasksConfig c;
+LocalTaskQueueConfig ConfigIn(const testing::ScopedTempDir& dir) {
+  LocalTaskQueueConfig c;
   c.path = (dir.path() / "tasks.db").string();
   return c;
 }
@@ -120,7 +120,7 @@ TEST(LocalTaskQueueTest, TasksOfAWorkerThatDiedAreTakenAgain) {
 }
 
 TEST(LocalTaskQueueTest, UnopenableFileIsAClearError) {
-  tasks::TasksConfig c;
+  LocalTaskQueueConfig c;
   c.path = "/nonexistent-dir/tasks.db";
   auto q = LocalTaskQueue::Open(c);
   ASSERT_FALSE(q.ok());

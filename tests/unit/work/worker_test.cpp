@@ -50,7 +50,6 @@ struct WorkerRig {
   ScriptedAction* action = nullptr;
 
   WorkerRig(int failures, bool retryable, unsigned rate = 0) {
-    tasks.path = (dir.path() / "tasks.db").string();
     tasks.backoff = milliseconds(50);
     tasks.max_backoff = milliseconds(200);
     tasks.max_attempts = 3;
@@ -61,7 +60,9 @@ struct WorkerRig {
     a.rate_limit.count = rate;
     a.rate_limit.per = milliseconds(500);
     actions.push_back(a);
-    queue = std::move(tasks::LocalTaskQueue::Open(tasks)).value();
+    tasks::LocalTaskQueueConfig local;
+    local.path = (dir.path() / "tasks.db").string();
+    queue = std::move(tasks::LocalTaskQueue::Open(local)).value();
     auto owned = std::make_unique<ScriptedAction>(failures, retryable);
     action = owned.get();
     runners.emplace("hook", std::move(owned));

@@ -6,7 +6,7 @@
 
 #include <rapidjson/document.h>
 
-#include "actions/history_report.h"
+#include "actions/history_report/history_report.h"
 #include "app/config.h"
 #include "fake_google.h"
 #include "sink/bigquery/bigquery_history.h"
@@ -208,8 +208,10 @@ TEST_F(BigQuerySinkTest, HistoryReportReadsTheVisitorsEventsThroughJobsQuery) {
                                  row("e3", "zzz", std::chrono::seconds(30), "https://x/other")})
                   .status.ok());
   auto history = MakeBigQueryHistory(*sink_, "");
+  const actions::ActionConfig& action = *config->FindAction("document_report");
+  const actions::ActionEnv env{*config, config->actions, *tz, history.get()};
   auto report = actions::HistoryReportAction::Create(
-      *config, *config->FindAction("document_report"), *tz, *history);
+      action, static_cast<const actions::HistoryReportSettings&>(*action.settings), env, *history);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   tasks::Task task;
   task.site = "sampleform";

@@ -1,5 +1,5 @@
 // The history report (see history_report.h).
-#include "actions/history_report.h"
+#include "actions/history_report/history_report.h"
 
 #include <filesystem>
 #include <fstream>
@@ -25,16 +25,19 @@ void AddLocalTime(rapidjson::Value& obj, const TimeZone& tz,
 }  // namespace
 
 Result<std::unique_ptr<HistoryReportAction>> HistoryReportAction::Create(
-    const app::Config& config, const actions::ActionConfig& action, TimeZone tz,
+    const ActionConfig& self, const HistoryReportSettings& settings, const ActionEnv& env,
     sink::HistorySource& history) {
+  (void)self;
   // The same reading the config loader checked the file with.
-  auto page =
-      react::LoadTemplateFile(config::ResolveConfigRelative(config.file, action.template_path));
-  if (!page.ok())
-    return Status::InvalidArgument("action '" + action.name + "': " + page.status().message());
-  const actions::ActionConfig* mailer = config.FindAction(action.mailer);
+  auto page = react::LoadTemplateFile(
+      config::ResolveConfigRelative(env.shared.file, settings.template_path));
+  if (!page.ok()) return Status::InvalidArgument(page.status().message());
+  // The config loader checked both (history_report_config.cpp: Link).
+  const ActionConfig* mailer = FindAction(env.actions, settings.mailer);
+  const config::Site* site = env.shared.FindSite(settings.site);
+  const auto& sender = static_cast<const MailerSettings&>(*mailer->settings);
   return std::unique_ptr<HistoryReportAction>(new HistoryReportAction(
-      config, action, std::move(tz), history, std::move(page).value(), MakeMailer(*mailer)));
+      settings, *site, env.tz, history, std::move(page).value(), sender.MakeMailer(*mailer)));
 }
 
 Result<std::string> HistoryReportAction::Render(const tasks::Task& task) {
@@ -56,8 +59,7 @@ Result<std::string> HistoryReportAction::Render(const tasks::Task& task) {
   if (key.empty())
     return Status::InvalidArgument("the triggering event has no " + action_.by +
                                    ": nothing to look up");
-  const config::Site* site = config_.FindSite(action_.site);
-  auto rows = history_.Recent(*site, action_.by, key,
+  auto rows = history_.Recent(site_, action_.by, key,
                               std::chrono::system_clock::now() - action_.period, action_.limit);
   if (!rows.ok()) return rows.status();
   rapidjson::Value history(rapidjson::kArrayType);
@@ -86,9 +88,8 @@ Result<std::string> HistoryReportAction::Render(const tasks::Task& task) {
 
 Status HistoryReportAction::Run(const tasks::Task& task) {
   Mail mail;
-  const auto& default_to = action_.to.empty() ? mailer_->config().to : action_.to;
-  if (Status s = MailFromArgs(task.args, mailer_->config(), default_to, mail, false); !s.ok())
-    return s;
+  const auto& default_to = action_.to.empty() ? mailer_->settings().to : action_.to;
+  if (Status s = MailFromArgs(task.args, *mailer_, default_to, mail, false); !s.ok()) return s;
   if (mail.subject.empty()) mail.subject = "History of " + action_.by;
   auto html = Render(task);
   if (!html.ok()) return html.status();

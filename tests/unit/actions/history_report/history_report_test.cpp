@@ -1,7 +1,8 @@
-#include "actions/history_report.h"
+#include "actions/history_report/history_report.h"
 
 #include <gtest/gtest.h>
 
+#include "app/config.h"
 #include "sink/sqlite/sqlite_history.h"
 #include "sink/sqlite/sqlite_sink.h"
 #include "tables/table_names.h"
@@ -51,8 +52,10 @@ TEST(HistoryReportTest, RendersTheRequestAndTheVisitorsHistoryNewestFirst) {
   }
   auto history = sink::MakeSqliteHistory(db_path, "", *tz);
   ASSERT_TRUE(history.ok());
-  auto report =
-      HistoryReportAction::Create(*config, *config->FindAction("document_report"), *tz, **history);
+  const ActionConfig& action = *config->FindAction("document_report");
+  const ActionEnv env{*config, config->actions, *tz, history->get()};
+  auto report = HistoryReportAction::Create(
+      action, static_cast<const HistoryReportSettings&>(*action.settings), env, **history);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
 
   tasks::Task task;
@@ -84,24 +87,6 @@ TEST(HistoryReportTest, RendersTheRequestAndTheVisitorsHistoryNewestFirst) {
   auto missing = (*report)->Render(task);
   ASSERT_FALSE(missing.ok());
   EXPECT_FALSE(missing.status().retryable());
-}
-
-TEST(MailTest, MimeMessageEncodesUtf8AndKeepsHeadersOnOneLine) {
-  Mail mail;
-  mail.from = "oceanus@example.com";
-  mail.to = {"a@example.com", "b@example.com"};
-  mail.subject = "資料請求\r\nBcc: evil@example.com";
-  mail.text = "plain";
-  mail.html = "<p>html</p>";
-  const std::string m =
-      BuildMimeMessage(mail, "Wed, 25 Nov 2026 00:00:00 +0000", "<id@example.com>");
-  EXPECT_NE(m.find("To: a@example.com, b@example.com\r\n"), std::string::npos);
-  // The subject is one encoded word: the CR LF inside cannot start a header.
-  EXPECT_NE(m.find("Subject: =?UTF-8?B?"), std::string::npos);
-  EXPECT_EQ(m.find("\r\nBcc:"), std::string::npos);
-  EXPECT_NE(m.find("multipart/alternative"), std::string::npos);
-  EXPECT_NE(m.find("Content-Type: text/html; charset=UTF-8"), std::string::npos);
-  EXPECT_NE(m.find("PHA+aHRtbDwvcD4="), std::string::npos);  // base64 of <p>html</p>
 }
 
 }  // namespace

@@ -16,8 +16,9 @@
 #include <string>
 
 #include "actions/action.h"
+#include "actions/history_report/history_report_config.h"
 #include "actions/mail.h"
-#include "app/config.h"
+#include "config/config.h"
 #include "react/template.h"
 #include "sink/history.h"
 #include "util/time.h"
@@ -26,10 +27,11 @@ namespace oceanus::actions {
 
 class HistoryReportAction final : public Action {
  public:
-  // Reads and compiles the template; the error names the file.
-  static Result<std::unique_ptr<HistoryReportAction>> Create(const app::Config& config,
-                                                             const actions::ActionConfig& action,
-                                                             TimeZone tz,
+  // Reads and compiles the template and makes the mailer's Mailer; the error names the
+  // file. `self` (whose settings `settings` are) and what `env` refers to outlive it.
+  static Result<std::unique_ptr<HistoryReportAction>> Create(const ActionConfig& self,
+                                                             const HistoryReportSettings& settings,
+                                                             const ActionEnv& env,
                                                              sink::HistorySource& history);
   Status Run(const tasks::Task& task) override;
 
@@ -37,18 +39,18 @@ class HistoryReportAction final : public Action {
   Result<std::string> Render(const tasks::Task& task);
 
  private:
-  HistoryReportAction(const app::Config& config, const actions::ActionConfig& action, TimeZone tz,
+  HistoryReportAction(const HistoryReportSettings& settings, const config::Site& site, TimeZone tz,
                       sink::HistorySource& history, react::Template page,
                       std::unique_ptr<Mailer> mailer)
-      : config_(config),
-        action_(action),
+      : action_(settings),
+        site_(site),
         tz_(std::move(tz)),
         history_(history),
         page_(std::move(page)),
         mailer_(std::move(mailer)) {}
 
-  const app::Config& config_;
-  const actions::ActionConfig& action_;
+  const HistoryReportSettings& action_;
+  const config::Site& site_;
   TimeZone tz_;
   sink::HistorySource& history_;
   react::Template page_;

@@ -9,20 +9,19 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
-#include <set>
 #include <string>
 
 #include "actions/action.h"
-#include "app/config.h"
+#include "actions/sheets/sheets_config.h"
 #include "google/auth.h"
 
 namespace oceanus::actions {
 
 class SheetsAction final : public Action {
  public:
-  SheetsAction(const actions::ActionConfig& config, std::unique_ptr<google::TokenSource> tokens)
-      : config_(config), tokens_(std::move(tokens)) {}
+  SheetsAction(const ActionConfig& action, const SheetsSettings& settings,
+               std::unique_ptr<google::TokenSource> tokens)
+      : action_(action), settings_(settings), tokens_(std::move(tokens)) {}
   Status Run(const tasks::Task& task) override;
 
  private:
@@ -30,7 +29,8 @@ class SheetsAction final : public Action {
                 bool* missing_sheet);
   Status AddSheet(const std::string& token, const std::string& sheet);
 
-  const actions::ActionConfig& config_;
+  const ActionConfig& action_;
+  const SheetsSettings& settings_;
   std::unique_ptr<google::TokenSource> tokens_;
 };
 

@@ -1,5 +1,5 @@
 // Google Sheets rows (see sheets.h).
-#include "actions/sheets.h"
+#include "actions/sheets/sheets.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -22,11 +22,11 @@ Status SheetsAction::Append(const std::string& token, const std::string& sheet,
                             const std::string& values, bool* missing_sheet) {
   HttpRequest request;
   request.method = "POST";
-  request.url = config_.endpoint + "/v4/spreadsheets/" + FormEncode(config_.spreadsheet_id) +
+  request.url = settings_.endpoint + "/v4/spreadsheets/" + FormEncode(settings_.spreadsheet_id) +
                 "/values/" + FormEncode(SheetRange(sheet)) +
                 ":append?valueInputOption=RAW&insertDataOption=INSERT_ROWS";
   request.body = values;
-  request.timeout = config_.timeout;
+  request.timeout = action_.timeout;
   request.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
   auto response = HttpFetch(request);
   if (!response.ok()) return response.status();
@@ -55,10 +55,10 @@ Status SheetsAction::AddSheet(const std::string& token, const std::string& sheet
   w.EndObject();
   HttpRequest request;
   request.method = "POST";
-  request.url =
-      config_.endpoint + "/v4/spreadsheets/" + FormEncode(config_.spreadsheet_id) + ":batchUpdate";
+  request.url = settings_.endpoint + "/v4/spreadsheets/" + FormEncode(settings_.spreadsheet_id) +
+                ":batchUpdate";
   request.body = buffer.GetString();
-  request.timeout = config_.timeout;
+  request.timeout = action_.timeout;
   request.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
   auto response = HttpFetch(request);
   if (!response.ok()) return response.status();

@@ -1,5 +1,5 @@
 // webhook / slack (see webhook.h).
-#include "actions/webhook.h"
+#include "actions/webhook/webhook.h"
 
 #include <rapidjson/document.h>
 
@@ -8,7 +8,7 @@
 namespace oceanus::actions {
 
 Status WebhookAction::Run(const tasks::Task& task) {
-  const bool slack = config_.type == "slack";
+  const bool slack = settings_.slack;
   if (slack) {
     rapidjson::Document args;
     args.Parse(task.args.c_str(), task.args.size());
@@ -20,15 +20,15 @@ Status WebhookAction::Run(const tasks::Task& task) {
   }
   HttpRequest request;
   request.method = "POST";
-  request.url = config_.url;
+  request.url = settings_.url;
   request.body = task.args;
-  request.timeout = config_.timeout;
+  request.timeout = action_.timeout;
   request.headers.emplace_back("Content-Type", "application/json; charset=utf-8");
-  for (const auto& h : config_.headers) request.headers.push_back(h);
-  const std::string shown = std::string(slack ? "slack " : "webhook ") + RedactUrl(config_.url);
+  for (const auto& h : settings_.headers) request.headers.push_back(h);
+  const std::string shown = std::string(slack ? "slack " : "webhook ") + RedactUrl(settings_.url);
   auto response = HttpFetch(request);
   if (!response.ok())
-    return Status::Unavailable(Redact(response.status().message(), config_.url, shown));
+    return Status::Unavailable(Redact(response.status().message(), settings_.url, shown));
   return HttpStatusToResult(shown, response->status, response->body);
 }
 
