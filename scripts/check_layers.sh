@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 layers=(
   "util"
   "config"
-  "event redis google"
+  "event redis google mustache"
   "queue sink tables tasks actions"
   "collect load react work"
   "http"

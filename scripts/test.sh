@@ -14,6 +14,8 @@ bash scripts/build.sh
 
 echo "== clang-format"
 git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run --Werror
+echo "== layers"
+bash scripts/check_layers.sh >/dev/null || { bash scripts/check_layers.sh; exit 1; }
 
 echo "== unit and integration tests"
 ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 900 -L 'unit|integration'

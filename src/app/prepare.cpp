@@ -73,7 +73,7 @@ Result<Prepared> Prepare(Config& config, const Roles& roles) {
   }
   if (Status s = CheckGoogleKeys(config, roles); !s.ok())
     return Status::InvalidArgument(config.file + ": " + s.message());
-  auto rules = react::RuleSet::Compile(config);
+  auto rules = react::RuleSet::Compile(config, config.rules, config.actions);
   if (!rules.ok()) return rules.status();
   p.rules = std::move(rules).value();
   if (roles.collect) {

@@ -15,7 +15,7 @@ constexpr std::size_t kBatchBytes = 1 << 20;
 constexpr std::chrono::milliseconds kMaxBackoff{10'000};
 }  // namespace
 
-Reactor::Reactor(const app::Config& config, TimeZone tz, const RuleSet& rules, GuardStore& guards,
+Reactor::Reactor(const config::Config& config, TimeZone tz, const RuleSet& rules, GuardStore& guards,
                  tasks::TaskQueue& tasks, std::vector<std::unique_ptr<queue::QueueReader>> readers)
     : config_(config), tz_(std::move(tz)), rules_(rules), guards_(guards), tasks_(tasks) {
   for (auto& r : readers) {

@@ -16,7 +16,7 @@
 #include <stop_token>
 #include <vector>
 
-#include "app/config.h"
+#include "config/config.h"
 #include "queue/queue.h"
 #include "react/guard.h"
 #include "react/rules.h"
@@ -38,7 +38,7 @@ struct ReactorStats {
 class Reactor {
  public:
   // `readers[i]` reads config.sites[i] as group "react".
-  Reactor(const app::Config& config, TimeZone tz, const RuleSet& rules, GuardStore& guards,
+  Reactor(const config::Config& config, TimeZone tz, const RuleSet& rules, GuardStore& guards,
           tasks::TaskQueue& tasks, std::vector<std::unique_ptr<queue::QueueReader>> readers);
 
   // Reacts until `stop` is requested; then finishes the batch in hand and returns.
@@ -62,7 +62,7 @@ class Reactor {
   // Whether the guards let this match through.
   Result<bool> PassGuards(const CompiledRule& rule, EventContext& event);
 
-  const app::Config& config_;
+  const config::Config& config_;
   TimeZone tz_;
   const RuleSet& rules_;
   GuardStore& guards_;

@@ -8,7 +8,7 @@
 
 #include "config/config.h"
 #include "config/reader.h"
-#include "react/template.h"
+#include "mustache/template.h"
 
 namespace oceanus::react {
 namespace {
@@ -21,7 +21,7 @@ using config::ValidName;
 // so that a broken one is a config error at its position.
 std::string TemplateText(const config::Reader& r, const YAML::Node& node) {
   std::string text = r.Str(node);
-  auto compiled = react::Template::Compile(text);
+  auto compiled = mustache::Template::Compile(text);
   if (!compiled.ok()) r.Fail(node, "template: " + compiled.status().message());
   return text;
 }

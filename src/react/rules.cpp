@@ -52,11 +52,11 @@ void EventContext::SetRule(const std::string& rule) {
 
 namespace {
 
-std::string Where(const app::Config& c, int line) {
+std::string Where(const config::Config& c, int line) {
   return c.file + ":" + std::to_string(line) + ": ";
 }
 
-Result<CompiledValue> CompileValue(const app::Config& c, const TemplateValue& v) {
+Result<CompiledValue> CompileValue(const config::Config& c, const TemplateValue& v) {
   CompiledValue out;
   out.kind = v.kind;
   switch (v.kind) {
@@ -84,7 +84,7 @@ Result<CompiledValue> CompileValue(const app::Config& c, const TemplateValue& v)
   return out;
 }
 
-Result<CompiledCondition> CompileCondition(const app::Config& c, const Condition& in) {
+Result<CompiledCondition> CompileCondition(const config::Config& c, const Condition& in) {
   CompiledCondition out;
   out.op = in.op;
   out.path = in.field;
@@ -217,11 +217,13 @@ std::string RenderArgs(const CompiledValue& value, const rapidjson::Value& conte
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-Result<RuleSet> RuleSet::Compile(const app::Config& config) {
+Result<RuleSet> RuleSet::Compile(const config::Config& config, const std::vector<Rule>& rules,
+                                 const std::vector<actions::ActionConfig>& actions) {
   RuleSet set;
   set.config_ = &config;
+  set.actions_ = &actions;
   set.by_site_.resize(config.sites.size());
-  for (const auto& rule : config.rules) {
+  for (const auto& rule : rules) {
     auto compiled = std::make_unique<CompiledRule>();
     compiled->rule = &rule;
     for (std::size_t i = 0; i < config.sites.size(); ++i)
@@ -242,7 +244,7 @@ Result<RuleSet> RuleSet::Compile(const app::Config& config) {
       if (step.delay.count() < 0 || step.delay > kMaxConfigDuration)
         return Status::InvalidArgument(Where(config, step.line) + "delay must be between 0 and " +
                                        FormatDuration(kMaxConfigDuration));
-      const actions::ActionConfig* action = config.FindAction(step.action);
+      const actions::ActionConfig* action = actions::FindAction(actions, step.action);
       auto args = CompileValue(config, step.args);
       if (!args.ok()) return args.status();
       if (!action->configured) {
@@ -290,7 +292,7 @@ std::vector<tasks::Task> RuleSet::MakeTasks(const CompiledRule& rule, EventConte
   std::size_t index = 0, compiled = 0;
   for (const auto& step : rule.rule->steps) {
     ++index;
-    const actions::ActionConfig* action = config_->FindAction(step.action);
+    const actions::ActionConfig* action = actions::FindAction(*actions_, step.action);
     if (!action->configured) continue;
     const CompiledStep& s = rule.steps[compiled++];
     tasks::Task t;
@@ -309,7 +311,7 @@ std::vector<std::string> RuleSet::Warnings() const {
   std::vector<std::string> out;
   for (const auto& r : rules_) {
     for (const auto& name : r->skipped) {
-      const actions::ActionConfig* a = config_->FindAction(name);
+      const actions::ActionConfig* a = actions::FindAction(*actions_, name);
       const std::string missing = a->settings->MissingAddress();
       out.push_back(Where(*config_, r->rule->line) + "rule '" + r->rule->name + "': action '" +
                     name + "' (" + a->type + ") has no address configured (" + missing +
@@ -334,7 +336,7 @@ void RuleSet::Describe(std::ostream& out) const {
       out << "  guard: at most " << g.total.max << " in total per " << g.total.window.count()
           << " ms\n";
     for (const auto& step : rule.steps) {
-      const actions::ActionConfig* a = config_->FindAction(step.action);
+      const actions::ActionConfig* a = actions::FindAction(*actions_, step.action);
       out << "  do: " << step.action << " (" << a->type << ")";
       if (step.delay.count()) out << " after " << step.delay.count() << " ms";
       if (!a->configured) out << " — SKIPPED: no address configured";

@@ -18,13 +18,20 @@
 #include <string>
 #include <vector>
 
-#include "app/config.h"
-#include "react/template.h"
+#include "actions/action_config.h"
+#include "config/config.h"
+#include "react/rule_config.h"
+#include "mustache/template.h"
 #include "tasks/task.h"
 #include "util/status.h"
 #include "util/time.h"
 
 namespace oceanus::react {
+
+// Rule arguments and once-keys are mustache templates (mustache/template.h).
+using mustache::JsonCache;
+using mustache::Template;
+using mustache::ValueText;
 
 // An event as the rules see it: the record's fields plus `site`, `rule`, `dt_local`
 // ("YYYY-MM-DD HH:MM:SS" in the configured zone) and `date_local` ("YYYYMMDD").
@@ -85,7 +92,8 @@ struct CompiledRule {
 
 class RuleSet {
  public:
-  static Result<RuleSet> Compile(const app::Config& config);
+  static Result<RuleSet> Compile(const config::Config& config, const std::vector<Rule>& rules,
+                                 const std::vector<actions::ActionConfig>& actions);
 
   // The rules of a site, in config order.
   const std::vector<const CompiledRule*>& RulesFor(std::size_t site) const;
@@ -103,7 +111,8 @@ class RuleSet {
   bool empty() const { return rules_.empty(); }
 
  private:
-  const app::Config* config_ = nullptr;
+  const config::Config* config_ = nullptr;
+  const std::vector<actions::ActionConfig>* actions_ = nullptr;
   std::vector<std::unique_ptr<CompiledRule>> rules_;
   std::vector<std::vector<const CompiledRule*>> by_site_;
 };

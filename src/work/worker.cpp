@@ -94,60 +94,69 @@ void Worker::Settle(tasks::Task task, const Status& status) {
   if (auto* a = ActionStats(task.action)) (a->*counter)++;
 }
 
-void Worker::Run(std::stop_token stop) {
-  ThreadPool pool(config_.concurrency);
-  auto drain_finished = [&] {
-    std::vector<Finished> done;
+void Worker::DrainFinished() {
+  std::vector<Finished> done;
+  {
+    std::lock_guard lock(finished_mu_);
+    done.swap(finished_);
+  }
+  for (auto& f : done) {
+    --running_;
+    Settle(std::move(f.task), f.status);
+  }
+}
+
+void Worker::Start(ThreadPool& pool, tasks::Task task) {
+  auto it = runners_.find(task.action);
+  ++running_;
+  stats_.started++;
+  if (auto* a = ActionStats(task.action)) a->started++;
+  pool.Submit([this, task = std::move(task),
+               runner = it == runners_.end() ? nullptr : it->second.get()]() mutable {
+    Status status = runner == nullptr
+                        ? Status::InvalidArgument("action '" + task.action +
+                                                  "' is not configured in this worker")
+                        : runner->Run(task);
     {
       std::lock_guard lock(finished_mu_);
-      done.swap(finished_);
+      finished_.push_back({std::move(task), std::move(status)});
     }
-    for (auto& f : done) {
-      --running_;
-      Settle(std::move(f.task), f.status);
-    }
-  };
-  auto start = [&](tasks::Task task) {
-    auto it = runners_.find(task.action);
-    ++running_;
-    stats_.started++;
-    if (auto* a = ActionStats(task.action)) a->started++;
-    pool.Submit([this, task = std::move(task),
-                 runner = it == runners_.end() ? nullptr : it->second.get()]() mutable {
-      Status status = runner == nullptr
-                          ? Status::InvalidArgument("action '" + task.action +
-                                                    "' is not configured in this worker")
-                          : runner->Run(task);
-      {
-        std::lock_guard lock(finished_mu_);
-        finished_.push_back({std::move(task), std::move(status)});
-      }
-      finished_cv_.notify_all();
-    });
-  };
+    finished_cv_.notify_all();
+  });
+}
 
-  while (!stop.stop_requested()) {
-    drain_finished();
-    // Start what the rate limits allow, in the order taken.
-    auto now = Steady::now();
-    Steady::time_point next_token = now + std::chrono::seconds(1);
-    for (auto it = waiting_.begin(); it != waiting_.end();) {
-      auto limit = limits_.find(it->action);
-      Steady::time_point next;
-      if (limit == limits_.end() || limit->second.TryStart(now, &next)) {
-        start(std::move(*it));
-        it = waiting_.erase(it);
-      } else {
-        next_token = std::min(next_token, next);
-        ++it;
-      }
+Worker::Steady::time_point Worker::StartAllowed(ThreadPool& pool, Steady::time_point now) {
+  Steady::time_point next_token = now + std::chrono::seconds(1);
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    auto limit = limits_.find(it->action);
+    Steady::time_point next;
+    if (limit == limits_.end() || limit->second.TryStart(now, &next)) {
+      Start(pool, std::move(*it));
+      it = waiting_.erase(it);
+    } else {
+      next_token = std::min(next_token, next);
+      ++it;
     }
+  }
+  return next_token;
+}
+
+void Worker::WaitForFinished(Steady::time_point until) {
+  std::unique_lock lock(finished_mu_);
+  finished_cv_.wait_until(lock, until, [&] { return !finished_.empty(); });
+}
+
+void Worker::Run(std::stop_token stop) {
+  ThreadPool pool(config_.concurrency);
+  while (!stop.stop_requested()) {
+    DrainFinished();
+    // Start what the rate limits allow, in the order taken.
+    const auto now = Steady::now();
+    const Steady::time_point next_token = StartAllowed(pool, now);
     const std::size_t held = running_ + waiting_.size();
     if (held >= config_.concurrency) {
       // Full: wait for an action to finish or a token to come.
-      std::unique_lock lock(finished_mu_);
-      finished_cv_.wait_until(lock, std::min(next_token, now + std::chrono::milliseconds(200)),
-                              [&] { return !finished_.empty(); });
+      WaitForFinished(std::min(next_token, now + std::chrono::milliseconds(200)));
       continue;
     }
     const auto wait =
@@ -159,21 +168,15 @@ void Worker::Run(std::stop_token stop) {
                              running_ > 0 ? std::chrono::milliseconds(20) : wait);
     if (!taken.ok()) {
       spdlog::warn("worker: take: {}", taken.status().message());
-      std::unique_lock lock(finished_mu_);
-      finished_cv_.wait_for(lock, std::chrono::milliseconds(500),
-                            [&] { return !finished_.empty(); });
+      WaitForFinished(Steady::now() + std::chrono::milliseconds(500));
       continue;
     }
     for (auto& t : *taken) waiting_.push_back(std::move(t));
   }
   // Stopping: let the running actions finish and record them; hand back the rest.
   while (running_ > 0) {
-    {
-      std::unique_lock lock(finished_mu_);
-      finished_cv_.wait_for(lock, std::chrono::milliseconds(200),
-                            [&] { return !finished_.empty(); });
-    }
-    drain_finished();
+    WaitForFinished(Steady::now() + std::chrono::milliseconds(200));
+    DrainFinished();
   }
   for (auto& t : waiting_) {
     if (Status s = queue_.Retry(t); !s.ok())

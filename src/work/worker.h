@@ -25,6 +25,7 @@
 #include "tasks/task_queue.h"
 #include "tasks/tasks_config.h"
 #include "util/metrics.h"
+#include "util/thread_pool.h"
 
 namespace oceanus::work {
 
@@ -72,8 +73,16 @@ class Worker {
     tasks::Task task;
     Status status;
   };
+  using Steady = std::chrono::steady_clock;
   void Settle(tasks::Task task, const Status& status);
-  void Start(tasks::Task task);
+  // Settles the actions that finished since the last call.
+  void DrainFinished();
+  // Runs `task`'s action on the pool; its outcome is settled by a later DrainFinished.
+  void Start(ThreadPool& pool, tasks::Task task);
+  // Starts the waiting tasks the rate limits allow now; when the next token comes.
+  Steady::time_point StartAllowed(ThreadPool& pool, Steady::time_point now);
+  // Waits until an action finished, or `until`.
+  void WaitForFinished(Steady::time_point until);
 
   const tasks::TasksConfig& config_;
   tasks::TaskQueue& queue_;

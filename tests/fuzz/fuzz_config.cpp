@@ -75,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)oceanus::NetworkSet::Parse(c.server.trusted_proxies);
   (void)oceanus::NetworkSet::Parse(c.server.internal_networks);
   auto tz = oceanus::TimeZone::Load(c.time_zone);
-  auto rules = oceanus::react::RuleSet::Compile(c);
+  auto rules = oceanus::react::RuleSet::Compile(c, c.rules, c.actions);
   if (!rules.ok()) return 0;
   std::ostringstream described;
   rules->Describe(described);

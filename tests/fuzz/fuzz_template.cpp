@@ -1,4 +1,4 @@
-// Fuzzes the rule and report-mail templates (react::Template): Compile of arbitrary text, and
+// Fuzzes the rule and report-mail templates (mustache::Template): Compile of arbitrary text, and
 // Render against a fixed event-like JSON context in both escape modes (plain for Slack and
 // sheet cells, HTML for report mails). Input: the template; optionally a NUL byte and then text
 // that the context carries as the string field `data` — event fields are strings that dotted
@@ -16,7 +16,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "react/template.h"
+#include "mustache/template.h"
 
 namespace {
 
@@ -52,12 +52,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // (Never a null pointer, not even when empty: rapidjson asserts on that.)
   const std::string_view extra = nul == std::string_view::npos ? "" : input.substr(nul + 1);
 
-  auto compiled = oceanus::react::Template::Compile(text);
+  auto compiled = oceanus::mustache::Template::Compile(text);
   if (!compiled.ok()) {
     FUZZ_CHECK(!compiled.status().message().empty(), "an error without a message");
     return 0;
   }
-  const oceanus::react::Template& t = *compiled;
+  const oceanus::mustache::Template& t = *compiled;
   if (CountSections(text) > 6) return 0;
 
   rapidjson::Document context;
@@ -71,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string plain = t.Render(context, /*escape_html=*/false);
   const std::string html = t.Render(context, /*escape_html=*/true);
   FUZZ_CHECK(t.Render(context, false) == plain, "rendering is not deterministic");
-  const oceanus::react::Template copy = t;
+  const oceanus::mustache::Template copy = t;
   FUZZ_CHECK(copy.Render(context, true) == html, "a copy renders differently");
   FUZZ_CHECK(html.size() >= plain.size(), "escaping removed bytes");
   if (t.is_static()) {

@@ -47,6 +47,29 @@ class ConfigCheckTest(unittest.TestCase):
         self.assertEqual(code, 0, err)
         self.assertIn("(ok)", out)
 
+    def test_check_prints_each_component_as_resolved(self):
+        # Each registered component prints its headline and then its own settings, one
+        # "  key: value" line each, through its Describe.
+        code, out, err = self.check(EXAMPLE)
+        self.assertEqual(code, 0, err)
+        data = os.path.join(self.tmp, "data")
+        lines = out.splitlines()
+
+        def after(headline):
+            self.assertIn(headline, lines)
+            return lines[lines.index(headline) + 1]
+
+        self.assertEqual(after("queue: spool (durability os)"), "  segment_bytes: 67108864")
+        self.assertEqual(after(f"sink: sqlite {data}/oceanus.db"), f"  path: {data}/oceanus.db")
+        self.assertTrue(any(l.startswith(f"tasks: local {data}/tasks.db, concurrency 4")
+                            for l in lines), out)
+        self.assertIn(f"  path: {data}/tasks.db", lines)
+        self.assertIn("  endpoint: /swallow/samplesite (and bare /swallow)", lines)
+        self.assertIn("    evt: string from param, required, max 16 (reject), transform lower",
+                      lines)
+        self.assertTrue(any(l.endswith("transform upper, delete_chars '/'") for l in lines), out)
+        self.assertIn("  tls: try", lines)
+
     def test_a_prefix_longer_than_the_address(self):
         config = example_config(self.tmp, [("trusted_proxies: [127.0.0.1/32, ::1/128]",
                                             "trusted_proxies: [127.0.0.1/32, 10.0.0.0/33]")])

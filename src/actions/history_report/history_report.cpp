@@ -29,7 +29,7 @@ Result<std::unique_ptr<HistoryReportAction>> HistoryReportAction::Create(
     sink::HistorySource& history) {
   (void)self;
   // The same reading the config loader checked the file with.
-  auto page = react::LoadTemplateFile(
+  auto page = mustache::LoadTemplateFile(
       config::ResolveConfigRelative(env.shared.file, settings.template_path));
   if (!page.ok()) return Status::InvalidArgument(page.status().message());
   // The config loader checked both (history_report_config.cpp: Link).

@@ -19,7 +19,7 @@
 #include "actions/history_report/history_report_config.h"
 #include "actions/mail.h"
 #include "config/config.h"
-#include "react/template.h"
+#include "mustache/template.h"
 #include "sink/history.h"
 #include "util/time.h"
 
@@ -40,7 +40,7 @@ class HistoryReportAction final : public Action {
 
  private:
   HistoryReportAction(const HistoryReportSettings& settings, const config::Site& site, TimeZone tz,
-                      sink::HistorySource& history, react::Template page,
+                      sink::HistorySource& history, mustache::Template page,
                       std::unique_ptr<Mailer> mailer)
       : action_(settings),
         site_(site),
@@ -53,7 +53,7 @@ class HistoryReportAction final : public Action {
   const config::Site& site_;
   TimeZone tz_;
   sink::HistorySource& history_;
-  react::Template page_;
+  mustache::Template page_;
   std::unique_ptr<Mailer> mailer_;
 };
 

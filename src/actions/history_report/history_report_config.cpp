@@ -11,7 +11,7 @@
 #include "actions/mail.h"
 #include "config/config.h"
 #include "config/reader.h"
-#include "react/template.h"
+#include "mustache/template.h"
 
 namespace oceanus::actions {
 namespace {
@@ -26,7 +26,7 @@ const HistoryReportSettings& Settings(const ActionConfig& a) {
 // compiled by the function the history report uses (relative paths are relative to the
 // config file, as there).
 void CheckTemplateFile(const config::Reader& r, const YAML::Node& node, const std::string& path) {
-  auto compiled = react::LoadTemplateFile(config::ResolveConfigRelative(r.file(), path));
+  auto compiled = mustache::LoadTemplateFile(config::ResolveConfigRelative(r.file(), path));
   if (!compiled.ok()) r.Fail(node, compiled.status().message());
 }
 

@@ -179,7 +179,10 @@ Status SqliteSink::Exec(const std::string& sql) {
 
 void SqliteSink::RollbackIfOpen() {
   // After some errors (SQLITE_FULL, IOERR) SQLite has already rolled back by itself.
-  if (sqlite3_get_autocommit(db_.get()) == 0) Exec("ROLLBACK");
+  if (sqlite3_get_autocommit(db_.get()) == 0) {
+    // The batch is retried as a whole either way; a rollback that fails is worth a line.
+    if (Status s = Exec("ROLLBACK"); !s.ok()) spdlog::warn("sqlite: rollback: {}", s.ToString());
+  }
 }
 
 Result<SqliteSink::Stmt> SqliteSink::Prepare(const std::string& sql) {

@@ -1,4 +1,5 @@
 #include "react/rules.h"
+#include "app/config.h"
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
@@ -54,7 +55,7 @@ Fixture Load() {
   auto c = app::ParseConfig(kConfig, "rules.yaml");
   EXPECT_TRUE(c.ok()) << c.status().ToString();
   Fixture f{std::move(c).value(), {}, {}};
-  auto rules = RuleSet::Compile(f.config);
+  auto rules = RuleSet::Compile(f.config, f.config.rules, f.config.actions);
   EXPECT_TRUE(rules.ok()) << rules.status().ToString();
   f.rules = std::move(rules).value();
   f.tz = TimeZone::Load("+09:00").value();
@@ -163,13 +164,13 @@ TEST(RulesTest, DelaysBeyondTheLimitAreRefused) {
   auto c = app::ParseConfig(kConfig, "rules.yaml");
   ASSERT_TRUE(c.ok());
   c->rules[0].steps[0].delay = std::chrono::hours(3'000'000);
-  auto compiled = RuleSet::Compile(*c);
+  auto compiled = RuleSet::Compile(*c, c->rules, c->actions);
   ASSERT_FALSE(compiled.ok());
   EXPECT_NE(compiled.status().message().find("rules.yaml:21: delay must be between 0 and 365d"),
             std::string::npos)
       << compiled.status().message();
   c->rules[0].steps[0].delay = kMaxConfigDuration;
-  auto longest = RuleSet::Compile(*c);
+  auto longest = RuleSet::Compile(*c, c->rules, c->actions);
   ASSERT_TRUE(longest.ok());
   auto e =
       EventContext::Parse(R"({"eid":"E","evt":"paid","jsn":"{\"price\":1}"})", "page", TimeZone());

@@ -1,6 +1,6 @@
 // The mustache renderer: a small recursive-descent compiler to a node tree, and a renderer
 // that walks it with a stack of contexts (innermost last), as the spec describes.
-#include "react/template.h"
+#include "mustache/template.h"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -11,7 +11,7 @@
 
 #include "event/json.h"
 
-namespace oceanus::react {
+namespace oceanus::mustache {
 
 struct Template::Node {
   enum class Kind { kText, kVar, kRawVar, kSection, kInverted };
@@ -370,4 +370,4 @@ bool Template::is_static() const {
   return nodes_.empty() || (nodes_.size() == 1 && nodes_[0].kind == Node::Kind::kText);
 }
 
-}  // namespace oceanus::react
+}  // namespace oceanus::mustache

@@ -1,10 +1,10 @@
-#include "react/template.h"
+#include "mustache/template.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-namespace oceanus::react {
+namespace oceanus::mustache {
 namespace {
 
 std::string Render(const std::string& tpl, const std::string& json, bool html = false) {
@@ -120,4 +120,4 @@ TEST(TemplateTest, DeeplyNestedJsonTextIsNotLookedInto) {
 }
 
 }  // namespace
-}  // namespace oceanus::react
+}  // namespace oceanus::mustache

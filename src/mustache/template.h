@@ -23,7 +23,7 @@
 
 #include "util/status.h"
 
-namespace oceanus::react {
+namespace oceanus::mustache {
 
 // Parses string values that hold JSON on first use and keeps them for the rest of a render
 // or a rule evaluation.
@@ -73,4 +73,4 @@ class Template {
   std::vector<Node> nodes_;
 };
 
-}  // namespace oceanus::react
+}  // namespace oceanus::mustache
