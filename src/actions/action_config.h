@@ -11,13 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace YAML {
-class Node;
-}
-namespace oceanus::config {
-class Reader;
-struct Config;
-}  // namespace oceanus::config
+#include "config/parser_fwd.h"
 
 namespace oceanus::actions {
 

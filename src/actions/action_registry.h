@@ -16,19 +16,13 @@
 
 #include "actions/action.h"
 #include "actions/action_config.h"
+#include "config/parser_fwd.h"
 #include "config/registry.h"
 #include "util/status.h"
 
-namespace YAML {
-class Node;
-}
 namespace oceanus {
 class TimeZone;
 }
-namespace oceanus::config {
-class Reader;
-struct Config;
-}  // namespace oceanus::config
 namespace oceanus::sink {
 class HistorySource;
 }

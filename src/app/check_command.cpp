@@ -30,8 +30,7 @@ void PrintListeners(const Config& c, const TimeZone& tz, const std::string& path
 void PrintQueueAndSink(const Config& c) {
   queue::DescribeQueueConfig(c.queue, std::cout);
   std::cout << "sink: " << c.sink.type << " " << c.sink.settings->Summary() << "\n";
-  if (!c.sink.table_prefix.empty())
-    std::cout << "  table_prefix: " << c.sink.table_prefix << "\n";
+  if (!c.sink.table_prefix.empty()) std::cout << "  table_prefix: " << c.sink.table_prefix << "\n";
   c.sink.settings->Describe(std::cout);
   std::cout << "load: batches of " << c.load.batch_rows << " rows / " << c.load.batch_bytes
             << " bytes / " << c.load.max_wait.count() << " ms\n";

@@ -17,16 +17,11 @@
 #include <utility>
 #include <vector>
 
+#include "config/parser_fwd.h"
 #include "config/registry.h"
 #include "util/status.h"
 
-namespace YAML {
-class Node;
-}
-
 namespace oceanus::config {
-
-class Reader;
 
 // Where a field's value comes from.
 enum class FieldSource {

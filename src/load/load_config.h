@@ -4,13 +4,7 @@
 #include <chrono>
 #include <cstddef>
 
-namespace YAML {
-class Node;
-}
-namespace oceanus::config {
-class Reader;
-struct Config;
-}  // namespace oceanus::config
+#include "config/parser_fwd.h"
 
 namespace oceanus::load {
 

@@ -8,12 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace YAML {
-class Node;
-}
-namespace oceanus::config {
-class Reader;
-}  // namespace oceanus::config
+#include "config/parser_fwd.h"
 
 namespace oceanus::queue {
 

@@ -19,20 +19,13 @@
 #include <string_view>
 #include <vector>
 
+#include "config/parser_fwd.h"
 #include "config/registry.h"
 #include "queue/dead_letter.h"
 #include "queue/queue.h"
 #include "redis/redis_options.h"
 #include "util/metrics.h"
 #include "util/status.h"
-
-namespace YAML {
-class Node;
-}
-namespace oceanus::config {
-class Reader;
-struct Config;
-}  // namespace oceanus::config
 
 namespace oceanus::queue {
 

@@ -15,8 +15,9 @@ constexpr std::size_t kBatchBytes = 1 << 20;
 constexpr std::chrono::milliseconds kMaxBackoff{10'000};
 }  // namespace
 
-Reactor::Reactor(const config::Config& config, TimeZone tz, const RuleSet& rules, GuardStore& guards,
-                 tasks::TaskQueue& tasks, std::vector<std::unique_ptr<queue::QueueReader>> readers)
+Reactor::Reactor(const config::Config& config, TimeZone tz, const RuleSet& rules,
+                 GuardStore& guards, tasks::TaskQueue& tasks,
+                 std::vector<std::unique_ptr<queue::QueueReader>> readers)
     : config_(config), tz_(std::move(tz)), rules_(rules), guards_(guards), tasks_(tasks) {
   for (auto& r : readers) {
     SiteState s;

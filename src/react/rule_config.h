@@ -6,14 +6,7 @@
 #include <vector>
 
 #include "actions/action_config.h"
-
-namespace YAML {
-class Node;
-}
-namespace oceanus::config {
-class Reader;
-struct Config;
-}  // namespace oceanus::config
+#include "config/parser_fwd.h"
 
 namespace oceanus::react {
 

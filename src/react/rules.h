@@ -20,8 +20,8 @@
 
 #include "actions/action_config.h"
 #include "config/config.h"
-#include "react/rule_config.h"
 #include "mustache/template.h"
+#include "react/rule_config.h"
 #include "tasks/task.h"
 #include "util/status.h"
 #include "util/time.h"

@@ -16,19 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "config/parser_fwd.h"
 #include "config/registry.h"
 #include "sink/history.h"
 #include "sink/sink.h"
 #include "util/status.h"
 #include "util/time.h"
-
-namespace YAML {
-class Node;
-}
-namespace oceanus::config {
-class Reader;
-struct Config;
-}  // namespace oceanus::config
 
 namespace oceanus::sink {
 

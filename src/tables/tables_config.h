@@ -3,13 +3,7 @@
 
 #include <chrono>
 
-namespace YAML {
-class Node;
-}
-namespace oceanus::config {
-class Reader;
-struct Config;
-}  // namespace oceanus::config
+#include "config/parser_fwd.h"
 
 namespace oceanus::tables {
 

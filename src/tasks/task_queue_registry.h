@@ -11,18 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "config/parser_fwd.h"
 #include "config/registry.h"
 #include "tasks/task_queue.h"
 #include "tasks/tasks_config.h"
 #include "util/status.h"
-
-namespace YAML {
-class Node;
-}
-namespace oceanus::config {
-class Reader;
-struct Config;
-}  // namespace oceanus::config
 
 namespace oceanus::tasks {
 

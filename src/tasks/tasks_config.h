@@ -6,13 +6,7 @@
 #include <memory>
 #include <string>
 
-namespace YAML {
-class Node;
-}
-namespace oceanus::config {
-class Reader;
-struct Config;
-}  // namespace oceanus::config
+#include "config/parser_fwd.h"
 
 namespace oceanus::tasks {
 

@@ -5,14 +5,8 @@
 #include <chrono>
 #include <string>
 
+#include "config/parser_fwd.h"
 #include "redis/redis_options.h"
-
-namespace YAML {
-class Node;
-}
-namespace oceanus::config {
-class Reader;
-}  // namespace oceanus::config
 
 namespace oceanus::queue {
 struct QueueConfig;
