@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl nginx-light wrk python3 redis-server redis-tools bc openssl
   rabbitmq-server python3-aiosmtpd
+  postgresql-15 postgresql-client-15   # the postgres sink: a real server in the tests
+  clickhouse-server clickhouse-client  # the clickhouse sink: likewise
   chromium                       # tests/browser: the tracker in a real browser
   clang libclang-rt-14-dev
 )
