@@ -59,6 +59,21 @@ class MailerSettings : public ActionSettings {
   void DescribeSender(std::ostream& out) const;
 };
 
+// The part every mailer shares: the action it sends for and that action's settings, typed
+// (SmtpSettings, SendGridSettings); a mailer adds Send.
+template <class Settings>
+class MailerFor : public Mailer {
+ public:
+  MailerFor(const ActionConfig& action, const Settings& settings)
+      : action_(action), settings_(settings) {}
+  const ActionConfig& action() const override { return action_; }
+  const MailerSettings& settings() const override { return settings_; }
+
+ protected:
+  const ActionConfig& action_;
+  const Settings& settings_;
+};
+
 // Reads subject/text/html/to from a task's arguments into `mail` (the sender from `mailer`;
 // recipients default to `default_to`). InvalidArgument when there is nobody to send to or
 // nothing to send.

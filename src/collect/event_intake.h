@@ -7,8 +7,10 @@
 // once. And the helpers of the sources that serve /<name>/<site>: which site, which methods.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "collect/request.h"
@@ -66,6 +68,24 @@ class SitePaths {
   std::string unknown_;  // "unknown site for <name>\n"
   std::vector<const Site*> sites_;
   const Site* default_site_;
+};
+
+// The factory of a source served at /<name>/<site> (SitePaths): its one prefix, its check
+// line, and the source built from the context by SourceImpl(const SourceContext&).
+template <class SourceImpl>
+class SitePathSourceFactory : public SourceFactory {
+ public:
+  explicit SitePathSourceFactory(std::string name) : name_(std::move(name)) {}
+  std::vector<std::string> Prefixes() const override { return {"/" + name_}; }
+  std::string Describe(const config::Site& site, bool) const override {
+    return "/" + name_ + "/" + site.name;
+  }
+  Result<std::unique_ptr<Source>> Create(const SourceContext& context) const override {
+    return std::unique_ptr<Source>(std::make_unique<SourceImpl>(context));
+  }
+
+ private:
+  std::string name_;
 };
 
 }  // namespace oceanus::collect

@@ -7,17 +7,10 @@
 
 namespace oceanus::actions {
 
-class SendGridMailer final : public Mailer {
+class SendGridMailer final : public MailerFor<SendGridSettings> {
  public:
-  SendGridMailer(const ActionConfig& action, const SendGridSettings& settings)
-      : action_(action), settings_(settings) {}
+  using MailerFor::MailerFor;
   Status Send(const Mail& mail) override;
-  const ActionConfig& action() const override { return action_; }
-  const MailerSettings& settings() const override { return settings_; }
-
- private:
-  const ActionConfig& action_;
-  const SendGridSettings& settings_;
 };
 
 }  // namespace oceanus::actions

@@ -15,17 +15,10 @@ namespace oceanus::actions {
 std::string BuildMimeMessage(const Mail& mail, const std::string& date,
                              const std::string& message_id);
 
-class SmtpMailer final : public Mailer {
+class SmtpMailer final : public MailerFor<SmtpSettings> {
  public:
-  SmtpMailer(const ActionConfig& action, const SmtpSettings& settings)
-      : action_(action), settings_(settings) {}
+  using MailerFor::MailerFor;
   Status Send(const Mail& mail) override;
-  const ActionConfig& action() const override { return action_; }
-  const MailerSettings& settings() const override { return settings_; }
-
- private:
-  const ActionConfig& action_;
-  const SmtpSettings& settings_;
 };
 
 }  // namespace oceanus::actions

@@ -81,15 +81,9 @@ class GazeSource : public Source {
   std::chrono::milliseconds read_delay_;
 };
 
-class GazeFactory : public SourceFactory {
+class GazeFactory final : public SitePathSourceFactory<GazeSource> {
  public:
-  std::vector<std::string> Prefixes() const override { return {"/gaze"}; }
-  std::string Describe(const config::Site& site, bool) const override {
-    return "/gaze/" + site.name;
-  }
-  Result<std::unique_ptr<Source>> Create(const SourceContext& context) const override {
-    return std::unique_ptr<Source>(std::make_unique<GazeSource>(context));
-  }
+  GazeFactory() : SitePathSourceFactory("gaze") {}
 };
 
 }  // namespace

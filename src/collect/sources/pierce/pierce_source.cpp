@@ -21,15 +21,9 @@ class PierceSource : public Source {
   SitePaths paths_;
 };
 
-class PierceFactory : public SourceFactory {
+class PierceFactory final : public SitePathSourceFactory<PierceSource> {
  public:
-  std::vector<std::string> Prefixes() const override { return {"/pierce"}; }
-  std::string Describe(const config::Site& site, bool) const override {
-    return "/pierce/" + site.name;
-  }
-  Result<std::unique_ptr<Source>> Create(const SourceContext& context) const override {
-    return std::unique_ptr<Source>(std::make_unique<PierceSource>(context));
-  }
+  PierceFactory() : SitePathSourceFactory("pierce") {}
 };
 
 }  // namespace

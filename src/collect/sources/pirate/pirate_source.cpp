@@ -22,15 +22,9 @@ class PirateSource : public Source {
   SitePaths paths_;
 };
 
-class PirateFactory : public SourceFactory {
+class PirateFactory final : public SitePathSourceFactory<PirateSource> {
  public:
-  std::vector<std::string> Prefixes() const override { return {"/pirate"}; }
-  std::string Describe(const config::Site& site, bool) const override {
-    return "/pirate/" + site.name;
-  }
-  Result<std::unique_ptr<Source>> Create(const SourceContext& context) const override {
-    return std::unique_ptr<Source>(std::make_unique<PirateSource>(context));
-  }
+  PirateFactory() : SitePathSourceFactory("pirate") {}
 };
 
 }  // namespace

@@ -23,15 +23,13 @@ class SwallowSource : public Source {
   SitePaths paths_;
 };
 
-class SwallowFactory : public SourceFactory {
+class SwallowFactory final : public SitePathSourceFactory<SwallowSource> {
  public:
-  std::vector<std::string> Prefixes() const override { return {"/swallow"}; }
+  SwallowFactory() : SitePathSourceFactory("swallow") {}
   bool ServesDefaultSite() const override { return true; }
   std::string Describe(const config::Site& site, bool default_site) const override {
-    return "/swallow/" + site.name + (default_site ? " (and bare /swallow)" : "");
-  }
-  Result<std::unique_ptr<Source>> Create(const SourceContext& context) const override {
-    return std::unique_ptr<Source>(std::make_unique<SwallowSource>(context));
+    return SitePathSourceFactory::Describe(site, default_site) +
+           (default_site ? " (and bare /swallow)" : "");
   }
 };
 
