@@ -414,6 +414,7 @@ WriteResult PostgresSink::Write(const TableSpec& table, const std::vector<Row>& 
     return result;
   };
   if (Status s = EnsureTable(table); !s.ok()) return fail(std::move(s));
+  if (Status s = conn_.Ensure(); !s.ok()) return fail(std::move(s));  // reconnects after a loss
   Encoded encoded = Encode(table, rows, result.rejected);
   if (encoded.lines.empty()) return result;
   if (Partitioned(table)) {
