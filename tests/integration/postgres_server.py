@@ -9,14 +9,39 @@ the same tool a person would.
 import ctypes
 import os
 import pwd
+import re
 import signal
 import subprocess
 import tempfile
 
-from harness import _running, free_port, wait_for
+from harness import SOURCE_DIR, _running, example_config, free_port, wait_for
 
 BIN = "/usr/lib/postgresql/15/bin"
 SEP = "\x1f"
+POSTGRES_EXAMPLE = os.path.join(SOURCE_DIR, "examples", "postgres.yaml")
+REDIS_QUEUE = """queue:
+  type: redis
+  groups: [load]
+  redis:
+    address: ${OCEANUS_REDIS}
+    claim_idle: 2s
+    max_deliveries: 5
+"""
+
+
+def postgres_config(tmp, redis=False, replacements=(("max_wait: 1s", "max_wait: 100ms"),)):
+    """examples/postgres.yaml in `tmp` with `replacements`; with `redis`, on the redis queue
+    (group load only: its rules, which would need a react group, are left out)."""
+    path = example_config(tmp, list(replacements), base=POSTGRES_EXAMPLE)
+    if redis:
+        with open(path) as f:
+            text = f.read()
+        # Each block up to the next top-level key.
+        text = re.sub(r"(?ms)^queue:\n.*?(?=^\S)", REDIS_QUEUE + "\n", text, count=1)
+        text = re.sub(r"(?ms)^rules:\n.*?(?=^\S)", "", text, count=1)
+        with open(path, "w") as f:
+            f.write(text)
+    return path
 
 
 def _die_with_parent():

@@ -3,41 +3,13 @@
 loader started while the database is down, schema evolution across a restart, wrongly typed
 rows dead-lettered alone, and what `oceanus check` prints and refuses."""
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 import unittest
 
-from harness import BIN, SOURCE_DIR, Oceanus, Redis, example_config, send_beacons, wait_for
-from postgres_server import Postgres
-
-POSTGRES_EXAMPLE = os.path.join(SOURCE_DIR, "examples", "postgres.yaml")
-SPOOL_QUEUE = "queue:\n  type: spool\n"
-REDIS_QUEUE = """queue:
-  type: redis
-  groups: [load]
-  redis:
-    address: ${OCEANUS_REDIS}
-    claim_idle: 2s
-    max_deliveries: 5
-"""
-
-
-def postgres_config(tmp, redis=False, extra=()):
-    replacements = [("max_wait: 1s", "max_wait: 100ms"), *extra]
-    path = example_config(tmp, replacements, base=POSTGRES_EXAMPLE)
-    if redis:
-        with open(path) as f:
-            text = f.read()
-        # The whole queue block, up to the next top-level key.
-        text = re.sub(r"(?ms)^queue:\n.*?(?=^\S)", REDIS_QUEUE + "\n", text, count=1)
-        # No react group on this queue: the rules' stage is not part of these tests.
-        text = re.sub(r"(?ms)^rules:\n.*?(?=^\S)", "", text, count=1)
-        with open(path, "w") as f:
-            f.write(text)
-    return path
-
+from harness import BIN, Oceanus, Redis, example_config, send_beacons, wait_for
+from postgres_server import POSTGRES_EXAMPLE, Postgres, postgres_config
 
 class PostgresTest(unittest.TestCase):
     def setUp(self):

@@ -29,9 +29,19 @@ Status ClassifySqlState(const std::string& state, std::string message) {
   return Status::Internal(std::move(message));
 }
 
+// libpq's messages end in a newline and may span several lines ("…failed: Connection
+// refused\n\tIs the server running…"): one line, for the log and the dead-letter.
 std::string Trimmed(const char* text) {
-  std::string s = text != nullptr ? text : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  std::string s;
+  for (const char* p = text != nullptr ? text : ""; *p != '\0'; ++p) {
+    const bool space = *p == '\n' || *p == '\t' || *p == '\r';
+    if (!space) {
+      s += *p;
+    } else if (!s.empty() && s.back() != ' ') {
+      s += ' ';
+    }
+  }
+  while (!s.empty() && s.back() == ' ') s.pop_back();
   return s;
 }
 
