@@ -1,6 +1,14 @@
 /* PostgresSink (sink/postgres/postgres_sink.h): tables, partitions, batches and history.
  *
- * A batch goes in as one transaction:
+ * A batch goes in as one transaction, first the fast way:
+ *
+ *   BEGIN; COPY t FROM STDIN; COMMIT
+ *
+ * which is all there is to it when no row was stored before and the server takes every value:
+ * the usual case, and PostgreSQL's own bulk path. Any refusal of class 22 or 23 — a duplicate
+ * key (the batch is a retry after a crash or a lost answer) or a value the server rejects —
+ * aborts that transaction; nothing of it is stored, and the batch is written again the
+ * careful way, idempotent by the key:
  *
  *   BEGIN; SAVEPOINT; COPY stage FROM STDIN; INSERT INTO t SELECT … FROM stage
  *   ON CONFLICT (eid[, dt]) DO NOTHING; RELEASE; COMMIT
@@ -401,6 +409,22 @@ Status PostgresSink::Store(const TableSpec& table, const std::string& stage, con
   return Store(table, stage, rows, mid, end, false, rejected);
 }
 
+Status PostgresSink::CopyDirect(const TableSpec& table, const Encoded& rows) {
+  std::string data;
+  for (const auto& line : rows.lines) data += line;
+  Status s = conn_.Exec("BEGIN");
+  if (s.ok())
+    s = conn_.CopyIn("COPY " + QuoteIdent(table.name) + " (" + ColumnList(table) + ") FROM STDIN",
+                     data);
+  if (s.ok()) s = conn_.Exec("COMMIT");
+  if (s.code() == Status::Code::kInvalidArgument && Partitioned(table) &&
+      conn_.last_message().rfind("no partition of relation", 0) == 0) {
+    known_[table.name].days.clear();  // a partition dropped under us: never the rows' fault
+    return Status::Unavailable("postgres: " + conn_.last_message());
+  }
+  return s;
+}
+
 WriteResult PostgresSink::Write(const TableSpec& table, const std::vector<Row>& rows) {
   WriteResult result;
   if (rows.empty()) return result;
@@ -420,6 +444,17 @@ WriteResult PostgresSink::Write(const TableSpec& table, const std::vector<Row>& 
   if (Partitioned(table)) {
     if (Status s = EnsurePartitions(table, encoded.days); !s.ok()) return fail(std::move(s));
   }
+  // The fast path: the batch straight into the table. Any refusal (a row stored before, so a
+  // duplicate key; a value the server will not take) rolls it back, and the batch goes the
+  // careful way.
+  if (Status s = CopyDirect(table, encoded); s.ok()) {
+    std::sort(result.rejected.begin(), result.rejected.end(),
+              [](const RowError& a, const RowError& b) { return a.index < b.index; });
+    return result;
+  } else if (s.code() != Status::Code::kInvalidArgument) {
+    return fail(std::move(s));
+  }
+  conn_.RollbackIfOpen();
   auto stage = Stage(table);
   if (!stage.ok()) return fail(stage.status());
   if (Status s = conn_.Exec("BEGIN"); !s.ok()) return fail(std::move(s));

@@ -9,8 +9,9 @@
 // boolean → boolean, `json: true` → jsonb, strings → text; the key column (eid) is the
 // primary key, with dt on a partitioned table; descriptions become COMMENT ON COLUMN.
 //
-// A batch is one transaction: COPY into a temporary staging table, then INSERT … SELECT …
-// ON CONFLICT (key) DO NOTHING, so writing a batch twice stores it once.
+// A batch is one transaction: COPY straight into the table, and when that is refused (a row
+// stored before, a value the server will not take), COPY into a temporary staging table and
+// INSERT … SELECT … ON CONFLICT (key) DO NOTHING, so writing a batch twice stores it once.
 //
 // One PostgresSink is one connection: use it from one thread at a time.
 #pragma once
@@ -73,6 +74,9 @@ class PostgresSink final : public Sink {
   Status EnsurePartitions(const TableSpec& table, const std::set<std::int64_t>& days);
   Encoded Encode(const TableSpec& table, const std::vector<Row>& rows,
                  std::vector<RowError>& rejected) const;
+  // BEGIN; COPY into the table; COMMIT. InvalidArgument when the server refused a row (and
+  // nothing was stored).
+  Status CopyDirect(const TableSpec& table, const Encoded& rows);
   Result<std::string> Stage(const TableSpec& table);
   Status Store(const TableSpec& table, const std::string& stage, const Encoded& rows,
                std::size_t begin, std::size_t end, bool whole, std::vector<RowError>& rejected);

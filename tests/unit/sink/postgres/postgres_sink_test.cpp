@@ -109,6 +109,12 @@ TEST_F(PostgresSinkTest, StoresValuesExactlyAndARewriteOnce) {
     ASSERT_TRUE(w.status.ok()) << w.status.ToString();
     EXPECT_TRUE(w.rejected.empty());
   }
+  // A batch that overlaps what is stored (a retry after a crash, with new rows behind it).
+  WriteResult overlap = sink.Write(spec_, {rows[1], R("e3")});
+  ASSERT_TRUE(overlap.status.ok()) << overlap.status.ToString();
+  EXPECT_TRUE(overlap.rejected.empty());
+  EXPECT_EQ(Q("SELECT eid FROM site_20261125 ORDER BY eid"), (Strings{"e1", "e2", "e3"}));
+  Q("DELETE FROM site_20261125 WHERE eid = 'e3'");
   EXPECT_EQ(Q("SET TimeZone = 'UTC'; SELECT dt, eid, evt, n, ok, price, props->'a' "
               "FROM site_20261125 ORDER BY eid"),
             (Strings{"2026-11-25 10:00:00.123456+00|e1|tab\there \\ \"q\"\nline|"
