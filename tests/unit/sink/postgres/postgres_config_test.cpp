@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstdlib>
 #include <sstream>
 
+#include "app/config.h"
 #include "config/config.h"
 #include "config/reader.h"
 #include "sink/sink_config.h"
@@ -89,6 +91,31 @@ TEST(PostgresConfigTest, DescribesWithoutThePassword) {
   EXPECT_EQ(described.str().find("pw9"), std::string::npos) << described.str();
   EXPECT_NE(described.str().find("password: (set, hidden)"), std::string::npos);
   EXPECT_EQ(with.sink.settings->Summary(), "u@h:5432/d");
+}
+
+// examples/postgres.yaml: accepted, on PostgreSQL, with exactly the sites of the main example.
+TEST(PostgresConfigTest, TheExampleHasTheSitesOfTheMainExample) {
+  ::setenv("OCEANUS_DATA_DIR", "/tmp/oceanus-example", 1);
+  ::setenv("OCEANUS_POSTGRES_URL", "postgresql://loader@db.example/analytics", 1);
+  auto pg = app::LoadConfig(std::string(OCEANUS_SOURCE_DIR) + "/examples/postgres.yaml");
+  ::unsetenv("OCEANUS_POSTGRES_URL");
+  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+  auto main = app::LoadConfig(std::string(OCEANUS_SOURCE_DIR) + "/examples/oceanus.yaml");
+  ASSERT_TRUE(main.ok()) << main.status().ToString();
+  EXPECT_EQ(pg->sink.type, "postgres");
+  EXPECT_EQ(pg->sink.settings->Summary(), "loader@db.example:5432/analytics");
+  ASSERT_EQ(pg->sites.size(), main->sites.size());
+  for (std::size_t i = 0; i < pg->sites.size(); ++i) {
+    const auto& a = pg->sites[i];
+    const auto& b = main->sites[i];
+    EXPECT_EQ(a.name, b.name);
+    EXPECT_EQ(a.tables, b.tables) << a.name;
+    ASSERT_EQ(a.schema.size(), b.schema.size()) << a.name;
+    for (std::size_t f = 0; f < a.schema.size(); ++f) {
+      EXPECT_EQ(a.schema[f].name, b.schema[f].name) << a.name;
+      EXPECT_EQ(a.schema[f].type, b.schema[f].type) << a.name;
+    }
+  }
 }
 
 }  // namespace
