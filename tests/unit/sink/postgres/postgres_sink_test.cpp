@@ -246,6 +246,19 @@ TEST_F(PostgresSinkTest, ServerDownIsRetryableAndTheSinkRecovers) {
   EXPECT_EQ(Q("SELECT eid FROM site_20261125 ORDER BY eid"), (Strings{"a", "b"}));
 }
 
+// libpq's TLS options pass through the URL: this server speaks no TLS, so requiring it fails,
+// as a retryable status naming the reason.
+TEST_F(PostgresSinkTest, TlsOptionsOfTheUrlReachLibpq) {
+  PostgresConfig c = Config();
+  c.url += "?sslmode=require";
+  PostgresSink sink(c);
+  WriteResult w = sink.Write(spec_, {R("a")});
+  EXPECT_EQ(w.status.code(), Status::Code::kUnavailable) << w.status.ToString();
+  EXPECT_NE(w.status.message().find("SSL"), std::string::npos) << w.status.message();
+  c.url = server_.Url() + "?sslmode=disable";
+  EXPECT_TRUE(PostgresSink(c).Write(spec_, {R("a")}).status.ok());
+}
+
 TEST_F(PostgresSinkTest, StatementTimeoutIsRetryable) {
   PostgresConfig c = Config();
   c.statement_timeout = std::chrono::milliseconds(200);
