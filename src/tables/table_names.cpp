@@ -56,7 +56,8 @@ TableSpec TableSpecFor(const config::Site& site, std::string table_name) {
   TableSpec spec;
   spec.name = std::move(table_name);
   spec.columns.reserve(site.schema.size());
-  for (const auto& f : site.schema) spec.columns.push_back({f.name, f.type, f.mode, f.description});
+  for (const auto& f : site.schema)
+    spec.columns.push_back({f.name, f.type, f.mode, f.description, f.json});
   spec.key_column = "eid";
   if (site.tables == config::TableLayout::kSingle) {
     for (const auto& f : site.schema)

@@ -15,6 +15,7 @@ struct Column {
   config::FieldType type = config::FieldType::kString;
   config::ColumnMode mode = config::ColumnMode::kNullable;
   std::string description;
+  bool json = false;  // the field is `json: true` (warehouses with a JSON type store it as that)
 };
 
 struct TableSpec {

@@ -1,0 +1,53 @@
+// History over PostgreSQL (sink/postgres/postgres_history.h).
+#include "sink/postgres/postgres_history.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "sink/postgres/postgres_sink.h"
+#include "tables/table_names.h"
+
+namespace oceanus::sink {
+namespace {
+
+class PostgresHistory final : public HistorySource {
+ public:
+  PostgresHistory(const PostgresConfig& config, std::string prefix, TimeZone tz)
+      : db_(config), prefix_(std::move(prefix)), tz_(std::move(tz)) {}
+
+  Result<std::vector<EventRow>> Recent(const config::Site& site, const std::string& key_column,
+                                       const std::string& key_value,
+                                       std::chrono::system_clock::time_point since,
+                                       std::size_t limit) override {
+    // Every daily table the period touches (one table for single-table sites).
+    const auto now = std::chrono::system_clock::now();
+    std::vector<std::string> tables;
+    for (auto t = since;; t += std::chrono::hours(24)) {
+      const auto at = std::min(t, now);
+      std::string name = tables::TableFor(site, prefix_, at, tz_);
+      if (tables.empty() || tables.back() != name) tables.push_back(std::move(name));
+      if (t >= now) break;
+    }
+    char since_dt[kUtcMicrosLength];
+    FormatUtcMicros(since, since_dt);
+    std::lock_guard lock(mu_);
+    return db_.RecentEvents(tables, key_column, key_value, std::string(since_dt, kUtcMicrosLength),
+                            limit);
+  }
+
+ private:
+  std::mutex mu_;  // one connection, used by one thread at a time
+  PostgresSink db_;
+  std::string prefix_;
+  TimeZone tz_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<HistorySource>> MakePostgresHistory(const PostgresConfig& config,
+                                                           std::string table_prefix, TimeZone tz) {
+  return std::unique_ptr<HistorySource>(
+      std::make_unique<PostgresHistory>(config, std::move(table_prefix), std::move(tz)));
+}
+
+}  // namespace oceanus::sink
