@@ -185,6 +185,7 @@ std::string ServerMessage(const std::string& body) {
   std::string msg = body.substr(0, body.find('\n'));
   if (const auto at = msg.find("e.displayText() = "); at != std::string::npos)
     msg = msg.substr(at + 18);
+  if (msg.starts_with("DB::Exception: ")) msg = msg.substr(15);
   if (const auto at = msg.find(", e.what()"); at != std::string::npos) msg.resize(at);
   while (!msg.empty() && (msg.back() == ',' || msg.back() == ' ')) msg.pop_back();
   return msg.substr(0, 500);
@@ -223,9 +224,10 @@ Result<std::string> ClickHouseSink::Query(const std::string& sql, const std::str
   request.method = "POST";
   std::string base = config_.url;
   while (!base.empty() && base.back() == '/') base.pop_back();
-  request.url = base + "/?database=" + FormEncode(config_.database);
+  // Names are always qualified with the database, which may not exist yet.
+  request.url = base + "/?";
   if (!body.empty()) {
-    request.url += "&query=" + FormEncode(sql);
+    request.url += "query=" + FormEncode(sql);
     request.body = gzip ? Gzip(body) : body;
     if (gzip) {
       request.url += "&enable_http_compression=1";
@@ -233,7 +235,7 @@ Result<std::string> ClickHouseSink::Query(const std::string& sql, const std::str
     }
   } else {
     // Buffered server-side, so that an error after the first rows is still an HTTP error.
-    request.url += "&wait_end_of_query=1";
+    request.url += "wait_end_of_query=1";
     request.body = sql;
   }
   if (!config_.user.empty() || !config_.password.empty())
@@ -378,14 +380,13 @@ Status ClickHouseSink::Insert(const TableSpec& table, const std::vector<std::str
       Query("INSERT INTO " + Table(table.name) + " FORMAT JSONEachRow", body, config_.compress);
   if (r.ok()) return Status::Ok();
   const int code = clickhouse::ErrorCode(r.status().message());
-  if (code < 0 || clickhouse::Classify(code) != clickhouse::ErrorClass::kRow) {
-    known_.erase(table.name);  // a schema problem is looked at again by the next EnsureTable
-    return r.status();
-  }
+  const auto kind = code < 0 ? clickhouse::ErrorClass::kRetryable : clickhouse::Classify(code);
+  if (kind == clickhouse::ErrorClass::kOther) known_.erase(table.name);  // looked at again
+  if (kind != clickhouse::ErrorClass::kRow) return r.status();
   if (indices.size() == 1) {
     const std::string& msg = r.status().message();
-    rejected.push_back(
-        {indices[0], "rejected by ClickHouse: " + ServerMessage(msg.substr(msg.find("Code: ")))});
+    rejected.push_back({indices[0], "rejected by ClickHouse (code " + std::to_string(code) +
+                                        "): " + ServerMessage(msg.substr(msg.find("Code: ")))});
     return Status::Ok();
   }
   const auto half = indices.begin() + static_cast<std::ptrdiff_t>(indices.size() / 2);

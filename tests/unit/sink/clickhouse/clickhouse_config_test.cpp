@@ -1,0 +1,102 @@
+// The clickhouse sink's block of the sink section: the url required when selected and checked
+// at its position, names and durations validated, the password never printed.
+#include "sink/clickhouse/clickhouse_config.h"
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <sstream>
+
+#include "config/config.h"
+#include "config/reader.h"
+#include "sink/sink_config.h"
+
+namespace oceanus::sink {
+namespace {
+
+struct Parsed {
+  SinkConfig sink;
+  std::string error;
+};
+Parsed Parse(const std::string& yaml) {
+  config::Reader r("f");
+  config::Config shared;
+  Parsed p;
+  try {
+    p.sink = ParseSinkConfig(r, YAML::Load(yaml)["sink"], shared);
+  } catch (const config::ConfigError& e) {
+    p.error = e.message;
+  }
+  return p;
+}
+
+TEST(ClickHouseConfigTest, TheUrlIsRequiredWhenSelected) {
+  EXPECT_EQ(Parse("sink:\n  type: clickhouse\n").error,
+            "f:2:3: sink type clickhouse needs sink.clickhouse.url (e.g. http://127.0.0.1:8123)");
+  EXPECT_EQ(Parse("sink:\n  type: clickhouse\n  clickhouse: {database: d}\n").error,
+            "f:3:15: sink type clickhouse needs sink.clickhouse.url (e.g. "
+            "http://127.0.0.1:8123)");
+}
+
+TEST(ClickHouseConfigTest, MistakesAreReportedAtTheirPosition) {
+  EXPECT_EQ(Parse("sink:\n  type: clickhouse\n  clickhouse: {url: 'ftp://h:1'}\n").error,
+            "f:3:21: clickhouse url 'ftp://h:1' must be http(s)://host:port (no query; user "
+            "and password have keys of their own)");
+  EXPECT_NE(Parse("sink:\n  type: clickhouse\n  clickhouse: {url: 'http://u:p@h:1'}\n")
+                .error.find("f:3:21: clickhouse url"),
+            std::string::npos);
+  EXPECT_NE(Parse("sink:\n  type: clickhouse\n  clickhouse: {url: 'http://h:1/?q=1'}\n")
+                .error.find("f:3:21: clickhouse url"),
+            std::string::npos);
+  EXPECT_EQ(Parse("sink:\n  type: clickhouse\n  clickhouse: {url: 'http://h:1', database: 'a-b'}\n")
+                .error,
+            "f:3:45: clickhouse database 'a-b' must match [A-Za-z_][A-Za-z0-9_]*");
+  EXPECT_EQ(Parse("sink:\n  type: clickhouse\n  clickhouse: {url: 'http://h:1', tiemout: 1s}\n")
+                .error.rfind("f:3:35: unknown key 'tiemout' in sink.clickhouse", 0),
+            0u);
+  EXPECT_NE(Parse("sink:\n  type: clickhouse\n  clickhouse: {url: 'http://h:1', timeout: 0s}\n")
+                .error.find("f:3:44: timeout must be above zero"),
+            std::string::npos);
+  // A block kept for later under another type is checked too.
+  EXPECT_EQ(Parse("sink:\n  type: sqlite\n  clickhouse: {url: 'h:1'}\n").error.rfind("f:3:21: ", 0),
+            0u);
+  EXPECT_EQ(Parse("sink:\n  type: sqlite\n  clickhouse: {database: d}\n").error, "");
+}
+
+TEST(ClickHouseConfigTest, DescribesItsSettingsWithoutThePassword) {
+  auto p = Parse(
+      "sink:\n  type: clickhouse\n  clickhouse: {url: 'https://ch.example:8443', database: ev,"
+      " user: loader, password: hunter2, ca_file: /ca.pem, timeout: 5s}\n");
+  ASSERT_EQ(p.error, "");
+  auto* ch = dynamic_cast<ClickHouseSettings*>(p.sink.settings.get());
+  ASSERT_NE(ch, nullptr);
+  EXPECT_EQ(ch->config().password, "hunter2");
+  std::ostringstream out;
+  ch->Describe(out);
+  EXPECT_EQ(out.str(),
+            "  url: https://ch.example:8443\n"
+            "  database: ev\n"
+            "  user: loader\n"
+            "  password: (set)\n"
+            "  ca_file: /ca.pem\n"
+            "  timeout: 5000 ms\n"
+            "  visitor_column: sid\n"
+            "  compress: true\n");
+  EXPECT_EQ(ch->Summary(), "https://ch.example:8443, database ev");
+  EXPECT_EQ(ch->Prepare().code(), Status::Code::kInvalidArgument);  // no /ca.pem here
+}
+
+TEST(ClickHouseConfigTest, DefaultsToTheOceanusDatabase) {
+  auto p = Parse("sink:\n  type: clickhouse\n  clickhouse: {url: 'http://127.0.0.1:8123/'}\n");
+  ASSERT_EQ(p.error, "");
+  auto* ch = dynamic_cast<ClickHouseSettings*>(p.sink.settings.get());
+  ASSERT_NE(ch, nullptr);
+  EXPECT_EQ(ch->config().database, "oceanus");
+  EXPECT_TRUE(ch->Prepare().ok());
+  std::ostringstream out;
+  ch->Describe(out);
+  EXPECT_NE(out.str().find("  password: (none)\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace oceanus::sink
