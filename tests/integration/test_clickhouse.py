@@ -3,13 +3,15 @@ and the Redis roles load beacons into ClickHouse exactly once, a field added to 
 widens the tables, a wrongly typed row alone goes to the dead-letter, and `oceanus check`
 accepts examples/clickhouse.yaml and refuses what `run` would."""
 import collections
+import json
 import os
 import subprocess
 import tempfile
 import unittest
+import urllib.parse
 
 from clickhouse_server import ClickHouse
-from harness import BIN, REDIS_EXAMPLE, SOURCE_DIR, Oceanus, Redis, example_config, send_beacons, wait_for
+from harness import BIN, REDIS_EXAMPLE, SOURCE_DIR, Oceanus, Redis, example_config, free_port, send_beacons, wait_for
 
 CLICKHOUSE_EXAMPLE = os.path.join(SOURCE_DIR, "examples", "clickhouse.yaml")
 FAST = [("max_wait: 1s", "max_wait: 100ms")]
@@ -33,8 +35,8 @@ class ClickHouseTest(unittest.TestCase):
             if p.proc and p.proc.poll() is None:
                 p.kill9()
 
-    def start(self, config, role="run", env=None):
-        p = Oceanus(config=config, role=role, env=dict(self.env, **(env or {}))).start()
+    def start(self, config, role="run", env=None, admin_port=None):
+        p = Oceanus(config=config, role=role, env=dict(self.env, **(env or {})), admin_port=admin_port).start()
         self.procs.append(p)
         return p
 
@@ -70,6 +72,28 @@ class ClickHouseTest(unittest.TestCase):
         dt, us = self.ch.rows("SELECT toString(dt), dt_us FROM oceanus.sampleform")[0]
         self.assertRegex(dt, r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
         self.assertTrue(0 <= int(us) < 1_000_000)
+
+    def test_the_admin_visitor_timeline_reads_hostile_keys_from_clickhouse(self):
+        config = example_config(self.tmp, FAST, base=CLICKHOUSE_EXAMPLE)
+        run = self.start(config, admin_port=free_port())
+        hostile = ["plain", "it's", "back\\slash", "' OR 1=1 --", "\\' OR '1'='1", "new\nline", "`x`"]
+        for i, uid in enumerate(hostile):
+            for n in range(i + 1):  # a different number of events per uid
+                status, _, _ = run.request("GET", "/swallow/samplesite?oid=2&sid=ab&evt=pageview&url=u%d&uid=%s"
+                                           % (n, urllib.parse.quote(uid)))
+                self.assertEqual(status, 200)
+        total = len(hostile) * (len(hostile) + 1) // 2
+        self.wait_uids("samplesite", total)
+        for i, uid in enumerate(hostile):
+            status, body = run.admin("/api/visitor?site=samplesite&uid=" + urllib.parse.quote(uid))
+            self.assertEqual(status, 200, body)
+            rows = json.loads(body)["rows"]
+            self.assertEqual(len(rows), i + 1, (uid, rows))
+            self.assertEqual({r["uid"] for r in rows}, {uid})
+            self.assertRegex(rows[0]["dt"], r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$")
+            self.assertNotIn("dt_us", rows[0])
+            self.assertGreaterEqual(rows[0]["dt"], rows[-1]["dt"])  # newest first
+        self.assertEqual(run.stop(), 0, run.read_log())
 
     def redis_config(self, extra=()):
         with open(REDIS_EXAMPLE) as f:
