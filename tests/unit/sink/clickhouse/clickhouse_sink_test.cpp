@@ -177,6 +177,28 @@ TEST_F(ClickHouseSinkTest, ExistingTableThatDoesNotDeduplicateIsRefused) {
   EXPECT_NE(s.message().find("not a ReplacingMergeTree"), std::string::npos) << s.ToString();
 }
 
+TEST(ClickHouseHttpsTest, VerifiesTheServerWithTheCaFile) {
+  testing::ClickHouseServer server(/*https=*/true);
+  ASSERT_TRUE(server.Start());
+  TableSpec spec;
+  spec.name = "tls";
+  spec.columns = {{"dt", FieldType::kTimestamp, ColumnMode::kNullable, ""},
+                  {"eid", FieldType::kString, ColumnMode::kNullable, ""}};
+  auto config = server.Config();
+  config.url = server.https_url();
+  config.ca_file = server.ca_file();
+  ClickHouseSink sink(config);
+  ASSERT_OK(sink.EnsureTable(spec));
+  auto w = sink.Write(spec, {{"2026-12-01 10:00:00.5", "a"}});
+  ASSERT_TRUE(w.status.ok()) << w.status.ToString();
+  EXPECT_EQ(server.Query("SELECT eid, dt_us FROM oceanus.tls FORMAT TSV"), "a\t500000\n");
+  // Without the CA file the self-signed certificate is refused: retryable, nothing stored.
+  config.ca_file.clear();
+  ClickHouseSink unverified(config);
+  const Status s = unverified.EnsureTable(spec);
+  EXPECT_EQ(s.code(), Status::Code::kUnavailable) << s.ToString();
+}
+
 config::Site HistorySite() {
   config::Site site;
   site.name = "form";
