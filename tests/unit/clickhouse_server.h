@@ -2,9 +2,10 @@
 // the `clickhouse` user, with /etc/clickhouse-server/config.xml copied into a temp dir and
 // every path in it rewritten to that dir, the HTTP port a free loopback one and the native
 // and interserver ports left out. A user `oceanus` with the password `secret` is added to the
-// copied users.xml (the `default` user has no password). With `https`, a self-signed
-// certificate for 127.0.0.1 is made (openssl) and an HTTPS port opened too; ca_file() is the
-// certificate to verify it with. About 0.2 s to start (plus the key, about 0.1 s).
+// copied users.xml, and a user `tiny` (password `tiny`) whose queries may use 1,000 bytes
+// (every INSERT fails with MEMORY_LIMIT_EXCEEDED); the `default` user has no password. With
+// `https`, a self-signed certificate for 127.0.0.1 is made (openssl) and an HTTPS port opened too;
+// ca_file() is the certificate to verify it with. About 0.2 s to start (plus the key, about 0.1 s).
 //
 // The server is stopped by PID (SIGTERM, then SIGKILL) and started with a parent-death
 // signal, so a test that crashes or times out leaves no server behind.
@@ -187,7 +188,13 @@ class ClickHouseServer {
     if (at == std::string::npos) return ::testing::AssertionFailure() << "users.xml: no <users>";
     users.insert(at + 7,
                  "<oceanus><password>secret</password><networks><ip>127.0.0.1</ip></networks>"
-                 "<profile>default</profile><quota>default</quota></oceanus>");
+                 "<profile>default</profile><quota>default</quota></oceanus>"
+                 "<tiny><password>tiny</password><networks><ip>127.0.0.1</ip></networks>"
+                 "<profile>tiny</profile><quota>default</quota></tiny>");
+    const auto profiles = users.find("<profiles>");
+    if (profiles == std::string::npos)
+      return ::testing::AssertionFailure() << "users.xml: no <profiles>";
+    users.insert(profiles + 10, "<tiny><max_memory_usage>1000</max_memory_usage></tiny>");
     std::ofstream(dir_.path() / "config.xml") << config;
     std::ofstream(dir_.path() / "users.xml") << users;
     std::filesystem::create_directories(dir_.path() / "log");

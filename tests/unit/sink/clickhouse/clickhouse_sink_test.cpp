@@ -152,6 +152,43 @@ TEST_F(ClickHouseSinkTest, AStoppedServerIsRetryableAndTheNextBatchRecovers) {
   EXPECT_EQ(Q("SELECT count() FROM " + T() + " FORMAT TSV"), "2\n");
 }
 
+// MEMORY_LIMIT_EXCEEDED (241) and TOO_MANY_PARTS (252) from a real server: the batch is kept
+// (retryable, nothing rejected) and goes in once the server can take it.
+TEST_F(ClickHouseSinkTest, MemoryLimitsAndTooManyPartsAreRetryable) {
+  ASSERT_EQ(Q("CREATE DATABASE oceanus"), "");
+  ASSERT_EQ(Q("CREATE TABLE " + T() +
+              " (dt DateTime('UTC'), dt_us UInt32 DEFAULT 0, eid String, "
+              "sid String, evt Nullable(String), n Nullable(Int64), ok Nullable(UInt8), "
+              "price Nullable(Float64)) ENGINE = ReplacingMergeTree PARTITION BY toYYYYMMDD(dt) "
+              "ORDER BY (sid, eid) SETTINGS parts_to_delay_insert = 2, parts_to_throw_insert = 2"),
+            "");
+  ASSERT_OK(sink_->EnsureTable(spec_));
+  auto config = server_.Config();
+  config.user = "tiny";
+  config.password = "tiny";
+  ClickHouseSink tiny(config);
+  std::vector<Row> batch;
+  for (int i = 0; i < 200; ++i) batch.push_back(R("m" + std::to_string(i)));
+  auto w = tiny.Write(spec_, batch);
+  EXPECT_EQ(w.status.code(), Status::Code::kUnavailable) << w.status.ToString();
+  EXPECT_NE(w.status.message().find("Code: 241"), std::string::npos) << w.status.ToString();
+  EXPECT_TRUE(w.rejected.empty());
+
+  ASSERT_EQ(Q("SYSTEM STOP MERGES"), "");
+  ASSERT_TRUE(sink_->Write(spec_, {R("a")}).status.ok());  // two parts, merges stopped
+  ASSERT_TRUE(sink_->Write(spec_, {R("z")}).status.ok());
+  w = sink_->Write(spec_, {R("b"), R("c")});
+  EXPECT_EQ(w.status.code(), Status::Code::kUnavailable) << w.status.ToString();
+  EXPECT_NE(w.status.message().find("Code: 252"), std::string::npos) << w.status.ToString();
+  EXPECT_TRUE(w.rejected.empty());
+  EXPECT_EQ(Q("SELECT count() FROM " + T() + " FORMAT TSV"), "2\n");
+  ASSERT_EQ(Q("SYSTEM START MERGES"), "");
+  ASSERT_EQ(Q("OPTIMIZE TABLE " + T() + " FINAL"), "");
+  w = sink_->Write(spec_, {R("b"), R("c")});
+  ASSERT_TRUE(w.status.ok()) << w.status.ToString();
+  EXPECT_EQ(Q("SELECT count() FROM " + T() + " FINAL FORMAT TSV"), "4\n");
+}
+
 TEST_F(ClickHouseSinkTest, UserAndPasswordAreSentAndAWrongPasswordIsRetryable) {
   auto config = server_.Config("authed");
   config.user = "oceanus";
