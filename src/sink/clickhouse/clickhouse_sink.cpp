@@ -9,8 +9,9 @@
  *     a timestamp outside DateTime's 1970..2105 range, NULL in a required column) rejects that
  *     row before anything is sent, as the sqlite sink does;
  *   - a parse or type error from the server (a column whose type in the table differs from the
- *     schema's, for instance) is narrowed down by halving the batch: the rows the server
- *     refuses alone are rejected with its message, the others stored;
+ *     schema's, for instance) is narrowed down — around the row the error names ("at row N"),
+ *     else by halving the batch — until the rows the server refuses alone are rejected with
+ *     its message, the others stored;
  *   - transport failures, TOO_MANY_PARTS, MEMORY_LIMIT_EXCEEDED, timeouts, refused logins are
  *     Unavailable: nothing is acknowledged and the loader retries the batch. A half already
  *     stored when that happens is stored again by the retry, which the table de-duplicates.
@@ -191,6 +192,16 @@ std::string ServerMessage(const std::string& body) {
   return msg.substr(0, 500);
 }
 
+// N of "(at row N)" in a parse error, or 0.
+std::size_t ErrorRow(const std::string& message) {
+  const auto at = message.find("(at row ");
+  if (at == std::string::npos) return 0;
+  std::size_t row = 0;
+  const char* b = message.data() + at + 8;
+  const auto [p, ec] = std::from_chars(b, message.data() + message.size(), row);
+  return ec == std::errc() && p != b ? row : 0;
+}
+
 std::string Pad6(std::string us) {
   while (us.size() < 6) us.insert(us.begin(), '0');
   return us;
@@ -343,6 +354,16 @@ Status ClickHouseSink::EnsureTable(const TableSpec& table) {
                                    ": a field is named like a timestamp's micros column (" +
                                    MicrosColumn("<timestamp>") + ")");
   if (Status s = EnsureDatabase(); !s.ok()) return s;
+  Status s = EnsureColumns(table);
+  if (!s.ok()) {
+    database_ready_ = false;  // a dropped database is created again by the next try
+    return s;
+  }
+  known_[table.name] = std::set<std::string>(needed.begin(), needed.end());
+  return Status::Ok();
+}
+
+Status ClickHouseSink::EnsureColumns(const TableSpec& table) {
   auto described = DescribeTables({table.name});
   if (!described.ok()) return described.status();
   auto it = described->find(table.name);
@@ -367,7 +388,6 @@ Status ClickHouseSink::EnsureTable(const TableSpec& table) {
       }
     }
   }
-  known_[table.name] = std::set<std::string>(needed.begin(), needed.end());
   return Status::Ok();
 }
 
@@ -389,9 +409,22 @@ Status ClickHouseSink::Insert(const TableSpec& table, const std::vector<std::str
                                         "): " + ServerMessage(msg.substr(msg.find("Code: ")))});
     return Status::Ok();
   }
-  const auto half = indices.begin() + static_cast<std::ptrdiff_t>(indices.size() / 2);
-  if (Status s = Insert(table, lines, {indices.begin(), half}, rejected); !s.ok()) return s;
-  return Insert(table, lines, {half, indices.end()}, rejected);
+  // A parse error names its row ("(at row N)", from 1): the rows before it parsed, so the
+  // batch splits around that row; without the hint, in halves.
+  const std::size_t at = ErrorRow(r.status().message());
+  std::vector<std::vector<std::size_t>> parts;
+  if (at >= 1 && at <= indices.size()) {
+    const auto bad = indices.begin() + static_cast<std::ptrdiff_t>(at - 1);
+    parts = {{indices.begin(), bad}, {bad, bad + 1}, {bad + 1, indices.end()}};
+  } else {
+    const auto half = indices.begin() + static_cast<std::ptrdiff_t>(indices.size() / 2);
+    parts = {{indices.begin(), half}, {half, indices.end()}};
+  }
+  for (const auto& part : parts) {
+    if (part.empty()) continue;
+    if (Status s = Insert(table, lines, part, rejected); !s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
 WriteResult ClickHouseSink::Write(const TableSpec& table, const std::vector<Row>& rows) {

@@ -69,8 +69,11 @@ class ClickHouseSink final : public Sink {
   Status EnsureDatabase();
   Result<std::map<std::string, TableInfo>> DescribeTables(const std::vector<std::string>& names);
   Status CreateTable(const TableSpec& table);
-  // Sends rows[indices] in one INSERT; a row-level error is narrowed down by halving until the
-  // rows ClickHouse refuses are alone (appended to `rejected`) and the others stored.
+  // Creates the table or adds the columns it lacks (EnsureTable, once the checks passed).
+  Status EnsureColumns(const TableSpec& table);
+  // Sends rows[indices] in one INSERT; a row-level error is narrowed down (around the row the
+  // error names, else by halving) until the rows ClickHouse refuses are alone (appended to
+  // `rejected`) and the others stored.
   Status Insert(const TableSpec& table, const std::vector<std::string>& lines,
                 const std::vector<std::size_t>& indices, std::vector<RowError>& rejected);
   std::string Table(const std::string& name) const;

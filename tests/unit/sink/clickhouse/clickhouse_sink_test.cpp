@@ -128,6 +128,7 @@ TEST_F(ClickHouseSinkTest, ARowOnlyTheServerRefusesIsIsolatedWithItsMessage) {
   std::vector<Row> batch;
   for (int i = 0; i < 9; ++i) batch.push_back(R("e" + std::to_string(i), std::to_string(i)));
   batch[5][4] = "five";
+  ASSERT_EQ(Q("SYSTEM STOP MERGES"), "");  // one part per INSERT that went in
   auto w = sink_->Write(spec_, batch);
   ASSERT_TRUE(w.status.ok()) << w.status.ToString();
   ASSERT_EQ(w.rejected.size(), 1u);
@@ -136,6 +137,10 @@ TEST_F(ClickHouseSinkTest, ARowOnlyTheServerRefusesIsIsolatedWithItsMessage) {
       << w.rejected[0].reason;
   EXPECT_NE(w.rejected[0].reason.find("five"), std::string::npos) << w.rejected[0].reason;
   EXPECT_EQ(Q("SELECT count(), sum(n) FROM " + T() + " FORMAT TSV"), "8\t31\n");
+  // The error named its row: the batch was split around it (rows 0-4, 6-8), not halved.
+  EXPECT_EQ(Q("SELECT count() FROM system.parts WHERE active AND table = '" + spec_.name +
+              "' FORMAT TSV"),
+            "2\n");
 }
 
 TEST_F(ClickHouseSinkTest, AStoppedServerIsRetryableAndTheNextBatchRecovers) {
