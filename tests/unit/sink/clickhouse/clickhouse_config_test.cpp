@@ -7,6 +7,7 @@
 
 #include <sstream>
 
+#include "app/config.h"
 #include "config/config.h"
 #include "config/reader.h"
 #include "sink/sink_config.h"
@@ -96,6 +97,31 @@ TEST(ClickHouseConfigTest, DefaultsToTheOceanusDatabase) {
   std::ostringstream out;
   ch->Describe(out);
   EXPECT_NE(out.str().find("  password: (none)\n"), std::string::npos);
+}
+
+// examples/clickhouse.yaml: loads, selects the clickhouse sink with the URL from
+// OCEANUS_CLICKHOUSE_URL, and carries the sites of examples/oceanus.yaml unchanged.
+TEST(ClickHouseConfigTest, TheExampleLoadsWithTheSitesOfTheDefaultExample) {
+  ::setenv("OCEANUS_DATA_DIR", "/tmp/oceanus-example", 1);
+  ::setenv("OCEANUS_CLICKHOUSE_URL", "http://127.0.0.1:18123", 1);
+  auto ch = app::LoadConfig(std::string(OCEANUS_SOURCE_DIR) + "/examples/clickhouse.yaml");
+  auto base = app::LoadConfig(std::string(OCEANUS_SOURCE_DIR) + "/examples/oceanus.yaml");
+  ::unsetenv("OCEANUS_CLICKHOUSE_URL");
+  ASSERT_TRUE(ch.ok()) << ch.status().ToString();
+  ASSERT_TRUE(base.ok()) << base.status().ToString();
+  EXPECT_EQ(ch->sink.type, "clickhouse");
+  auto* settings = dynamic_cast<ClickHouseSettings*>(ch->sink.settings.get());
+  ASSERT_NE(settings, nullptr);
+  EXPECT_EQ(settings->config().url, "http://127.0.0.1:18123");
+  EXPECT_EQ(settings->config().database, "oceanus");
+  ASSERT_EQ(ch->sites.size(), base->sites.size());
+  for (std::size_t i = 0; i < ch->sites.size(); ++i) {
+    const auto& a = ch->sites[i];
+    const auto& b = base->sites[i];
+    EXPECT_EQ(a.name, b.name);
+    ASSERT_EQ(a.schema.size(), b.schema.size()) << a.name;
+    for (std::size_t f = 0; f < a.schema.size(); ++f) EXPECT_EQ(a.schema[f].name, b.schema[f].name);
+  }
 }
 
 }  // namespace
