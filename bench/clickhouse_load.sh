@@ -64,7 +64,8 @@ stream_len=$(redis-cli -p "$redis_port" xlen samplesite)
 # Rows in the active parts of the samplesite tables (0 while the database does not exist yet).
 stored() { ch "SELECT toUInt64(ifNull(sum(rows), 0)) FROM system.parts WHERE active AND database = 'oceanus' AND table LIKE 'samplesite_%'"; }
 start=$(date +%s.%N)
-taskset -c 0 ./build/oceanus load --config "$work/clickhouse.yaml" --data-dir "$work/load" --admin-listen off \
+load_admin=$(free_port)
+taskset -c 0 ./build/oceanus load --config "$work/clickhouse.yaml" --data-dir "$work/load" --admin-listen "127.0.0.1:$load_admin" \
   >"$work/load.log" 2>&1 & pids+=($!)
 load_pid=$!
 # OCEANUS_BENCH_PERF=1: a system-wide profile of the first 5 s of the load (both cores).
@@ -76,6 +77,10 @@ while [ "$(stored)" -lt "$stream_len" ]; do sleep 0.1; done
 load_seconds=$(echo "$(date +%s.%N) - $start" | bc)
 load_rps=$(echo "$stream_len / $load_seconds" | bc)
 distinct=$(ch "SELECT uniqExact(eid) FROM merge('oceanus', '^samplesite_')")
+# The loader's own account of where the time went: seconds inside Sink::Write, per batch.
+curl -s "http://127.0.0.1:$load_admin/metrics" >"$work/load-metrics.txt"
+write_sum=$(awk '/^oceanus_sink_write_seconds_sum\{site="samplesite"/ {print $2}' "$work/load-metrics.txt")
+write_count=$(awk '/^oceanus_sink_write_seconds_count\{site="samplesite"/ {print $2}' "$work/load-metrics.txt")
 
 # The same rows through ClickHouse's own bulk path, into an empty table of the same structure.
 first=$(ch "SELECT name FROM system.tables WHERE database = 'oceanus' AND name LIKE 'samplesite_%' ORDER BY name LIMIT 1")
@@ -89,5 +94,6 @@ ref_rps=$(echo "$ref_rows / $ref_seconds" | bc)
 
 echo "rows in the stream                         : $stream_len ($(du -k "$work/rows.json" | cut -f1) KiB as JSONEachRow)"
 echo "oceanus load redis → ClickHouse (batch $batch_rows) : $stream_len rows in ${load_seconds}s = $load_rps rows/s (distinct eids $distinct)"
+echo "  of which inside Sink::Write           : ${write_sum:-?}s in ${write_count:-?} batches"
 echo "clickhouse-client INSERT … JSONEachRow     : $ref_rows rows in ${ref_seconds}s = $ref_rps rows/s"
 echo "ratio loader / clickhouse-client           : $(awk -v a="$load_rps" -v b="$ref_rps" 'BEGIN{printf "%.2f", a/b}')"
