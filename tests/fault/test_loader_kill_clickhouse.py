@@ -27,6 +27,7 @@ class ClickHouseLoaderKillTest(FaultScenario):
     def test_kill9_loader_mid_batch_restart_stores_every_event_once(self):
         redis = self.fixture(Redis().start())
         ch = self.fixture(ClickHouse().start())
+        self.addCleanup(ch.cleanup)  # after tearDown has stopped it: its data dir goes too
         env = {"OCEANUS_REDIS": redis.address, "OCEANUS_CLICKHOUSE_URL": ch.url}
         cfg = self.config(REDIS_FAST + SMALL_BATCHES, base=clickhouse_redis_base(self.tmp))
         c = self.start("collect", cfg, env, data_dir=os.path.join(self.tmp, "collector"))

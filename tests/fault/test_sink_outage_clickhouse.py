@@ -24,6 +24,7 @@ class ClickHouseSinkOutageTest(FaultScenario):
     def test_clickhouse_stopped_for_the_outage_loader_backs_off_and_catches_up(self):
         redis = self.fixture(Redis().start())
         ch = self.fixture(ClickHouse().start())
+        self.addCleanup(ch.cleanup)  # after tearDown has stopped it: its data dir goes too
         env = {"OCEANUS_REDIS": redis.address, "OCEANUS_CLICKHOUSE_URL": ch.url}
         cfg = self.config([("max_wait: 1s", "max_wait: 100ms"), ("claim_idle: 30s", "claim_idle: 2s")],
                           base=clickhouse_redis_base(self.tmp))
