@@ -3,7 +3,8 @@
 Redis topology (one collector, one loader) writing into a real clickhouse-server
 (tests/integration/clickhouse_server.py). 10,000 events are sent; while the loader holds
 entries it has read but not acknowledged (its pending list in the group is not empty), it is
-killed with SIGKILL and started again. The restarted loader claims the dead consumer's
+killed with SIGKILL and started again — up to 8 times, until a kill lands after an INSERT
+reached ClickHouse and before its acknowledgement. The restarted loader claims the dead consumer's
 entries after `claim_idle` (2 s) and writes them; a batch the killed loader had already
 INSERTed is INSERTed again, and the ReplacingMergeTree table keeps one row per eid.
 
@@ -12,6 +13,7 @@ Guarantee: every event answered 2xx is stored once — distinct eids and the de-
 """
 import json
 import os
+import random
 import socket
 import time
 import unittest
@@ -38,30 +40,38 @@ class ClickHouseLoaderKillTest(FaultScenario):
         wait_for(lambda: len(rows()) >= 500, timeout=60, what="rows in ClickHouse before the kill")
 
         self.sender.phase = "during"
-        consumer = f"{socket.gethostname()}-{loader.proc.pid}"
 
-        def pending_ids():
+        def pending_ids(consumer):
             out = redis.raw("XPENDING", "samplesite", "load", "-", "+", "100000", consumer)
             return [line for line in out.splitlines() if line.strip()][0::4]  # id, consumer, idle, deliveries
-
-        def pending():
-            return len(pending_ids())
 
         def eid_of(entry_id):
             out = redis.raw("XRANGE", "samplesite", entry_id, entry_id)
             return json.loads(next(line for line in out.splitlines() if line.startswith("{")))["eid"]
 
-        wait_for(lambda: pending() > 0, timeout=60, interval=0.005, what="the loader to hold entries")
-        loader.kill9()
-        pending_at_kill = pending()
-        self.assertGreater(pending_at_kill, 0, "the kill did not land mid-batch")
-        # Were some already INSERTed (the batch stored, the acknowledgement never sent)?
-        stored_now = {eid for eid, _ in rows()}
-        pending_already_stored = sum(1 for i in pending_ids() if eid_of(i) in stored_now)
-        restarted = self.start("load", cfg, env, data_dir=os.path.join(self.tmp, "loader2"))
+        # Kill the loader while it holds entries; again (the restarted one, up to 8 times) until
+        # a kill lands after an INSERT reached ClickHouse and before the XACK, so that the
+        # restarted loader writes rows that are already stored.
+        kills = []
+        for attempt in range(8):
+            consumer = f"{socket.gethostname()}-{loader.proc.pid}"
+            wait_for(lambda: pending_ids(consumer), timeout=60, interval=0.005, what="the loader to hold entries")
+            time.sleep(random.uniform(0, 0.03))  # fault injection: somewhere inside the batch
+            loader.kill9()
+            ids = pending_ids(consumer)
+            stored_now = {eid for eid, _ in rows()}
+            kills.append((consumer, len(ids), sum(1 for i in ids if eid_of(i) in stored_now)))
+            loader = self.start("load", cfg, env, data_dir=os.path.join(self.tmp, f"loader{attempt + 2}"))
+            if kills[-1][2] > 0:
+                break
         killed_at = time.monotonic()
-        wait_for(lambda: pending() == 0, timeout=60, interval=0.2, what="the dead loader's entries to be claimed")
+        wait_for(lambda: not any(pending_ids(k[0]) for k in kills), timeout=60, interval=0.2,
+                 what="the dead loaders' entries to be claimed")
         claim_s = round(time.monotonic() - killed_at, 1)
+        pending_at_kill = sum(k[1] for k in kills)
+        pending_already_stored = sum(k[2] for k in kills)
+        self.assertGreater(pending_at_kill, 0, f"no kill landed mid-batch: {kills}")
+        restarted = loader
 
         self.sender.phase = "after"
         self.sender.wait_acked(max(1000, EVENTS - self.sender.count()), "after", timeout=300)
@@ -71,7 +81,8 @@ class ClickHouseLoaderKillTest(FaultScenario):
         dead = int(redis.raw("XLEN", "samplesite:dead").strip())
         stored = rows()
         line, _ = self.finish("loader_kill9_clickhouse", self.sender, stored, settle,
-                              pending_at_kill=pending_at_kill, pending_already_stored=pending_already_stored,
+                              kills=len(kills), pending_at_kill=pending_at_kill,
+                              pending_already_stored=pending_already_stored,
                               claimed_after_s=claim_s,
                               rows_before_merges=raw_row_count(ch), dead_lettered=dead,
                               distinct_eids=len({e for e, _ in stored}))
