@@ -54,7 +54,9 @@ std::string FormEncode(std::string_view value) {
   return out;
 }
 
-Result<HttpResponse> HttpFetch(const HttpRequest& request) {
+Result<HttpResponse> HttpFetch(const HttpRequest& request) { return HttpFetch(request, {}); }
+
+Result<HttpResponse> HttpFetch(const HttpRequest& request, const HttpTransport& transport) {
   InitCurlOnce();
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
   if (!curl) return Status::Internal("curl_easy_init failed");
@@ -74,6 +76,7 @@ Result<HttpResponse> HttpFetch(const HttpRequest& request) {
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  if (!transport.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, transport.ca_file.c_str());
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteBody);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &WriteHeader);

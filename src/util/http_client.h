@@ -27,7 +27,13 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;  // names lower-cased
 };
 
+// How the connection is made, for the callers that need more than the defaults.
+struct HttpTransport {
+  std::string ca_file;  // PEM CA bundle to verify an https server with; empty: the system's
+};
+
 Result<HttpResponse> HttpFetch(const HttpRequest& request);
+Result<HttpResponse> HttpFetch(const HttpRequest& request, const HttpTransport& transport);
 
 // application/x-www-form-urlencoded encoding of one value.
 std::string FormEncode(std::string_view value);

@@ -30,7 +30,8 @@ COLUMNS = [
 # The scenarios in the order of docs/RELIABILITY.md (by name prefix); others follow.
 ORDER = ["collector_kill9", "collector_kill9_while_spooling", "loader_kill9", "redis_restart_sigterm",
          "redis_restart_kill9", "redis_down_", "sink_sqlite_", "sink_bigquery_", "sigterm_all_roles",
-         "spool_disk_full", "spool_fills_disk", "worker_kill9_local", "worker_kill9_rabbitmq"]
+         "spool_disk_full", "spool_fills_disk", "worker_kill9_local", "worker_kill9_rabbitmq",
+         "loader_kill9_clickhouse", "sink_clickhouse_"]
 
 
 def rank(line):
