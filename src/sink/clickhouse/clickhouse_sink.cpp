@@ -32,6 +32,7 @@
 #include <cstdint>
 
 #include "sink/clickhouse/clickhouse_sql.h"
+#include "sink/row_values.h"
 #include "util/base64.h"
 #include "util/time.h"
 
@@ -94,8 +95,6 @@ std::vector<std::string> NeededColumns(const TableSpec& table) {
   return names;
 }
 
-std::string Clip(const std::string& v) { return v.size() <= 40 ? v : v.substr(0, 40) + "…"; }
-
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 void Key(JsonWriter& w, const std::string& name) {
@@ -104,35 +103,26 @@ void Key(JsonWriter& w, const std::string& name) {
 
 // Writes column `c` = `v` into the row object; the reason when `v` is not of its type.
 std::string EncodeValue(JsonWriter& w, const Column& c, const std::string& v) {
-  const char* b = v.data();
-  const char* e = v.data() + v.size();
+  std::string reason;
   switch (c.type) {
-    case config::FieldType::kInteger: {
-      std::int64_t n = 0;
-      const auto [p, ec] = std::from_chars(b, e, n);
-      if (b == e || ec != std::errc() || p != e)
-        return "column " + c.name + ": '" + Clip(v) + "' is not an integer";
-      Key(w, c.name);
-      w.Int64(n);
-      return {};
-    }
-    case config::FieldType::kFloat: {
-      double d = 0;
-      const auto [p, ec] = std::from_chars(b, e, d);
-      if (b == e || ec != std::errc() || p != e || !std::isfinite(d))
-        return "column " + c.name + ": '" + Clip(v) + "' is not a finite number";
-      Key(w, c.name);
-      w.Double(d);
-      return {};
-    }
-    case config::FieldType::kBoolean: {
-      const bool t = v == "true" || v == "1";
-      if (!t && v != "false" && v != "0")
-        return "column " + c.name + ": '" + Clip(v) + "' is not a boolean";
-      Key(w, c.name);
-      w.Uint(t ? 1 : 0);
-      return {};
-    }
+    case config::FieldType::kInteger:
+      if (auto n = ReadInteger(c, v, reason)) {
+        Key(w, c.name);
+        w.Int64(*n);
+      }
+      return reason;
+    case config::FieldType::kFloat:
+      if (auto d = ReadFloat(c, v, reason)) {
+        Key(w, c.name);
+        w.Double(*d);
+      }
+      return reason;
+    case config::FieldType::kBoolean:
+      if (auto b = ReadBoolean(c, v, reason)) {
+        Key(w, c.name);
+        w.Uint(*b ? 1 : 0);
+      }
+      return reason;
     case config::FieldType::kTimestamp: {
       auto t = ParseUtcMicros(v);
       const auto micros =
@@ -140,8 +130,7 @@ std::string EncodeValue(JsonWriter& w, const Column& c, const std::string& v) {
               ? std::chrono::duration_cast<std::chrono::microseconds>(t->time_since_epoch()).count()
               : -1;
       if (micros < 0 || micros / 1'000'000 > kMaxDateTimeSeconds)
-        return "column " + c.name + ": '" + Clip(v) +
-               "' is not a timestamp between 1970 and 2105 (UTC)";
+        return NotA(c, v, "a timestamp between 1970 and 2105 (UTC)");
       char text[kUtcMicrosLength];
       FormatUtcMicros(*t, text);
       Key(w, c.name);

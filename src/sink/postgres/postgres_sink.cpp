@@ -33,10 +33,9 @@
 #include "sink/postgres/postgres_sink.h"
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
-#include <cmath>
 
+#include "sink/row_values.h"
 #include "util/time.h"
 
 namespace oceanus::sink {
@@ -61,8 +60,6 @@ const char* PgType(const Column& c) {
   }
   return c.json ? "jsonb" : "text";
 }
-
-std::string Clip(const std::string& v) { return v.size() <= 40 ? v : v.substr(0, 40) + "…"; }
 
 // `v` in COPY's text format: backslash, newline, carriage return and tab escaped.
 void AppendCopyText(const std::string& v, std::string& out) {
@@ -106,42 +103,24 @@ std::string PartitionName(const std::string& table, std::int64_t day) {
 // Appends column `col`'s value `v` to a COPY line; the reason when it is not of the type.
 std::string EncodeValue(const Column& col, const std::string& v, std::string& line,
                         std::int64_t* day) {
-  const char* b = v.data();
-  const char* e = v.data() + v.size();
+  std::string reason;
   switch (col.type) {
-    case config::FieldType::kInteger: {
-      std::int64_t n = 0;
-      const auto [p, ec] = std::from_chars(b, e, n);
-      if (b == e || ec != std::errc() || p != e)
-        return "column " + col.name + ": '" + Clip(v) + "' is not an integer";
-      line += v;
-      return {};
-    }
-    case config::FieldType::kFloat: {
-      double d = 0;
-      const auto [p, ec] = std::from_chars(b, e, d);
-      if (b == e || ec != std::errc() || p != e || !std::isfinite(d))
-        return "column " + col.name + ": '" + Clip(v) + "' is not a finite number";
-      line += v;
-      return {};
-    }
+    case config::FieldType::kInteger:
+      if (ReadInteger(col, v, reason)) line += v;
+      return reason;
+    case config::FieldType::kFloat:
+      if (ReadFloat(col, v, reason)) line += v;
+      return reason;
     case config::FieldType::kBoolean:
-      if (v == "true" || v == "1") {
-        line += 't';
-      } else if (v == "false" || v == "0") {
-        line += 'f';
-      } else {
-        return "column " + col.name + ": '" + Clip(v) + "' is not a boolean";
+      if (auto b = ReadBoolean(col, v, reason)) line += *b ? 't' : 'f';
+      return reason;
+    case config::FieldType::kTimestamp:
+      if (auto t = ReadTimestamp(col, v, reason)) {
+        if (day != nullptr) *day = DayOf(*t);
+        line += v;
+        line += "+00";
       }
-      return {};
-    case config::FieldType::kTimestamp: {
-      auto t = ParseUtcMicros(v);
-      if (!t.ok()) return "column " + col.name + ": '" + Clip(v) + "' is not a timestamp";
-      if (day != nullptr) *day = DayOf(*t);
-      line += v;
-      line += "+00";
-      return {};
-    }
+      return reason;
     case config::FieldType::kString:
       break;
   }

@@ -28,10 +28,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
 #include <cstdint>
 #include <limits>
+
+#include "sink/row_values.h"
 
 namespace oceanus::sink {
 namespace {
@@ -82,40 +82,19 @@ Status Classify(int rc, std::string message) {
   }
 }
 
-std::string Clip(const std::string& v) { return v.size() <= 40 ? v : v.substr(0, 40) + "…"; }
-
 // Binds `v` as column `col`'s type to parameter `index`; the reason when it is not of it.
 std::string BindValue(sqlite3_stmt* stmt, int index, const Column& col, const std::string& v) {
-  const char* b = v.data();
-  const char* e = v.data() + v.size();
+  std::string reason;
   switch (col.type) {
-    case config::FieldType::kInteger: {
-      std::int64_t n = 0;
-      const auto [p, ec] = std::from_chars(b, e, n);
-      if (b == e || ec != std::errc() || p != e) {
-        return "column " + col.name + ": '" + Clip(v) + "' is not an integer";
-      }
-      sqlite3_bind_int64(stmt, index, n);
-      return {};
-    }
-    case config::FieldType::kFloat: {
-      double d = 0;
-      const auto [p, ec] = std::from_chars(b, e, d);
-      if (b == e || ec != std::errc() || p != e || !std::isfinite(d)) {
-        return "column " + col.name + ": '" + Clip(v) + "' is not a finite number";
-      }
-      sqlite3_bind_double(stmt, index, d);
-      return {};
-    }
+    case config::FieldType::kInteger:
+      if (auto n = ReadInteger(col, v, reason)) sqlite3_bind_int64(stmt, index, *n);
+      return reason;
+    case config::FieldType::kFloat:
+      if (auto d = ReadFloat(col, v, reason)) sqlite3_bind_double(stmt, index, *d);
+      return reason;
     case config::FieldType::kBoolean:
-      if (v == "true" || v == "1") {
-        sqlite3_bind_int(stmt, index, 1);
-      } else if (v == "false" || v == "0") {
-        sqlite3_bind_int(stmt, index, 0);
-      } else {
-        return "column " + col.name + ": '" + Clip(v) + "' is not a boolean";
-      }
-      return {};
+      if (auto b = ReadBoolean(col, v, reason)) sqlite3_bind_int(stmt, index, *b ? 1 : 0);
+      return reason;
     case config::FieldType::kString:
     case config::FieldType::kTimestamp:
       break;
