@@ -17,6 +17,16 @@ namespace oceanus::sink {
 // One event as (column, value) pairs, NULLs left out.
 using EventRow = std::vector<std::pair<std::string, std::string>>;
 
+// A row found in one of several tables, with its dt as UTC text (which sorts as time).
+struct DatedRow {
+  std::string dt;
+  EventRow row;
+};
+
+// The newest `limit` of `found`, newest first; rows of the same dt keep their order. For
+// sinks that query each table of a period and merge the answers.
+std::vector<EventRow> NewestFirst(std::vector<DatedRow> found, std::size_t limit);
+
 class HistorySource {
  public:
   virtual ~HistorySource() = default;

@@ -11,6 +11,7 @@
  */
 #include "tables/table_names.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace oceanus::tables {
@@ -65,6 +66,19 @@ TableSpec TableSpecFor(const config::Site& site, std::string table_name) {
         spec.time_partition_field = "dt";
   }
   return spec;
+}
+
+std::vector<std::string> TablesSince(const config::Site& site, const std::string& prefix,
+                                     std::chrono::system_clock::time_point since,
+                                     std::chrono::system_clock::time_point now,
+                                     const TimeZone& tz) {
+  std::vector<std::string> tables;
+  for (auto t = since;; t += std::chrono::hours(24)) {
+    std::string name = TableFor(site, prefix, std::min(t, now), tz);
+    if (tables.empty() || tables.back() != name) tables.push_back(std::move(name));
+    if (t >= now) break;
+  }
+  return tables;
 }
 
 }  // namespace oceanus::tables

@@ -23,6 +23,11 @@ std::string TableFor(const config::Site& site, const std::string& prefix,
 // tomorrow's (the next calendar date, DST-safe) for daily sites; the one table otherwise.
 std::vector<std::string> TablesDueAt(const config::Site& site, const std::string& prefix,
                                      std::chrono::system_clock::time_point now, const TimeZone& tz);
+// Every table the period from `since` to `now` touches, oldest first: the daily tables of
+// its dates, or the one table of a single-table site (what a history query reads).
+std::vector<std::string> TablesSince(const config::Site& site, const std::string& prefix,
+                                     std::chrono::system_clock::time_point since,
+                                     std::chrono::system_clock::time_point now, const TimeZone& tz);
 // Columns in schema order (name, type, mode, description); the key column is `eid`.
 TableSpec TableSpecFor(const config::Site& site, std::string table_name);
 

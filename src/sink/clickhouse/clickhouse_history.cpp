@@ -31,14 +31,8 @@ class ClickHouseHistory final : public HistorySource {
     if (!known)
       return Status::InvalidArgument("history: '" + key_column + "' is not a field of site " +
                                      site.name);
-    const auto now = std::chrono::system_clock::now();
-    std::vector<std::string> tables;
-    for (auto t = since;; t += std::chrono::hours(24)) {
-      const auto at = std::min(t, now);
-      std::string name = tables::TableFor(site, prefix_, at, tz_);
-      if (tables.empty() || tables.back() != name) tables.push_back(std::move(name));
-      if (t >= now) break;
-    }
+    const std::vector<std::string> tables =
+        tables::TablesSince(site, prefix_, since, std::chrono::system_clock::now(), tz_);
     std::lock_guard lock(mu_);
     return sink_.RecentEvents(tables, key_column, key_value, timestamps, since, limit);
   }

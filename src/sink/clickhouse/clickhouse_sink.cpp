@@ -32,6 +32,7 @@
 #include <cstdint>
 
 #include "sink/clickhouse/clickhouse_sql.h"
+#include "sink/history.h"
 #include "sink/row_values.h"
 #include "util/base64.h"
 #include "util/time.h"
@@ -449,11 +450,7 @@ Result<std::vector<ClickHouseSink::EventRow>> ClickHouseSink::RecentEvents(
   FormatUtcMicros(since, since_text);
   const std::string since_seconds = QuoteString(std::string_view(since_text, 19));
   const std::string since_micros(since_text + 20, 6);
-  struct Found {
-    std::string dt;
-    EventRow row;
-  };
-  std::vector<Found> found;
+  std::vector<DatedRow> found;
   for (const auto& table : tables) {
     auto info = described->find(table);
     if (info == described->end() || !info->second.columns.count(key_column) ||
@@ -479,7 +476,7 @@ Result<std::vector<ClickHouseSink::EventRow>> ClickHouseSink::RecentEvents(
       std::map<std::string, std::string> values;  // to find each timestamp's micros
       for (std::size_t i = 0; i < fields.size() && i < names.size(); ++i)
         if (fields[i] && names[i]) values[*names[i]] = *fields[i];
-      Found f;
+      DatedRow f;
       for (std::size_t i = 0; i < fields.size() && i < names.size(); ++i) {
         if (!fields[i] || !names[i]) continue;
         const std::string& name = *names[i];
@@ -495,13 +492,7 @@ Result<std::vector<ClickHouseSink::EventRow>> ClickHouseSink::RecentEvents(
       found.push_back(std::move(f));
     }
   }
-  std::stable_sort(found.begin(), found.end(),
-                   [](const Found& a, const Found& b) { return a.dt > b.dt; });
-  if (found.size() > limit) found.resize(limit);
-  std::vector<EventRow> rows;
-  rows.reserve(found.size());
-  for (auto& f : found) rows.push_back(std::move(f.row));
-  return rows;
+  return NewestFirst(std::move(found), limit);
 }
 
 }  // namespace oceanus::sink

@@ -19,15 +19,8 @@ class PostgresHistory final : public HistorySource {
                                        const std::string& key_value,
                                        std::chrono::system_clock::time_point since,
                                        std::size_t limit) override {
-    // Every daily table the period touches (one table for single-table sites).
-    const auto now = std::chrono::system_clock::now();
-    std::vector<std::string> tables;
-    for (auto t = since;; t += std::chrono::hours(24)) {
-      const auto at = std::min(t, now);
-      std::string name = tables::TableFor(site, prefix_, at, tz_);
-      if (tables.empty() || tables.back() != name) tables.push_back(std::move(name));
-      if (t >= now) break;
-    }
+    const std::vector<std::string> tables =
+        tables::TablesSince(site, prefix_, since, std::chrono::system_clock::now(), tz_);
     char since_dt[kUtcMicrosLength];
     FormatUtcMicros(since, since_dt);
     std::lock_guard lock(mu_);

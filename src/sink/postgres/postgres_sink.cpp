@@ -35,6 +35,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "sink/history.h"
 #include "sink/row_values.h"
 #include "util/time.h"
 
@@ -451,11 +452,7 @@ Result<std::vector<PostgresSink::EventRow>> PostgresSink::RecentEvents(
     const std::vector<std::string>& tables, const std::string& key_column,
     const std::string& key_value, const std::string& since_dt, std::size_t limit) {
   if (Status s = conn_.Ensure(); !s.ok()) return s;
-  struct Found {
-    std::string dt;
-    EventRow row;
-  };
-  std::vector<Found> found;
+  std::vector<DatedRow> found;
   for (const auto& table : tables) {
     auto info = Describe(table);
     if (!info.ok()) return info.status();
@@ -485,7 +482,7 @@ Result<std::vector<PostgresSink::EventRow>> PostgresSink::RecentEvents(
     }
     PGresult* res = rows->get();
     for (int r = 0; r < PQntuples(res); ++r) {
-      Found f;
+      DatedRow f;
       for (int c = 0; c < PQnfields(res); ++c) {
         if (PQgetisnull(res, r, c)) continue;
         const std::string& name = info->columns[static_cast<std::size_t>(c)].first;
@@ -496,13 +493,7 @@ Result<std::vector<PostgresSink::EventRow>> PostgresSink::RecentEvents(
       found.push_back(std::move(f));
     }
   }
-  std::stable_sort(found.begin(), found.end(),
-                   [](const Found& a, const Found& b) { return a.dt > b.dt; });
-  if (found.size() > limit) found.resize(limit);
-  std::vector<EventRow> out;
-  out.reserve(found.size());
-  for (auto& f : found) out.push_back(std::move(f.row));
-  return out;
+  return NewestFirst(std::move(found), limit);
 }
 
 }  // namespace oceanus::sink

@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "sink/history.h"
 #include "sink/row_values.h"
 
 namespace oceanus::sink {
@@ -332,11 +333,7 @@ Result<std::vector<SqliteSink::EventRow>> SqliteSink::RecentEvents(
     const std::string& key_value, const std::string& since_dt, std::size_t limit) {
   // One query per table rather than a UNION: daily tables of different days may have
   // different columns (the schema grew), and each row keeps the columns its table has.
-  struct Found {
-    std::string dt;
-    EventRow row;
-  };
-  std::vector<Found> found;
+  std::vector<DatedRow> found;
   const auto bound = static_cast<sqlite3_int64>(
       std::min<std::size_t>(limit, std::numeric_limits<sqlite3_int64>::max()));
   for (const auto& table : tables) {
@@ -352,7 +349,7 @@ Result<std::vector<SqliteSink::EventRow>> SqliteSink::RecentEvents(
     sqlite3_bind_int64(st, 3, bound);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-      Found f;
+      DatedRow f;
       for (int c = 0; c < sqlite3_column_count(st); ++c) {
         if (sqlite3_column_type(st, c) == SQLITE_NULL) continue;
         std::string name = sqlite3_column_name(st, c);
@@ -364,13 +361,7 @@ Result<std::vector<SqliteSink::EventRow>> SqliteSink::RecentEvents(
     }
     if (rc != SQLITE_DONE) return Error("sqlite: history query on " + table, rc);
   }
-  std::stable_sort(found.begin(), found.end(),
-                   [](const Found& a, const Found& b) { return a.dt > b.dt; });
-  if (found.size() > limit) found.resize(limit);
-  std::vector<EventRow> rows;
-  rows.reserve(found.size());
-  for (auto& f : found) rows.push_back(std::move(f.row));
-  return rows;
+  return NewestFirst(std::move(found), limit);
 }
 
 }  // namespace oceanus::sink

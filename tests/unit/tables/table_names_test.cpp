@@ -51,6 +51,22 @@ TEST(TableNamesTest, DailyTablesFollowTheLocalDateAcrossMidnightAndNoon) {
   EXPECT_EQ(TablesDueAt(site, "", Utc("2027-01-01 00:00:00"), utc), V{"samplesite_20270101"});
 }
 
+TEST(TableNamesTest, AHistoryPeriodReadsEveryDailyTableItTouches) {
+  const auto tokyo = *TimeZone::Load("Asia/Tokyo");
+  using V = std::vector<std::string>;
+  // 23:30 JST on the 23rd to 00:10 JST on the 26th: four local dates.
+  EXPECT_EQ(TablesSince(Site(config::TableLayout::kDaily), "p_", Utc("2026-11-23 14:30:00"),
+                        Utc("2026-11-25 15:10:00"), tokyo),
+            (V{"p_samplesite_20261123", "p_samplesite_20261124", "p_samplesite_20261125",
+               "p_samplesite_20261126"}));
+  EXPECT_EQ(TablesSince(Site(config::TableLayout::kDaily), "", Utc("2026-11-25 01:00:00"),
+                        Utc("2026-11-25 02:00:00"), tokyo),
+            V{"samplesite_20261125"});
+  EXPECT_EQ(TablesSince(Site(config::TableLayout::kSingle), "", Utc("2026-11-20 00:00:00"),
+                        Utc("2026-11-25 02:00:00"), tokyo),
+            V{"samplesite"});
+}
+
 TEST(TableNamesTest, TomorrowIsTheNextDateEvenOnA23HourDay) {
   const auto berlin = *TimeZone::Load("Europe/Berlin");
   const auto site = Site(config::TableLayout::kDaily);
