@@ -8,33 +8,24 @@
 // ca_file() is the certificate to verify it with. About 0.2 s to start (plus the key, about 0.1 s).
 //
 // The server is stopped by PID (SIGTERM, then SIGKILL) and started with a parent-death
-// signal, so a test that crashes or times out leaves no server behind.
+// signal, so a test that crashes or times out leaves no server behind (the process handling is
+// in server_process.h).
 #pragma once
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "server_process.h"
 #include "sink/clickhouse/clickhouse_sink.h"
 #include "temp_dir.h"
 #include "util/http_client.h"
@@ -44,9 +35,9 @@ namespace oceanus::testing {
 class ClickHouseServer {
  public:
   explicit ClickHouseServer(bool https = false) : dir_("clickhouse"), https_(https) {
-    port_ = FreePort();
+    port_ = FreeLoopbackPort();
     do {
-      https_port_ = https ? FreePort() : 0;
+      https_port_ = https ? FreeLoopbackPort() : 0;
     } while (https && https_port_ == port_);
   }
   ~ClickHouseServer() { Stop(); }
@@ -72,29 +63,30 @@ class ClickHouseServer {
   // 30 s, until /ping answers.
   ::testing::AssertionResult Start() {
     if (server_ > 0) return ::testing::AssertionSuccess();
-    passwd* pw = ::getpwnam("clickhouse");
-    if (pw == nullptr) return ::testing::AssertionFailure() << "no clickhouse user";
-    uid_ = pw->pw_uid;
-    gid_ = pw->pw_gid;
+    const auto user = FindSystemUser("clickhouse");
+    if (!user) return ::testing::AssertionFailure() << "no clickhouse user";
+    user_ = *user;
     if (auto written = WriteConfig(); !written) return written;
-    ChownTree(dir_.path());
+    ChownTree(dir_.path(), user_);
     server_ = Spawn(
         {"/usr/sbin/clickhouse-server", "--config-file=" + (dir_.path() / "config.xml").string()},
         dir_.path() / "server.out");
     if (server_ <= 0) return ::testing::AssertionFailure() << "fork failed";
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    for (;;) {
-      if (Exited(server_)) {
+    const auto answers = [&] {
+      auto r = HttpFetch({"GET", url() + "/ping", {}, "", std::chrono::seconds(2)});
+      return r.ok() && r->status == 200;
+    };
+    switch (WaitReady(server_, deadline, std::chrono::milliseconds(20), answers)) {
+      case Readiness::kReady:
+        break;
+      case Readiness::kExited:
         server_ = -1;
         return ::testing::AssertionFailure() << "clickhouse-server exited:\n" << Logs();
-      }
-      auto r = HttpFetch({"GET", url() + "/ping", {}, "", std::chrono::seconds(2)});
-      if (r.ok() && r->status == 200) break;
-      if (std::chrono::steady_clock::now() > deadline)
+      case Readiness::kTimedOut:
         return ::testing::AssertionFailure()
                << "clickhouse-server not ready on " << port_ << " after 30 s:\n"
                << Logs();
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return ::testing::AssertionSuccess();
   }
@@ -102,11 +94,7 @@ class ClickHouseServer {
   // Stops the server; the data dir stays (tables survive a Start).
   void Stop() {
     if (server_ <= 0) return;
-    ::kill(server_, SIGTERM);
-    if (!WaitFor(server_, std::chrono::seconds(30))) {
-      ::kill(server_, SIGKILL);
-      WaitFor(server_, std::chrono::seconds(5));
-    }
+    StopByPid(server_, SIGTERM, std::chrono::seconds(30));
     server_ = -1;
   }
 
@@ -119,25 +107,6 @@ class ClickHouseServer {
   }
 
  private:
-  static std::uint16_t FreePort() {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    std::uint16_t port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-      port = ntohs(addr.sin_port);
-    ::close(fd);
-    return port;
-  }
-
-  static std::string ReadFile(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-
   static void ReplaceAll(std::string& text, const std::string& from, const std::string& to) {
     for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
       text.replace(at, from.size(), to);
@@ -153,8 +122,8 @@ class ClickHouseServer {
   }
 
   ::testing::AssertionResult WriteConfig() {
-    std::string config = ReadFile("/etc/clickhouse-server/config.xml");
-    std::string users = ReadFile("/etc/clickhouse-server/users.xml");
+    std::string config = FileText("/etc/clickhouse-server/config.xml");
+    std::string users = FileText("/etc/clickhouse-server/users.xml");
     if (config.empty() || users.empty())
       return ::testing::AssertionFailure() << "no /etc/clickhouse-server/config.xml or users.xml";
     const std::string d = dir_.path().string();
@@ -202,72 +171,24 @@ class ClickHouseServer {
     return ::testing::AssertionSuccess();
   }
 
-  // Forks and execs `argv` as the clickhouse user, output to `out`.
+  // Runs `argv` as the clickhouse user in the temp dir, output to `out`; SIGKILL when the test
+  // process dies.
   pid_t Spawn(const std::vector<std::string>& argv, const std::filesystem::path& out) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const std::string home = "HOME=" + dir_.path().string();
-    char* envp[] = {const_cast<char*>("PATH=/usr/bin:/bin"), const_cast<char*>(home.c_str()),
-                    nullptr};
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) (void)!::fchown(fd, uid_, gid_);
-    const pid_t parent = ::getpid();
-    const uid_t uid = uid_;
-    const gid_t gid = gid_;
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::dup2(null_fd, 0);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::setpgid(0, 0);
-      if (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(126);
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // after the uid change, which would clear it
-      if (::getppid() != parent) ::_exit(0);
-      if (::chdir(dir_.path().c_str()) != 0) ::_exit(126);
-      ::execve(args[0], args.data(), envp);
-      ::_exit(127);
-    }
-    if (fd >= 0) ::close(fd);
-    if (null_fd >= 0) ::close(null_fd);
-    return pid;
+    return RunAsUser(user_, argv, {"PATH=/usr/bin:/bin", "HOME=" + dir_.path().string()},
+                     dir_.path(), out, SIGKILL);
   }
 
-  void ChownTree(const std::filesystem::path& dir) {
-    (void)!::chown(dir.c_str(), uid_, gid_);
-    for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
-      (void)!::lchown(e.path().c_str(), uid_, gid_);
-  }
-
-  static bool Exited(pid_t pid) {
-    int status;
-    return ::waitpid(pid, &status, WNOHANG) == pid;
-  }
-
-  static bool WaitFor(pid_t pid, std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-      int status;
-      pid_t r = ::waitpid(pid, &status, WNOHANG);
-      if (r == pid || r < 0) return true;
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-
+  // The tail of the server's output and its error log.
   std::string Logs() const {
-    std::string text = ReadFile(dir_.path() / "server.out") +
-                       ReadFile(dir_.path() / "log" / "clickhouse-server.err.log");
-    return text.size() > 3000 ? text.substr(text.size() - 3000) : text;
+    return Tail(FileText(dir_.path() / "server.out") +
+                FileText(dir_.path() / "log" / "clickhouse-server.err.log"));
   }
 
   ScopedTempDir dir_;  // first member: removed after the server has stopped
   bool https_ = false;
   std::uint16_t port_ = 0;
   std::uint16_t https_port_ = 0;
-  uid_t uid_ = 0;
-  gid_t gid_ = 0;
+  SystemUser user_;
   pid_t server_ = -1;
 };
 

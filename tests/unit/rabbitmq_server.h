@@ -3,20 +3,13 @@
 // and its own epmd, so that tests running in parallel never meet. About 6 s to start.
 //
 // The broker is stopped by PID (SIGTERM, then SIGKILL), its epmd too. Both are started with a
-// parent-death signal, so a test that crashes or times out leaves no broker behind.
+// parent-death signal, so a test that crashes or times out leaves no broker behind (the process
+// handling is in server_process.h).
 #pragma once
 
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -27,44 +20,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "server_process.h"
 #include "tasks/rabbitmq/rabbitmq_task_queue.h"
 #include "temp_dir.h"
 
 namespace oceanus::testing {
-
-// A TCP port on 127.0.0.1 that nothing listens on right now (bound to 0, read back, closed).
-inline std::uint16_t FreeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  std::uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
-
-// Whether something accepts TCP connections on 127.0.0.1:port.
-inline bool LoopbackPortOpen(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  bool open = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return open;
-}
 
 class RabbitMqServer {
  public:
@@ -103,16 +67,15 @@ class RabbitMqServer {
     if (broker_ > 0) return ::testing::AssertionSuccess();
     const auto started = std::chrono::steady_clock::now();
     const auto deadline = started + std::chrono::seconds(60);
-    passwd* pw = ::getpwnam("rabbitmq");
-    if (pw == nullptr) return ::testing::AssertionFailure() << "no rabbitmq user";
-    uid_ = pw->pw_uid;
-    gid_ = pw->pw_gid;
+    const auto user = FindSystemUser("rabbitmq");
+    if (!user) return ::testing::AssertionFailure() << "no rabbitmq user";
+    user_ = *user;
     const std::filesystem::path dir = dir_.path();
     // Empty files: no plugins, and nothing from /etc/rabbitmq.
     std::ofstream(dir / "enabled_plugins").flush();
     std::ofstream(dir / "rabbitmq-env.conf").flush();
     std::ofstream(dir / "rabbitmq.conf").flush();
-    ChownTree(dir);
+    ChownTree(dir, user_);
 
     if (epmd_ <= 0) {
       epmd_ = Spawn({"/usr/lib/erlang/bin/epmd", "-port", std::to_string(epmd_port_), "-address",
@@ -120,12 +83,14 @@ class RabbitMqServer {
                     {"PATH=/usr/bin:/bin", "ERL_EPMD_ADDRESS=127.0.0.1",
                      "ERL_EPMD_PORT=" + std::to_string(epmd_port_)},
                     dir / "epmd.out");
-      while (!LoopbackPortOpen(epmd_port_)) {
-        if (Exited(epmd_))
-          return ::testing::AssertionFailure() << "epmd exited: " << Tail("epmd.out");
-        if (std::chrono::steady_clock::now() > deadline)
+      switch (WaitReady(epmd_, deadline, std::chrono::milliseconds(10),
+                        [&] { return LoopbackPortOpen(epmd_port_); })) {
+        case Readiness::kReady:
+          break;
+        case Readiness::kExited:
+          return ::testing::AssertionFailure() << "epmd exited: " << TailOf(dir / "epmd.out");
+        case Readiness::kTimedOut:
           return ::testing::AssertionFailure() << "epmd did not listen on " << epmd_port_;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
     }
     const std::string d = dir.string();
@@ -148,17 +113,18 @@ class RabbitMqServer {
                     },
                     dir / "rabbitmq.out");
     if (broker_ <= 0) return ::testing::AssertionFailure() << "fork failed";
-    for (;;) {
-      if (Exited(broker_)) {
+    switch (WaitReady(broker_, deadline, std::chrono::milliseconds(50),
+                      [&] { return LoopbackPortOpen(port_) && CanLogIn(); })) {
+      case Readiness::kReady:
+        break;
+      case Readiness::kExited:
         broker_ = -1;
-        return ::testing::AssertionFailure() << "rabbitmq-server exited:\n" << Tail("rabbitmq.out");
-      }
-      if (LoopbackPortOpen(port_) && CanLogIn()) break;
-      if (std::chrono::steady_clock::now() > deadline)
+        return ::testing::AssertionFailure() << "rabbitmq-server exited:\n"
+                                             << TailOf(dir / "rabbitmq.out");
+      case Readiness::kTimedOut:
         return ::testing::AssertionFailure()
                << "rabbitmq-server not ready on port " << port_ << " after 60 s:\n"
-               << Tail("rabbitmq.out");
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+               << TailOf(dir / "rabbitmq.out");
     }
     startup_time_ = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
@@ -170,22 +136,13 @@ class RabbitMqServer {
   // Stops the broker and its epmd; the data dir stays (durable queues survive a Start).
   void Stop() {
     if (broker_ > 0) {
-      // The broker's descendants (beam.smp and its helpers), in case SIGTERM is not enough.
-      const std::vector<pid_t> descendants = Descendants(broker_);
-      ::kill(broker_, SIGTERM);  // rabbitmq-server's trap stops beam and waits for it
-      if (!WaitFor(broker_, std::chrono::seconds(30))) {
-        ::kill(broker_, SIGKILL);
-        for (pid_t p : descendants) ::kill(p, SIGKILL);
-        WaitFor(broker_, std::chrono::seconds(5));
-      }
+      // SIGTERM: rabbitmq-server's trap stops beam and waits for it. Its descendants (beam.smp
+      // and its helpers) are found first, to be killed too should SIGTERM not be enough.
+      StopByPid(broker_, SIGTERM, std::chrono::seconds(30), Descendants(broker_));
       broker_ = -1;
     }
     if (epmd_ > 0) {
-      ::kill(epmd_, SIGTERM);
-      if (!WaitFor(epmd_, std::chrono::seconds(5))) {
-        ::kill(epmd_, SIGKILL);
-        WaitFor(epmd_, std::chrono::seconds(5));
-      }
+      StopByPid(epmd_, SIGTERM, std::chrono::seconds(5));
       epmd_ = -1;
     }
     // erl runs `epmd -daemon` at boot; with ours on the port it exits at once, but should one
@@ -220,70 +177,15 @@ class RabbitMqServer {
   }
 
  private:
-  // Forks and execs `argv` as the rabbitmq user with exactly `env`, output to `out`.
+  // Runs `argv` as the rabbitmq user in the temp dir with exactly `env`, output to `out`.
   pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
               const std::filesystem::path& out) {
-    // Everything the child needs is made before fork: it may only make system calls.
-    std::vector<char*> args, envp;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) (void)!::fchown(fd, uid_, gid_);
-    const pid_t parent = ::getpid();
-    const uid_t uid = uid_;
-    const gid_t gid = gid_;
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::dup2(null_fd, 0);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::setpgid(0, 0);  // not in the test's process group: ^C reaches it via the death signal
-      if (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(126);
-      // After the uid change, which would clear it.
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (::getppid() != parent) ::_exit(0);
-      if (::chdir(dir_.path().c_str()) != 0) ::_exit(126);
-      ::execve(args[0], args.data(), envp.data());
-      ::_exit(127);
-    }
-    if (fd >= 0) ::close(fd);
-    if (null_fd >= 0) ::close(null_fd);
-    return pid;
-  }
-
-  void ChownTree(const std::filesystem::path& dir) {
-    (void)!::chown(dir.c_str(), uid_, gid_);
-    for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
-      (void)!::lchown(e.path().c_str(), uid_, gid_);
-  }
-
-  static bool Exited(pid_t pid) {
-    int status;
-    return ::waitpid(pid, &status, WNOHANG) == pid;
-  }
-
-  static bool WaitFor(pid_t pid, std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-      int status;
-      pid_t r = ::waitpid(pid, &status, WNOHANG);
-      if (r == pid || r < 0) return true;
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-
-  static std::string ReadFile(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
+    return RunAsUser(user_, argv, env, dir_.path(), out, SIGTERM);
   }
 
   // The parent PID from /proc/<pid>/stat ("pid (comm) state ppid ...").
   static pid_t ParentOf(const std::string& pid) {
-    const std::string stat = ReadFile("/proc/" + pid + "/stat");
+    const std::string stat = FileText("/proc/" + pid + "/stat");
     const auto close = stat.rfind(')');
     if (close == std::string::npos) return -1;
     std::istringstream rest(stat.substr(close + 1));
@@ -314,16 +216,11 @@ class RabbitMqServer {
     for (const auto& e : std::filesystem::directory_iterator("/proc")) {
       const std::string name = e.path().filename();
       if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      if (ReadFile(e.path() / "comm") != "epmd\n") continue;
-      if ((ReadFile(e.path() / "environ") + '\0').find(needle) != std::string::npos)
+      if (FileText(e.path() / "comm") != "epmd\n") continue;
+      if ((FileText(e.path() / "environ") + '\0').find(needle) != std::string::npos)
         found.push_back(std::stoi(name));
     }
     return found;
-  }
-
-  std::string Tail(const std::string& file) const {
-    std::string text = ReadFile(dir_.path() / file);
-    return text.size() > 3000 ? text.substr(text.size() - 3000) : text;
   }
 
   bool LogIn(amqp_connection_state_t* out) {
@@ -358,8 +255,7 @@ class RabbitMqServer {
   std::uint16_t port_ = 0;       // AMQP
   std::uint16_t dist_port_ = 0;  // Erlang distribution
   std::uint16_t epmd_port_ = 0;
-  uid_t uid_ = 0;
-  gid_t gid_ = 0;
+  SystemUser user_;
   pid_t broker_ = -1;
   pid_t epmd_ = -1;
   std::chrono::milliseconds startup_time_{0};
