@@ -36,6 +36,8 @@ class PostgresServer {
   PostgresServer& operator=(const PostgresServer&) = delete;
 
   std::uint16_t port() const { return port_; }
+  // The cluster's data directory (postgresql.conf, pg_hba.conf), once Start has run initdb.
+  std::filesystem::path data_dir() const { return dir_.path() / "data"; }
   bool running() const { return pid_ > 0; }
   // A libpq URI for `db` as the superuser `postgres` (trust authentication on loopback).
   std::string Url(const std::string& db = "postgres") const {

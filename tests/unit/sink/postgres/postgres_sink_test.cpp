@@ -6,7 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <libpq-fe.h>
+
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "postgres_server.h"
@@ -257,6 +262,48 @@ TEST_F(PostgresSinkTest, TlsOptionsOfTheUrlReachLibpq) {
   EXPECT_NE(w.status.message().find("SSL"), std::string::npos) << w.status.message();
   c.url = server_.Url() + "?sslmode=disable";
   EXPECT_TRUE(PostgresSink(c).Write(spec_, {R("a")}).status.ok());
+}
+
+TEST_F(PostgresSinkTest, APasswordFromTheSettingsOrPgpasswordReachesAServerThatAsksForOne) {
+  ASSERT_EQ(Q("CREATE ROLE writer LOGIN PASSWORD 'se''cret'"), Strings{});
+  ASSERT_EQ(Q("GRANT CREATE ON SCHEMA public TO writer"), Strings{});
+  {
+    // pg_hba.conf is read top down: this line, before initdb's trust lines, asks the writer
+    // for a SCRAM password over TCP.
+    const auto hba = server_.data_dir() / "pg_hba.conf";
+    std::ifstream in(hba);
+    const std::string rest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(hba) << "host all writer 127.0.0.1/32 scram-sha-256\n" << rest;
+  }
+  ASSERT_EQ(Q("SELECT pg_reload_conf()"), Strings{"t"});
+  const std::string writer =
+      "postgresql://writer@127.0.0.1:" + std::to_string(server_.port()) + "/postgres";
+  ::unsetenv("PGPASSWORD");
+  const auto asks_for_password = [&] {
+    PGconn* conn = PQconnectdb(writer.c_str());
+    const bool refused = PQstatus(conn) != CONNECTION_OK;
+    PQfinish(conn);
+    return refused;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!asks_for_password() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the reload is asynchronous
+  }
+  ASSERT_TRUE(asks_for_password());
+
+  PostgresConfig c = Config();
+  c.url = writer;
+  WriteResult none = PostgresSink(c).Write(spec_, {R("a")});
+  EXPECT_EQ(none.status.code(), Status::Code::kUnavailable) << none.status.ToString();
+  EXPECT_NE(none.status.message().find("password"), std::string::npos) << none.status.message();
+
+  c.password = "se'cret";
+  EXPECT_TRUE(PostgresSink(c).Write(spec_, {R("a")}).status.ok());
+  c.password.clear();
+  ::setenv("PGPASSWORD", "se'cret", 1);
+  EXPECT_TRUE(PostgresSink(c).Write(spec_, {R("b")}).status.ok());
+  ::unsetenv("PGPASSWORD");
+  EXPECT_EQ(Q("SELECT eid FROM site_20261125 ORDER BY eid"), (Strings{"a", "b"}));
 }
 
 TEST_F(PostgresSinkTest, StatementTimeoutIsRetryable) {
