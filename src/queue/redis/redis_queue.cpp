@@ -368,7 +368,10 @@ Status RedisReader::Ack(const std::string& last_id) {
     return Status::InvalidArgument("entry " + last_id + " was not delivered or is acknowledged");
   std::vector<std::string_view> args = {"XACK", key_, group_};
   for (auto i = delivered_.begin(); i != it + 1; ++i) args.push_back(*i);
-  if (!conn_) return Status::Unavailable("redis: not connected");
+  // A connection Redis dropped after the read is opened again here: the loader retries a
+  // failed acknowledgement without reading (its batch is full), so nothing else would, and
+  // the entries stay pending for this consumer name on the new connection.
+  if (Status ready = EnsureReady(); !ready.ok()) return ready;
   auto r = conn_->Command(args);
   if (!r.ok()) return r.status();
   delivered_.erase(delivered_.begin(), it + 1);

@@ -297,6 +297,35 @@ TEST(RedisForwarderTest, StoppedRedisGetsEachSpooledEventOnceWithoutResending) {
   EXPECT_EQ(Integer(check->Command({"XLEN", "site_a"})), kEvents);
 }
 
+TEST(RedisReaderTest, AnAcknowledgementAfterRedisDroppedTheConnectionReconnects) {
+  RedisServer server;
+  config::Config config;
+  config.sites.push_back({});
+  config.sites[0].name = "site_a";
+  QueueConfig queue_config;
+  RedisConfig redis_config;
+  redis_config.port = server.port();
+  auto check = server.Connect(redis_config);
+  if (!check) GTEST_SKIP() << "no redis-server to run";
+
+  RedisReader reader(config, queue_config, redis_config, 0, "load", "loader-1");
+  ASSERT_TRUE(reader.Read(10, 1 << 20, std::chrono::milliseconds(0)).ok());  // makes the group
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(check->Command({"XADD", "site_a", "*", "d", "{}"}).ok());
+  auto read = reader.Read(10, 1 << 20, std::chrono::milliseconds(0));
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(read->size(), 3u);
+
+  // Redis drops the reader's connection (as on a restart or a proxy timeout) between the read
+  // and the acknowledgement; the loader then retries the acknowledgement alone.
+  ASSERT_TRUE(check->Command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}).ok());
+  Status acked = Status::Unavailable("not tried");
+  for (int attempt = 0; attempt < 3 && !acked.ok(); ++attempt) acked = reader.Ack(read->back().id);
+  EXPECT_TRUE(acked.ok()) << acked.ToString();
+  auto pending = check->Command({"XPENDING", "site_a", "load"});
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->get()->element[0]->integer, 0) << "the entries are still pending";
+}
+
 // Counts the answers a writer gives, from whichever thread gives them.
 class Answers : public AppendHandler {
  public:
