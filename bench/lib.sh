@@ -46,7 +46,7 @@ count_rows() {
 # several percent of the CPU the measured processes share.
 spool_metric() {
   local reply
-  exec 9<>"/dev/tcp/127.0.0.1/$1" || return 0
+  { exec 9<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 0  # not listening yet
   printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&9
   reply=$(cat <&9)
   exec 9<&-

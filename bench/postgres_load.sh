@@ -121,7 +121,7 @@ copied=$(psql_ -c "SELECT count(*) FROM bulk_reference")
 copy_rps=$(echo "$copied / $copy_seconds" | bc)
 
 echo "machine                                 : $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}'), $(nproc) cores"
-echo "queue filled by oceanus collect          : $stream_len events in ${duration}s"
+echo "queue filled by oceanus $( [ "$queue" = spool ] && echo "run    " || echo collect)       : $stream_len events in ${duration}s"
 echo "oceanus load $queue → PostgreSQL          : $loaders loader(s) × ${OCEANUS_BENCH_WRITERS:-2} writers, batches $batch_rows rows / $batch_bytes, $stream_len rows in ${load_seconds}s = $load_rps rows/s"
 echo "psql \\copy of the same rows            : $copied rows in ${copy_seconds}s = $copy_rps rows/s"
 echo "ratio loader / \\copy                     : $(awk -v a="$load_rps" -v b="$copy_rps" 'BEGIN{printf "%.2f", a/b}')"
