@@ -164,12 +164,20 @@ bool EventBuilder::Extract(const config::Field& f, std::size_t i, const RequestF
       return false;
     }
     case FieldSource::kEventId: {
-      char buf[36];
-      thread.ids.Next(request.now, buf);
-      v.assign(buf, sizeof buf);
+      if (!request.event_id.empty()) {
+        v.assign(request.event_id);
+      } else {
+        char buf[36];
+        thread.ids.Next(request.now, buf);
+        v.assign(buf, sizeof buf);
+      }
       scratch.present[i] = 1;
       return false;
     }
+    case FieldSource::kJson:
+      if (request.json != nullptr && request.json->Get(f.source_name, scratch.json_value))
+        raw = scratch.json_value;
+      return true;
     case FieldSource::kDevice:
       return false;  // derived after every other field
   }
