@@ -41,9 +41,11 @@ class JsonSource {
  public:
   virtual ~JsonSource() = default;
   // The value at the dotted `path` ("properties.revenue") into `out`: a string as its text, a
-  // number or boolean as written, an object or array as compact JSON. False when the path
-  // is not there or its value is null.
-  virtual bool Get(std::string_view path, std::string& out) const = 0;
+  // number or boolean as written, an object or array as JSON. False when the path is not
+  // there or its value is null. `canonical` is set when `out` is an object or array already
+  // in the canonical form of event/json.h, so that a `json: true` field need not parse it
+  // again; left false otherwise.
+  virtual bool Get(std::string_view path, std::string& out, bool& canonical) const = 0;
 };
 
 // What the collector knows of one request besides its headers.
@@ -95,7 +97,8 @@ struct EventScratch {
   std::vector<char> present;        // per schema field
   std::string record;               // the JSON record, as queued
   std::string tmp;
-  std::string json_value;  // the value of a field from: json, before it is normalised
+  std::string json_value;       // the value of a field from: json, before it is normalised
+  bool json_canonical = false;  // json_value is canonical JSON (JsonSource::Get)
   std::vector<FieldError> errors;
 };
 

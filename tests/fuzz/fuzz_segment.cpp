@@ -7,8 +7,9 @@
 // Invariants: the answer is JSON (or the 204 preflight) with one of the documented statuses;
 // a 2xx appends at least one record and every record is a JSON object whose keys are schema
 // fields in strictly ascending order, with eid, dt, type and timestamp present, type one of
-// the API's six and timestamp a parseable time; a record with a message_id has the eid
-// derived from (site, message_id); nothing is appended without a 200; handling the same
+// the API's six and timestamp a parseable time; properties, traits, context and a promoted
+// json field are canonical JSON (event/json.h) as the tape wrote them; a record with a message_id
+// has the eid derived from (site, message_id); nothing is appended without a 200; handling the same
 // request twice with the same buffers gives the same status and body.
 #include <rapidjson/document.h>
 
@@ -23,6 +24,7 @@
 #include "collect/collector.h"
 #include "collect/sources/segment/segment_message.h"
 #include "event/device.h"
+#include "event/json.h"
 #include "fuzz_check.h"
 #include "util/base64.h"
 #include "util/json.h"
@@ -103,6 +105,14 @@ void CheckRecord(std::string_view record) {
   FUZZ_CHECK(oceanus::collect::segment::CallOfType(type).has_value(), "type %s", type.c_str());
   FUZZ_CHECK(oceanus::collect::segment::ParseIsoTime(doc["timestamp"].GetString()).has_value(),
              "timestamp %s", doc["timestamp"].GetString());
+  for (const char* json : {"properties", "traits", "context", "items"}) {
+    if (!doc.HasMember(json)) continue;
+    FUZZ_CHECK(doc[json].IsString(), "%s is not a string", json);
+    std::string canonical;
+    FUZZ_CHECK(oceanus::event::CanonicalJson(doc[json].GetString(), canonical).ok() &&
+                   canonical == doc[json].GetString(),
+               "%s is not canonical JSON: %s", json, doc[json].GetString());
+  }
   if (doc.HasMember("message_id") && doc["message_id"].IsString()) {
     char eid[36];
     oceanus::collect::segment::MessageEventId("app", doc["message_id"].GetString(), eid);

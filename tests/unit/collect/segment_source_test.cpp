@@ -11,6 +11,7 @@
 #include "collect/collector.h"
 #include "collect/sources/segment/json_tape.h"
 #include "collect/sources/segment/segment_message.h"
+#include "event/json.h"
 #include "util/base64.h"
 #include "util/inflate.h"
 #include "util/time.h"
@@ -41,6 +42,20 @@ TEST(JsonTapeTest, KeepsEveryContainersBytesAndFindsPaths) {
   std::string out;
   EXPECT_TRUE(tape.Scalar(*tape.Find(0, "b.d"), out));
   EXPECT_EQ(out, "[1,2]");
+}
+
+TEST(JsonTapeTest, WritesTheCanonicalFormOfEventJson) {
+  JsonTape tape;
+  for (std::string text :
+       {R"({"b":1,"a":{"y":[1,0.50,{"z":null,"c":true}],"x":"\u00e9\n\"q"},"b":2})", R"([])",
+        R"({})", R"(  [ 1 , "x" , false ]  )", R"({"k":"v","k":"w","a":[]})",
+        "{\"\\u0000\":1,\"\\u001f\":\"\\t\"}"}) {
+    ASSERT_TRUE(tape.Parse(text).ok()) << text;
+    std::string mine, theirs;
+    tape.AppendCanonical(0, mine);
+    ASSERT_TRUE(event::CanonicalJson(text, theirs).ok());
+    EXPECT_EQ(mine, theirs) << text;
+  }
 }
 
 TEST(JsonTapeTest, NumbersKeepTheirTextAndBadTextIsAnError) {
@@ -96,18 +111,19 @@ TEST(SegmentMessageTest, CorrectsTheClientsClock) {
   const MessageView m(tape, 0, CallType::kBatch, {}, received);
   EXPECT_FALSE(m.Check());
   std::string out;
-  ASSERT_TRUE(m.Get("timestamp", out));
+  bool canonical = false;
+  ASSERT_TRUE(m.Get("timestamp", out, canonical));
   EXPECT_EQ(out, "2026-12-01 10:16:55.000000");
-  ASSERT_TRUE(m.Get("originalTimestamp", out));
+  ASSERT_TRUE(m.Get("originalTimestamp", out, canonical));
   EXPECT_EQ(out, "2026-12-01 09:00:00.000000");
-  ASSERT_TRUE(m.Get("receivedAt", out));
+  ASSERT_TRUE(m.Get("receivedAt", out, canonical));
   EXPECT_EQ(out, "2026-12-01 10:17:00.000000");
   // No sentAt: the client's time as it is; no time at all: when it was received.
   ASSERT_TRUE(tape.Parse(R"({"timestamp":"2026-12-01T09:00:00Z"})").ok());
-  ASSERT_TRUE(MessageView(tape, 0, CallType::kPage, {}, received).Get("timestamp", out));
+  ASSERT_TRUE(MessageView(tape, 0, CallType::kPage, {}, received).Get("timestamp", out, canonical));
   EXPECT_EQ(out, "2026-12-01 09:00:00.000000");
   ASSERT_TRUE(tape.Parse(R"({})").ok());
-  ASSERT_TRUE(MessageView(tape, 0, CallType::kPage, {}, received).Get("timestamp", out));
+  ASSERT_TRUE(MessageView(tape, 0, CallType::kPage, {}, received).Get("timestamp", out, canonical));
   EXPECT_EQ(out, "2026-12-01 10:17:00.000000");
 }
 

@@ -9,9 +9,11 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "event/json.h"
+#include "util/json.h"
 
 namespace oceanus::collect {
 
@@ -153,10 +155,59 @@ bool JsonTape::Scalar(std::size_t i, std::string& out) const {
       return true;
     case Kind::kArray:
     case Kind::kObject:
-      out.assign(raw(i));
+      out.clear();
+      AppendCanonical(i, out);
       return true;
   }
   return false;
+}
+
+// Recursion is bounded by the parse's depth cap (event::kMaxJsonDepth).
+void JsonTape::AppendCanonical(std::size_t i, std::string& out) const {
+  switch (kind(i)) {
+    case Kind::kNull:
+      out += "null";
+      return;
+    case Kind::kFalse:
+      out += "false";
+      return;
+    case Kind::kTrue:
+      out += "true";
+      return;
+    case Kind::kNumber:
+      out += text(i);
+      return;
+    case Kind::kString:
+      AppendJsonString(out, text(i));
+      return;
+    case Kind::kArray: {
+      out += '[';
+      for (std::size_t c = first_child(i); c < next(i); c = next(c)) {
+        if (c != first_child(i)) out += ',';
+        AppendCanonical(c, out);
+      }
+      out += ']';
+      return;
+    }
+    case Kind::kObject:
+      break;
+  }
+  std::vector<std::size_t> members;
+  for (std::size_t c = first_child(i); c < next(i); c = next(c)) members.push_back(c);
+  std::stable_sort(members.begin(), members.end(),
+                   [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+  out += '{';
+  bool first = true;
+  for (std::size_t k = 0; k < members.size(); ++k) {
+    // A repeated key keeps its last value: the last of equal keys in the stable order.
+    if (k + 1 < members.size() && key(members[k]) == key(members[k + 1])) continue;
+    if (!first) out += ',';
+    first = false;
+    AppendJsonString(out, key(members[k]));
+    out += ':';
+    AppendCanonical(members[k], out);
+  }
+  out += '}';
 }
 
 }  // namespace oceanus::collect

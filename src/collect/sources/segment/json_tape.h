@@ -56,8 +56,13 @@ class JsonTape {
   std::optional<std::string_view> String(std::size_t object, std::string_view name) const;
 
   // The value as the event builder takes it (event::JsonSource): a string's text, a number
-  // or boolean as written, an object or array as its bytes. False for null.
+  // or boolean as written, an object or array as canonical JSON (AppendCanonical). False for
+  // null.
   bool Scalar(std::size_t i, std::string& out) const;
+  // Appends value `i` in the canonical form of event/json.h (compact, object keys sorted by
+  // bytes, a repeated key keeping its last value, numbers as written), the same text
+  // event::CanonicalJson makes of raw(i), without parsing it again.
+  void AppendCanonical(std::size_t i, std::string& out) const;
 
  private:
   struct Span {

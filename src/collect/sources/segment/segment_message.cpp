@@ -214,7 +214,7 @@ std::optional<std::string_view> MessageView::ContextString(std::string_view name
   return tape_.String(*context_, name);
 }
 
-bool MessageView::Get(std::string_view path, std::string& out) const {
+bool MessageView::Get(std::string_view path, std::string& out, bool& canonical) const {
   if (path == "type") {
     if (!type_) return false;
     out.assign(TypeName(*type_));
@@ -241,7 +241,10 @@ bool MessageView::Get(std::string_view path, std::string& out) const {
   } else {
     at = tape_.Find(index_, path);
   }
-  return at && tape_.Scalar(*at, out);
+  if (!at || !tape_.Scalar(*at, out)) return false;
+  const auto kind = tape_.kind(*at);
+  canonical = kind == JsonTape::Kind::kObject || kind == JsonTape::Kind::kArray;
+  return true;
 }
 
 void MessageEventId(std::string_view site, std::string_view message_id, char* out) {

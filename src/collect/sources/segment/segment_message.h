@@ -67,7 +67,8 @@ class MessageView : public event::JsonSource {
   // context.userAgent and context.ip, when they are strings.
   std::optional<std::string_view> ContextString(std::string_view name) const;
 
-  bool Get(std::string_view path, std::string& out) const override;
+  // Objects and arrays come canonical (JsonTape::AppendCanonical).
+  bool Get(std::string_view path, std::string& out, bool& canonical) const override;
 
  private:
   const JsonTape& tape_;
