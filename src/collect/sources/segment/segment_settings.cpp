@@ -58,9 +58,12 @@ Settings Parse(const config::Reader& r, const YAML::Node& node, const config::Si
   if (node["max_batch_bytes"])
     s.max_batch_bytes =
         r.Bytes(node["max_batch_bytes"], 1024, kMaxBatchBytesLimit, "max_batch_bytes");
-  if (s.max_message_bytes > s.max_batch_bytes)
-    r.Fail(node["max_message_bytes"] ? node["max_message_bytes"] : node,
-           "max_message_bytes must not be above max_batch_bytes");
+  if (s.max_message_bytes > s.max_batch_bytes) {
+    // The default message limit follows a smaller batch limit; a given one must fit in it.
+    if (node["max_message_bytes"])
+      r.Fail(node["max_message_bytes"], "max_message_bytes must not be above max_batch_bytes");
+    s.max_message_bytes = s.max_batch_bytes;
+  }
   if (node["trusted_senders"])
     s.trusted_senders = config::NetworkList(r, node["trusted_senders"], "trusted_senders");
   return s;
