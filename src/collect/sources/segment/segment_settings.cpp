@@ -31,7 +31,12 @@ config::Field Generated(std::string name, config::FieldSource from, std::string 
 }  // namespace
 
 void Settings::Describe(std::ostream& out) const {
-  out << "  write_keys: " << write_keys.size() << " set\n";
+  // The keys are secrets: only how many there are.
+  if (write_keys.empty()) {
+    out << "  write_keys: none (every call answers 401)\n";
+  } else {
+    out << "  write_keys: " << write_keys.size() << " set\n";
+  }
   out << "  max_message_bytes: " << config::Reader::SizeText(max_message_bytes) << "\n";
   out << "  max_batch_bytes: " << config::Reader::SizeText(max_batch_bytes) << "\n";
   out << "  trusted_senders: [";
