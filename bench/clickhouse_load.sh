@@ -7,12 +7,20 @@
 #     `clickhouse-client --query 'INSERT … FORMAT JSONEachRow'` into an empty table of the same
 #     structure: ClickHouse's own bulk path, rows/s; the ratio (2)/(3) is printed.
 # clickhouse-server runs as the clickhouse user from a copy of /etc/clickhouse-server/config.xml
-# with its paths in a temp dir, pinned to core 1 with Redis; oceanus and clickhouse-client on
-# core 0.  Usage: bench/clickhouse_load.sh [DURATION_SECONDS=10] [BATCH_ROWS=500]
+# with its paths in a temp dir. Each side has the whole machine (oceanus, ClickHouse and Redis
+# while loading; clickhouse-client and ClickHouse for the reference); OCEANUS_BENCH_PIN=1 pins
+# ClickHouse, Redis and wrk to core 1, oceanus and clickhouse-client to core 0.
+# OCEANUS_BENCH_WRITERS=N sets load.writers (default: the sink's, 2).
+# OCEANUS_BENCH_QUEUE=spool: the embedded queue instead of Redis (examples/clickhouse.yaml,
+# its rules left out): `oceanus run` fills its spool while the sink points at a closed port,
+# and a second `oceanus run` on that data dir is timed until its /metrics count every queued
+# event as loaded (bench/lib.sh: spool_fill, spool_load).
+# Usage: bench/clickhouse_load.sh [DURATION_SECONDS=10] [BATCH_ROWS=20000 (the example's)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+queue="${OCEANUS_BENCH_QUEUE:-redis}"
 duration="${1:-10}"
-batch_rows="${2:-500}"
+batch_rows="${2:-20000}"
 work=$(mktemp -d /tmp/oceanus-clickhouse-bench.XXXXXX)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -31,41 +39,55 @@ sed -e "s#/var/log/clickhouse-server/#$work/ch/log/#g; s#/var/lib/clickhouse/#$w
   /etc/clickhouse-server/config.xml >"$work/ch/config.xml"
 cp /etc/clickhouse-server/users.xml "$work/ch/users.xml"
 chown -R clickhouse:clickhouse "$work/ch"
-taskset -c 1 setpriv --reuid clickhouse --regid clickhouse --init-groups \
+$(pin 1) setpriv --reuid clickhouse --regid clickhouse --init-groups \
   /usr/sbin/clickhouse-server --config-file="$work/ch/config.xml" >"$work/ch/server.out" 2>&1 &
 pids+=($!)
 wait_port "$ch_http" ping
 ch() { curl -sS --fail-with-body "http://127.0.0.1:$ch_http/" --data-binary "$1"; }
 
+if [ "$queue" = spool ]; then
+  /usr/bin/python3 - "$batch_rows" "${OCEANUS_BENCH_WRITERS:-2}" >"$work/clickhouse.yaml" <<'PY'
+import re, sys
+text = open("examples/clickhouse.yaml").read()
+text = re.sub(r"(?ms)^rules:\n.*?(?=^\S)", "", text, count=1)
+text = re.sub(r"batch_rows: \d+", f"batch_rows: {sys.argv[1]}", text)
+text = re.sub(r"batch_bytes: \d+MiB", f"batch_bytes: 64MiB\n  writers: {sys.argv[2]}", text)
+text = text.replace("    timeout: 30s", "    compress: ${OCEANUS_BENCH_COMPRESS:-true}\n    timeout: 30s")
+print(text.replace("threads: 0 ", "threads: 1 "), end="")
+PY
+  spool_fill "$work/clickhouse.yaml" OCEANUS_CLICKHOUSE_URL "http://127.0.0.1:$(free_port)"
+  spool_load "http://127.0.0.1:$ch_http"
+else
 redis_port=$(free_port)
-taskset -c 1 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --appendonly yes \
+$(pin 1) redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --appendonly yes \
   --appendfsync everysec --save '' >"$work/redis.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 export OCEANUS_REDIS="127.0.0.1:$redis_port" OCEANUS_CLICKHOUSE_URL="http://127.0.0.1:$ch_http"
 
-/usr/bin/python3 - "$batch_rows" >"$work/clickhouse.yaml" <<'PY'
+/usr/bin/python3 - "$batch_rows" "${OCEANUS_BENCH_WRITERS:-2}" >"$work/clickhouse.yaml" <<'PY'
 import sys
 text = open("examples/redis.yaml").read()
 old = "sink:\n  type: sqlite\n  path: ${OCEANUS_SQLITE_PATH:-./data/oceanus.db}\n"
 assert old in text
 text = text.replace(old, "sink:\n  type: clickhouse\n  clickhouse:\n    url: ${OCEANUS_CLICKHOUSE_URL}\n    compress: ${OCEANUS_BENCH_COMPRESS:-true}\n")
-text = text.replace("batch_rows: 500", f"batch_rows: {sys.argv[1]}").replace("batch_bytes: 1MiB", "batch_bytes: 64MiB")
+text = text.replace("batch_rows: 500", f"batch_rows: {sys.argv[1]}").replace(
+    "batch_bytes: 1MiB", f"batch_bytes: 64MiB\n  writers: {sys.argv[2]}")
 print(text.replace("threads: 0 ", "threads: 1 "), end="")
 PY
 
 collect_port=$(free_port)
-taskset -c 0 ./build/oceanus collect --config "$work/clickhouse.yaml" --listen "127.0.0.1:$collect_port" \
+$(pin 0) ./build/oceanus collect --config "$work/clickhouse.yaml" --listen "127.0.0.1:$collect_port" \
   --data-dir "$work/collect" --admin-listen off >"$work/collect.log" 2>&1 & pids+=($!)
 wait_port "$collect_port" hc
-taskset -c 1 wrk -t1 -c50 -d"${duration}s" -H "User-Agent: $ua" "http://127.0.0.1:$collect_port/swallow/samplesite?$query" >"$work/wrk-collect.txt"
+$(pin 1) wrk -t1 -c50 -d"${duration}s" -H "User-Agent: $ua" "http://127.0.0.1:$collect_port/swallow/samplesite?$query" >"$work/wrk-collect.txt"
 stream_len=$(redis-cli -p "$redis_port" xlen samplesite)
 
-# Rows in the active parts of the samplesite tables (0 while the database does not exist yet).
-stored() { ch "SELECT toUInt64(ifNull(sum(rows), 0)) FROM system.parts WHERE active AND database = 'oceanus' AND table LIKE 'samplesite_%'"; }
+# Done when the group `load` has read and acknowledged every entry (bench/lib.sh); the
+# distinct eids stored are counted at the end.
 start=$(date +%s.%N)
 load_admin=$(free_port)
-taskset -c 0 ./build/oceanus load --config "$work/clickhouse.yaml" --data-dir "$work/load" --admin-listen "127.0.0.1:$load_admin" \
+$(pin 0) ./build/oceanus load --config "$work/clickhouse.yaml" --data-dir "$work/load" --admin-listen "127.0.0.1:$load_admin" \
   >"$work/load.log" 2>&1 & pids+=($!)
 load_pid=$!
 # OCEANUS_BENCH_PERF=1: a system-wide profile of the first 5 s of the load (both cores).
@@ -73,12 +95,14 @@ if [ -n "${OCEANUS_BENCH_PERF:-}" ]; then
   perf record -a -g -F 499 -o "$work/perf.data" -- sleep 5 >/dev/null 2>&1 &
   echo "perf data: $work/perf.data"
 fi
-while [ "$(stored)" -lt "$stream_len" ]; do sleep 0.1; done
+until redis_drained "$redis_port" "$stream_len"; do sleep 0.2; done
 load_seconds=$(echo "$(date +%s.%N) - $start" | bc)
+curl -s "http://127.0.0.1:$load_admin/metrics" >"$work/load-metrics.txt"
+fi
 load_rps=$(echo "$stream_len / $load_seconds" | bc)
 distinct=$(ch "SELECT uniqExact(eid) FROM merge('oceanus', '^samplesite_')")
+[ "$distinct" -eq "$stream_len" ] || { echo "stored $distinct distinct rows of $stream_len" >&2; exit 1; }
 # The loader's own account of where the time went: seconds inside Sink::Write, per batch.
-curl -s "http://127.0.0.1:$load_admin/metrics" >"$work/load-metrics.txt"
 write_sum=$(awk '/^oceanus_sink_write_seconds_sum\{site="samplesite"/ {print $2}' "$work/load-metrics.txt")
 write_count=$(awk '/^oceanus_sink_write_seconds_count\{site="samplesite"/ {print $2}' "$work/load-metrics.txt")
 
@@ -87,13 +111,13 @@ first=$(ch "SELECT name FROM system.tables WHERE database = 'oceanus' AND name L
 ch "SELECT * FROM merge('oceanus', '^samplesite_') FORMAT JSONEachRow" >"$work/rows.json"
 ch "CREATE TABLE oceanus.bench_reference AS oceanus.$first"
 ref_start=$(date +%s.%N)
-taskset -c 0 clickhouse-client --port "$ch_tcp" --query 'INSERT INTO oceanus.bench_reference FORMAT JSONEachRow' <"$work/rows.json"
+$(pin 0) clickhouse-client --port "$ch_tcp" --query 'INSERT INTO oceanus.bench_reference FORMAT JSONEachRow' <"$work/rows.json"
 ref_seconds=$(echo "$(date +%s.%N) - $ref_start" | bc)
 ref_rows=$(ch "SELECT count() FROM oceanus.bench_reference")
 ref_rps=$(echo "$ref_rows / $ref_seconds" | bc)
 
 echo "rows in the stream                         : $stream_len ($(du -k "$work/rows.json" | cut -f1) KiB as JSONEachRow)"
-echo "oceanus load redis → ClickHouse (batch $batch_rows) : $stream_len rows in ${load_seconds}s = $load_rps rows/s (distinct eids $distinct)"
+echo "oceanus load $queue → ClickHouse (batch $batch_rows, ${OCEANUS_BENCH_WRITERS:-2} writers) : $stream_len rows in ${load_seconds}s = $load_rps rows/s (distinct eids $distinct)"
 echo "  of which inside Sink::Write           : ${write_sum:-?}s in ${write_count:-?} batches"
 echo "clickhouse-client INSERT … JSONEachRow     : $ref_rows rows in ${ref_seconds}s = $ref_rps rows/s"
 echo "ratio loader / clickhouse-client           : $(awk -v a="$load_rps" -v b="$ref_rps" 'BEGIN{printf "%.2f", a/b}')"

@@ -1,5 +1,5 @@
 # Shared pieces of the load scripts: ports, the beacon request, and the nginx reference.
-# Sourced by bench/load.sh and bench/redis_load.sh; expects $work and the pids array.
+# Sourced by the bench/*.sh scripts; expects $work and the pids array.
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$1/$2" && return 0; sleep 0.05; done; echo "port $1 never answered" >&2; return 1; }
@@ -34,4 +34,57 @@ CONF
 count_rows() {
   sqlite3 "$1" "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'samplesite_%'" 2>/dev/null |
     while read -r t; do sqlite3 "$1" "SELECT count(*) FROM \"$t\""; done | awk '{s+=$1} END {print s+0}'
+}
+
+# The embedded queue filled, then drained (the sink benchmarks' OCEANUS_BENCH_QUEUE=spool).
+# spool_fill CONFIG URL_VAR DEAD_URL: `oceanus run` on CONFIG takes wrk's beacons for
+# $duration seconds into its spool while its sink (URL from the environment variable URL_VAR)
+# points at DEAD_URL, a closed port, so nothing is loaded; sets stream_len (events queued).
+# spool_load URL: a second `oceanus run` on that data dir with the real URL; sets
+# load_seconds once its /metrics count every queued event as loaded. Uses $(pin N) when set.
+# Through bash's /dev/tcp rather than curl: polled every 0.2 s, curl's start-up alone took
+# several percent of the CPU the measured processes share.
+spool_metric() {
+  local reply
+  exec 9<>"/dev/tcp/127.0.0.1/$1" || return 0
+  printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&9
+  reply=$(cat <&9)
+  exec 9<&-
+  awk -v m="$2{site=\"samplesite\"}" '$1 == m {print $2}' <<<"$reply"
+}
+spool_run() {
+  spool_admin=$(free_port)
+  env "$spool_url_var=$1" $(pin 0) ./build/oceanus run --config "$spool_config" \
+    --listen "127.0.0.1:$spool_port" --data-dir "$work/run" --admin-listen "127.0.0.1:$spool_admin" \
+    >>"$work/run.log" 2>&1 & pids+=($!)
+  spool_pid=$!
+}
+spool_fill() {
+  spool_config=$1 spool_url_var=$2 spool_port=$(free_port)
+  spool_run "$3"
+  wait_port "$spool_port" hc
+  $(pin 1) wrk -t1 -c50 -d"${duration}s" -H "User-Agent: $ua" "http://127.0.0.1:$spool_port/swallow/samplesite?$query" >/dev/null
+  stream_len=$(spool_metric "$spool_admin" oceanus_events_queued_total)
+  kill "$spool_pid"; wait "$spool_pid" 2>/dev/null || true
+}
+spool_load() {
+  local start
+  start=$(date +%s.%N)
+  spool_run "$1"
+  if [ -n "${OCEANUS_BENCH_PERF:-}" ]; then perf record -q -a -g -o "$OCEANUS_BENCH_PERF" -- sleep 5 >/dev/null 2>&1 & fi
+  until [ "$(spool_metric "$spool_admin" oceanus_events_loaded_total)" = "$stream_len" ]; do sleep 0.2; done
+  load_seconds=$(echo "$(date +%s.%N) - $start" | bc)
+  curl -s "http://127.0.0.1:$spool_admin/metrics" >"$work/load-metrics.txt"
+  kill "$spool_pid"; wait "$spool_pid" 2>/dev/null || true
+}
+# pin CORE: the taskset prefix of the pinned layout (OCEANUS_BENCH_PIN=1), nothing otherwise.
+pin() { if [ "${OCEANUS_BENCH_PIN:-0}" = 1 ]; then echo taskset -c "$1"; fi; }
+
+# redis_drained PORT LENGTH: whether the group `load` has read all LENGTH entries of the
+# samplesite stream and acknowledged every one (a loader acknowledges only what the sink
+# stored). Asking Redis costs the database nothing, where counting rows would share its CPU.
+redis_drained() {
+  redis-cli -p "$1" xinfo groups samplesite | awk -v want="$2" '
+    prev == "pending" {p = $1} prev == "entries-read" {r = $1} {prev = $1}
+    END {exit !(r == want && p == 0)}'
 }

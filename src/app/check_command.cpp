@@ -33,7 +33,8 @@ void PrintQueueAndSink(const Config& c) {
   if (!c.sink.table_prefix.empty()) std::cout << "  table_prefix: " << c.sink.table_prefix << "\n";
   c.sink.settings->Describe(std::cout);
   std::cout << "load: batches of " << c.load.batch_rows << " rows / " << c.load.batch_bytes
-            << " bytes / " << c.load.max_wait.count() << " ms\n";
+            << " bytes / " << c.load.max_wait.count() << " ms, " << c.load.writers
+            << " writer(s)\n";
 }
 
 void PrintField(const config::Field& f) {

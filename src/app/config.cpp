@@ -9,6 +9,7 @@
 
 #include "collect/source.h"
 #include "config/reader.h"
+#include "sink/sink_registry.h"
 
 namespace oceanus::app {
 namespace {
@@ -25,6 +26,13 @@ Config Parse(const config::Reader& r, const YAML::Node& root, const std::string&
   c.queue = queue::ParseQueueConfig(r, root["queue"]);
   c.load = load::ParseLoadConfig(r, root["load"]);
   c.sink = sink::ParseSinkConfig(r, root["sink"], c);
+  const std::size_t max_writers = c.sink.settings->MaxWriters();
+  if (c.load.writers == 0) {
+    c.load.writers = std::min(max_writers, sink::SinkSettings::kDefaultWriters);
+  } else if (c.load.writers > max_writers) {
+    r.Fail(root["load"]["writers"], "writers: sink type " + c.sink.type + " takes at most " +
+                                        std::to_string(max_writers) + " writer(s) at a time");
+  }
   c.tables = tables::ParseTablesConfig(r, root["tables"]);
   c.tasks = tasks::ParseTasksConfig(r, root["tasks"], c);
   c.actions = actions::ParseActions(r, root["actions"], c);

@@ -28,12 +28,18 @@ void RunTableManager(load::Loader& loader, std::chrono::milliseconds every, std:
 int StartLoad(Process& p) {
   if (!p.roles.load && !p.roles.tables) return 0;
   const Config& config = p.config;
-  auto opened = OpenSink(config);
-  if (!opened.ok()) {
-    spdlog::critical("sink: {}", opened.status().ToString());
-    return opened.status().code() == Status::Code::kInvalidArgument ? kExitConfig : kExitRuntime;
+  // The tables role writes nothing: one sink for its upkeep.
+  const std::size_t writers = p.roles.load ? config.load.writers : 1;
+  std::vector<sink::Sink*> sinks;
+  for (std::size_t i = 0; i < writers; ++i) {
+    auto opened = OpenSink(config);
+    if (!opened.ok()) {
+      spdlog::critical("sink: {}", opened.status().ToString());
+      return opened.status().code() == Status::Code::kInvalidArgument ? kExitConfig : kExitRuntime;
+    }
+    p.sinks.push_back(std::move(opened).value());
+    sinks.push_back(p.sinks.back().get());
   }
-  p.sink = std::move(opened).value();
   std::vector<std::unique_ptr<queue::QueueReader>> readers;
   if (p.roles.load) {
     auto opened_readers = p.queue->OpenReaders("load");
@@ -41,9 +47,9 @@ int StartLoad(Process& p) {
     readers = std::move(opened_readers).value();
   }
   p.dead_letter = p.queue->MakeDeadLetter();
-  p.loader =
-      std::make_unique<load::Loader>(config, config.load, config.tables, config.sink.table_prefix,
-                                     p.prepared.tz, *p.sink, *p.dead_letter, std::move(readers));
+  p.loader = std::make_unique<load::Loader>(config, config.load, config.tables,
+                                            config.sink.table_prefix, p.prepared.tz,
+                                            std::move(sinks), *p.dead_letter, std::move(readers));
   load::Loader* loader = p.loader.get();
   if (p.roles.load) {
     p.loader_thread = std::jthread([loader](std::stop_token stop) { loader->Run(stop); });

@@ -45,7 +45,7 @@ struct Process {
   // outlives its writers, readers and dead-letter.
   std::unique_ptr<queue::Queue> queue;
   // load and tables: queue → sink.
-  std::unique_ptr<sink::Sink> sink;
+  std::vector<std::unique_ptr<sink::Sink>> sinks;  // one per loader writer (load.writers)
   std::unique_ptr<queue::DeadLetter> dead_letter;
   std::unique_ptr<load::Loader> loader;
   std::jthread loader_thread;

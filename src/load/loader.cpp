@@ -6,7 +6,6 @@
 #include <rapidjson/reader.h>
 #include <spdlog/spdlog.h>
 
-#include <random>
 #include <thread>
 #include <unordered_map>
 
@@ -91,14 +90,13 @@ std::string ReadRow(const std::string& payload,
 
 Loader::Loader(const config::Config& shared, const LoadConfig& load,
                const tables::TablesConfig& tables, std::string table_prefix, TimeZone tz,
-               sink::Sink& sink, queue::DeadLetter& dead_letter,
+               std::vector<sink::Sink*> sinks, queue::DeadLetter& dead_letter,
                std::vector<std::unique_ptr<queue::QueueReader>> readers)
     : shared_(shared),
       load_(load),
       tables_(tables),
       table_prefix_(std::move(table_prefix)),
       tz_(std::move(tz)),
-      sink_(sink),
       dead_letter_(dead_letter),
       stats_(readers.size()) {
   for (std::size_t i = 0; i < readers.size(); ++i) {
@@ -110,29 +108,31 @@ Loader::Loader(const config::Config& shared, const LoadConfig& load,
     s.column_count = s.site->schema.size();
     sites_.push_back(std::move(s));
   }
+  for (sink::Sink* sink : sinks) writers_.emplace_back(sink);
 }
 
-const sink::TableSpec& Loader::Spec(const config::Site& site, const std::string& table) {
-  auto it = specs_.find(table);
-  if (it == specs_.end()) it = specs_.emplace(table, tables::TableSpecFor(site, table)).first;
+const sink::TableSpec& Loader::Spec(Writer& w, const config::Site& site, const std::string& table) {
+  auto it = w.specs.find(table);
+  if (it == w.specs.end()) it = w.specs.emplace(table, tables::TableSpecFor(site, table)).first;
   return it->second;
 }
 
-Status Loader::EnsureTable(const config::Site& site, const std::string& table) {
-  if (ensured_.count(table)) return Status::Ok();
-  Status s = sink_.EnsureTable(Spec(site, table));
-  if (s.ok()) ensured_.insert(table);
+Status Loader::EnsureTable(Writer& w, const config::Site& site, const std::string& table) {
+  if (w.ensured.count(table)) return Status::Ok();
+  Status s = w.sink->EnsureTable(Spec(w, site, table));
+  if (s.ok()) w.ensured.insert(table);
   return s;
 }
 
 Status Loader::EnsureDueTables(std::chrono::system_clock::time_point now) {
+  Writer& w = writers_.front();
   for (const auto& site : shared_.sites) {
     for (const auto& table : tables::TablesDueAt(site, table_prefix_, now, tz_)) {
-      // Asked of the sink every time, past the loader's own cache: a partitioned table has
+      // Asked of the sink every time, past the writer's own cache: a partitioned table has
       // new days due (sink.h: EnsureTable is cheap when nothing changes).
-      Status s = sink_.EnsureTable(Spec(site, table));
+      Status s = w.sink->EnsureTable(Spec(w, site, table));
       if (!s.ok()) return s;
-      ensured_.insert(table);
+      w.ensured.insert(table);
     }
   }
   return Status::Ok();
@@ -157,22 +157,39 @@ std::size_t Loader::Fill(SiteState& s, std::chrono::milliseconds wait) {
 }
 
 bool Loader::Due(const SiteState& s, std::chrono::steady_clock::time_point now) const {
-  if (s.pending.empty() || now < s.retry_at) return false;
+  if (s.pending.empty()) return false;
   return s.pending.size() >= load_.batch_rows || s.pending_bytes >= load_.batch_bytes ||
          now - s.first_pending >= load_.max_wait;
 }
 
-Status Loader::Flush(SiteState& s) {
+Loader::Batch* Loader::NextBatch(SiteState& s, std::chrono::steady_clock::time_point now) {
+  Batch* ready = nullptr;
+  bool writing = false;
+  for (Batch& b : s.batches) {
+    writing = writing || b.state == Batch::State::kWriting;
+    if (!ready && b.state == Batch::State::kReady) ready = &b;
+  }
+  // A batch that failed is tried again after its backoff, alone: the site's next batches
+  // wait for it, as a server that is down is not sent more meanwhile.
+  if (ready) return ready->failures == 0 || (now >= s.retry_at && !writing) ? ready : nullptr;
+  if (s.backoff.count() != 0 || s.batches.size() >= writers_.size() || !Due(s, now)) return nullptr;
+  Batch& b = s.batches.emplace_back();
+  b.entries.swap(s.pending);
+  s.pending_bytes = 0;
+  return &b;
+}
+
+Loader::Written Loader::WriteBatch(Writer& w, const SiteState& s, const Batch& b) {
   const config::Site& site = *s.site;
-  std::map<std::string, std::vector<std::size_t>> by_table;  // table → indices into pending
-  std::vector<ParsedRecord> parsed(s.pending.size());
+  std::map<std::string, std::vector<std::size_t>> by_table;  // table → indices into the batch
+  std::vector<sink::Row> rows(b.entries.size());
   std::vector<queue::DeadLetter::Item> dead;
 
   const std::size_t dt_column =
       s.columns.count("dt") ? s.columns.at("dt") : static_cast<std::size_t>(-1);
-  for (std::size_t i = 0; i < s.pending.size(); ++i) {
-    const std::string& payload = s.pending[i].payload;
-    sink::Row& row = parsed[i].row;
+  for (std::size_t i = 0; i < b.entries.size(); ++i) {
+    const std::string& payload = b.entries[i].payload;
+    sink::Row& row = rows[i];
     row.assign(s.column_count, std::nullopt);
     std::string reason = ReadRow(payload, s.columns, row);
     if (!reason.empty()) {
@@ -187,100 +204,193 @@ Status Loader::Flush(SiteState& s) {
     // table) cannot change within a 15-minute bucket: name the table once per bucket.
     const auto bucket =
         std::chrono::floor<std::chrono::minutes>(dt).time_since_epoch().count() / 15;
-    if (bucket != s.table_bucket || s.bucket_table.empty()) {
-      s.table_bucket = bucket;
-      s.bucket_table = tables::TableFor(site, table_prefix_, dt, tz_);
+    if (bucket != w.table_bucket || w.bucket_site != &s) {
+      w.bucket_site = &s;
+      w.table_bucket = bucket;
+      w.bucket_table = tables::TableFor(site, table_prefix_, dt, tz_);
     }
-    parsed[i].table = s.bucket_table;
-    by_table[parsed[i].table].push_back(i);
+    by_table[w.bucket_table].push_back(i);
   }
 
-  std::size_t loaded = 0;
+  Written out;
   for (const auto& [table, indices] : by_table) {
-    Status ensured = EnsureTable(site, table);
-    if (!ensured.ok()) return ensured;
-    std::vector<sink::Row> rows;
-    rows.reserve(indices.size());
-    for (std::size_t i : indices) rows.push_back(std::move(parsed[i].row));
+    out.status = EnsureTable(w, site, table);
+    if (!out.status.ok()) return out;
+    std::vector<sink::Row> table_rows;
+    table_rows.reserve(indices.size());
+    for (std::size_t i : indices) table_rows.push_back(std::move(rows[i]));
     const auto started = std::chrono::steady_clock::now();
-    sink::WriteResult written = sink_.Write(Spec(site, table), rows);
+    sink::WriteResult written = w.sink->Write(Spec(w, site, table), table_rows);
     s.stats->write_seconds.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!written.status.ok()) {
-      s.retry_after_hint = written.retry_after;
-      return written.status;  // the whole batch is retried
+      out.status = written.status;
+      out.retry_after = written.retry_after;
+      return out;  // the whole batch is retried
     }
     for (const auto& rejected : written.rejected) {
-      dead.push_back({s.pending[indices[rejected.index]].payload, rejected.reason});
+      dead.push_back({b.entries[indices[rejected.index]].payload, rejected.reason});
     }
-    loaded += indices.size() - written.rejected.size();
+    out.loaded += indices.size() - written.rejected.size();
   }
-  Status put = dead_letter_.Put(site.name, dead);
-  if (!put.ok()) return put;
-  if (!dead.empty()) {
+  {
+    std::lock_guard lock(dead_letter_mu_);
+    out.status = dead_letter_.Put(site.name, dead);
+  }
+  if (out.status.ok() && !dead.empty()) {
     spdlog::warn("site {}: {} record(s) set aside in the dead-letter, first reason: {}", site.name,
                  dead.size(), dead.front().reason);
   }
-  Status acked = s.reader->Ack(s.pending.back().id);
-  if (!acked.ok()) return acked;
-  s.stats->rows_loaded.fetch_add(loaded, std::memory_order_relaxed);
-  s.stats->rows_dead_lettered.fetch_add(dead.size(), std::memory_order_relaxed);
-  s.stats->batches.fetch_add(1, std::memory_order_relaxed);
-  s.pending.clear();
-  s.pending_bytes = 0;
-  s.backoff = std::chrono::milliseconds(0);
-  return Status::Ok();
+  out.dead_lettered = dead.size();
+  return out;
 }
 
-void Loader::Run(std::stop_token stop) {
-  std::mt19937 jitter(std::random_device{}());
-  auto next_table_check = std::chrono::steady_clock::now();
-  auto flush_or_back_off = [&](SiteState& s) {
-    Status st = Flush(s);
-    if (st.ok()) return true;
-    s.stats->errors.fetch_add(1, std::memory_order_relaxed);
-    s.backoff = std::min(kMaxBackoff, s.backoff.count() == 0 ? kFirstBackoff : s.backoff * 2);
-    // A server that says how long to wait (Retry-After) is believed, up to the cap.
-    s.backoff = std::max(s.backoff, std::min(kMaxBackoff, s.retry_after_hint));
-    s.retry_after_hint = std::chrono::milliseconds(0);
-    const auto wait = s.backoff / 2 + std::chrono::milliseconds(std::uniform_int_distribution<long>(
-                                          0, s.backoff.count() / 2)(jitter));
-    s.retry_at = std::chrono::steady_clock::now() + wait;
-    s.stats->retries.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("site {}: batch of {} not stored ({}); retrying in {} ms", s.site->name,
-                 s.pending.size(), st.ToString(), wait.count());
+void Loader::Backoff(SiteState& s, const Status& why, std::chrono::milliseconds retry_after,
+                     std::size_t rows) {
+  s.stats->errors.fetch_add(1, std::memory_order_relaxed);
+  s.backoff = std::min(kMaxBackoff, s.backoff.count() == 0 ? kFirstBackoff : s.backoff * 2);
+  // A server that says how long to wait (Retry-After) is believed, up to the cap.
+  s.backoff = std::max(s.backoff, std::min(kMaxBackoff, retry_after));
+  const auto wait = s.backoff / 2 + std::chrono::milliseconds(std::uniform_int_distribution<long>(
+                                        0, s.backoff.count() / 2)(jitter_));
+  s.retry_at = std::chrono::steady_clock::now() + wait;
+  s.stats->retries.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn("site {}: batch of {} not stored ({}); retrying in {} ms", s.site->name, rows,
+               why.ToString(), wait.count());
+}
+
+bool Loader::Finish(SiteState& s, Batch& b, Written written) {
+  if (!written.status.ok()) {
+    b.state = Batch::State::kReady;
+    ++b.failures;
+    Backoff(s, written.status, written.retry_after, b.entries.size());
     return false;
-  };
-
-  while (!stop.stop_requested()) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= next_table_check) {
-      Status s = EnsureDueTables(std::chrono::system_clock::now());
-      if (!s.ok()) spdlog::warn("table manager: {}", s.ToString());
-      next_table_check = now + tables_.check_every;
-    }
-    bool flushed = false;
-    for (auto& s : sites_) {
-      Fill(s, std::chrono::milliseconds(0));
-      if (Due(s, std::chrono::steady_clock::now())) flushed = flush_or_back_off(s) || flushed;
-    }
-    // Between batches, let events accumulate rather than re-reading the queue in a tight
-    // loop: a round costs the same whether it finds 1 event or 1,000.
-    if (!flushed) std::this_thread::sleep_for(kIdlePoll);
   }
+  b.state = Batch::State::kStored;
+  b.written = std::move(written);
+  return AcknowledgeStored(s);  // `b` with them, unless an earlier batch is not stored yet
+}
 
-  // Final drain: everything already queued is written before the process exits.
+bool Loader::AcknowledgeStored(SiteState& s) {
+  while (!s.batches.empty() && s.batches.front().state == Batch::State::kStored) {
+    Batch& b = s.batches.front();
+    Status acked = s.reader->Ack(b.entries.back().id);
+    if (!acked.ok()) {  // written again (stored once: sinks are idempotent), then acknowledged
+      b.state = Batch::State::kReady;
+      ++b.failures;
+      Backoff(s, acked, std::chrono::milliseconds(0), b.entries.size());
+      return false;
+    }
+    s.stats->rows_loaded.fetch_add(b.written.loaded, std::memory_order_relaxed);
+    s.stats->rows_dead_lettered.fetch_add(b.written.dead_lettered, std::memory_order_relaxed);
+    s.stats->batches.fetch_add(1, std::memory_order_relaxed);
+    if (b.failures > 0) s.backoff = std::chrono::milliseconds(0);
+    s.batches.pop_front();
+  }
+  return true;
+}
+
+void Loader::StartWrite(Writer& w, SiteState& s, Batch& b) {
+  b.state = Batch::State::kWriting;
+  w.site = &s;
+  w.batch = &b;
+  w.thread.Submit([this, &w, &s, &b] {
+    Written result = WriteBatch(w, s, b);
+    std::lock_guard lock(mu_);
+    w.result = std::move(result);
+    w.done = true;
+    written_.notify_one();
+  });
+}
+
+bool Loader::Busy() const {
+  for (const Writer& w : writers_)
+    if (w.site) return true;
+  return false;
+}
+
+void Loader::Collect(std::chrono::milliseconds wait) {
+  std::vector<Writer*> done;
+  {
+    std::unique_lock lock(mu_);
+    auto any_done = [&] {
+      for (Writer& w : writers_)
+        if (w.done) return true;
+      return false;
+    };
+    if (wait.count() > 0) written_.wait_for(lock, wait, any_done);
+    for (Writer& w : writers_) {
+      if (!w.done) continue;
+      w.done = false;
+      done.push_back(&w);
+    }
+  }
+  for (Writer* w : done) {
+    SiteState& s = *w->site;
+    Batch& b = *w->batch;
+    w->site = nullptr;
+    w->batch = nullptr;
+    Finish(s, b, std::move(w->result));
+  }
+}
+
+void Loader::Drain() {
+  while (Busy()) Collect(kIdlePoll);
+  Writer& w = writers_.front();
   for (auto& s : sites_) {
     while (true) {
-      Fill(s, std::chrono::milliseconds(0));
-      if (s.pending.empty()) break;
-      if (!flush_or_back_off(s)) {
-        spdlog::warn("site {}: {} event(s) stay queued for the next start", s.site->name,
-                     s.pending.size());
+      if (s.batches.empty()) {
+        Fill(s, std::chrono::milliseconds(0));
+        if (s.pending.empty()) break;
+        s.batches.emplace_back().entries.swap(s.pending);
+        s.pending_bytes = 0;
+      }
+      Batch& b = s.batches.front();  // every batch left is ready: none is being written
+      if (!Finish(s, b, WriteBatch(w, s, b))) {
+        std::size_t left = s.pending.size();
+        for (const Batch& kept : s.batches) left += kept.entries.size();
+        spdlog::warn("site {}: {} event(s) stay queued for the next start", s.site->name, left);
         break;
       }
     }
   }
+}
+
+void Loader::Run(std::stop_token stop) {
+  auto next_table_check = std::chrono::steady_clock::now();
+  while (!stop.stop_requested()) {
+    Collect(std::chrono::milliseconds(0));
+    // The tables are checked while no writer uses the first sink, so writing pauses for it.
+    const bool tables_due = std::chrono::steady_clock::now() >= next_table_check;
+    if (tables_due && !Busy()) {
+      Status s = EnsureDueTables(std::chrono::system_clock::now());
+      if (!s.ok()) spdlog::warn("table manager: {}", s.ToString());
+      next_table_check = std::chrono::steady_clock::now() + tables_.check_every;
+      continue;
+    }
+    // Read while the writers write: up to a full batch, or what is there.
+    for (auto& s : sites_)
+      while (Fill(s, std::chrono::milliseconds(0)) > 0) {
+      }
+    bool started = false;
+    const auto now = std::chrono::steady_clock::now();
+    for (Writer& w : writers_) {
+      if (w.site || tables_due) continue;
+      for (std::size_t k = 0; k < sites_.size() && !w.site; ++k) {
+        SiteState& s = sites_[(next_site_ + k) % sites_.size()];
+        if (Batch* b = NextBatch(s, now)) {
+          StartWrite(w, s, *b);
+          next_site_ = (next_site_ + k + 1) % sites_.size();
+          started = true;
+        }
+      }
+    }
+    // Between batches, let events accumulate rather than re-reading the queue in a tight
+    // loop: a round costs the same whether it finds 1 event or 1,000. A write that ends
+    // meanwhile ends the wait.
+    if (!started) Collect(kIdlePoll);
+  }
+  Drain();  // everything already queued is written before the process exits
   spdlog::info("loader stopped: {} rows loaded in {} batches, {} dead-lettered, {} retries",
                stats_.Total(&SiteLoadStats::rows_loaded), stats_.Total(&SiteLoadStats::batches),
                stats_.Total(&SiteLoadStats::rows_dead_lettered),

@@ -47,6 +47,11 @@ class SinkSettings : public config::ComponentSettings {
   // The warehouse, opened for writing (the loader's; one thread at a time). Fails with a
   // message naming what could not be opened.
   virtual Result<std::unique_ptr<Sink>> Open() const = 0;
+  // How many sinks opened from these settings may write at the same time, one thread each
+  // (`load.writers`): a warehouse that takes one writer at a time says 1. The default
+  // `load.writers` is this, up to kDefaultWriters.
+  virtual std::size_t MaxWriters() const { return 64; }
+  static constexpr std::size_t kDefaultWriters = 2;
 
   // What reports and the visitor timeline read a subject's events from, through a connection
   // of its own (the loader keeps writing through its own). Table names are built from

@@ -35,7 +35,7 @@ class PostgresLoaderKillTest(FaultScenario):
         self.pg = self.fixture(Postgres().start())
         self.env = {"OCEANUS_REDIS": self.redis.address, "OCEANUS_POSTGRES_URL": self.pg.url()}
         self.cfg = postgres_config(self.tmp, redis=True,
-                                   replacements=[("batch_rows: 500", "batch_rows: 100"),
+                                   replacements=[("batch_rows: 5000", "batch_rows: 100"),
                                                  ("max_wait: 1s", "max_wait: 100ms")])
 
     def rows(self):

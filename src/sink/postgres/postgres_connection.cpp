@@ -193,7 +193,7 @@ Result<PgResult> PgConnection::Query(const std::string& sql,
   return Failed(r.get(), sql.substr(0, 120));
 }
 
-Status PgConnection::CopyIn(const std::string& copy_sql, const std::string& data) {
+Status PgConnection::CopyIn(const std::string& copy_sql, std::string_view data) {
   if (!conn_) return Status::Unavailable("postgres: not connected");
   PgResult start(PQexec(conn_.get(), copy_sql.c_str()));
   if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) return Failed(start.get(), copy_sql);

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/status.h"
@@ -53,7 +54,7 @@ class PgConnection {
   // Runs one statement with text parameters; the result when it returned rows or a command tag.
   Result<PgResult> Query(const std::string& sql, const std::vector<std::string>& params);
   // COPY … FROM STDIN with `data` (text format) as its whole input.
-  Status CopyIn(const std::string& copy_sql, const std::string& data);
+  Status CopyIn(const std::string& copy_sql, std::string_view data);
   // ROLLBACK when a transaction is open (or failed) on a live connection.
   void RollbackIfOpen();
 

@@ -63,25 +63,21 @@ const char* PgType(const Column& c) {
 }
 
 // `v` in COPY's text format: backslash, newline, carriage return and tab escaped.
-void AppendCopyText(const std::string& v, std::string& out) {
-  for (char c : v) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += c;
-    }
+void AppendCopyText(std::string_view v, std::string& out) {
+  std::size_t plain = 0;  // start of the run of characters copied as they are
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const char c = v[i];
+    const char* escaped = c == '\\'   ? "\\\\"
+                          : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r"
+                          : c == '\t' ? "\\t"
+                                      : nullptr;
+    if (escaped == nullptr) continue;
+    out.append(v.substr(plain, i - plain));
+    out += escaped;
+    plain = i + 1;
   }
+  out.append(v.substr(plain));
 }
 
 std::int64_t DayOf(std::chrono::system_clock::time_point t) {
@@ -301,33 +297,42 @@ Status PostgresSink::EnsureTable(const TableSpec& table) {
 PostgresSink::Encoded PostgresSink::Encode(const TableSpec& table, const std::vector<Row>& rows,
                                            std::vector<RowError>& rejected) const {
   Encoded out;
+  // What each column must have, found once rather than per value.
+  std::vector<char> required(table.columns.size());
+  std::size_t partition = table.columns.size();
+  for (std::size_t c = 0; c < table.columns.size(); ++c) {
+    const Column& col = table.columns[c];
+    if (col.name == table.time_partition_field) partition = c;
+    required[c] =
+        col.mode == config::ColumnMode::kRequired || col.name == table.key_column || c == partition;
+  }
+  out.index.reserve(rows.size());
+  out.ends.reserve(rows.size());
   for (std::size_t r = 0; r < rows.size(); ++r) {
     const Row& row = rows[r];
+    const std::size_t line_start = out.data.size();
     std::string reject;
-    std::string line;
     std::int64_t day = 0;
     if (row.size() != table.columns.size())
       reject = "row has " + std::to_string(row.size()) + " values for " +
                std::to_string(table.columns.size()) + " columns";
     for (std::size_t c = 0; c < table.columns.size() && reject.empty(); ++c) {
-      const Column& col = table.columns[c];
-      const bool partition = col.name == table.time_partition_field;
-      if (c > 0) line += '\t';
+      if (c > 0) out.data += '\t';
       if (!row[c]) {
-        if (col.mode == config::ColumnMode::kRequired || col.name == table.key_column || partition)
-          reject = "column " + col.name + " is required but missing";
-        line += "\\N";
+        if (required[c]) reject = "column " + table.columns[c].name + " is required but missing";
+        out.data += "\\N";
         continue;
       }
-      reject = EncodeValue(col, *row[c], line, partition ? &day : nullptr);
+      reject = EncodeValue(table.columns[c], *row[c], out.data, c == partition ? &day : nullptr);
     }
     if (!reject.empty()) {
+      out.data.resize(line_start);
       rejected.push_back({r, std::move(reject)});
       continue;
     }
-    line += '\n';
+    out.data += '\n';
     out.index.push_back(r);
-    out.lines.push_back(std::move(line));
+    out.ends.push_back(out.data.size());
     if (Partitioned(table)) out.days.insert(day);
   }
   return out;
@@ -360,8 +365,7 @@ Status PostgresSink::Store(const TableSpec& table, const std::string& stage, con
                            std::size_t begin, std::size_t end, bool whole,
                            std::vector<RowError>& rejected) {
   const std::string columns = ColumnList(table);
-  std::string data;
-  for (std::size_t i = begin; i < end; ++i) data += rows.lines[i];
+  const std::string_view data = rows.Lines(begin, end);
   std::string conflict = QuoteIdent(table.key_column);
   if (Partitioned(table)) conflict += ", " + QuoteIdent(table.time_partition_field);
   Status s = conn_.Exec("SAVEPOINT oceanus_rows");
@@ -390,12 +394,10 @@ Status PostgresSink::Store(const TableSpec& table, const std::string& stage, con
 }
 
 Status PostgresSink::CopyDirect(const TableSpec& table, const Encoded& rows) {
-  std::string data;
-  for (const auto& line : rows.lines) data += line;
   Status s = conn_.Exec("BEGIN");
   if (s.ok())
     s = conn_.CopyIn("COPY " + QuoteIdent(table.name) + " (" + ColumnList(table) + ") FROM STDIN",
-                     data);
+                     rows.data);
   if (s.ok()) s = conn_.Exec("COMMIT");
   if (s.code() == Status::Code::kInvalidArgument && Partitioned(table) &&
       conn_.last_message().rfind("no partition of relation", 0) == 0) {
@@ -420,7 +422,7 @@ WriteResult PostgresSink::Write(const TableSpec& table, const std::vector<Row>& 
   if (Status s = EnsureTable(table); !s.ok()) return fail(std::move(s));
   if (Status s = conn_.Ensure(); !s.ok()) return fail(std::move(s));  // reconnects after a loss
   Encoded encoded = Encode(table, rows, result.rejected);
-  if (encoded.lines.empty()) return result;
+  if (encoded.size() == 0) return result;
   if (Partitioned(table)) {
     if (Status s = EnsurePartitions(table, encoded.days); !s.ok()) return fail(std::move(s));
   }
@@ -438,7 +440,7 @@ WriteResult PostgresSink::Write(const TableSpec& table, const std::vector<Row>& 
   auto stage = Stage(table);
   if (!stage.ok()) return fail(stage.status());
   if (Status s = conn_.Exec("BEGIN"); !s.ok()) return fail(std::move(s));
-  Status s = Store(table, *stage, encoded, 0, encoded.lines.size(), true, result.rejected);
+  Status s = Store(table, *stage, encoded, 0, encoded.size(), true, result.rejected);
   if (s.ok() && conn_.in_failed_transaction())
     s = Status::Internal("postgres: batch transaction aborted");
   if (s.ok()) s = conn_.Exec("COMMIT");

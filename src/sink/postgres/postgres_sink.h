@@ -21,6 +21,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -60,11 +61,18 @@ class PostgresSink final : public Sink {
     std::set<std::string> columns;
     std::set<std::int64_t> days;  // partitions known to exist, as days since the epoch (UTC)
   };
-  // The rows that passed the client-side checks, as COPY text lines.
+  // The COPY text of the rows that passed the checks, one line each, in one buffer: a run of
+  // lines is one contiguous piece to send.
   struct Encoded {
-    std::vector<std::size_t> index;  // into the batch
-    std::vector<std::string> lines;
+    std::vector<std::size_t> index;  // line i is the batch's row index[i]
+    std::string data;
+    std::vector<std::size_t> ends;  // line i is data[ends[i-1] (or 0), ends[i])
     std::set<std::int64_t> days;
+    std::size_t size() const { return ends.size(); }
+    std::string_view Lines(std::size_t begin, std::size_t end) const {
+      const std::size_t from = begin == 0 ? 0 : ends[begin - 1];
+      return std::string_view(data).substr(from, ends[end - 1] - from);
+    }
   };
 
   Result<TableInfo> Describe(const std::string& table);

@@ -20,6 +20,8 @@ class SqliteSettings final : public SinkSettings {
   void MoveDataDir(const std::string& from, const std::string& to) override;
   Status Prepare() override { return Status::Ok(); }
   Result<std::unique_ptr<Sink>> Open() const override;
+  // One write transaction at a time per file: a second writer would only wait for the lock.
+  std::size_t MaxWriters() const override { return 1; }
   Result<std::unique_ptr<HistorySource>> OpenHistory(const std::string& table_prefix,
                                                      const TimeZone& tz) const override;
 

@@ -40,6 +40,7 @@ TEST(ConfigTest, MinimalConfigGetsDefaultsAndAnEid) {
   EXPECT_EQ(c->load.batch_rows, 500u);
   EXPECT_EQ(c->load.batch_bytes, 1024u * 1024u);
   EXPECT_EQ(c->load.max_wait, std::chrono::seconds(1));
+  EXPECT_EQ(c->load.writers, 1u);  // SQLite takes one writer at a time
   EXPECT_EQ(SqlitePath(*c), "./data/oceanus.db");
   ASSERT_EQ(c->sites.size(), 1u);
   const auto& schema = c->sites[0].schema;
@@ -210,6 +211,16 @@ void ExpectError(const std::string& yaml, const std::string& where, const std::s
 
 constexpr const char* kSite = "sites:\n  a:\n    endpoint: swallow\n    schema: [{name: x}]\n";
 
+TEST(ConfigTest, LoadWritersDefaultToTwoWhereTheSinkTakesThemAndFollowTheFile) {
+  const std::string sink = "sink: {type: postgres, postgres: {url: 'postgresql://u@h/db'}}\n";
+  auto c = ParseConfig(sink + kSite, "f");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->load.writers, 2u);
+  c = ParseConfig(sink + "load: {writers: 4}\n" + kSite, "f");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->load.writers, 4u);
+}
+
 // Issue 12 item 10: each of these passed `check` and then failed `run`.
 TEST(ConfigTest, WhatRunWouldRefuseIsRefusedAtLoad) {
   ExpectError(std::string("server: {trusted_proxies: [10.0.0.0/8, 10.0.0.0/33]}\n") + kSite, "1:40",
@@ -292,6 +303,9 @@ TEST(ConfigTest, NonsenseIsRefusedWithItsPosition) {
               "batch_bytes '0' is below the minimum 1B");
   ExpectError(std::string("load: {batch_rows: 0}\n") + kSite, "1:20",
               "batch_rows must be at least 1");
+  ExpectError(std::string("load: {writers: 2}\n") + kSite, "1:17",
+              "writers: sink type sqlite takes at most 1 writer(s) at a time");
+  ExpectError(std::string("load: {writers: 0}\n") + kSite, "1:17", "writers must be at least 1");
   ExpectError(std::string("server: {read_timeout: 0s}\n") + kSite, "1:24",
               "read_timeout must be above zero");
   ExpectError(std::string("server: {idle_timeout: 0ms}\n") + kSite, "1:24",

@@ -9,6 +9,7 @@
 
 #include "temp_dir.h"
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -25,14 +26,27 @@ namespace fs = std::filesystem;
 
 class ScriptedSink : public sink::Sink {
  public:
+  // Counts calls that overlap another call: the loader promises one thread at a time.
+  struct Exclusive {
+    explicit Exclusive(ScriptedSink& s) : sink(s) {
+      if (sink.active.fetch_add(1) != 0) sink.overlapping.fetch_add(1);
+    }
+    ~Exclusive() { sink.active.fetch_sub(1); }
+    ScriptedSink& sink;
+  };
   Status EnsureTable(const sink::TableSpec& t) override {
+    Exclusive one(*this);
     std::lock_guard lock(mu);
     tables.insert(t.name);
     ++ensure_calls;
     return Status::Ok();
   }
   sink::WriteResult Write(const sink::TableSpec& t, const std::vector<sink::Row>& rows) override {
-    std::lock_guard lock(mu);
+    Exclusive one(*this);
+    std::unique_lock lock(mu);
+    ++writes_started;
+    changed.notify_all();
+    changed.wait(lock, [&] { return !hold_writes; });
     sink::WriteResult r;
     if (fail_next > 0) {
       --fail_next;
@@ -53,11 +67,43 @@ class ScriptedSink : public sink::Sink {
     std::lock_guard lock(mu);
     return stored.size();
   }
+  void Release() {
+    std::lock_guard lock(mu);
+    hold_writes = false;
+    changed.notify_all();
+  }
   std::mutex mu;
+  std::condition_variable changed;
+  bool hold_writes = false;  // writes wait until Release
+  int writes_started = 0;
+  int writes_held() {
+    std::lock_guard lock(mu);
+    return hold_writes ? writes_started : 0;
+  }
+  std::atomic<int> active{0};
+  std::atomic<int> overlapping{0};
   std::set<std::string> tables;
   int ensure_calls = 0;
   std::vector<std::string> stored;
   int fail_next = 0;
+};
+
+// Counts the entries the loader has read.
+class CountingReader : public queue::QueueReader {
+ public:
+  CountingReader(std::unique_ptr<queue::QueueReader> inner, std::atomic<std::size_t>& read)
+      : inner_(std::move(inner)), read_(read) {}
+  Result<std::vector<queue::Entry>> Read(std::size_t max_entries, std::size_t max_bytes,
+                                         std::chrono::milliseconds wait) override {
+    auto r = inner_->Read(max_entries, max_bytes, wait);
+    if (r.ok()) read_.fetch_add(r->size());
+    return r;
+  }
+  Status Ack(const std::string& last_id) override { return inner_->Ack(last_id); }
+
+ private:
+  std::unique_ptr<queue::QueueReader> inner_;
+  std::atomic<std::size_t>& read_;
 };
 
 class Ignore : public queue::AppendHandler {
@@ -97,17 +143,35 @@ sites:
   }
 
   // Runs a loader until `until` holds (polled), then stops it (its final drain included).
-  void RunLoader(queue::Spool& spool, ScriptedSink& sink, const std::function<bool()>& until) {
+  // One writer per sink.
+  void RunLoader(queue::Spool& spool, const std::vector<ScriptedSink*>& sinks,
+                 const std::function<bool()>& until) {
     std::vector<std::unique_ptr<queue::QueueReader>> readers;
-    readers.push_back(std::move(spool.OpenReader(0, "load")).value());
+    readers.push_back(std::make_unique<CountingReader>(
+        std::move(spool.OpenReader(0, "load")).value(), entries_read_));
     queue::FileDeadLetter dead((dir_ / "deadletter").string());
+    std::vector<sink::Sink*> writers(sinks.begin(), sinks.end());
     Loader loader(config_, config_.load, config_.tables, config_.sink.table_prefix,
-                  *TimeZone::Load("Asia/Tokyo"), sink, dead, std::move(readers));
+                  *TimeZone::Load("Asia/Tokyo"), writers, dead, std::move(readers));
     std::jthread t([&](std::stop_token stop) { loader.Run(stop); });
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (!until() && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (ScriptedSink* sink : sinks) sink->Release();  // a held write would hold the drain
     t.request_stop();
+    t.join();
+    for (ScriptedSink* sink : sinks)
+      EXPECT_EQ(sink->overlapping.load(), 0) << "a sink was used by two threads at once";
+  }
+  void RunLoader(queue::Spool& spool, ScriptedSink& sink, const std::function<bool()>& until) {
+    RunLoader(spool, std::vector<ScriptedSink*>{&sink}, until);
+  }
+
+  static std::vector<std::string> Records(int n) {
+    std::vector<std::string> records;
+    for (int i = 0; i < n; ++i)
+      records.push_back(Record("e" + std::to_string(i), "x", "2026-11-25 00:00:00"));
+    return records;
   }
 
   static std::string Record(const std::string& eid, const std::string& evt, const std::string& dt) {
@@ -124,6 +188,7 @@ sites:
   oceanus::testing::ScopedTempDir temp_{"oceanus-loader"};
   const fs::path& dir_ = temp_.path();
   app::Config config_;
+  std::atomic<std::size_t> entries_read_{0};
 };
 
 TEST_F(LoaderTest, LoadsIntoTheDailyTableOfEachEventsLocalDate) {
@@ -150,6 +215,37 @@ TEST_F(LoaderTest, RetryableFailuresAreRetriedAndNothingIsLostOrDoubled) {
   std::set<std::string> unique(sink.stored.begin(), sink.stored.end());
   EXPECT_EQ(unique.size(), 35u);
   EXPECT_TRUE(DeadLetterLines().empty());
+  // A failed batch is stored before anything read after it.
+  std::vector<std::string> in_order;
+  for (int i = 0; i < 35; ++i) in_order.push_back("page_20261125 e" + std::to_string(i) + " x");
+  EXPECT_EQ(sink.stored, in_order);
+}
+
+TEST_F(LoaderTest, TheNextBatchIsReadWhileOneIsBeingWritten) {
+  auto spool = OpenSpool();
+  std::vector<std::string> records;
+  for (int i = 0; i < 30; ++i)
+    records.push_back(Record("e" + std::to_string(i), "x", "2026-11-25 00:00:00"));
+  Append(*spool, records);
+  ScriptedSink sink;
+  sink.hold_writes = true;
+  bool read_ahead = false;
+  RunLoader(*spool, sink, [&] {
+    if (!read_ahead) {
+      {
+        std::lock_guard lock(sink.mu);
+        if (sink.writes_started == 0) return false;
+      }
+      // The first batch (10 rows) is held in the sink; the loop reads the next one meanwhile.
+      read_ahead = entries_read_.load() >= 20;
+      if (!read_ahead) return false;
+      EXPECT_EQ(sink.count(), 0u);
+      sink.Release();
+    }
+    return sink.count() == 30;
+  });
+  EXPECT_TRUE(read_ahead) << entries_read_.load() << " entries read while the first batch was held";
+  EXPECT_EQ(sink.stored.size(), 30u);
 }
 
 TEST_F(LoaderTest, UnreadableAndRejectedRecordsGoToTheDeadLetterWithReasons) {
@@ -186,6 +282,51 @@ TEST_F(LoaderTest, RestartResumesAfterTheLastAcknowledgedBatch) {
   EXPECT_EQ(sink.stored, std::vector<std::string>{"page_20261125 c x"});
 }
 
+TEST_F(LoaderTest, WritersWriteBatchesAtTheSameTimeEachThroughItsOwnSink) {
+  auto spool = OpenSpool();
+  Append(*spool, Records(30));
+  ScriptedSink first, second;
+  first.hold_writes = second.hold_writes = true;
+  bool both_held = false;
+  RunLoader(*spool, {&first, &second}, [&] {
+    if (!both_held) {
+      both_held = first.writes_held() == 1 && second.writes_held() == 1;
+      if (!both_held) return false;
+      first.Release();
+      second.Release();
+    }
+    return first.count() + second.count() == 30;
+  });
+  EXPECT_TRUE(both_held) << "the second batch was not written while the first was held";
+  std::set<std::string> stored(first.stored.begin(), first.stored.end());
+  stored.insert(second.stored.begin(), second.stored.end());
+  EXPECT_EQ(stored.size(), 30u);
+  EXPECT_EQ(first.stored.size() + second.stored.size(), 30u);
+}
+
+TEST_F(LoaderTest, ABatchStoredAfterAnEarlierOneFailedIsNotAcknowledgedBeforeIt) {
+  auto spool = OpenSpool();
+  Append(*spool, Records(30));
+  {
+    ScriptedSink failing, working;
+    failing.hold_writes = true;  // batch 1 (e0-e9) stays with the first writer...
+    failing.fail_next = 1000;    // ...and fails when let go, every time
+    RunLoader(*spool, {&failing, &working}, [&] {
+      if (working.count() < 10) return false;  // batch 2 (e10-e19) is stored meanwhile
+      failing.Release();
+      std::lock_guard lock(failing.mu);
+      return failing.writes_started >= 2;  // batch 1 failed and was tried again
+    });
+    ASSERT_EQ(working.count(), 10u);
+    EXPECT_EQ(working.stored.front(), "page_20261125 e10 x");
+  }
+  // Nothing was acknowledged: acknowledging batch 2 would have acknowledged batch 1 with it.
+  ScriptedSink sink;
+  RunLoader(*spool, sink, [&] { return sink.count() >= 30; });
+  ASSERT_EQ(sink.stored.size(), 30u);
+  EXPECT_EQ(sink.stored.front(), "page_20261125 e0 x");
+}
+
 TEST_F(LoaderTest, TablesDueNowAreCreatedAheadOfTime) {
   auto spool = OpenSpool();
   ScriptedSink sink;
@@ -193,7 +334,7 @@ TEST_F(LoaderTest, TablesDueNowAreCreatedAheadOfTime) {
   readers.push_back(std::move(spool->OpenReader(0, "load")).value());
   queue::FileDeadLetter dead((dir_ / "deadletter").string());
   Loader loader(config_, config_.load, config_.tables, config_.sink.table_prefix,
-                *TimeZone::Load("Asia/Tokyo"), sink, dead, std::move(readers));
+                *TimeZone::Load("Asia/Tokyo"), {&sink}, dead, std::move(readers));
   ASSERT_TRUE(loader.EnsureDueTables(*ParseUtcMicros("2026-11-25 03:00:00")).ok());  // noon JST
   EXPECT_EQ(sink.tables, (std::set<std::string>{"page_20261125", "page_20261126"}));
   // Every check asks the sink again, even for tables it has ensured: a table partitioned by
