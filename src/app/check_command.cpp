@@ -62,7 +62,13 @@ void PrintSites(const Config& c, const TimeZone& tz) {
   const auto now = std::chrono::system_clock::now();
   for (const auto& site : c.sites) {
     std::cout << "\nsite " << site.name << "\n  endpoint: " << collect::DescribeEndpoint(c, site);
-    std::cout << "\n  tables: " << config::ToString(site.tables) << ", due now:";
+    if (site.source) {  // the source's own keys of the site (segment: write keys, limits)
+      std::cout << "\n";
+      site.source->Describe(std::cout);
+      std::cout << "  tables: " << config::ToString(site.tables) << ", due now:";
+    } else {
+      std::cout << "\n  tables: " << config::ToString(site.tables) << ", due now:";
+    }
     for (const auto& t : tables::TablesDueAt(site, c.sink.table_prefix, now, tz))
       std::cout << " " << t;
     std::cout << "\n  fields:\n";

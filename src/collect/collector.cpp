@@ -7,7 +7,9 @@
 //   GET      /hc, /lb           health                                    → "ok"
 //   GET|HEAD /static/js/oceanus.js  the tracker script (web/oceanus.js), held in memory;
 //                               If-None-Match with its ETag → 304; other /static/ paths 404
-//   OPTIONS  anything           CORS preflight                            → 204
+//   POST     /v1/…              the Segment-compatible API       (collect/sources/segment/)
+//   OPTIONS  anything           CORS preflight                            → 204 (a source may
+//                               answer its own: segment allows Authorization)
 // Every path that is not the collector's own goes to the source that owns its prefix (one
 // lookup over a handful of prefixes, one virtual call); a path nobody owns is 404. An unknown
 // site, or a site another endpoint serves, is 404; an invalid event is 400 with one
@@ -23,6 +25,7 @@
 // its path and query, as the origin form would be.
 #include "collect/collector.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -103,6 +106,7 @@ Status Collector::MountSources(const config::Config& config) {
     }
     auto source = factory->Create(context);
     if (!source.ok()) return source.status();
+    max_body_bytes_ = std::max(max_body_bytes_, source.value()->MaxBodyBytes());
     for (auto& prefix : factory->Prefixes()) mounts_.push_back({std::move(prefix), source->get()});
     sources_.push_back(std::move(source).value());
   }
@@ -130,6 +134,8 @@ Result<std::shared_ptr<const Collector>> Collector::Create(
     entry.eid_field = entry.builder.FieldIndex("eid");
     c->sites_.push_back(std::move(entry));
   }
+  c->default_body_bytes_ = config.server.max_body_bytes;
+  c->max_body_bytes_ = config.server.max_body_bytes;
   if (Status s = c->MountSources(config); !s.ok()) return s;
   return std::shared_ptr<const Collector>(std::move(c));
 }
@@ -179,22 +185,47 @@ bool Collector::HandleOwn(const Request& request, std::string_view path, Outcome
   return false;
 }
 
+const Collector::Mount* Collector::FindMount(std::string_view path) const {
+  for (const Mount& mount : mounts_) {
+    if (!StartsWith(path, mount.prefix)) continue;
+    const std::string_view rest = path.substr(mount.prefix.size());
+    if (!rest.empty() && rest[0] != '/') continue;  // "/swallowx" is not /swallow's
+    return &mount;
+  }
+  return nullptr;
+}
+
+std::size_t Collector::BodyLimit(std::string_view target) const {
+  const Mount* mount = FindMount(SplitTarget(OriginForm(target)).path);
+  if (mount == nullptr || mount->source->MaxBodyBytes() == 0) return default_body_bytes_;
+  return mount->source->MaxBodyBytes();
+}
+
+void Collector::AnswerTooLarge(std::string_view target, Outcome& out) const {
+  const Mount* mount = FindMount(SplitTarget(OriginForm(target)).path);
+  if (mount == nullptr) {
+    AnswerText(out, 413, "request body too large\n");
+    return;
+  }
+  mount->source->AnswerTooLarge(out);
+}
+
 void Collector::Dispatch(const Request& request, event::ThreadState& thread, Scratch& scratch,
                          Outcome& out) const {
   out.Reset();
-  if (request.method == Method::kOptions) {
+  const Route route = SplitTarget(request.target);
+  const Mount* mount = FindMount(route.path);
+  if (request.method == Method::kOptions &&
+      (mount == nullptr || !mount->source->AnswersPreflight())) {
     out.answer = Answer::kPreflight;
     out.status = 204;
     return;
   }
-  const Route route = SplitTarget(request.target);
   if (HandleOwn(request, route.path, out)) return;
-  for (const Mount& mount : mounts_) {
-    if (!StartsWith(route.path, mount.prefix)) continue;
-    const std::string_view rest = route.path.substr(mount.prefix.size());
-    if (!rest.empty() && rest[0] != '/') continue;  // "/swallowx" is not /swallow's
+  if (mount != nullptr) {
+    const std::string_view rest = route.path.substr(mount->prefix.size());
     const Call call{request, route.path, rest, route.query, thread, scratch, intake_};
-    return mount.source->Handle(call, out);
+    return mount->source->Handle(call, out);
   }
   AnswerText(out, 404, "not found\n");
 }

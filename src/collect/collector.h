@@ -32,6 +32,13 @@ class Collector {
   void Handle(const Request& request, event::ThreadState& thread, Scratch& scratch,
               Outcome& out) const;
 
+  // The largest body any path takes: what the HTTP layer reads a request's head with.
+  std::size_t MaxBodyBytes() const { return max_body_bytes_; }
+  // The largest body the path of `target` takes (its source's, or server.max_body_bytes).
+  std::size_t BodyLimit(std::string_view target) const;
+  // The answer to a body over BodyLimit(target): 413, in the words of the path's source.
+  void AnswerTooLarge(std::string_view target, Outcome& out) const;
+
   std::shared_ptr<const event::DeviceClassifier> classifier() const { return classifier_; }
   // The sites in config order: sites()[id] is the site of queue::SiteId `id`.
   const std::vector<Site>& sites() const { return sites_; }
@@ -50,13 +57,17 @@ class Collector {
   // The collector's own paths (/hc, /lb, /static/…, /robots.txt, /favicon.ico); false when
   // `path` is none of them.
   bool HandleOwn(const Request& request, std::string_view path, Outcome& out) const;
+  // The mount whose prefix owns `path`, or null.
+  const Mount* FindMount(std::string_view path) const;
 
   std::shared_ptr<const event::DeviceClassifier> classifier_;
   std::vector<Site> sites_;  // never resized once built: the sources point into it
   EventIntake intake_;
   std::vector<std::unique_ptr<Source>> sources_;
   std::vector<Mount> mounts_;
-  std::string tracker_script_;  // GET /static/js/oceanus.js, read once at start
+  std::size_t default_body_bytes_ = 0;  // server.max_body_bytes
+  std::size_t max_body_bytes_ = 0;      // the largest of it and every source's
+  std::string tracker_script_;          // GET /static/js/oceanus.js, read once at start
   std::string tracker_etag_;
 };
 

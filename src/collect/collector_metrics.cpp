@@ -7,11 +7,19 @@ namespace oceanus::collect {
 namespace {
 
 constexpr std::string_view kEndpointNames[kEndpointLabels] = {
-    "swallow", "pirate", "gaze", "pierce", "health", "static", "other", "invalid"};
+    "swallow", "pirate", "gaze", "pierce", "segment", "health", "static", "other", "invalid"};
 constexpr std::string_view kRejectNames[kRejectReasons] = {"invalid", "malformed", "media_type",
                                                            "unavailable"};
 
+constexpr std::string_view kMessageRejectNames[kMessageRejects] = {
+    "not_object",       "too_large",           "missing_id",   "missing_event",
+    "missing_group_id", "missing_previous_id", "unknown_type", "invalid_fields"};
+
 }  // namespace
+
+std::string_view MessageRejectName(MessageReject reason) {
+  return kMessageRejectNames[static_cast<std::size_t>(reason)];
+}
 
 CollectorCounters::CollectorCounters(const std::vector<Site>& sites)
     : site_count_(sites.size()),
@@ -75,6 +83,8 @@ void CollectorCounters::Write(const std::vector<Site>& site_list,
              "Event requests answered with an error, by reason (one per request).");
   out.Family("oceanus_validation_failures_total", "counter",
              "Fields that failed validation, by site, field and reason.");
+  out.Family("oceanus_messages_rejected_total", "counter",
+             "Messages of a JSON request (segment) refused one by one, by site and reason.");
   for (std::size_t s = 0; s < sites; ++s) {
     const Site& site = site_list[s];
     out.Sample(
@@ -86,6 +96,14 @@ void CollectorCounters::Write(const std::vector<Site>& site_list,
       out.Sample(
           "oceanus_events_rejected_total", {{"site", site.name}, {"reason", kRejectNames[r]}},
           sum([&](const CollectorCounters& t) -> const auto& { return t.sites_[s].rejected[r]; }));
+    }
+    for (std::size_t r = 0; r < kMessageRejects; ++r) {
+      const double n = sum([&](const CollectorCounters& t) -> const auto& {
+        return t.sites_[s].messages_rejected[r];
+      });
+      if (n == 0) continue;
+      out.Sample("oceanus_messages_rejected_total",
+                 {{"site", site.name}, {"reason", kMessageRejectNames[r]}}, n);
     }
     for (std::size_t f = 0; f < site.builder.field_count(); ++f) {
       for (std::size_t k = 0; k < event::kFailureKinds; ++k) {

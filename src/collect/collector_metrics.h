@@ -29,15 +29,33 @@ enum class EndpointLabel : std::uint8_t {
   kPirate,
   kGaze,
   kPierce,
+  kSegment,  // /v1/… (the Segment-compatible API)
   kHealth,   // /hc, /lb
   kStatic,   // /robots.txt, /favicon.ico, /static/...
   kOther,    // unknown paths, CORS preflight
   kInvalid,  // the request could not be parsed as HTTP (or was over a limit)
 };
-inline constexpr std::size_t kEndpointLabels = 8;
+inline constexpr std::size_t kEndpointLabels = 9;
 
 enum class RejectReason : std::uint8_t { kInvalid, kMalformed, kMediaType, kUnavailable };
 inline constexpr std::size_t kRejectReasons = 4;
+
+// Why one message of a JSON request (a segment call or batch) was refused, when the others
+// of the request may still be stored: oceanus_messages_rejected_total{site,reason}. Each such
+// message also counts once as received and once as rejected (kInvalid).
+enum class MessageReject : std::uint8_t {
+  kNotObject,          // a batch item that is not a JSON object
+  kTooLarge,           // over the site's max_message_bytes
+  kMissingId,          // neither userId nor anonymousId
+  kMissingEvent,       // a track without event
+  kMissingGroupId,     // a group without groupId
+  kMissingPreviousId,  // an alias without previousId
+  kUnknownType,        // a type that is none of the API's
+  kInvalidFields,      // a schema field failed validation (oceanus_validation_failures_total)
+};
+inline constexpr std::size_t kMessageRejects = 8;
+// "not_object", "too_large", "missing_id", … (the metric's label and the answer's reason).
+std::string_view MessageRejectName(MessageReject reason);
 
 class CollectorCounters {
  public:
@@ -46,10 +64,13 @@ class CollectorCounters {
 
   // site: index in `sites`, or -1 when the request named no known site.
   void Request(int site, EndpointLabel endpoint, int status);
-  void Received(std::size_t site) { Bump(sites_[site].received); }
-  void Queued(std::size_t site) { Bump(sites_[site].queued); }
-  void Rejected(std::size_t site, RejectReason reason) {
-    Bump(sites_[site].rejected[static_cast<std::size_t>(reason)]);
+  void Received(std::size_t site, std::uint64_t n = 1) { Bump(sites_[site].received, n); }
+  void Queued(std::size_t site, std::uint64_t n = 1) { Bump(sites_[site].queued, n); }
+  void Rejected(std::size_t site, RejectReason reason, std::uint64_t n = 1) {
+    Bump(sites_[site].rejected[static_cast<std::size_t>(reason)], n);
+  }
+  void MessageRejected(std::size_t site, MessageReject reason) {
+    Bump(sites_[site].messages_rejected[static_cast<std::size_t>(reason)]);
   }
   void FieldFailed(std::size_t site, const event::FieldError& error);
 
@@ -62,9 +83,10 @@ class CollectorCounters {
     std::atomic<std::uint64_t> received{0};
     std::atomic<std::uint64_t> queued{0};
     std::array<std::atomic<std::uint64_t>, kRejectReasons> rejected{};
+    std::array<std::atomic<std::uint64_t>, kMessageRejects> messages_rejected{};
     std::vector<std::atomic<std::uint64_t>> field_failures;  // field × kFailureKinds
   };
-  static constexpr std::array<int, 14> kStatuses = {200, 204, 302, 304, 400, 404, 405,
+  static constexpr std::array<int, 15> kStatuses = {200, 204, 302, 304, 400, 401, 404, 405,
                                                     408, 413, 415, 431, 500, 503, 0};  // 0: other
   static std::size_t StatusIndex(int status);
 

@@ -97,6 +97,10 @@ bool EventIntake::Take(const Site& site, const Call& call, Body body, Outcome& o
   return true;
 }
 
+IpAddress EventIntake::ClientIp(const Request& request) const {
+  return ResolveClientIp(request.peer, request.x_forwarded_for, trusted_proxies_);
+}
+
 bool AllowMethod(const Request& request, Methods allowed, Outcome& out) {
   const bool get = request.method == Method::kGet || request.method == Method::kHead;
   const bool post = request.method == Method::kPost;

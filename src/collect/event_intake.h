@@ -38,6 +38,11 @@ class EventIntake {
   // "stored:" text (with out.append set as for a valid event).
   bool Take(const Site& site, const Call& call, Body body, Outcome& out) const;
 
+  // The client of `request`: the peer, or behind trusted proxies the nearest untrusted hop.
+  IpAddress ClientIp(const Request& request) const;
+  // Whether `client` may ask for debug=1 answers.
+  bool Internal(const IpAddress& client) const { return internal_networks_.Contains(client); }
+
  private:
   // The body's and the query's parameters into call.scratch.params; false with a 415 or 400.
   static bool ReadParams(const Site& site, const Call& call, Body body, CollectorCounters* counters,

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "collect/collector_metrics.h"
 #include "collect/recent.h"
@@ -45,6 +46,7 @@ enum class Answer {
   kPreflight,  // 204 CORS preflight
   kNoContent,  // 204 (favicon)
   kScript,     // 200 application/javascript `content` (the tracker), cacheable, `etag`; 304
+  kJson,       // `status` with application/json `body` (the segment API)
 };
 
 struct Outcome {
@@ -56,8 +58,13 @@ struct Outcome {
   std::string_view etag;     // kScript
   bool omit_body = false;    // HEAD or 304: headers only (Content-Length still of the body)
   std::string_view allow;    // 405: the methods the path takes, for the Allow header
-  bool append = false;       // append scratch.event.record to `site` before answering
+  // Append to `site` before answering: scratch.event.record, or with `batch` every record of
+  // scratch.batch (answered once the queue has them all; 503 if it refused any).
+  bool append = false;
+  bool batch = false;
   queue::SiteId site = 0;
+  // kPreflight: the Access-Control-Allow-Headers a source allows; empty: Content-Type.
+  std::string_view preflight_headers;
   std::chrono::milliseconds delay{0};  // wait this long after the append, then answer
   bool close = false;                  // close the connection after answering
   // The stored event's id, sent back as X-Oceanus-Eid so that a caller can log or trace it.
@@ -77,7 +84,9 @@ struct Outcome {
     omit_body = false;
     allow = {};
     append = false;
+    batch = false;
     site = 0;
+    preflight_headers = {};
     delay = std::chrono::milliseconds(0);
     close = false;
     event_id = {};
@@ -86,11 +95,32 @@ struct Outcome {
   }
 };
 
+// Records appended together (a segment batch): one arena, each record ending at ends[i].
+struct RecordBatch {
+  std::string arena;
+  std::vector<std::size_t> ends;
+  void clear() {
+    arena.clear();
+    ends.clear();
+  }
+  void Add(std::string_view record) {
+    arena.append(record);
+    ends.push_back(arena.size());
+  }
+  std::size_t size() const { return ends.size(); }
+  std::string_view operator[](std::size_t i) const {
+    const std::size_t begin = i == 0 ? 0 : ends[i - 1];
+    return std::string_view(arena).substr(begin, ends[i] - begin);
+  }
+};
+
 // Per-connection buffers.
 struct Scratch {
   event::ParamList params;
   event::EventScratch event;
   std::string bad_param;
+  std::string body;   // a decoded (inflated) request body
+  RecordBatch batch;  // Outcome::batch
 };
 
 // A text/plain answer.

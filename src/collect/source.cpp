@@ -13,6 +13,9 @@ class Registered : public config::SiteSources {
   std::vector<std::string> SiteKeys(std::string_view name) const override {
     return SourceRegistry::Get().Find(name)->SiteKeys();
   }
+  std::vector<config::Field> DefaultSchema(std::string_view name) const override {
+    return SourceRegistry::Get().Find(name)->DefaultSchema();
+  }
   std::shared_ptr<const config::ComponentSettings> ParseSite(
       std::string_view name, const config::Reader& r, const YAML::Node& node,
       const config::Site& site) const override {

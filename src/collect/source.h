@@ -51,6 +51,16 @@ class Source {
   // answer. Sets out.endpoint, and out.metrics_site once the site is known. `out` has been
   // Reset. Never fails otherwise: every mistake of the client is an answer.
   virtual void Handle(const Call& call, Outcome& out) const = 0;
+  // Whether it answers OPTIONS on its paths itself (through Handle): a source whose callers
+  // send headers the collector's generic preflight does not allow (Authorization). False:
+  // the collector's 204 preflight.
+  virtual bool AnswersPreflight() const { return false; }
+  // The largest body its paths take, when it is not server.max_body_bytes (0: that one).
+  virtual std::size_t MaxBodyBytes() const { return 0; }
+  // The answer to a body over MaxBodyBytes, read no further: a 413 (the connection closes).
+  virtual void AnswerTooLarge(Outcome& out) const {
+    AnswerText(out, 413, "request body too large\n");
+  }
 };
 
 // What a source is built from.
@@ -70,6 +80,9 @@ class SourceFactory {
   virtual std::vector<std::string> Prefixes() const = 0;
   // The keys of a site's mapping it reads besides endpoint, tables, schema and description.
   virtual std::vector<std::string> SiteKeys() const { return {}; }
+  // The columns every site of this source has before its own `schema:` (see
+  // config::SiteSources::DefaultSchema); none by default.
+  virtual std::vector<config::Field> DefaultSchema() const { return {}; }
   // Parses those keys of `node` (the site's mapping; `site` has its schema parsed), failing
   // through `r` at the key's position. Null when it reads none.
   virtual std::shared_ptr<const config::ComponentSettings> ParseSite(

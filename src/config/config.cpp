@@ -53,7 +53,8 @@ void ParseFieldSource(const Reader& r, const YAML::Node& node, Field& f) {
                                   {"user_agent", FieldSource::kUserAgent},
                                   {"now", FieldSource::kNow},
                                   {"event_id", FieldSource::kEventId},
-                                  {"device", FieldSource::kDevice}});
+                                  {"device", FieldSource::kDevice},
+                                  {"json", FieldSource::kJson}});
   }
   switch (f.from) {
     case FieldSource::kParam:
@@ -67,6 +68,13 @@ void ParseFieldSource(const Reader& r, const YAML::Node& node, Field& f) {
     case FieldSource::kDevice:
       f.source_name = node["of"] ? r.Str(node["of"]) : "ua";
       break;
+    case FieldSource::kJson:
+      f.source_name = node["path"] ? r.Str(node["path"]) : f.name;
+      if (f.source_name.empty() || f.source_name.front() == '.' || f.source_name.back() == '.' ||
+          f.source_name.find("..") != std::string::npos)
+        r.Fail(node["path"] ? node["path"] : node,
+               "field '" + f.name + "': path must be dotted keys, e.g. properties.revenue");
+      break;
     default:
       break;
   }
@@ -76,6 +84,8 @@ void ParseFieldSource(const Reader& r, const YAML::Node& node, Field& f) {
     r.Fail(node["header"], "'header' applies only to fields from: header");
   if (node["of"] && f.from != FieldSource::kDevice)
     r.Fail(node["of"], "'of' applies only to fields from: device");
+  if (node["path"] && f.from != FieldSource::kJson)
+    r.Fail(node["path"], "'path' applies only to fields from: json");
 }
 
 // The field's type and the checks and rewrites applied to its value.
@@ -144,10 +154,10 @@ void ParseFieldColumn(const Reader& r, const YAML::Node& node, Field& f) {
 }
 
 Field ParseField(const Reader& r, const YAML::Node& node) {
-  r.ExpectKeys(
-      node, "a field",
-      {"name", "from", "param", "header", "of", "type", "required", "max_length", "on_overflow",
-       "pattern", "transform", "delete_chars", "json", "ip", "default", "mode", "description"});
+  r.ExpectKeys(node, "a field",
+               {"name", "from", "param", "header", "of", "path", "type", "required", "max_length",
+                "on_overflow", "pattern", "transform", "delete_chars", "json", "ip", "default",
+                "mode", "description"});
   Field f;
   f.line = r.Line(node);
   if (!node["name"]) r.Fail(node, "a field needs a name");
@@ -185,18 +195,29 @@ Site ParseSite(const Reader& r, const SiteSources& sources, const YAML::Node& ke
                             {{"daily", TableLayout::kDaily}, {"single", TableLayout::kSingle}});
   }
   const YAML::Node schema = node["schema"];
-  if (!schema || !schema.IsSequence() || schema.size() == 0)
+  site.schema = sources.DefaultSchema(site.endpoint);
+  for (auto& f : site.schema) f.line = site.line;
+  const bool has_defaults = !site.schema.empty();
+  if (schema ? !schema.IsSequence() || (schema.size() == 0 && !has_defaults) : !has_defaults)
     r.Fail(schema ? schema : key, "site '" + site.name + "' needs a schema: a list of fields");
-  std::set<std::string> names;
+  std::set<std::string> listed;
   for (const auto& item : schema) {
     Field f = ParseField(r, item);
-    if (!names.insert(f.name).second) r.Fail(item, "field '" + f.name + "' is defined twice");
-    site.schema.push_back(std::move(f));
+    if (!listed.insert(f.name).second) r.Fail(item, "field '" + f.name + "' is defined twice");
+    auto same = std::find_if(site.schema.begin(), site.schema.end(),
+                             [&](const Field& d) { return d.name == f.name; });
+    if (same != site.schema.end()) {
+      *same = std::move(f);
+    } else {
+      site.schema.push_back(std::move(f));
+    }
   }
+  std::set<std::string> names;
+  for (const auto& f : site.schema) names.insert(f.name);
   for (const auto& f : site.schema) {
     if (f.from == FieldSource::kDevice && !names.count(f.source_name))
-      r.Fail(schema, "field '" + f.name + "' derives from '" + f.source_name +
-                         "', which is not in the schema");
+      r.Fail(schema ? schema : key, "field '" + f.name + "' derives from '" + f.source_name +
+                                        "', which is not in the schema");
   }
   if (!names.count("eid")) {
     // The event id is the idempotency key of every sink: it is always there.
@@ -211,7 +232,7 @@ Site ParseSite(const Reader& r, const SiteSources& sources, const YAML::Node& ke
     auto it = std::find_if(site.schema.begin(), site.schema.end(),
                            [](const Field& f) { return f.name == "eid"; });
     if (it->from != FieldSource::kEventId)
-      r.Fail(schema, "field 'eid' is the event id and must be from: event_id");
+      r.Fail(schema ? schema : key, "field 'eid' is the event id and must be from: event_id");
   }
   site.source = sources.ParseSite(site.endpoint, r, node, site);
   return site;
@@ -360,6 +381,8 @@ const char* ToString(FieldSource s) {
       return "event_id";
     case FieldSource::kDevice:
       return "device";
+    case FieldSource::kJson:
+      return "json";
   }
   return "?";
 }

@@ -32,6 +32,9 @@ enum class FieldSource {
   kNow,        // the server clock, UTC, "YYYY-MM-DD HH:MM:SS.ffffff"
   kEventId,    // a fresh time-ordered unique id (UUIDv7 text)
   kDevice,     // pc / mobile / tablet / bot / "" derived from another field (`of`, default ua)
+  kJson,       // a value of the request's JSON message (`path`: "properties.revenue"), for the
+               // sources whose bodies are JSON (segment): a string as its text, a number or
+               // boolean as written, an object or array as compact JSON; null counts as absent
 };
 
 enum class FieldType { kString, kInteger, kFloat, kBoolean, kTimestamp };
@@ -42,7 +45,8 @@ enum class ColumnMode { kNullable, kRequired };
 struct Field {
   std::string name;
   FieldSource from = FieldSource::kParam;
-  std::string source_name;  // parameter or header name, or for kDevice the field it reads
+  // Parameter or header name, for kDevice the field it reads, for kJson the dotted path.
+  std::string source_name;
   FieldType type = FieldType::kString;
   bool required = false;
   std::size_t max_length = 0;  // in Unicode code points; 0 = unlimited
@@ -134,6 +138,13 @@ class SiteSources {
   // The keys of a site's mapping the source `name` (one that Has) reads besides the common
   // ones (endpoint, tables, schema, description).
   virtual std::vector<std::string> SiteKeys(std::string_view name) const = 0;
+  // The schema a site of source `name` has before its own `schema:` (segment's columns);
+  // empty for most sources. A site of a source with default fields may omit `schema:`; a
+  // field it lists replaces the default of the same name or is added after them.
+  virtual std::vector<Field> DefaultSchema(std::string_view name) const {
+    (void)name;
+    return {};
+  }
   // Parses and validates those keys of `node` (the site's mapping) for `site`, whose schema
   // is parsed; a mistake fails through `r` at its position. Null when the source has none.
   virtual std::shared_ptr<const ComponentSettings> ParseSite(std::string_view name, const Reader& r,

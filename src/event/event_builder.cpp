@@ -164,12 +164,22 @@ bool EventBuilder::Extract(const config::Field& f, std::size_t i, const RequestF
       return false;
     }
     case FieldSource::kEventId: {
-      char buf[36];
-      thread.ids.Next(request.now, buf);
-      v.assign(buf, sizeof buf);
+      if (!request.event_id.empty()) {
+        v.assign(request.event_id);
+      } else {
+        char buf[36];
+        thread.ids.Next(request.now, buf);
+        v.assign(buf, sizeof buf);
+      }
       scratch.present[i] = 1;
       return false;
     }
+    case FieldSource::kJson:
+      scratch.json_canonical = false;
+      if (request.json != nullptr &&
+          request.json->Get(f.source_name, scratch.json_value, scratch.json_canonical))
+        raw = scratch.json_value;
+      return true;
     case FieldSource::kDevice:
       return false;  // derived after every other field
   }
@@ -215,7 +225,12 @@ bool EventBuilder::BuildField(std::size_t i, const RequestFacts& request, Thread
   }
   if (cf.pattern && !RE2::FullMatch(v, *cf.pattern))
     return fail(FailureKind::kPattern, "does not match " + f.pattern);
-  if (f.json) {
+  // An object or array the JSON source gave in canonical form, and that nothing has changed
+  // since (no transform, not truncated), needs no second parse.
+  const bool canonical = f.from == FieldSource::kJson && scratch.json_canonical &&
+                         f.transforms.empty() && f.delete_chars.empty() &&
+                         v.size() == scratch.json_value.size();
+  if (f.json && !canonical) {
     Status s = CanonicalJson(v, scratch.tmp);
     if (!s.ok()) return fail(FailureKind::kNotJson, "not valid JSON: " + s.message());
     v.swap(scratch.tmp);

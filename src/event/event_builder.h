@@ -36,13 +36,29 @@ class HeaderSource {
   virtual std::string_view Get(std::string_view name) const = 0;  // "" when absent
 };
 
+// The JSON message of a request, for fields `from: json` (the segment source's messages).
+class JsonSource {
+ public:
+  virtual ~JsonSource() = default;
+  // The value at the dotted `path` ("properties.revenue") into `out`: a string as its text, a
+  // number or boolean as written, an object or array as JSON. False when the path is not
+  // there or its value is null. `canonical` is set when `out` is an object or array already
+  // in the canonical form of event/json.h, so that a `json: true` field need not parse it
+  // again; left false otherwise.
+  virtual bool Get(std::string_view path, std::string& out, bool& canonical) const = 0;
+};
+
 // What the collector knows of one request besides its headers.
 struct RequestFacts {
   const ParamList* params = nullptr;
   const HeaderSource* headers = nullptr;
+  const JsonSource* json = nullptr;  // null: fields from: json are absent
   std::string_view user_agent;
   std::string_view client_ip;  // resolved through trusted proxies, normalised
   std::chrono::system_clock::time_point now;
+  // When set, the event id (36 characters) that fields from: event_id take instead of a
+  // fresh one: a source whose messages carry their own idempotency key derives it.
+  std::string_view event_id;
 };
 
 // State owned by one I/O thread.
@@ -81,6 +97,8 @@ struct EventScratch {
   std::vector<char> present;        // per schema field
   std::string record;               // the JSON record, as queued
   std::string tmp;
+  std::string json_value;       // the value of a field from: json, before it is normalised
+  bool json_canonical = false;  // json_value is canonical JSON (JsonSource::Get)
   std::vector<FieldError> errors;
 };
 

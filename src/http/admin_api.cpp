@@ -25,6 +25,10 @@ std::int64_t NowMicros() {
       .count();
 }
 
+// The columns a visitor is found by: the beacons' session and member ids, and a segment
+// site's user_id and anonymous_id.
+constexpr const char* kVisitorKeys[] = {"sid", "uid", "user_id", "anonymous_id"};
+
 }  // namespace
 
 AdminResponse TailAnswer(const config::Config& config, const Server* server,
@@ -39,7 +43,7 @@ AdminResponse TailAnswer(const config::Config& config, const Server* server,
   std::vector<std::string> event_needles, rejection_needles;
   std::string site_filter;
   if (auto s = params.Get("site"); s && !s->empty()) site_filter = std::string(*s);
-  for (const char* key : {"sid", "uid"}) {
+  for (const char* key : kVisitorKeys) {
     auto v = params.Get(key);
     if (!v || v->empty()) continue;
     std::string needle = "\"";
@@ -90,7 +94,7 @@ AdminResponse VisitorAnswer(const config::Config& config, sink::HistorySource* h
   const config::Site* site = site_name ? config.FindSite(*site_name) : nullptr;
   if (site == nullptr) return BadRequest("site: give one of the configured sites");
   std::string column, value;
-  for (const char* key : {"sid", "uid"}) {
+  for (const char* key : kVisitorKeys) {
     auto v = params.Get(key);
     if (v && !v->empty()) {
       column = key;
@@ -98,7 +102,7 @@ AdminResponse VisitorAnswer(const config::Config& config, sink::HistorySource* h
       break;
     }
   }
-  if (column.empty()) return BadRequest("give sid or uid");
+  if (column.empty()) return BadRequest("give sid, uid, user_id or anonymous_id");
   bool has_column = false;
   for (const auto& f : site->schema) has_column = has_column || f.name == column;
   if (!has_column) return BadRequest("site " + site->name + " has no field " + column);

@@ -44,6 +44,8 @@ std::string_view ReasonPhrase(int status) {
       return "Not Modified";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
     case 404:
       return "Not Found";
     case 405:
@@ -107,7 +109,23 @@ void AppendResponse(std::string& out, const collect::Outcome& o, bool keep_alive
       out += kNoCache;
       break;
     case collect::Answer::kPreflight:
-      out += kPreflight;
+      if (o.preflight_headers.empty()) {
+        out += kPreflight;
+      } else {
+        out += "Access-Control-Allow-Methods: POST, OPTIONS\r\nAccess-Control-Allow-Headers: ";
+        out += o.preflight_headers;
+        out += "\r\nAccess-Control-Max-Age: 86400\r\n";
+      }
+      break;
+    case collect::Answer::kJson:
+      out += "Content-Type: application/json\r\n";
+      if (o.status == 503) out += "Retry-After: 1\r\n";
+      if (o.status == 405 && !o.allow.empty()) {
+        out += "Allow: ";
+        out += o.allow;
+        out += "\r\n";
+      }
+      body = o.body;
       break;
     case collect::Answer::kNoContent:
       out += "Cache-Control: max-age=86400\r\n";

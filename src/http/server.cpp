@@ -226,20 +226,32 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
                         status.ToString(), suppressed);
         }
       }
-      worker_.counters.Rejected(outcome_.site, collect::RejectReason::kUnavailable);
+      worker_.counters.Rejected(outcome_.site, collect::RejectReason::kUnavailable, Records());
       const int site = outcome_.metrics_site;
       const auto endpoint = outcome_.endpoint;
+      const bool json = outcome_.answer == collect::Answer::kJson;
       outcome_.Reset();
       outcome_.metrics_site = site;
       outcome_.endpoint = endpoint;
-      outcome_.answer = collect::Answer::kText;
       outcome_.status = 503;
-      outcome_.body = "the event could not be stored; try again\n";
+      if (json) {
+        outcome_.answer = collect::Answer::kJson;
+        outcome_.body =
+            R"({"success":false,"message":"the events could not be stored; try again"})";
+      } else {
+        outcome_.answer = collect::Answer::kText;
+        outcome_.body = "the event could not be stored; try again\n";
+      }
       return Respond();
     }
-    worker_.counters.Queued(outcome_.site);
-    worker_.recent.events.Add(std::chrono::system_clock::now(), outcome_.site,
-                              scratch_.event.record);
+    worker_.counters.Queued(outcome_.site, Records());
+    const auto now = std::chrono::system_clock::now();
+    if (outcome_.batch) {
+      for (std::size_t i = 0; i < scratch_.batch.size(); ++i)
+        worker_.recent.events.Add(now, outcome_.site, scratch_.batch[i]);
+    } else {
+      worker_.recent.events.Add(now, outcome_.site, scratch_.event.record);
+    }
     if (outcome_.delay.count() > 0) {
       if (!timer_) timer_.emplace(stream_.get_executor());
       timer_->expires_after(outcome_.delay);
@@ -252,6 +264,33 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   }
 
  private:
+  // Tells the session once every record of a batch is appended: OK if all were, else the
+  // first failure (the client retries the whole batch; the records already stored are the
+  // same events again, which the sinks keep once by eid).
+  class BatchAppended : public queue::AppendHandler {
+   public:
+    BatchAppended(std::shared_ptr<Session> session, std::size_t count)
+        : session_(std::move(session)), remaining_(count) {}
+    void Appended(Status status) override {
+      if (!status.ok() && first_failure_.ok()) first_failure_ = std::move(status);
+      if (--remaining_ == 0) session_->Appended(std::move(first_failure_));
+    }
+
+   private:
+    std::shared_ptr<Session> session_;
+    std::size_t remaining_;
+    Status first_failure_;
+  };
+
+  std::size_t Records() const { return outcome_.batch ? scratch_.batch.size() : 1; }
+
+  void AppendBatch() {
+    const std::size_t n = scratch_.batch.size();
+    auto done = std::make_shared<BatchAppended>(shared_from_this(), n);
+    for (std::size_t i = 0; i < n; ++i)
+      worker_.writer->Append(outcome_.site, scratch_.batch[i], done);
+  }
+
   void DoRead() {
     if (worker_.draining) return Close();
     if (buffer_.size() == 0) {
@@ -274,7 +313,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   void ReadRequest() {
     parser_.emplace();
     parser_->header_limit(worker_.header_limit);
-    parser_->body_limit(worker_.server.max_body_bytes);
+    parser_->body_limit(worker_.collector->MaxBodyBytes());
     stream_.expires_after(worker_.server.read_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
@@ -293,6 +332,11 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     }
     if (auto refusal = CheckTransferEncoding(req.version(), has_te, te.value()))
       return SendError(refusal->status, std::string(refusal->reason));
+    // The head was read with the largest limit of any path; the body gets its path's own.
+    const std::size_t limit = worker_.collector->BodyLimit(View(req.target()));
+    const auto length = parser_->content_length();
+    if (length && *length > limit) return SendTooLarge();
+    parser_->body_limit(limit);
     if (parser_->is_done()) return Handle();
     if (ExpectsContinue(req.version(), View(req[bhttp::field::expect]))) {
       // A Content-Length over max_body_bytes was refused above (413) without this.
@@ -314,7 +358,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   void OnRead(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream) return Close();
     if (ec == bhttp::error::header_limit) return SendError(431, "request headers too large\n");
-    if (ec == bhttp::error::body_limit) return SendError(413, "request body too large\n");
+    if (ec == bhttp::error::body_limit) return SendTooLarge();
     // A timeout has already closed the socket (tcp_stream does): nothing can be answered,
     // as with nginx's client_header_timeout.
     if (ec == beast::error::timeout) return Close();
@@ -345,10 +389,23 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     request.counters = &worker_.counters;
     request.recent = &worker_.recent;
     worker_.collector->Handle(request, worker_.thread_state, scratch_, outcome_);
+    if (outcome_.append && outcome_.batch) return AppendBatch();
     if (outcome_.append) {
       worker_.writer->Append(outcome_.site, scratch_.event.record, shared_from_this());
       return;
     }
+    Respond();
+  }
+
+  // 413 for a body over its path's limit, in the words of the path's source; the rest of the
+  // body is not read, so the connection closes.
+  void SendTooLarge() {
+    outcome_.Reset();
+    outcome_.endpoint = collect::EndpointLabel::kInvalid;
+    worker_.collector->AnswerTooLarge(View(parser_->get().target()), outcome_);
+    outcome_.omit_body = head_;
+    outcome_.close = true;
+    keep_alive_ = false;
     Respond();
   }
 

@@ -1,4 +1,4 @@
-// EncodeBase64 (see base64.h).
+// EncodeBase64 and DecodeBase64 (see base64.h).
 #include "util/base64.h"
 
 namespace oceanus {
@@ -29,6 +29,37 @@ std::string EncodeBase64(std::string_view bytes, Base64Alphabet alphabet) {
   if (rest == 2) out += table[(v >> 6) & 63];
   if (pad) out += rest == 1 ? "==" : "=";
   return out;
+}
+
+bool DecodeBase64(std::string_view text, std::string& out) {
+  out.clear();
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  if (text.size() % 4 == 1) return false;
+  unsigned acc = 0;
+  int bits = 0;
+  for (const char c : text) {
+    int v;
+    if (c >= 'A' && c <= 'Z') {
+      v = c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      v = c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      v = c - '0' + 52;
+    } else if (c == '+') {
+      v = 62;
+    } else if (c == '/') {
+      v = 63;
+    } else {
+      return false;
+    }
+    acc = (acc << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  return true;
 }
 
 }  // namespace oceanus

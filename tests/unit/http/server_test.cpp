@@ -23,18 +23,26 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr const char* kConfig = R"(
+server:
+  max_body_bytes: 1KiB
 sites:
   page:
     endpoint: swallow
     schema:
       - {name: evt}
+  app:
+    endpoint: segment
+    write_keys: [k1]
+    max_batch_bytes: 4KiB
 )";
 
 // What the test and the server's writer share.
 struct WriterState {
   std::mutex mu;
-  bool hold = false;        // keep appends unanswered (as an fsync in group commit does)
-  bool throw_next = false;  // the next Append throws std::bad_alloc
+  bool hold = false;                  // keep appends unanswered (as an fsync in group commit does)
+  bool throw_next = false;            // the next Append throws std::bad_alloc
+  int fail_after = -1;                // appends after this many fail (-1: none fails)
+  std::vector<std::string> appended;  // the records accepted
   std::vector<std::shared_ptr<queue::AppendHandler>> held;
   PostFn post;
 
@@ -57,7 +65,7 @@ class FakeWriter final : public queue::QueueWriter {
   // completion is posted back to the I/O thread.
   ~FakeWriter() override { state_->Release(); }
 
-  void Append(queue::SiteId, std::string_view,
+  void Append(queue::SiteId, std::string_view record,
               std::shared_ptr<queue::AppendHandler> done) override {
     {
       std::lock_guard lock(state_->mu);
@@ -69,6 +77,12 @@ class FakeWriter final : public queue::QueueWriter {
         state_->held.push_back(std::move(done));
         return;
       }
+      if (state_->fail_after >= 0 &&
+          state_->appended.size() >= static_cast<std::size_t>(state_->fail_after)) {
+        done->Appended(Status::IoError("disk full"));
+        return;
+      }
+      state_->appended.emplace_back(record);
     }
     done->Appended(Status::Ok());
   }
@@ -203,6 +217,69 @@ TEST_F(ServerTest, AppendsStillHeldWhenTheServerIsDestroyedCloseTheirConnections
   server_.reset();
   const Received r = ReadUntilClosed(client, 5s);
   EXPECT_TRUE(r.closed) << "the connection was left open: its session outlived the server";
+}
+
+// A POST with `body` to `target` (Basic auth with the segment site's key), the whole answer.
+std::string Post(std::uint16_t port, std::string_view target, const std::string& body) {
+  UniqueFd fd = Connect(port);
+  if (!fd.valid()) return "no connection";
+  const std::string request = "POST " + std::string(target) +
+                              " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                              "Authorization: Basic azE6\r\nContent-Type: application/json\r\n"
+                              "Content-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  ::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL);
+  return ReadUntilClosed(fd).bytes;
+}
+
+std::string Batch(int messages, std::size_t padding = 0) {
+  std::string body = R"({"batch":[)";
+  for (int i = 0; i < messages; ++i)
+    body += std::string(i ? "," : "") + R"({"type":"track","event":"E","userId":"u)" +
+            std::to_string(i) + R"(","properties":{"p":")" + std::string(padding, 'x') + "\"}}";
+  return body + "]}";
+}
+
+TEST_F(ServerTest, ABatchIsAnsweredOnceTheQueueHasEveryMessage) {
+  const std::string r = Post(server_->port(), "/v1/batch", Batch(3));
+  EXPECT_EQ(r.substr(0, 15), "HTTP/1.1 200 OK") << r;
+  EXPECT_EQ(r.substr(r.size() - 16), R"({"success":true})") << r;
+  std::lock_guard lock(state_->mu);
+  ASSERT_EQ(state_->appended.size(), 3u);
+  EXPECT_NE(state_->appended[2].find(R"("user_id":"u2")"), std::string::npos);
+}
+
+TEST_F(ServerTest, ABatchTheQueueCannotWholeStoreIs503) {
+  state_->fail_after = 1;
+  const std::string r = Post(server_->port(), "/v1/batch", Batch(3));
+  EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 503") << r;
+  EXPECT_NE(r.find("Content-Type: application/json\r\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("Retry-After: 1\r\n"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"({"success":false,"message":"the events could not be stored; try again"})"),
+            std::string::npos)
+      << r;
+  // A beacon the queue refuses keeps its text answer.
+  UniqueFd fd = Connect(server_->port());
+  Send(fd, kBeacon);
+  const std::string beacon = ReadUntilClosed(fd).bytes;
+  EXPECT_EQ(beacon.substr(0, 12), "HTTP/1.1 503");
+  EXPECT_NE(beacon.find("the event could not be stored; try again\n"), std::string::npos);
+}
+
+TEST_F(ServerTest, EachPathHasItsBodyLimit) {
+  // server.max_body_bytes (1 KiB) for the beacons, max_batch_bytes (4 KiB) for /v1/.
+  const std::string form(2000, 'a');
+  std::string r = Post(server_->port(), "/swallow/page", form);
+  EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 413") << r;
+  EXPECT_NE(r.find("request body too large\n"), std::string::npos) << r;
+  r = Post(server_->port(), "/v1/batch", Batch(2, 900));
+  EXPECT_EQ(r.substr(0, 15), "HTTP/1.1 200 OK") << r;
+  r = Post(server_->port(), "/v1/batch", Batch(5, 900));
+  EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 413") << r;
+  EXPECT_NE(
+      r.find(R"j({"success":false,"message":"request body larger than max_batch_bytes (4096)"})j"),
+      std::string::npos)
+      << r;
 }
 
 }  // namespace

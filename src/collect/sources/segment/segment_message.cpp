@@ -1,0 +1,271 @@
+// Segment messages: types, times, checks and event ids; see segment_message.h.
+#include "collect/sources/segment/segment_message.h"
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <cstring>
+
+#include "util/time.h"
+
+namespace oceanus::collect::segment {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+struct PathName {
+  std::string_view path;
+  CallType call;
+};
+constexpr std::array<PathName, 15> kPaths = {{
+    {"track", CallType::kTrack},
+    {"t", CallType::kTrack},
+    {"page", CallType::kPage},
+    {"p", CallType::kPage},
+    {"screen", CallType::kScreen},
+    {"s", CallType::kScreen},
+    {"identify", CallType::kIdentify},
+    {"i", CallType::kIdentify},
+    {"group", CallType::kGroup},
+    {"g", CallType::kGroup},
+    {"alias", CallType::kAlias},
+    {"a", CallType::kAlias},
+    {"batch", CallType::kBatch},
+    {"b", CallType::kBatch},
+    {"import", CallType::kBatch},
+}};
+
+bool Digits(std::string_view s, std::size_t at, std::size_t n, int& value) {
+  if (at + n > s.size()) return false;
+  value = 0;
+  for (std::size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    value = value * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+void WriteTime(Clock::time_point t, std::string& out) {
+  char buf[kUtcMicrosLength];
+  out.assign(buf, FormatUtcMicros(t, buf));
+}
+
+}  // namespace
+
+std::optional<CallType> CallOfPath(std::string_view rest) {
+  if (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  for (const auto& p : kPaths)
+    if (p.path == rest) return p.call;
+  return std::nullopt;
+}
+
+std::optional<CallType> CallOfType(std::string_view type) {
+  for (const auto& p : kPaths)
+    if (p.path == type && p.path.size() > 1 && p.call != CallType::kBatch) return p.call;
+  return std::nullopt;
+}
+
+std::string_view TypeName(CallType call) {
+  switch (call) {
+    case CallType::kTrack:
+      return "track";
+    case CallType::kPage:
+      return "page";
+    case CallType::kScreen:
+      return "screen";
+    case CallType::kIdentify:
+      return "identify";
+    case CallType::kGroup:
+      return "group";
+    case CallType::kAlias:
+      return "alias";
+    case CallType::kBatch:
+      return "batch";
+  }
+  return "";
+}
+
+std::optional<Clock::time_point> ParseIsoTime(std::string_view s) {
+  int year, month, day, hour, minute, second;
+  if (!Digits(s, 0, 4, year) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, month) ||
+      s[7] != '-' || !Digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !Digits(s, 11, 2, hour) || s[13] != ':' || !Digits(s, 14, 2, minute) || s[16] != ':' ||
+      !Digits(s, 17, 2, second))
+    return std::nullopt;
+  const std::chrono::year_month_day date{std::chrono::year(year),
+                                         std::chrono::month(static_cast<unsigned>(month)),
+                                         std::chrono::day(static_cast<unsigned>(day))};
+  if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  std::size_t at = 19;
+  long micros = 0;
+  if (at < s.size() && s[at] == '.') {
+    ++at;
+    std::size_t digits = 0;
+    while (at < s.size() && s[at] >= '0' && s[at] <= '9') {
+      if (digits < 6) micros = micros * 10 + (s[at] - '0');
+      ++digits;
+      ++at;
+    }
+    if (digits == 0) return std::nullopt;
+    for (std::size_t d = digits; d < 6; ++d) micros *= 10;
+  }
+  int offset_minutes = 0;
+  if (at < s.size() && (s[at] == 'Z' || s[at] == 'z')) {
+    ++at;
+  } else if (at < s.size() && (s[at] == '+' || s[at] == '-')) {
+    const int sign = s[at] == '-' ? -1 : 1;
+    int oh, om;
+    if (!Digits(s, at + 1, 2, oh)) return std::nullopt;
+    std::size_t m = at + 3;
+    if (m < s.size() && s[m] == ':') ++m;
+    if (!Digits(s, m, 2, om) || oh > 23 || om > 59) return std::nullopt;
+    offset_minutes = sign * (oh * 60 + om);
+    at = m + 2;
+  }
+  if (at != s.size()) return std::nullopt;
+  const auto t = std::chrono::sys_days(date) + std::chrono::hours(hour) +
+                 std::chrono::minutes(minute - offset_minutes) + std::chrono::seconds(second) +
+                 std::chrono::microseconds(micros);
+  return std::chrono::time_point_cast<Clock::duration>(t);
+}
+
+MessageView::MessageView(const JsonTape& tape, std::size_t index, CallType call,
+                         const BatchDefaults& defaults, Clock::time_point received)
+    : tape_(tape), index_(index), received_(received), timestamp_(received) {
+  if (tape_.kind(index_) != JsonTape::Kind::kObject) return;
+  if (call != CallType::kBatch) {
+    type_ = call;
+  } else if (auto type = tape_.String(index_, "type")) {
+    type_ = CallOfType(*type);
+  }
+  context_ = tape_.Member(index_, "context");
+  if (context_ && tape_.kind(*context_) != JsonTape::Kind::kObject) context_.reset();
+  if (!context_) context_ = defaults.context;
+  auto time_of = [&](std::string_view name) -> std::optional<Clock::time_point> {
+    if (auto text = tape_.String(index_, name)) return ParseIsoTime(*text);
+    return std::nullopt;
+  };
+  original_ = time_of("originalTimestamp");
+  if (!original_) original_ = time_of("timestamp");
+  sent_ = time_of("sentAt");
+  if (!sent_ && defaults.sent_at && tape_.kind(*defaults.sent_at) == JsonTape::Kind::kString)
+    sent_ = ParseIsoTime(tape_.text(*defaults.sent_at));
+  if (original_ && sent_) {
+    timestamp_ = received_ - (*sent_ - *original_);
+  } else if (original_) {
+    timestamp_ = *original_;
+  }
+}
+
+std::optional<MessageReject> MessageView::Check() const {
+  if (tape_.kind(index_) != JsonTape::Kind::kObject) return MessageReject::kNotObject;
+  if (!type_) return MessageReject::kUnknownType;
+  auto present = [&](std::string_view name) {
+    const auto m = tape_.Member(index_, name);
+    if (!m) return false;
+    const auto kind = tape_.kind(*m);
+    if (kind == JsonTape::Kind::kString) return !tape_.text(*m).empty();
+    return kind == JsonTape::Kind::kNumber;
+  };
+  if (!present("userId") && !present("anonymousId")) return MessageReject::kMissingId;
+  if (*type_ == CallType::kTrack && !present("event")) return MessageReject::kMissingEvent;
+  if (*type_ == CallType::kGroup && !present("groupId")) return MessageReject::kMissingGroupId;
+  if (*type_ == CallType::kAlias && !present("previousId"))
+    return MessageReject::kMissingPreviousId;
+  return std::nullopt;
+}
+
+std::string_view MessageView::Explain(MessageReject reject) {
+  switch (reject) {
+    case MessageReject::kNotObject:
+      return "a message must be a JSON object";
+    case MessageReject::kTooLarge:
+      return "the message is larger than max_message_bytes";
+    case MessageReject::kMissingId:
+      return "a message needs userId or anonymousId";
+    case MessageReject::kMissingEvent:
+      return "a track call needs event";
+    case MessageReject::kMissingGroupId:
+      return "a group call needs groupId";
+    case MessageReject::kMissingPreviousId:
+      return "an alias call needs previousId";
+    case MessageReject::kUnknownType:
+      return "type must be track, page, screen, identify, group or alias";
+    case MessageReject::kInvalidFields:
+      return "a field of the site's schema is invalid";
+  }
+  return "";
+}
+
+bool MessageView::EventId(std::string_view site, char* out) const {
+  const auto id = tape_.Member(index_, "messageId");
+  if (!id) return false;
+  const auto kind = tape_.kind(*id);
+  if ((kind != JsonTape::Kind::kString && kind != JsonTape::Kind::kNumber) ||
+      tape_.text(*id).empty())
+    return false;
+  MessageEventId(site, tape_.text(*id), out);
+  return true;
+}
+
+std::optional<std::string_view> MessageView::ContextString(std::string_view name) const {
+  if (!context_) return std::nullopt;
+  return tape_.String(*context_, name);
+}
+
+bool MessageView::Get(std::string_view path, std::string& out, bool& canonical) const {
+  if (path == "type") {
+    if (!type_) return false;
+    out.assign(TypeName(*type_));
+    return true;
+  }
+  if (path == "timestamp") {
+    WriteTime(timestamp_, out);
+    return true;
+  }
+  if (path == "originalTimestamp" || path == "sentAt") {
+    const auto& t = path == "sentAt" ? sent_ : original_;
+    if (!t) return false;
+    WriteTime(*t, out);
+    return true;
+  }
+  if (path == "receivedAt") {
+    WriteTime(received_, out);
+    return true;
+  }
+  std::optional<std::size_t> at;
+  if (path == "context" || path.substr(0, 8) == "context.") {
+    if (!context_) return false;
+    at = path == "context" ? context_ : tape_.Find(*context_, path.substr(8));
+  } else {
+    at = tape_.Find(index_, path);
+  }
+  if (!at || !tape_.Scalar(*at, out)) return false;
+  const auto kind = tape_.kind(*at);
+  canonical = kind == JsonTape::Kind::kObject || kind == JsonTape::Kind::kArray;
+  return true;
+}
+
+void MessageEventId(std::string_view site, std::string_view message_id, char* out) {
+  static constexpr unsigned char kNamespace[16] = {0x6f, 0x63, 0x65, 0x61, 0x6e, 0x75, 0x53, 0x00,
+                                                   0x80, 0x00, 0x73, 0x65, 0x67, 0x6d, 0x65, 0x6e};
+  std::string name(reinterpret_cast<const char*>(kNamespace), sizeof kNamespace);
+  name.append(site);
+  name += '\n';
+  name.append(message_id);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(name.data(), name.size(), digest, &length, EVP_sha1(), nullptr);
+  digest[6] = static_cast<unsigned char>((digest[6] & 0x0F) | 0x50);  // version 5
+  digest[8] = static_cast<unsigned char>((digest[8] & 0x3F) | 0x80);  // RFC 9562 variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  int o = 0;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+    out[o++] = kHex[digest[i] >> 4];
+    out[o++] = kHex[digest[i] & 0xF];
+  }
+}
+
+}  // namespace oceanus::collect::segment
