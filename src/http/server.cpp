@@ -264,31 +264,13 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   }
 
  private:
-  // Tells the session once every record of a batch is appended: OK if all were, else the
-  // first failure (the client retries the whole batch; the records already stored are the
-  // same events again, which the sinks keep once by eid).
-  class BatchAppended : public queue::AppendHandler {
-   public:
-    BatchAppended(std::shared_ptr<Session> session, std::size_t count)
-        : session_(std::move(session)), remaining_(count) {}
-    void Appended(Status status) override {
-      if (!status.ok() && first_failure_.ok()) first_failure_ = std::move(status);
-      if (--remaining_ == 0) session_->Appended(std::move(first_failure_));
-    }
-
-   private:
-    std::shared_ptr<Session> session_;
-    std::size_t remaining_;
-    Status first_failure_;
-  };
-
   std::size_t Records() const { return outcome_.batch ? scratch_.batch.size() : 1; }
 
+  // Every record of the batch in one call, answered once (OK only if all are stored): the
+  // client retries the whole batch on a failure, and the sinks keep its events once by eid.
   void AppendBatch() {
-    const std::size_t n = scratch_.batch.size();
-    auto done = std::make_shared<BatchAppended>(shared_from_this(), n);
-    for (std::size_t i = 0; i < n; ++i)
-      worker_.writer->Append(outcome_.site, scratch_.batch[i], done);
+    worker_.writer->AppendAll(outcome_.site, scratch_.batch.arena, scratch_.batch.ends,
+                              shared_from_this());
   }
 
   void DoRead() {

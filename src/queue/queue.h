@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,14 @@ class QueueWriter {
   // event is durable; with durability `os` that happens before Append returns.
   virtual void Append(SiteId site, std::string_view record,
                       std::shared_ptr<AppendHandler> done) = 0;
+  // Appends several records to the site's stream, in order: record i is
+  // arena[ends[i-1], ends[i]) (arena[0, ends[0]) for the first). `done` is called once, OK
+  // when every record is durable, else with the first failure; records before a failure may
+  // be stored (a client retrying the whole batch sends the same events again, which sinks
+  // keep once by eid). The default appends them one at a time; a writer that can store them
+  // together (one write) overrides it.
+  virtual void AppendAll(SiteId site, std::string_view arena, std::span<const std::size_t> ends,
+                         std::shared_ptr<AppendHandler> done);
 };
 
 // One event as a consumer sees it.

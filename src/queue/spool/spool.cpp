@@ -152,24 +152,62 @@ class SpoolWriter final : public QueueWriter {
   }
 
   void Append(SiteId site, std::string_view record, std::shared_ptr<AppendHandler> done) override {
+    const std::size_t end = record.size();
+    AppendAll(site, record, std::span<const std::size_t>(&end, 1), std::move(done));
+  }
+
+  // The records go out in one write() per segment they fall into (almost always one): a
+  // batch costs one system call, not one per record.
+  void AppendAll(SiteId site, std::string_view arena, std::span<const std::size_t> ends,
+                 std::shared_ptr<AppendHandler> done) override {
     if (site >= segments_.size()) return done->Appended(Status::InvalidArgument("no such site"));
-    if (record.size() > spool::kMaxRecordBytes)
-      return done->Appended(Status::InvalidArgument("record larger than the spool's maximum"));
+    if (ends.empty()) return done->Appended(Status::Ok());
+    for (std::size_t i = 0; i < ends.size(); ++i) {  // before anything is written
+      if (Record(arena, ends, i).size() > spool::kMaxRecordBytes)
+        return done->Appended(Status::InvalidArgument("record larger than the spool's maximum"));
+    }
     Segment& seg = segments_[site];
     if (seg.backoff.delay.count() > 0 && Refuse(seg, *done)) return;
-    const std::uint64_t need = kHeaderBytes + record.size();
-    if (seg.fd && seg.size + need > spool_.config().segment_bytes &&
-        seg.size > kSegmentMagic.size())
-      Seal(site);
+    for (std::size_t next = 0; next < ends.size();) {
+      Result<std::size_t> written = WriteChunk(site, arena, ends, next);
+      if (!written.ok()) return done->Appended(written.status());
+      next = *written;
+    }
+    if (seg.backoff.delay.count() > 0) Recovered(site);
+    if (spool_.config().durability == queue::Durability::kOs) return done->Appended(Status::Ok());
+    gc_->waiting.push_back(std::move(done));
+    MaybeSync(gc_);
+  }
+
+ private:
+  static std::string_view Record(std::string_view arena, std::span<const std::size_t> ends,
+                                 std::size_t i) {
+    const std::size_t begin = i == 0 ? 0 : ends[i - 1];
+    return arena.substr(begin, ends[i] - begin);
+  }
+
+  // Writes records `first`… of the batch, as many as fit in the site's segment (at least
+  // one: a full segment is sealed and a new one started first), with one write(). Returns
+  // the index after the last one written.
+  Result<std::size_t> WriteChunk(SiteId site, std::string_view arena,
+                                 std::span<const std::size_t> ends, std::size_t first) {
+    Segment& seg = segments_[site];
+    const std::uint64_t limit = spool_.config().segment_bytes;
+    const auto need = [&](std::size_t i) { return kHeaderBytes + Record(arena, ends, i).size(); };
+    if (seg.fd && seg.size + need(first) > limit && seg.size > kSegmentMagic.size()) Seal(site);
     if (!seg.fd) {
       Status s = OpenSegment(site);
       if (!s.ok()) {
         Failed(site, s);
-        return done->Appended(s);
+        return s;
       }
     }
     buffer_.clear();
-    spool::EncodeRecord(buffer_, record);
+    std::size_t next = first;
+    do {
+      spool::EncodeRecord(buffer_, Record(arena, ends, next));
+      ++next;
+    } while (next < ends.size() && seg.size + buffer_.size() + need(next) <= limit);
     Status written = WriteAll(seg.fd->get(), buffer_.data(), buffer_.size());
     if (!written.ok()) {
       // Leave no half record behind: cut back to the last whole one, and start a fresh
@@ -181,18 +219,15 @@ class SpoolWriter final : public QueueWriter {
       Seal(site);
       Status failed = Status::IoError("spool write to " + seg.path + ": " + written.message());
       Failed(site, failed);
-      return done->Appended(failed);
+      return failed;
     }
-    seg.size += need;
-    if (seg.backoff.delay.count() > 0) Recovered(site);
-    if (spool_.config().durability == queue::Durability::kOs) return done->Appended(Status::Ok());
-    gc_->waiting.push_back(std::move(done));
-    if (std::find(gc_->dirty.begin(), gc_->dirty.end(), seg.fd) == gc_->dirty.end())
+    seg.size += buffer_.size();
+    if (spool_.config().durability == queue::Durability::kFsync &&
+        std::find(gc_->dirty.begin(), gc_->dirty.end(), seg.fd) == gc_->dirty.end())
       gc_->dirty.push_back(seg.fd);
-    MaybeSync(gc_);
+    return next;
   }
 
- private:
   // After a failed segment start or write (a full disk, in practice) a site's appends are
   // answered IoError without touching the disk for a growing interval, so a flood of
   // requests is not a flood of open()/write() calls and error lines. One line is logged
@@ -297,7 +332,7 @@ class SpoolWriter final : public QueueWriter {
   unsigned id_;
   std::shared_ptr<GroupCommit> gc_;
   std::vector<Segment> segments_;
-  std::string buffer_;  // reused for every record: no allocation per append
+  std::string buffer_;  // reused for every write: no allocation per append once grown
 };
 
 // ---------------------------------------------------------------------------------------

@@ -67,6 +67,10 @@ TEST(JsonTapeTest, NumbersKeepTheirTextAndBadTextIsAnError) {
   EXPECT_FALSE(tape.Scalar(*tape.Member(0, "z"), out));
   EXPECT_FALSE(tape.Parse("{\"a\":").ok());
   EXPECT_FALSE(tape.Parse("{\"a\":\"\xff\"}").ok());
+  EXPECT_FALSE(tape.Parse("{\"a long enough key\":\"plain text, then \xC3\"}").ok());
+  EXPECT_FALSE(tape.Parse(R"({"a":"\ud800"})").ok()) << "a lone surrogate escape";
+  ASSERT_TRUE(tape.Parse("{\"caf\xC3\xA9\":\"\\u00e9\xE3\x81\x82\"}").ok());
+  EXPECT_EQ(tape.text(*tape.Member(0, "caf\xC3\xA9")), "\xC3\xA9\xE3\x81\x82");
   EXPECT_FALSE(tape.Parse(std::string(100, '[') + std::string(100, ']')).ok());
   EXPECT_TRUE(tape.Parse(std::string(60, '[') + std::string(60, ']')).ok());
 }

@@ -23,6 +23,71 @@ TEST(AppendJsonStringTest, EscapesQuotesAndBackslashes) {
   EXPECT_EQ(out, R"("say \"hi\" \\ \n")");
 }
 
+// The eight-bytes-at-a-time paths against a byte-by-byte reference: every position of a
+// byte that matters (one to escape, one above 0x7F, a malformed one) in texts of every length
+// around the word size, so that it falls in a word, across two, and in the tail.
+std::string EscapedByteByByte(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"')
+      out += "\\\"";
+    else if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\b')
+      out += "\\b";
+    else if (c == '\f')
+      out += "\\f";
+    else if (c < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+TEST(AppendJsonStringTest, EveryByteThatNeedsEscapingIsFoundWhereverItIs) {
+  const std::string specials = std::string("\"\\\n\x01\x1f\x00", 6) + "\x7f\x20!#[]";
+  for (std::size_t length = 1; length <= 20; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      for (char special : specials) {
+        std::string text(length, 'a');
+        text[at] = special;
+        std::string out;
+        AppendJsonString(out, text);
+        ASSERT_EQ(out, EscapedByteByByte(text)) << "length " << length << " at " << at;
+      }
+    }
+  }
+}
+
+TEST(Utf8Test, AMalformedByteIsFoundWhereverItIs) {
+  for (std::size_t length = 1; length <= 20; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      std::string text(length, 'a');
+      text[at] = '\xff';
+      EXPECT_FALSE(IsValidUtf8(text)) << "length " << length << " at " << at;
+      if (at + 2 <= length) {
+        text.replace(at, 2, "\xC3\xA9");  // é: valid
+        EXPECT_TRUE(IsValidUtf8(text)) << "length " << length << " at " << at;
+      }
+      if (at + 3 <= length) {
+        text.replace(at, 3, "\xE3\x81\x41");  // truncated: the third byte is ASCII
+        EXPECT_FALSE(IsValidUtf8(text)) << "length " << length << " at " << at;
+      }
+    }
+  }
+}
+
 TEST(JsonStringTest, LossyReplacesInvalidUtf8AndKeepsValidText) {
   std::string out;
   AppendJsonStringLossy(out, "caf\xC3\xA9 \"x\"");

@@ -273,6 +273,116 @@ TEST_F(SpoolTest, RotationSpreadsRecordsOverSegmentsAndConsumedOnesAreDeleted) {
   EXPECT_EQ(Segments("site_a").size(), 1u);
 }
 
+// Records as QueueWriter::AppendAll takes them: one arena, where each one ends.
+struct Batch {
+  explicit Batch(const std::vector<std::string>& records) {
+    for (const auto& r : records) {
+      arena += r;
+      ends.push_back(arena.size());
+    }
+  }
+  std::string arena;
+  std::vector<std::size_t> ends;
+};
+
+TEST_F(SpoolTest, ABatchIsAnsweredOnceAndReadBackInOrder) {
+  auto spool = Open();
+  auto w = Writer(*spool, 0);
+  const auto records = Records("batch", 100);
+  const Batch batch(records);
+  auto rec = std::make_shared<Recorder>();
+  w->AppendAll(0, batch.arena, batch.ends, rec);
+  ASSERT_EQ(rec->results.size(), 1u);
+  ASSERT_TRUE(rec->results[0].ok()) << rec->results[0].ToString();
+  w->AppendAll(0, "", {}, rec);  // an empty batch is stored at once
+  ASSERT_EQ(rec->results.size(), 2u);
+  EXPECT_TRUE(rec->results[1].ok());
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, 1000);
+  ASSERT_EQ(got.size(), 100u);
+  for (std::size_t i = 0; i < records.size(); ++i) ASSERT_EQ(got[i].payload, records[i]) << i;
+}
+
+// One write() for the batch: when the file may not grow by the whole batch, nothing of it is
+// stored (record by record, the first ones would have been).
+TEST_F(SpoolTest, ABatchGoesToTheDiskInOneWrite) {
+  auto spool = Open();
+  auto w = Writer(*spool, 0);
+  AppendAll(*w, 0, Records("ok", 3));
+  const Batch batch(Records("b", 10));  // records of 12 bytes, 20 with their header
+  ::signal(SIGXFSZ, SIG_IGN);
+  rlimit old{};
+  ::getrlimit(RLIMIT_FSIZE, &old);
+  rlimit small = old;
+  small.rlim_cur = 8 + 3 * (8 + 13) + 5 * (8 + 12);  // magic, 3 records, half the batch
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  auto rec = std::make_shared<Recorder>();
+  w->AppendAll(0, batch.arena, batch.ends, rec);
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  ASSERT_EQ(rec->results.size(), 1u);
+  EXPECT_EQ(rec->results[0].code(), Status::Code::kIoError);
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, 100);
+  ASSERT_EQ(got.size(), 3u) << "part of a refused batch was stored";
+  EXPECT_EQ(spool->corrupt_records(), 0u);
+}
+
+TEST_F(SpoolTest, ABatchLargerThanASegmentSpreadsOverSegmentsInOrder) {
+  auto spool = Open({"load"}, 4096);
+  auto w = Writer(*spool, 0);
+  const auto records = Records("seg", 1000);
+  const Batch batch(records);
+  auto rec = std::make_shared<Recorder>();
+  w->AppendAll(0, batch.arena, batch.ends, rec);
+  ASSERT_EQ(rec->results.size(), 1u);
+  ASSERT_TRUE(rec->results[0].ok()) << rec->results[0].ToString();
+  const auto segments = Segments("site_a");
+  EXPECT_GT(segments.size(), 3u);
+  for (const auto& path : segments) EXPECT_LE(fs::file_size(path), 4096u) << path;
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, 2000);
+  ASSERT_EQ(got.size(), records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) ASSERT_EQ(got[i].payload, records[i]) << i;
+}
+
+TEST_F(SpoolTest, ABatchWithARecordOverTheMaximumIsRefusedWhole) {
+  auto spool = Open();
+  auto w = Writer(*spool, 0);
+  auto records = Records("ok", 3);
+  records.push_back(std::string(spool::kMaxRecordBytes + 1, 'x'));
+  const Batch batch(records);
+  auto rec = std::make_shared<Recorder>();
+  w->AppendAll(0, batch.arena, batch.ends, rec);
+  ASSERT_EQ(rec->results.size(), 1u);
+  EXPECT_EQ(rec->results[0].code(), Status::Code::kInvalidArgument);
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  EXPECT_TRUE(ReadN(*r, 100).empty());
+}
+
+// The interface's own AppendAll, for writers without a faster one: every record appended,
+// one answer, carrying the first failure.
+TEST(QueueWriterTest, TheDefaultAppendAllAppendsEachAndAnswersOnceWithTheFirstFailure) {
+  class OneByOne final : public QueueWriter {
+   public:
+    void Append(SiteId, std::string_view record, std::shared_ptr<AppendHandler> done) override {
+      appended.emplace_back(record);
+      done->Appended(record.starts_with("bad") ? Status::IoError(std::string(record))
+                                               : Status::Ok());
+    }
+    std::vector<std::string> appended;
+  };
+  OneByOne writer;
+  const Batch batch({"a", "bad1", "b", "bad2"});
+  auto rec = std::make_shared<Recorder>();
+  writer.AppendAll(0, batch.arena, batch.ends, rec);
+  EXPECT_EQ(writer.appended, (std::vector<std::string>{"a", "bad1", "b", "bad2"}));
+  ASSERT_EQ(rec->results.size(), 1u);
+  EXPECT_EQ(rec->results[0].message(), "bad1");
+  writer.AppendAll(0, "", {}, rec);
+  ASSERT_EQ(rec->results.size(), 2u);
+  EXPECT_TRUE(rec->results[1].ok());
+}
+
 TEST_F(SpoolTest, TwoWritersOneReaderEveryRecordOnce) {
   auto spool = Open({"load"}, 8192);
   auto w0 = Writer(*spool, 0);
@@ -688,6 +798,20 @@ TEST_F(SpoolTest, FsyncAnswersOnlyAfterTheSyncThatCoversTheRecord) {
   ex.Drain();
   ASSERT_EQ(later->count(), 2u);
   for (const auto& st : later->results) EXPECT_TRUE(st.ok()) << st.ToString();
+}
+
+TEST_F(SpoolTest, FsyncAnswersABatchOnceAfterTheSyncThatCoversIt) {
+  auto spool = Open({"load"}, 1 << 20, queue::Durability::kFsync);
+  ManualExecutors ex;
+  auto w = std::move(spool->MakeWriter(0, ex.Make())).value();
+  const Batch batch(Records("f", 50));
+  auto rec = std::make_shared<Recorder>();
+  w->AppendAll(0, batch.arena, batch.ends, rec);
+  EXPECT_EQ(rec->count(), 0u) << "answered before the sync";
+  ASSERT_EQ(ex.blocking.size(), 1u);
+  ex.Drain();
+  ASSERT_EQ(rec->count(), 1u);
+  EXPECT_TRUE(rec->results[0].ok()) << rec->results[0].ToString();
 }
 
 TEST_F(SpoolTest, WriterGoneWithASyncInFlightStillAnswersEveryAppendOnce) {
