@@ -98,6 +98,14 @@ TEST(SegmentMessageTest, ParsesIsoTimes) {
   EXPECT_EQ(text("2026-12-01T17:42:15.883Z"), "2026-12-01 17:42:15.883000");
   EXPECT_EQ(text("2026-12-01T18:42:15+01:00"), "2026-12-01 17:42:15.000000");
   EXPECT_EQ(text("2026-12-01T12:12:15.123456789-0530"), "2026-12-01 17:42:15.123456");
+  // Outside 1970-2199 a time is none: nanoseconds since 1970 would overflow, here or in the
+  // clock-skew rule's arithmetic.
+  EXPECT_EQ(text("1013-12-01T10:00:05Z"), "none");
+  EXPECT_EQ(text("1969-12-31T23:59:59Z"), "none");
+  EXPECT_EQ(text("2200-01-01T00:00:00Z"), "none");
+  EXPECT_EQ(text("9999-12-31T23:59:59Z"), "none");
+  EXPECT_EQ(text("1970-01-01T00:00:00Z"), "1970-01-01 00:00:00.000000");
+  EXPECT_EQ(text("2199-12-31T23:59:59Z"), "2199-12-31 23:59:59.000000");
   EXPECT_EQ(text("2026-12-01 17:42:15.5"), "2026-12-01 17:42:15.500000");
   EXPECT_EQ(text("2026-02-30T00:00:00Z"), "none");
   EXPECT_EQ(text("2026-12-01T17:42Z"), "none");
@@ -127,6 +135,12 @@ TEST(SegmentMessageTest, CorrectsTheClientsClock) {
   ASSERT_TRUE(MessageView(tape, 0, CallType::kPage, {}, received).Get("timestamp", out, canonical));
   EXPECT_EQ(out, "2026-12-01 09:00:00.000000");
   ASSERT_TRUE(tape.Parse(R"({})").ok());
+  ASSERT_TRUE(MessageView(tape, 0, CallType::kPage, {}, received).Get("timestamp", out, canonical));
+  EXPECT_EQ(out, "2026-12-01 10:17:00.000000");
+  // A sentAt two centuries after the client's time would put the call in 1826: the server's
+  // time is taken instead (found by the fuzzer).
+  ASSERT_TRUE(
+      tape.Parse(R"({"timestamp":"1970-01-01T00:00:00Z","sentAt":"2170-01-01T00:00:00Z"})").ok());
   ASSERT_TRUE(MessageView(tape, 0, CallType::kPage, {}, received).Get("timestamp", out, canonical));
   EXPECT_EQ(out, "2026-12-01 10:17:00.000000");
 }

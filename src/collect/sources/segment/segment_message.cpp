@@ -86,6 +86,19 @@ std::string_view TypeName(CallType call) {
   return "";
 }
 
+namespace {
+
+constexpr int kFirstYear = 1970;
+constexpr int kLastYear = 2199;
+
+bool InTimeRange(Clock::time_point t) {
+  const std::chrono::year_month_day date{std::chrono::floor<std::chrono::days>(t)};
+  return date.year() >= std::chrono::year(kFirstYear) &&
+         date.year() <= std::chrono::year(kLastYear);
+}
+
+}  // namespace
+
 std::optional<Clock::time_point> ParseIsoTime(std::string_view s) {
   int year, month, day, hour, minute, second;
   if (!Digits(s, 0, 4, year) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, month) ||
@@ -97,6 +110,10 @@ std::optional<Clock::time_point> ParseIsoTime(std::string_view s) {
                                          std::chrono::month(static_cast<unsigned>(month)),
                                          std::chrono::day(static_cast<unsigned>(day))};
   if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits: about 1678 to 2262. Within 1970-2199 the
+  // clock-skew rule's received - (sentAt - client time) stays inside it too (the fuzzer
+  // found year 1013 overflowing). Other years are taken as no time at all.
+  if (year < kFirstYear || year > kLastYear) return std::nullopt;
   std::size_t at = 19;
   long micros = 0;
   if (at < s.size() && s[at] == '.') {
@@ -153,6 +170,9 @@ MessageView::MessageView(const JsonTape& tape, std::size_t index, CallType call,
     sent_ = ParseIsoTime(tape_.text(*defaults.sent_at));
   if (original_ && sent_) {
     timestamp_ = received_ - (*sent_ - *original_);
+    // A correction that leaves the years ParseIsoTime takes (a sentAt centuries off) is no
+    // sane time: the server's is.
+    if (!InTimeRange(timestamp_)) timestamp_ = received_;
   } else if (original_) {
     timestamp_ = *original_;
   }
