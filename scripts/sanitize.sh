@@ -15,6 +15,8 @@
 #
 # Usage: scripts/sanitize.sh [asan|tsan]... (default: both). Any finding fails the run.
 set -euo pipefail
+# Each stage is announced with the seconds since the script started (where CI time goes).
+stage() { echo "== $* (at ${SECONDS} s)"; }
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 
@@ -40,18 +42,18 @@ export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/
 for mode in "${modes[@]}"; do
   case "$mode" in
     asan)
-      echo "== AddressSanitizer + UndefinedBehaviorSanitizer (build-asan)"
+      stage "AddressSanitizer + UndefinedBehaviorSanitizer (build-asan)"
       configure build-asan address,undefined -DOCEANUS_FUZZ=ON
       cmake --build build-asan -j"$jobs"
       # The integration tests read this to skip the one check ASan invalidates (flat RSS:
       # its quarantine keeps freed memory); LeakSanitizer checks leaks at exit instead.
       OCEANUS_SANITIZER=address ctest --test-dir build-asan --output-on-failure -j"$jobs" \
         -L 'unit|integration' --timeout 900
-      echo "== fuzz targets"
+      stage "fuzz targets"
       OCEANUS_FUZZ_BUILD_DIR=build-asan bash scripts/fuzz.sh "${OCEANUS_FUZZ_SECONDS:-20}"
       ;;
     tsan)
-      echo "== ThreadSanitizer (build-tsan)"
+      stage "ThreadSanitizer (build-tsan)"
       configure build-tsan thread
       cmake --build build-tsan -j"$jobs" --target oceanus oceanus_unit_tests
       OCEANUS_SANITIZER=thread ctest --test-dir build-tsan --output-on-failure -j"$jobs" \

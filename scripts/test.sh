@@ -8,20 +8,23 @@
 #      bounded time, and the concurrency tests under TSan.
 # OCEANUS_QUICK=1 stops after step 1 (for a quick local check; CI never sets it).
 set -euo pipefail
+# Each stage is announced with the seconds since the script started (where CI time goes).
+stage() { echo "== $* (at ${SECONDS} s)"; }
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+stage "build"
 bash scripts/build.sh
 
-echo "== clang-format"
+stage "clang-format"
 git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run --Werror
-echo "== layers"
+stage "layers"
 bash scripts/check_layers.sh >/dev/null || { bash scripts/check_layers.sh; exit 1; }
 
-echo "== unit and integration tests"
+stage "unit and integration tests"
 ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 900 -L 'unit|integration'
 [ "${OCEANUS_QUICK:-0}" = 1 ] && exit 0
 
-echo "== fault scenarios (background; log in build/fault.log)"
+stage "fault scenarios (background; log in build/fault.log)"
 ctest --test-dir build --output-on-failure -j4 --timeout 1200 -L fault >build/fault.log 2>&1 &
 fault_pid=$!
 trap 'kill -- "$fault_pid" 2>/dev/null || true' EXIT
@@ -32,7 +35,7 @@ bash scripts/sanitize.sh || sanitize_rc=$?
 fault_rc=0
 wait "$fault_pid" || fault_rc=$?
 trap - EXIT
-echo "== fault scenarios"
+stage "fault scenarios"
 cat build/fault.log
-echo "sanitizers: exit ${sanitize_rc}; fault scenarios: exit ${fault_rc}"
+echo "sanitizers: exit ${sanitize_rc}; fault scenarios: exit ${fault_rc}; ${SECONDS} s in all"
 ((sanitize_rc == 0 && fault_rc == 0))

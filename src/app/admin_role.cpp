@@ -2,7 +2,7 @@
 // API, answered from the stages this process runs.
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#include <spdlog/spdlog.h>
+#include "util/log.h"
 
 #include "app/process.h"
 #include "http/admin_api.h"

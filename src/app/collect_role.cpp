@@ -1,5 +1,5 @@
 // The collect role: HTTP → queue; and the queue every role of the process uses, opened first.
-#include <spdlog/spdlog.h>
+#include "util/log.h"
 
 #include "app/process.h"
 

@@ -1,5 +1,5 @@
 // The load and tables roles: queue → sink, and the table upkeep on its own.
-#include <spdlog/spdlog.h>
+#include "util/log.h"
 
 #include <condition_variable>
 #include <mutex>

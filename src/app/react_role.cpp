@@ -1,5 +1,5 @@
 // The react role: queue → rules → task queue; and the task queue both react and work use.
-#include <spdlog/spdlog.h>
+#include "util/log.h"
 
 #include "app/process.h"
 #include "tasks/task_queue_registry.h"

@@ -3,7 +3,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 
-#include <spdlog/spdlog.h>
+#include "util/log.h"
 
 #include <filesystem>
 #include <iostream>

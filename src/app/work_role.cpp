@@ -1,5 +1,5 @@
 // The work role: task queue → actions.
-#include <spdlog/spdlog.h>
+#include "util/log.h"
 
 #include <iostream>
 

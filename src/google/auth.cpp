@@ -6,7 +6,7 @@
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#include <spdlog/spdlog.h>
+#include "util/log.h"
 
 #include <cctype>
 #include <cstdlib>

@@ -3,10 +3,10 @@
 // everything). Bearer-token check when a token is configured.
 #include "http/admin_server.h"
 
-#include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include "util/log.h"
 
 #include <thread>
 

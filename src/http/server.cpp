@@ -19,10 +19,10 @@
 // its socket, go once the last reference does), and the other connections are unaffected.
 #include "http/server.h"
 
-#include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include "util/log.h"
 
 #include <algorithm>
 #include <atomic>

@@ -4,7 +4,7 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
-#include <spdlog/spdlog.h>
+#include "util/log.h"
 
 #include <thread>
 #include <unordered_map>

@@ -4,8 +4,8 @@
 
 #include <fcntl.h>
 #include <rapidjson/document.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
+#include "util/log.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,7 +1,7 @@
 // The reactor loop (see reactor.h).
 #include "react/reactor.h"
 
-#include <spdlog/spdlog.h>
+#include "util/log.h"
 
 #include <algorithm>
 #include <random>

@@ -4,7 +4,7 @@
 #include "util/logging.h"
 
 #include <spdlog/formatter.h>
-#include <spdlog/spdlog.h>
+#include "util/log.h"
 
 #include <chrono>
 #include <ctime>

@@ -1,7 +1,7 @@
 // The worker loop (see worker.h).
 #include "work/worker.h"
 
-#include <spdlog/spdlog.h>
+#include "util/log.h"
 
 #include <algorithm>
 

@@ -3,7 +3,7 @@
 // without sanitizers, where a plain assert could be compiled out).
 #pragma once
 
-#include <spdlog/spdlog.h>
+#include "util/log.h"
 
 #include <cstdio>
 #include <cstdlib>

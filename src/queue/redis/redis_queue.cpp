@@ -2,7 +2,7 @@
 // claiming, dead-letter, trimming) and forwarder. See redis_queue.h for the shape.
 #include "queue/redis/redis_queue.h"
 
-#include <spdlog/spdlog.h>
+#include "util/log.h"
 
 #include <algorithm>
 #include <charconv>

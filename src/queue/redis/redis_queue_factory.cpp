@@ -1,9 +1,9 @@
 // Queue type `redis`: Redis Streams shared by every process (one role each, or all in one),
 // with the collector's local spool as its fallback (redis_queue.h gives the shape).
 // Registered in the queue registry; its own key is the `redis:` block (redis_config.h).
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
+#include "util/log.h"
 
 #include <ostream>
 

@@ -11,10 +11,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "util/log.h"
 
 #include <algorithm>
 #include <cerrno>

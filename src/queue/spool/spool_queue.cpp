@@ -2,8 +2,8 @@
 // collects, loads and reacts (`oceanus run`). Registered in the queue registry; the spool's
 // settings are the section's common keys, so it has no keys of its own.
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
+#include "util/log.h"
 
 #include <cerrno>
 #include <cstring>

@@ -2,7 +2,7 @@
 // COPY, and the SQLSTATE classes.
 #include "sink/postgres/postgres_connection.h"
 
-#include <spdlog/spdlog.h>
+#include "util/log.h"
 
 #include <algorithm>
 #include <cstdlib>

@@ -25,7 +25,7 @@
  */
 #include "sink/sqlite/sqlite_sink.h"
 
-#include <spdlog/spdlog.h>
+#include "util/log.h"
 
 #include <algorithm>
 #include <cstdint>

@@ -6,9 +6,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
-#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include "util/log.h"
 
 #include <gtest/gtest.h>
 
