@@ -90,10 +90,9 @@ load_admin=$(free_port)
 $(pin 0) ./build/oceanus load --config "$work/clickhouse.yaml" --data-dir "$work/load" --admin-listen "127.0.0.1:$load_admin" \
   >"$work/load.log" 2>&1 & pids+=($!)
 load_pid=$!
-# OCEANUS_BENCH_PERF=1: a system-wide profile of the first 5 s of the load (both cores).
+# OCEANUS_BENCH_PERF=FILE: a system-wide profile of the first 5 s of the load (both cores).
 if [ -n "${OCEANUS_BENCH_PERF:-}" ]; then
-  perf record -a -g -F 499 -o "$work/perf.data" -- sleep 5 >/dev/null 2>&1 &
-  echo "perf data: $work/perf.data"
+  perf record -a -g -F 499 -o "$OCEANUS_BENCH_PERF" -- sleep 5 >/dev/null 2>&1 &
 fi
 until redis_drained "$redis_port" "$stream_len"; do sleep 0.2; done
 load_seconds=$(echo "$(date +%s.%N) - $start" | bc)

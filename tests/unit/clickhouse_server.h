@@ -163,6 +163,11 @@ class ClickHouseServer {
     const auto profiles = users.find("<profiles>");
     if (profiles == std::string::npos)
       return ::testing::AssertionFailure() << "users.xml: no <profiles>";
+    // Every query in system.query_log, so that a test can tell how the sink sent a batch.
+    const auto default_profile = users.find("<default>", profiles);
+    if (default_profile == std::string::npos)
+      return ::testing::AssertionFailure() << "users.xml: no default profile";
+    users.insert(default_profile + 9, "<log_queries>1</log_queries>");
     users.insert(profiles + 10, "<tiny><max_memory_usage>1000</max_memory_usage></tiny>");
     std::ofstream(dir_.path() / "config.xml") << config;
     std::ofstream(dir_.path() / "users.xml") << users;

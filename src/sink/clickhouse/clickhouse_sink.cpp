@@ -1,8 +1,16 @@
 /* ClickHouseSink (clickhouse_sink.h): DDL, batch INSERTs and history reads over HTTP.
  *
- * A batch is one `INSERT INTO db.t FORMAT JSONEachRow` whose body is gzip-compressed
+ * A batch is one `INSERT INTO db.t (columns) FORMAT RowBinary` whose body is gzip-compressed
  * (Content-Encoding: gzip; 18.16 and current releases inflate it). An INSERT of fewer rows
  * than max_insert_block_size (about a million) is one block, stored whole or not at all.
+ *
+ * RowBinary because the server reads it without parsing text: JSONEachRow made ClickHouse
+ * spend more CPU parsing a batch than the loader spent reading it from the queue. RowBinary
+ * has no names and no type checks, though: a value sent for a column of another type would be
+ * misread, not refused. So it is used only for a table whose every column has exactly the
+ * type the schema gives it (TypesMatchSchema, from system.columns); a table that differs (a
+ * field whose type changed in the schema; the sink never retypes a column) is written as
+ * JSONEachRow, which the server converts or refuses value by value.
  *
  * Failure classes (sink.h), decided from ClickHouse's `Code: N` (clickhouse_sql.h):
  *   - a value the client can tell is not of its column (not an integer, not a finite number,
@@ -27,14 +35,17 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "sink/clickhouse/clickhouse_sql.h"
 #include "sink/history.h"
 #include "sink/row_values.h"
 #include "util/base64.h"
+#include "util/log.h"
 #include "util/time.h"
 
 namespace oceanus::sink {
@@ -73,27 +84,122 @@ bool NeverNull(const TableSpec& table, const Column& c) {
          c.mode == config::ColumnMode::kRequired;
 }
 
+std::string ColumnType(const TableSpec& table, const Column& c) {
+  std::string type = c.name == table.key_column ? "String" : BaseType(c.type);
+  return NeverNull(table, c) ? type : "Nullable(" + type + ")";
+}
+
+constexpr const char* kMicrosType = "UInt32";
+
 std::string ColumnDefinition(const TableSpec& table, const Column& c) {
-  std::string type = BaseType(c.type);
-  if (c.name == table.key_column) type = "String";
-  if (!NeverNull(table, c)) type = "Nullable(" + type + ")";
-  std::string sql = QuoteName(c.name) + " " + type;
+  std::string sql = QuoteName(c.name) + " " + ColumnType(table, c);
   if (!c.description.empty()) sql += " COMMENT " + QuoteString(c.description);
   return sql;
 }
 
 std::string MicrosDefinition(const Column& c) {
-  return QuoteName(MicrosColumn(c.name)) + " UInt32 DEFAULT 0";
+  return QuoteName(MicrosColumn(c.name)) + " " + kMicrosType + " DEFAULT 0";
 }
 
-// Every column the table needs: the schema's and the micros of each timestamp.
-std::vector<std::string> NeededColumns(const TableSpec& table) {
-  std::vector<std::string> names;
+// Every column the table needs, the schema's and the micros of each timestamp, with the type
+// the sink creates it with.
+std::map<std::string, std::string> NeededColumns(const TableSpec& table) {
+  std::map<std::string, std::string> needed;
   for (const auto& c : table.columns) {
-    names.push_back(c.name);
-    if (c.type == config::FieldType::kTimestamp) names.push_back(MicrosColumn(c.name));
+    needed.emplace(c.name, ColumnType(table, c));
+    if (c.type == config::FieldType::kTimestamp) needed.emplace(MicrosColumn(c.name), kMicrosType);
+  }
+  return needed;
+}
+
+// The INSERT's column list, in the order of the values of a RowBinary row.
+std::string InsertColumns(const TableSpec& table) {
+  std::string names;
+  for (const auto& c : table.columns) {
+    names += (names.empty() ? "" : ", ") + QuoteName(c.name);
+    if (c.type == config::FieldType::kTimestamp) names += ", " + QuoteName(MicrosColumn(c.name));
   }
   return names;
+}
+
+// The microseconds since 1970 of timestamp `v`, or nullopt and the reason when DateTime
+// cannot hold it.
+std::optional<std::int64_t> ReadDateTimeMicros(const Column& c, const std::string& v,
+                                               std::string& reason) {
+  auto t = ParseUtcMicros(v);
+  const auto micros =
+      t.ok() ? std::chrono::duration_cast<std::chrono::microseconds>(t->time_since_epoch()).count()
+             : -1;
+  if (micros >= 0 && micros / 1'000'000 <= kMaxDateTimeSeconds) return micros;
+  reason = NotA(c, v, "a timestamp between 1970 and 2105 (UTC)");
+  return std::nullopt;
+}
+
+// RowBinary: fixed-width numbers little-endian, strings as a LEB128 length and the bytes,
+// Nullable(T) as a byte (1: NULL) before T.
+static_assert(std::endian::native == std::endian::little, "RowBinary numbers are little-endian");
+
+template <typename T>
+void PutFixed(std::string& out, T v) {
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &v, sizeof(T));
+  out.append(bytes, sizeof(T));
+}
+
+void PutString(std::string& out, std::string_view v) {
+  std::uint64_t n = v.size();
+  for (; n >= 0x80; n >>= 7) out.push_back(static_cast<char>((n & 0x7f) | 0x80));
+  out.push_back(static_cast<char>(n));
+  out.append(v);
+}
+
+// Column `c` = `v` (and, for a timestamp, its micros column); the reason when `v` is not of
+// its type.
+std::string PutBinaryValue(std::string& out, const TableSpec& table, const Column& c,
+                           const std::string& v) {
+  std::string reason;
+  if (!NeverNull(table, c)) out.push_back(0);
+  if (c.name == table.key_column) {
+    PutString(out, v);
+    if (c.type == config::FieldType::kTimestamp) PutFixed<std::uint32_t>(out, 0);
+    return {};
+  }
+  switch (c.type) {
+    case config::FieldType::kInteger:
+      if (auto n = ReadInteger(c, v, reason)) PutFixed(out, *n);
+      return reason;
+    case config::FieldType::kFloat:
+      if (auto d = ReadFloat(c, v, reason)) PutFixed(out, *d);
+      return reason;
+    case config::FieldType::kBoolean:
+      if (auto b = ReadBoolean(c, v, reason)) PutFixed<std::uint8_t>(out, *b ? 1 : 0);
+      return reason;
+    case config::FieldType::kTimestamp:
+      if (auto micros = ReadDateTimeMicros(c, v, reason)) {
+        PutFixed(out, static_cast<std::uint32_t>(*micros / 1'000'000));
+        PutFixed(out, static_cast<std::uint32_t>(*micros % 1'000'000));
+      }
+      return reason;
+    case config::FieldType::kString:
+      break;
+  }
+  PutString(out, v);
+  return {};
+}
+
+std::string AppendBinaryRow(const TableSpec& table, const Row& row, std::string& out) {
+  for (std::size_t i = 0; i < row.size(); ++i) {
+    const Column& c = table.columns[i];
+    if (row[i]) {
+      if (std::string reason = PutBinaryValue(out, table, c, *row[i]); !reason.empty())
+        return reason;
+      continue;
+    }
+    if (NeverNull(table, c)) return "column " + c.name + " is required but missing";
+    out.push_back(1);
+    if (c.type == config::FieldType::kTimestamp) PutFixed<std::uint32_t>(out, 0);  // micros
+  }
+  return {};
 }
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
@@ -103,9 +209,10 @@ void Key(JsonWriter& w, const std::string& name) {
 }
 
 // Writes column `c` = `v` into the row object; the reason when `v` is not of its type.
-std::string EncodeValue(JsonWriter& w, const Column& c, const std::string& v) {
+std::string PutJsonValue(JsonWriter& w, const TableSpec& table, const Column& c,
+                         const std::string& v) {
   std::string reason;
-  switch (c.type) {
+  switch (c.name == table.key_column ? config::FieldType::kString : c.type) {
     case config::FieldType::kInteger:
       if (auto n = ReadInteger(c, v, reason)) {
         Key(w, c.name);
@@ -124,22 +231,17 @@ std::string EncodeValue(JsonWriter& w, const Column& c, const std::string& v) {
         w.Uint(*b ? 1 : 0);
       }
       return reason;
-    case config::FieldType::kTimestamp: {
-      auto t = ParseUtcMicros(v);
-      const auto micros =
-          t.ok()
-              ? std::chrono::duration_cast<std::chrono::microseconds>(t->time_since_epoch()).count()
-              : -1;
-      if (micros < 0 || micros / 1'000'000 > kMaxDateTimeSeconds)
-        return NotA(c, v, "a timestamp between 1970 and 2105 (UTC)");
-      char text[kUtcMicrosLength];
-      FormatUtcMicros(*t, text);
-      Key(w, c.name);
-      w.String(text, 19);  // "YYYY-MM-DD HH:MM:SS", read as UTC by DateTime('UTC')
-      Key(w, MicrosColumn(c.name));
-      w.Uint(static_cast<unsigned>(micros % 1'000'000));
-      return {};
-    }
+    case config::FieldType::kTimestamp:
+      if (auto micros = ReadDateTimeMicros(c, v, reason)) {
+        char text[kUtcMicrosLength];
+        FormatUtcMicros(std::chrono::system_clock::time_point(std::chrono::microseconds(*micros)),
+                        text);
+        Key(w, c.name);
+        w.String(text, 19);  // "YYYY-MM-DD HH:MM:SS", read as UTC by DateTime('UTC')
+        Key(w, MicrosColumn(c.name));
+        w.Uint(static_cast<unsigned>(*micros % 1'000'000));
+      }
+      return reason;
     case config::FieldType::kString:
       break;
   }
@@ -148,12 +250,8 @@ std::string EncodeValue(JsonWriter& w, const Column& c, const std::string& v) {
   return {};
 }
 
-// The row as one JSONEachRow line (NULLs left out: the column's default is NULL), or the
-// reason it can never be stored.
-std::string EncodeRow(const TableSpec& table, const Row& row, std::string& line) {
-  if (row.size() != table.columns.size())
-    return "row has " + std::to_string(row.size()) + " values for " +
-           std::to_string(table.columns.size()) + " columns";
+// One JSONEachRow line; NULLs are left out (the column's default is NULL).
+std::string AppendJsonRow(const TableSpec& table, const Row& row, std::string& out) {
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();
@@ -163,11 +261,11 @@ std::string EncodeRow(const TableSpec& table, const Row& row, std::string& line)
       if (NeverNull(table, c)) return "column " + c.name + " is required but missing";
       continue;
     }
-    if (std::string reason = EncodeValue(w, c, *row[i]); !reason.empty()) return reason;
+    if (std::string reason = PutJsonValue(w, table, c, *row[i]); !reason.empty()) return reason;
   }
   w.EndObject();
-  line.assign(buffer.GetString(), buffer.GetSize());
-  line += '\n';
+  out.append(buffer.GetString(), buffer.GetSize());
+  out += '\n';
   return {};
 }
 
@@ -219,7 +317,7 @@ std::string ClickHouseSink::Table(const std::string& name) const {
   return QuoteName(config_.database) + "." + QuoteName(name);
 }
 
-Result<std::string> ClickHouseSink::Query(const std::string& sql, const std::string& body,
+Result<std::string> ClickHouseSink::Query(const std::string& sql, std::string_view body,
                                           bool gzip) {
   HttpRequest request;
   request.method = "POST";
@@ -229,7 +327,7 @@ Result<std::string> ClickHouseSink::Query(const std::string& sql, const std::str
   request.url = base + "/?";
   if (!body.empty()) {
     request.url += "query=" + FormEncode(sql);
-    request.body = gzip ? Gzip(body) : body;
+    request.body = gzip ? Gzip(body) : std::string(body);
     if (gzip) {
       request.url += "&enable_http_compression=1";
       request.headers.emplace_back("Content-Encoding", "gzip");
@@ -271,9 +369,10 @@ Result<std::map<std::string, ClickHouseSink::TableInfo>> ClickHouseSink::Describ
   for (const auto& n : names) in += (in.empty() ? "" : ", ") + QuoteString(n);
   const std::string where = " WHERE database = " + QuoteString(config_.database) + " AND " +
                             "%s IN (" + in + ") FORMAT TabSeparated";
-  // Two lines per table and column: (table, engine) from system.tables, then (table, column).
-  for (const char* sql :
-       {"SELECT name, engine FROM system.tables", "SELECT table, name FROM system.columns"}) {
+  // A line per table, (table, engine) from system.tables, then one per column, (table,
+  // column, type) from system.columns.
+  for (const char* sql : {"SELECT name, engine, '' FROM system.tables",
+                          "SELECT table, name, type FROM system.columns"}) {
     const bool columns = std::string_view(sql).ends_with("columns");
     std::string query = sql + where;
     query.replace(query.find("%s"), 2, columns ? "table" : "name");
@@ -284,11 +383,11 @@ Result<std::map<std::string, ClickHouseSink::TableInfo>> ClickHouseSink::Describ
       const auto nl = text.find('\n');
       const auto fields = clickhouse::SplitTsvLine(text.substr(0, nl));
       text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-      if (fields.size() != 2 || !fields[0] || !fields[1]) continue;
+      if (fields.size() != 3 || !fields[0] || !fields[1] || !fields[2]) continue;
       if (!columns) {
         found[*fields[0]].engine = *fields[1];
       } else if (auto t = found.find(*fields[0]); t != found.end()) {
-        t->second.columns.insert(*fields[1]);
+        t->second.columns[*fields[1]] = *fields[2];
       }
     }
   }
@@ -327,11 +426,32 @@ Status ClickHouseSink::CreateTable(const TableSpec& table) {
   return r.ok() ? Status::Ok() : r.status();
 }
 
+bool TypesMatchSchema(const TableSpec& table, const std::map<std::string, std::string>& types,
+                      std::string* differs) {
+  auto same = [&](const std::string& name, const std::string& wanted) {
+    const auto it = types.find(name);
+    if (it == types.end() || it->second == wanted) return true;
+    if (differs) *differs = name + " is " + it->second + ", not " + wanted;
+    return false;
+  };
+  for (const Column& c : table.columns) {
+    if (!same(c.name, ColumnType(table, c))) return false;
+    if (c.type == config::FieldType::kTimestamp && !same(MicrosColumn(c.name), kMicrosType))
+      return false;
+  }
+  return true;
+}
+
 Status ClickHouseSink::EnsureTable(const TableSpec& table) {
-  const std::vector<std::string> needed = NeededColumns(table);
+  // Known when every column was ensured with the type the schema gives it now: a field whose
+  // type changed is looked at again, since it decides the format.
+  const std::map<std::string, std::string> needed = NeededColumns(table);
   if (auto known = known_.find(table.name); known != known_.end()) {
-    if (std::all_of(needed.begin(), needed.end(),
-                    [&](const std::string& c) { return known->second.count(c) > 0; }))
+    const auto& ensured = known->second.columns;
+    if (std::all_of(needed.begin(), needed.end(), [&](const auto& c) {
+          const auto it = ensured.find(c.first);
+          return it != ensured.end() && it->second == c.second;
+        }))
       return Status::Ok();
   }
   const bool has_key = std::any_of(table.columns.begin(), table.columns.end(),
@@ -339,55 +459,84 @@ Status ClickHouseSink::EnsureTable(const TableSpec& table) {
   if (!has_key)
     return Status::InvalidArgument("table " + table.name + ": key column " + table.key_column +
                                    " is not among its columns");
-  if (std::set<std::string>(needed.begin(), needed.end()).size() != needed.size())
+  const auto timestamps = std::count_if(table.columns.begin(), table.columns.end(), [](auto& c) {
+    return c.type == config::FieldType::kTimestamp;
+  });
+  if (needed.size() != table.columns.size() + static_cast<std::size_t>(timestamps))
     return Status::InvalidArgument("table " + table.name +
                                    ": a field is named like a timestamp's micros column (" +
                                    MicrosColumn("<timestamp>") + ")");
   if (Status s = EnsureDatabase(); !s.ok()) return s;
-  Status s = EnsureColumns(table);
-  if (!s.ok()) {
+  auto format = EnsureColumns(table);
+  if (!format.ok()) {
     database_ready_ = false;  // a dropped database is created again by the next try
-    return s;
+    return format.status();
   }
-  known_[table.name] = std::set<std::string>(needed.begin(), needed.end());
+  known_[table.name] = {needed, *format};
   return Status::Ok();
 }
 
-Status ClickHouseSink::EnsureColumns(const TableSpec& table) {
+Result<ClickHouseSink::InsertFormat> ClickHouseSink::EnsureColumns(const TableSpec& table) {
   auto described = DescribeTables({table.name});
   if (!described.ok()) return described.status();
   auto it = described->find(table.name);
   if (it == described->end()) {
     if (Status s = CreateTable(table); !s.ok()) return s;
-  } else {
-    const TableInfo& info = it->second;
-    if (info.engine.find("ReplacingMergeTree") == std::string::npos ||
-        info.columns.count(table.key_column) == 0)
-      return Status::InvalidArgument("table " + config_.database + "." + table.name +
-                                     " exists but is not a ReplacingMergeTree with " +
-                                     table.key_column + ": writes would not be idempotent");
-    for (const auto& c : table.columns) {
-      std::vector<std::string> defs;
-      if (info.columns.count(c.name) == 0) defs.push_back(ColumnDefinition(table, c));
-      if (c.type == config::FieldType::kTimestamp && info.columns.count(MicrosColumn(c.name)) == 0)
-        defs.push_back(MicrosDefinition(c));
-      for (const auto& def : defs) {
-        auto added = Query("ALTER TABLE " + Table(table.name) + " ADD COLUMN " + def);
-        if (!added.ok() && clickhouse::ErrorCode(added.status().message()) != kColumnExists)
-          return added.status();
-      }
+    return InsertFormat::kRowBinary;
+  }
+  const TableInfo& info = it->second;
+  if (info.engine.find("ReplacingMergeTree") == std::string::npos ||
+      info.columns.count(table.key_column) == 0)
+    return Status::InvalidArgument("table " + config_.database + "." + table.name +
+                                   " exists but is not a ReplacingMergeTree with " +
+                                   table.key_column + ": writes would not be idempotent");
+  for (const auto& c : table.columns) {
+    std::vector<std::string> defs;
+    if (info.columns.count(c.name) == 0) defs.push_back(ColumnDefinition(table, c));
+    if (c.type == config::FieldType::kTimestamp && info.columns.count(MicrosColumn(c.name)) == 0)
+      defs.push_back(MicrosDefinition(c));
+    for (const auto& def : defs) {
+      auto added = Query("ALTER TABLE " + Table(table.name) + " ADD COLUMN " + def);
+      if (!added.ok() && clickhouse::ErrorCode(added.status().message()) != kColumnExists)
+        return added.status();
     }
   }
-  return Status::Ok();
+  std::string differs;
+  if (TypesMatchSchema(table, info.columns, &differs)) return InsertFormat::kRowBinary;
+  spdlog::warn(
+      "clickhouse: table {}.{}: column {}; its rows are sent as JSONEachRow, which the "
+      "server converts or refuses value by value",
+      config_.database, table.name, differs);
+  return InsertFormat::kJsonEachRow;
 }
 
-Status ClickHouseSink::Insert(const TableSpec& table, const std::vector<std::string>& lines,
+Status ClickHouseSink::Insert(const TableSpec& table, InsertFormat format, const EncodedRows& rows,
                               const std::vector<std::size_t>& indices,
                               std::vector<RowError>& rejected) {
-  std::string body;
-  for (std::size_t i : indices) body += lines[i];
-  auto r =
-      Query("INSERT INTO " + Table(table.name) + " FORMAT JSONEachRow", body, config_.compress);
+  // The rows are sent from the batch's bytes as they are when they follow each other there
+  // (a whole batch without rejected rows), else copied together.
+  std::string joined;
+  std::string_view body;
+  const auto& spans = rows.spans;
+  const bool adjacent =
+      std::adjacent_find(indices.begin(), indices.end(), [&](std::size_t a, std::size_t b) {
+        return spans[a].second != spans[b].first;
+      }) == indices.end();
+  if (adjacent) {
+    body = std::string_view(rows.data).substr(
+        spans[indices.front()].first, spans[indices.back()].second - spans[indices.front()].first);
+  } else {
+    for (std::size_t i : indices)
+      joined.append(rows.data, spans[i].first, spans[i].second - spans[i].first);
+    body = joined;
+  }
+  std::string sql = "INSERT INTO " + Table(table.name);
+  if (format == InsertFormat::kRowBinary) {
+    sql += " (" + InsertColumns(table) + ") FORMAT RowBinary";
+  } else {
+    sql += " FORMAT JSONEachRow";
+  }
+  auto r = Query(sql, body, config_.compress);
   if (r.ok()) return Status::Ok();
   const int code = clickhouse::ErrorCode(r.status().message());
   const auto kind = code < 0 ? clickhouse::ErrorClass::kRetryable : clickhouse::Classify(code);
@@ -412,25 +561,40 @@ Status ClickHouseSink::Insert(const TableSpec& table, const std::vector<std::str
   }
   for (const auto& part : parts) {
     if (part.empty()) continue;
-    if (Status s = Insert(table, lines, part, rejected); !s.ok()) return s;
+    if (Status s = Insert(table, format, rows, part, rejected); !s.ok()) return s;
   }
   return Status::Ok();
 }
 
 WriteResult ClickHouseSink::Write(const TableSpec& table, const std::vector<Row>& rows) {
   WriteResult result;
-  std::vector<std::string> lines(rows.size());
+  const auto known = known_.find(table.name);
+  const InsertFormat format =
+      known != known_.end() ? known->second.format : InsertFormat::kJsonEachRow;
+  EncodedRows encoded;
+  encoded.spans.resize(rows.size());
   std::vector<std::size_t> good;
   good.reserve(rows.size());
   for (std::size_t r = 0; r < rows.size(); ++r) {
-    if (std::string reason = EncodeRow(table, rows[r], lines[r]); !reason.empty()) {
+    const std::size_t begin = encoded.data.size();
+    std::string reason;
+    if (rows[r].size() != table.columns.size())
+      reason = "row has " + std::to_string(rows[r].size()) + " values for " +
+               std::to_string(table.columns.size()) + " columns";
+    else if (format == InsertFormat::kRowBinary)
+      reason = AppendBinaryRow(table, rows[r], encoded.data);
+    else
+      reason = AppendJsonRow(table, rows[r], encoded.data);
+    if (!reason.empty()) {
+      encoded.data.resize(begin);
       result.rejected.push_back({r, std::move(reason)});
       continue;
     }
+    encoded.spans[r] = {begin, encoded.data.size()};
     good.push_back(r);
   }
   if (good.empty()) return result;
-  result.status = Insert(table, lines, good, result.rejected);
+  result.status = Insert(table, format, encoded, good, result.rejected);
   if (!result.status.ok()) {
     result.rejected.clear();
     return result;

@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -56,35 +57,54 @@ class ClickHouseSink final : public Sink {
 
   // One statement; `body`, when given, is the statement's data (INSERT … FORMAT) and `sql`
   // goes into the URL. The answer's body, or the classified failure.
-  Result<std::string> Query(const std::string& sql, const std::string& body = {},
-                            bool gzip = false);
+  Result<std::string> Query(const std::string& sql, std::string_view body = {}, bool gzip = false);
 
   const ClickHouseConfig& config() const { return config_; }
 
  private:
+  // RowBinary for a table whose columns all have the schema's types, else JSONEachRow
+  // (clickhouse_sink.cpp says why).
+  enum class InsertFormat { kRowBinary, kJsonEachRow };
   struct TableInfo {
-    std::set<std::string> columns;
+    std::map<std::string, std::string> columns;  // name → type, as system.columns has it
     std::string engine;
+  };
+  struct KnownTable {
+    std::map<std::string, std::string> columns;  // ensured: name → the schema's type for it
+    InsertFormat format = InsertFormat::kJsonEachRow;
+  };
+  // A batch's rows encoded back to back, and the bytes of each, so that a batch narrowed down
+  // after a row error is sent again from the same bytes.
+  struct EncodedRows {
+    std::string data;
+    std::vector<std::pair<std::size_t, std::size_t>> spans;  // row → [begin, end) in data
   };
   Status EnsureDatabase();
   Result<std::map<std::string, TableInfo>> DescribeTables(const std::vector<std::string>& names);
   Status CreateTable(const TableSpec& table);
-  // Creates the table or adds the columns it lacks (EnsureTable, once the checks passed).
-  Status EnsureColumns(const TableSpec& table);
+  // Creates the table or adds the columns it lacks (EnsureTable, once the checks passed); the
+  // format its rows can be sent in.
+  Result<InsertFormat> EnsureColumns(const TableSpec& table);
   // Sends rows[indices] in one INSERT; a row-level error is narrowed down (around the row the
   // error names, else by halving) until the rows ClickHouse refuses are alone (appended to
   // `rejected`) and the others stored.
-  Status Insert(const TableSpec& table, const std::vector<std::string>& lines,
+  Status Insert(const TableSpec& table, InsertFormat format, const EncodedRows& rows,
                 const std::vector<std::size_t>& indices, std::vector<RowError>& rejected);
   std::string Table(const std::string& name) const;
 
   ClickHouseConfig config_;
   bool database_ready_ = false;
-  std::map<std::string, std::set<std::string>> known_;  // table → columns ensured
+  std::map<std::string, KnownTable> known_;
 };
 
 // The column that keeps the microseconds of timestamp column `name`.
 std::string MicrosColumn(const std::string& name);
+
+// Whether every column of `table` found in `types` (name → type as system.columns has it)
+// has exactly the type the sink creates it with; else false and the first that differs, as
+// "n is Int64, not Nullable(String)", in `differs`.
+bool TypesMatchSchema(const TableSpec& table, const std::map<std::string, std::string>& types,
+                      std::string* differs = nullptr);
 
 // gzip (RFC 1952) of `data`, at zlib's fastest level.
 std::string Gzip(std::string_view data);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,14 @@ class ClickHouseSinkTest : public ::testing::Test {
   }
 
   std::string Q(const std::string& sql) { return server_.Query(sql); }
+  // How many INSERTs into the test's table finished, per format (as "RowBinary\t1\n…").
+  std::string Inserts() {
+    Q("SYSTEM FLUSH LOGS");
+    return Q(
+        "SELECT extract(query, 'FORMAT (\\\\w+)') AS f, count() FROM system.query_log WHERE "
+        "type = 2 AND query LIKE 'INSERT INTO `oceanus`.`" +
+        spec_.name + "`%' GROUP BY f ORDER BY f FORMAT TSV");
+  }
   std::string T() const { return "oceanus." + spec_.name; }
 
   testing::ClickHouseServer server_;
@@ -89,6 +98,61 @@ TEST_F(ClickHouseSinkTest, StoresValuesExactlyWithMicroseconds) {
       Q("SELECT dt, dt_us, hex(evt), n, ok, price, toYYYYMMDD(dt) FROM " + T() + " FORMAT TSV"),
       "2026-12-01 23:59:59\t42\t" + std::string("71275C220A09007A") +
           "\t-9223372036854775808\t0\t-0.25\t20261201\n");
+}
+
+// RowBinary, the format of a table whose columns all have the schema's types: strings whose
+// length takes two and three bytes of LEB128, NULL in each nullable type (a NULL timestamp
+// still sends its micros column), the extremes of the numbers, bytes JSON would escape.
+TEST_F(ClickHouseSinkTest, RowBinaryCarriesEveryTypeNullsAndLongStrings) {
+  spec_.columns.push_back({"ts", FieldType::kTimestamp, ColumnMode::kNullable, ""});
+  ASSERT_OK(sink_->EnsureTable(spec_));
+  const Row full = {"2026-12-01 10:00:00.000001",
+                    "a",
+                    std::string(200, 's'),
+                    std::string(20000, '\0'),
+                    "-1",
+                    "1",
+                    "-0.125",
+                    "2105-12-31 23:59:59.999999"};
+  const Row nulls = {"2026-12-01 10:00:00.500000",
+                     "b",
+                     "s",
+                     std::nullopt,
+                     std::nullopt,
+                     std::nullopt,
+                     std::nullopt,
+                     std::nullopt};
+  auto w = sink_->Write(spec_, {full, nulls});
+  ASSERT_TRUE(w.status.ok()) << w.status.ToString();
+  EXPECT_TRUE(w.rejected.empty());
+  EXPECT_EQ(Q("SELECT eid, dt_us, length(sid), length(evt), n, ok, price, ts, ts_us FROM " + T() +
+              " ORDER BY eid FORMAT TSV"),
+            "a\t1\t200\t20000\t-1\t1\t-0.125\t2105-12-31 23:59:59\t999999\n"
+            "b\t500000\t1\t\\N\t\\N\t\\N\t\\N\t\\N\t0\n");
+  EXPECT_EQ(Inserts(), "RowBinary\t1\n");
+}
+
+TEST(ClickHouseTypesTest, RowBinaryOnlyWhenEveryColumnHasTheSchemasType) {
+  TableSpec spec;
+  spec.name = "t";
+  spec.columns = {{"dt", FieldType::kTimestamp, ColumnMode::kNullable, ""},
+                  {"eid", FieldType::kString, ColumnMode::kNullable, ""},
+                  {"n", FieldType::kInteger, ColumnMode::kNullable, ""},
+                  {"ok", FieldType::kBoolean, ColumnMode::kRequired, ""}};
+  std::map<std::string, std::string> types = {{"dt", "DateTime('UTC')"}, {"dt_us", "UInt32"},
+                                              {"eid", "String"},         {"n", "Nullable(Int64)"},
+                                              {"ok", "UInt8"},           {"old", "Int32"}};
+  std::string differs;
+  EXPECT_TRUE(TypesMatchSchema(spec, types, &differs)) << differs;
+  types.erase("ok");  // a column the sink is adding has its type
+  EXPECT_TRUE(TypesMatchSchema(spec, types, &differs)) << differs;
+  types["n"] = "Int64";
+  EXPECT_FALSE(TypesMatchSchema(spec, types, &differs));
+  EXPECT_EQ(differs, "n is Int64, not Nullable(Int64)");
+  types["n"] = "Nullable(Int64)";
+  types["dt_us"] = "UInt64";
+  EXPECT_FALSE(TypesMatchSchema(spec, types, &differs));
+  EXPECT_EQ(differs, "dt_us is UInt64, not UInt32");
 }
 
 TEST_F(ClickHouseSinkTest, TheSameBatchWrittenTwiceIsStoredOnce) {
@@ -137,6 +201,8 @@ TEST_F(ClickHouseSinkTest, ARowOnlyTheServerRefusesIsIsolatedWithItsMessage) {
       << w.rejected[0].reason;
   EXPECT_NE(w.rejected[0].reason.find("five"), std::string::npos) << w.rejected[0].reason;
   EXPECT_EQ(Q("SELECT count(), sum(n) FROM " + T() + " FORMAT TSV"), "8\t31\n");
+  // RowBinary would have misread the text as Int64 bytes: the table is written as JSONEachRow.
+  EXPECT_EQ(Inserts(), "JSONEachRow\t2\n");
   // The error named its row: the batch was split around it (rows 0-4, 6-8), not halved.
   EXPECT_EQ(Q("SELECT count() FROM system.parts WHERE active AND table = '" + spec_.name +
               "' FORMAT TSV"),
