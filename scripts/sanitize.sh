@@ -4,7 +4,7 @@
 #   asan  clang build of everything with AddressSanitizer + UndefinedBehaviorSanitizer (and
 #         libFuzzer coverage, so the same tree links the fuzz targets) into build-asan/; runs
 #         the whole unit + integration suite against it, then every fuzz target for
-#         OCEANUS_FUZZ_SECONDS (default 20) each.
+#         OCEANUS_FUZZ_SECONDS (default 12) each.
 #   tsan  clang build with ThreadSanitizer into build-tsan/; runs the tests whose code shares
 #         data between threads: the unit suites of the spool, loader, task queue, worker,
 #         guards and id generator, the Redis writer (I/O thread → sender thread) and
@@ -50,7 +50,7 @@ for mode in "${modes[@]}"; do
       OCEANUS_SANITIZER=address ctest --test-dir build-asan --output-on-failure -j"$jobs" \
         -L 'unit|integration' --timeout 900
       stage "fuzz targets"
-      OCEANUS_FUZZ_BUILD_DIR=build-asan bash scripts/fuzz.sh "${OCEANUS_FUZZ_SECONDS:-20}"
+      OCEANUS_FUZZ_BUILD_DIR=build-asan bash scripts/fuzz.sh "${OCEANUS_FUZZ_SECONDS:-12}"
       ;;
     tsan)
       stage "ThreadSanitizer (build-tsan)"

@@ -12,6 +12,16 @@
 
 #include "util/json.h"
 
+#if !defined(FMT_HEADER_ONLY)
+// The one instance of fmt's formatting engine that util/log.h promises.
+FMT_BEGIN_NAMESPACE
+namespace detail {
+template void vformat_to<char>(buffer<char>&, basic_string_view<char>,
+                               basic_format_args<FMT_BUFFER_CONTEXT(char)>, locale_ref);
+}  // namespace detail
+FMT_END_NAMESPACE
+#endif
+
 namespace oceanus {
 namespace {
 
