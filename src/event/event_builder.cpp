@@ -92,9 +92,7 @@ bool NormaliseType(FieldType type, std::string& v, std::string& reason) {
       reason = "not a boolean (true/false/1/0)";
       return false;
     case FieldType::kTimestamp: {
-      static const RE2 kTimestamp(
-          R"(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})?)");
-      if (!RE2::FullMatch(v, kTimestamp)) {
+      if (!IsTimestampText(v)) {
         reason = "not a timestamp (YYYY-MM-DD HH:MM:SS[.ffffff])";
         return false;
       }
@@ -213,7 +211,10 @@ bool EventBuilder::BuildField(std::size_t i, const RequestFacts& request, Thread
     if (f.required) return fail(FailureKind::kRequired, "required (empty after normalisation)");
     return true;
   }
-  if (!IsValidUtf8(v)) return fail(FailureKind::kNotUtf8, "not valid UTF-8");
+  // A JSON source's text is valid UTF-8 already (JsonSource::Get); deleting bytes can break
+  // a character, though.
+  const bool utf8_known = f.from == FieldSource::kJson && f.delete_chars.empty();
+  if (!utf8_known && !IsValidUtf8(v)) return fail(FailureKind::kNotUtf8, "not valid UTF-8");
   if (f.max_length > 0 && v.size() > f.max_length) {  // bytes >= code points: cheap pre-check
     const std::size_t length = Utf8Length(v);
     if (length > f.max_length) {

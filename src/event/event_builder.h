@@ -44,7 +44,8 @@ class JsonSource {
   // number or boolean as written, an object or array as JSON. False when the path is not
   // there or its value is null. `canonical` is set when `out` is an object or array already
   // in the canonical form of event/json.h, so that a `json: true` field need not parse it
-  // again; left false otherwise.
+  // again; left false otherwise. `out` must be valid UTF-8: the builder does not check a
+  // JSON value's text again (the source parsed and checked it once).
   virtual bool Get(std::string_view path, std::string& out, bool& canonical) const = 0;
 };
 

@@ -1,7 +1,8 @@
 // Canonical JSON for `json: true` fields.
 //
 // CanonicalJson keeps numbers as their original text (RapidJSON's kParseNumbersAsStrings), so
-// that re-serialising never turns 0.1 into 0.10000000000000001 or 1e400 into an error: `jsn`
+// that re-serialising never turns 0.1 into 0.10000000000000001 (a number beyond a double's
+// range, such as 1e400, is still refused: RapidJSON checks the exponent even then): `jsn`
 // is stored re-serialised with sorted keys, as the original system stored it, because that is
 // what downstream queries (JSON_EXTRACT on the stored text) expect. Parsing is iterative, so deep
 // nesting cannot overflow the stack; writing is recursive with a depth cap for the same reason.

@@ -4,6 +4,7 @@
 // cheap on the event path where nearly every byte is plain text.
 #include "util/json.h"
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -48,9 +49,26 @@ constexpr std::uint64_t BytesBelow(std::uint64_t w, unsigned n) {
 constexpr std::uint64_t BytesEqual(std::uint64_t w, unsigned char c) {
   return BytesBelow(w ^ (kOnes * c), 1);
 }
-// Whether any of the eight bytes needs escaping in a JSON string: < 0x20, '"' or '\\'.
-constexpr bool NeedsEscape(std::uint64_t w) {
-  return (BytesBelow(w, 0x20) | BytesEqual(w, '"') | BytesEqual(w, '\\')) != 0;
+// The high bit of each of the eight bytes that needs escaping in a JSON string (< 0x20, '"'
+// or '\\'). A borrow can mark a byte above a marked one too, never below: the lowest mark
+// is exact.
+constexpr std::uint64_t EscapeMarks(std::uint64_t w) {
+  return BytesBelow(w, 0x20) | BytesEqual(w, '"') | BytesEqual(w, '\\');
+}
+bool NeedsEscape(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == '"' || u == '\\';
+}
+
+// The first byte of [p, end) that needs escaping, or end: eight bytes at a time, then the
+// lowest mark of the word that has one.
+const char* NextEscape(const char* p, const char* end) {
+  static_assert(std::endian::native == std::endian::little, "the lowest mark is the first byte");
+  for (; p + 8 <= end; p += 8)
+    if (const std::uint64_t marks = EscapeMarks(Word(p)); marks != 0)
+      return p + std::countr_zero(marks) / 8;
+  while (p < end && !NeedsEscape(*p)) ++p;
+  return p;
 }
 
 }  // namespace
@@ -92,45 +110,46 @@ std::size_t Utf8PrefixBytes(std::string_view s, std::size_t max_code_points) {
 
 void AppendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  std::size_t run = 0;  // start of the pending run of bytes that need no escaping
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    while (i + 8 <= s.size() && !NeedsEscape(Word(s.data() + i))) i += 8;
-    if (i == s.size()) break;
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
+  out.reserve(out.size() + s.size() + 2);
+  out.push_back('"');
+  const char* end = s.data() + s.size();
+  for (const char* p = s.data(); p < end;) {
+    const char* escape = NextEscape(p, end);
+    out.append(p, static_cast<std::size_t>(escape - p));
+    if (escape == end) break;
+    const auto c = static_cast<unsigned char>(*escape);
+    char short_form = 0;
     switch (c) {
       case '"':
-        out += "\\\"";
-        break;
       case '\\':
-        out += "\\\\";
+        short_form = static_cast<char>(c);
         break;
       case '\n':
-        out += "\\n";
+        short_form = 'n';
         break;
       case '\r':
-        out += "\\r";
+        short_form = 'r';
         break;
       case '\t':
-        out += "\\t";
+        short_form = 't';
         break;
       case '\b':
-        out += "\\b";
+        short_form = 'b';
         break;
       case '\f':
-        out += "\\f";
+        short_form = 'f';
         break;
-      default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xF];
     }
+    if (short_form != 0) {
+      const char two[2] = {'\\', short_form};
+      out.append(two, 2);
+    } else {
+      const char six[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+      out.append(six, 6);
+    }
+    p = escape + 1;
   }
-  out.append(s.data() + run, s.size() - run);
-  out += '"';
+  out.push_back('"');
 }
 
 void AppendJsonStringLossy(std::string& out, std::string_view s) {

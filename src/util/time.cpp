@@ -356,6 +356,33 @@ std::size_t FormatUtcMicros(system_clock::time_point t, char* out) {
   return kUtcMicrosLength;
 }
 
+bool IsTimestampText(std::string_view v) {
+  const auto digits = [&](std::size_t at, std::size_t n) {
+    if (at + n > v.size()) return false;
+    for (std::size_t i = at; i < at + n; ++i)
+      if (v[i] < '0' || v[i] > '9') return false;
+    return true;
+  };
+  const auto is = [&](std::size_t at, char c) { return at < v.size() && v[at] == c; };
+  if (!digits(0, 4) || !is(4, '-') || !digits(5, 2) || !is(7, '-') || !digits(8, 2) ||
+      !(is(10, ' ') || is(10, 'T')) || !digits(11, 2) || !is(13, ':') || !digits(14, 2) ||
+      !is(16, ':') || !digits(17, 2))
+    return false;
+  std::size_t at = 19;
+  if (is(at, '.')) {
+    std::size_t n = 0;
+    while (n < 6 && digits(at + 1 + n, 1)) ++n;
+    if (n == 0) return false;
+    at += 1 + n;
+  }
+  if (at == v.size()) return true;
+  if (is(at, 'Z')) return at + 1 == v.size();
+  if (!(is(at, '+') || is(at, '-')) || !digits(at + 1, 2)) return false;
+  at += 3;
+  if (is(at, ':')) ++at;
+  return digits(at, 2) && at + 2 == v.size();
+}
+
 Result<system_clock::time_point> ParseUtcMicros(std::string_view dt) {
   auto bad = [&] {
     return Status::InvalidArgument("not a dt 'YYYY-MM-DD HH:MM:SS[.ffffff]': '" +

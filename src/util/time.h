@@ -44,6 +44,12 @@ inline constexpr std::size_t kUtcMicrosLength = 26;
 // Inverse of FormatUtcMicros. Also accepts 'T' for the space and a fraction of 0 to 6 digits
 // (or none); anything else is an InvalidArgument.
 Result<std::chrono::system_clock::time_point> ParseUtcMicros(std::string_view dt);
+// Whether `v` is spelled as a timestamp field's value must be:
+// YYYY-MM-DD[ T]HH:MM:SS[.f…f (1 to 6 digits)][Z | ±HH[:]MM], digits checked as digits only
+// (ParseUtcMicros checks the calendar). What the regex
+// \d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})? matches whole, by hand:
+// an RE2 match per timestamp field was 5 % of the CPU of a Segment batch.
+bool IsTimestampText(std::string_view v);
 // Local time in `tz`. Understands %Y %m %d %H %M %S %z (+hhmm) and %%; any other %x is copied
 // as written. Not for the hot path (it allocates).
 std::string FormatLocal(std::chrono::system_clock::time_point t, const TimeZone& tz,

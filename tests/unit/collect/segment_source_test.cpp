@@ -44,12 +44,23 @@ TEST(JsonTapeTest, KeepsEveryContainersBytesAndFindsPaths) {
   EXPECT_EQ(out, "[1,2]");
 }
 
+// An object of `n` keys in descending order, with a repeated key whose last value counts,
+// and a nested one: around the size up to which members are sorted on the stack.
+std::string ManyKeys(int n) {
+  std::string text = "{";
+  for (int k = n; k > 0; --k)
+    text +=
+        "\"k" + std::to_string(k % 7) + "_" + std::to_string(k) + "\":" + std::to_string(k) + ",";
+  return text + "\"k3_3\":{\"b\":1,\"a\":2},\"k0_7\":\"last\"}";
+}
+
 TEST(JsonTapeTest, WritesTheCanonicalFormOfEventJson) {
   JsonTape tape;
-  for (std::string text :
-       {R"({"b":1,"a":{"y":[1,0.50,{"z":null,"c":true}],"x":"\u00e9\n\"q"},"b":2})", R"([])",
-        R"({})", R"(  [ 1 , "x" , false ]  )", R"({"k":"v","k":"w","a":[]})",
-        "{\"\\u0000\":1,\"\\u001f\":\"\\t\"}"}) {
+  for (std::string text : std::vector<std::string>{
+           R"({"b":1,"a":{"y":[1,0.50,{"z":null,"c":true}],"x":"\u00e9\n\"q"},"b":2})", R"([])",
+           R"({})", R"(  [ 1 , "x" , false ]  )", R"({"k":"v","k":"w","a":[]})",
+           "{\"\\u0000\":1,\"\\u001f\":\"\\t\"}", ManyKeys(10), ManyKeys(14), ManyKeys(15),
+           ManyKeys(40)}) {
     ASSERT_TRUE(tape.Parse(text).ok()) << text;
     std::string mine, theirs;
     tape.AppendCanonical(0, mine);
@@ -173,6 +184,9 @@ TEST(SegmentMessageTest, EventIdsComeFromSiteAndMessageId) {
   EXPECT_NE(std::string(a, 36), std::string(c, 36));
   EXPECT_EQ(a[14], '5');  // UUID version 5
   EXPECT_TRUE(a[19] == '8' || a[19] == '9' || a[19] == 'a' || a[19] == 'b');
+  // The documented derivation, as Python's uuid.uuid5 computes it: ids stay stable across
+  // versions, so that a batch retried after an upgrade is still stored once.
+  EXPECT_EQ(std::string(a, 36), "b6bdd4ed-45ba-5e7d-931b-16d4ecfd8fe9");
 }
 
 TEST(InflateTest, LimitsTheOutput) {
@@ -449,6 +463,31 @@ TEST_F(SegmentSourceTest, PreflightAllowsAuthorization) {
   o = Post("/swallow/page", "");
   EXPECT_EQ(o.answer, Answer::kPreflight);
   EXPECT_TRUE(o.preflight_headers.empty());
+}
+
+// Segment's batch `context` "is merged with any context inside each of the items": the
+// batch's members, with the message's own replacing those of the same name (shallow: a
+// message's `page` replaces the batch's whole). Paths and context.userAgent read the merge.
+TEST_F(SegmentSourceTest, ABatchContextIsMergedUnderEachMessagesOwn) {
+  const Outcome o = Post("/v1/batch", R"({"batch":[
+      {"type":"track","event":"A","userId":"u","context":{"page":{"url":"https://m/"},"locale":"ja"}},
+      {"type":"track","event":"B","userId":"u","context":{"traits":{"plan":"free"}}},
+      {"type":"track","event":"C","userId":"u","context":"not an object"}],
+      "context":{"userAgent":"batch-agent","page":{"url":"https://b/","title":"T"},
+                 "traits":{"plan":"pro"}}})");
+  ASSERT_EQ(o.status, 200) << o.body;
+  ASSERT_EQ(Records().size(), 3u);
+  auto has = [&](std::size_t r, const std::string& part) {
+    EXPECT_NE(Records()[r].find(part), std::string::npos) << part << "\nin " << Records()[r];
+  };
+  has(0, R"j("context":"{\"locale\":\"ja\",\"page\":{\"url\":\"https://m/\"},)j"
+         R"j(\"traits\":{\"plan\":\"pro\"},\"userAgent\":\"batch-agent\"}")j");
+  has(0, R"("plan":"pro")");
+  has(0, R"("ua":"batch-agent")");
+  has(1, R"j("context":"{\"page\":{\"title\":\"T\",\"url\":\"https://b/\"},)j"
+         R"j(\"traits\":{\"plan\":\"free\"},\"userAgent\":\"batch-agent\"}")j");
+  has(1, R"("plan":"free")");
+  has(2, R"("plan":"pro")");  // a context that is no object is none: the batch's alone
 }
 
 TEST_F(SegmentSourceTest, ABatchStoresItsValidMessagesAndCountsTheOthers) {

@@ -2,9 +2,11 @@
 #include "util/time.h"
 
 #include <gtest/gtest.h>
+#include <re2/re2.h>
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace oceanus {
 namespace {
@@ -50,6 +52,47 @@ TEST(TimeTest, FormatAndParseRoundTripWithMicroseconds) {
         "x026-01-01 00:00:00", "2026/01/01 00:00:00"}) {
     EXPECT_FALSE(ParseUtcMicros(bad).ok()) << bad;
   }
+}
+
+// The hand-written match against the regex it replaces, on chosen cases and on every string
+// one edit away from them.
+TEST(TimeTest, IsTimestampTextMatchesWhatTheRegexMatches) {
+  const RE2 regex(R"(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})?)");
+  const std::vector<std::string> cases = {"2026-12-01 10:00:00",
+                                          "2026-12-01T10:00:00.123456",
+                                          "2026-12-01T10:00:00.1Z",
+                                          "2026-12-01 10:00:00+09:00",
+                                          "2026-12-01 10:00:00-0930",
+                                          "2026-12-01 10:00:00.1234567",
+                                          "2026-12-01 10:00:00.",
+                                          "2026-12-01 10:00:00Z ",
+                                          "2026-12-01 10:00",
+                                          "2026-12-01 10:00:00+9:00",
+                                          "2026-12-01 10:00:00+09:0",
+                                          "99999-12-01 10:00:00",
+                                          "2026-12-01x10:00:00",
+                                          "",
+                                          "2026-12-01 10:00:00.000000+00:00"};
+  const std::string alphabet = "0.:-+ TZx";
+  std::size_t checked = 0;
+  auto check = [&](const std::string& v) {
+    EXPECT_EQ(IsTimestampText(v), RE2::FullMatch(v, regex)) << "'" << v << "'";
+    ++checked;
+  };
+  for (const auto& c : cases) {
+    check(c);
+    for (std::size_t i = 0; i <= c.size(); ++i) {
+      if (i < c.size()) check(c.substr(0, i) + c.substr(i + 1));  // deleted
+      for (char a : alphabet) {
+        check(c.substr(0, i) + a + c.substr(i));  // inserted
+        if (i < c.size())
+          check(c.substr(0, i) + a + c.substr(std::min(i + 1, c.size())));  // replaced
+      }
+    }
+  }
+  EXPECT_GT(checked, 5000u);
+  EXPECT_TRUE(IsTimestampText("2026-12-01T10:00:00.123Z"));
+  EXPECT_FALSE(IsTimestampText("2026-12-01T10:00:00.123Q"));
 }
 
 TEST(TimeZoneTest, TokyoIsPlusNineAllYear) {

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,6 +64,9 @@ class JsonTape {
   // bytes, a repeated key keeping its last value, numbers as written), the same text
   // event::CanonicalJson makes of raw(i), without parsing it again.
   void AppendCanonical(std::size_t i, std::string& out) const;
+  // The members of objects `first` and `second` as one object in canonical form, a key of
+  // `second` replacing the same key of `first` (a batch's context under a message's).
+  void AppendCanonicalMerged(std::size_t first, std::size_t second, std::string& out) const;
 
  private:
   struct Span {
@@ -76,6 +80,8 @@ class JsonTape {
     std::uint32_t next = 0;
   };
   class Builder;
+  // The members of `objects` (in order, later keys replacing earlier) as one canonical object.
+  void AppendObject(std::initializer_list<std::size_t> objects, std::string& out) const;
   std::string_view Arena(Span s) const {
     return std::string_view(arena_).substr(s.offset, s.length);
   }

@@ -5,6 +5,8 @@
 
 #include <array>
 #include <cstring>
+#include <initializer_list>
+#include <memory>
 
 #include "util/time.h"
 
@@ -48,6 +50,18 @@ bool Digits(std::string_view s, std::size_t at, std::size_t n, int& value) {
 void WriteTime(Clock::time_point t, std::string& out) {
   char buf[kUtcMicrosLength];
   out.assign(buf, FormatUtcMicros(t, buf));
+}
+
+// SHA-1 of the concatenated parts into `digest` (20 bytes). The algorithm is fetched once and
+// each thread keeps its context: EVP_Digest(…, EVP_sha1(), …) looked the algorithm up in
+// OpenSSL 3's provider tables and allocated a context for every message.
+void Sha1(std::initializer_list<std::string_view> parts, unsigned char* digest) {
+  static EVP_MD* const kSha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                                 &EVP_MD_CTX_free);
+  EVP_DigestInit_ex2(ctx.get(), kSha1, nullptr);
+  for (const std::string_view part : parts) EVP_DigestUpdate(ctx.get(), part.data(), part.size());
+  EVP_DigestFinal_ex(ctx.get(), digest, nullptr);
 }
 
 }  // namespace
@@ -158,7 +172,7 @@ MessageView::MessageView(const JsonTape& tape, std::size_t index, CallType call,
   }
   context_ = tape_.Member(index_, "context");
   if (context_ && tape_.kind(*context_) != JsonTape::Kind::kObject) context_.reset();
-  if (!context_) context_ = defaults.context;
+  batch_context_ = defaults.context;
   auto time_of = [&](std::string_view name) -> std::optional<Clock::time_point> {
     if (auto text = tape_.String(index_, name)) return ParseIsoTime(*text);
     return std::nullopt;
@@ -229,9 +243,17 @@ bool MessageView::EventId(std::string_view site, char* out) const {
   return true;
 }
 
+std::optional<std::size_t> MessageView::ContextValue(std::string_view path) const {
+  const std::string_view top = path.substr(0, path.find('.'));
+  if (context_ && tape_.Member(*context_, top)) return tape_.Find(*context_, path);
+  if (batch_context_) return tape_.Find(*batch_context_, path);
+  return std::nullopt;
+}
+
 std::optional<std::string_view> MessageView::ContextString(std::string_view name) const {
-  if (!context_) return std::nullopt;
-  return tape_.String(*context_, name);
+  const auto at = ContextValue(name);
+  if (!at || tape_.kind(*at) != JsonTape::Kind::kString) return std::nullopt;
+  return tape_.text(*at);
 }
 
 bool MessageView::Get(std::string_view path, std::string& out, bool& canonical) const {
@@ -254,10 +276,17 @@ bool MessageView::Get(std::string_view path, std::string& out, bool& canonical) 
     WriteTime(received_, out);
     return true;
   }
+  if (path == "context" && context_ && batch_context_) {
+    out.clear();
+    tape_.AppendCanonicalMerged(*batch_context_, *context_, out);
+    canonical = true;
+    return true;
+  }
   std::optional<std::size_t> at;
-  if (path == "context" || path.substr(0, 8) == "context.") {
-    if (!context_) return false;
-    at = path == "context" ? context_ : tape_.Find(*context_, path.substr(8));
+  if (path == "context") {
+    at = context_ ? context_ : batch_context_;
+  } else if (path.substr(0, 8) == "context.") {
+    at = ContextValue(path.substr(8));
   } else {
     at = tape_.Find(index_, path);
   }
@@ -270,13 +299,10 @@ bool MessageView::Get(std::string_view path, std::string& out, bool& canonical) 
 void MessageEventId(std::string_view site, std::string_view message_id, char* out) {
   static constexpr unsigned char kNamespace[16] = {0x6f, 0x63, 0x65, 0x61, 0x6e, 0x75, 0x53, 0x00,
                                                    0x80, 0x00, 0x73, 0x65, 0x67, 0x6d, 0x65, 0x6e};
-  std::string name(reinterpret_cast<const char*>(kNamespace), sizeof kNamespace);
-  name.append(site);
-  name += '\n';
-  name.append(message_id);
   unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(name.data(), name.size(), digest, &length, EVP_sha1(), nullptr);
+  Sha1({std::string_view(reinterpret_cast<const char*>(kNamespace), sizeof kNamespace), site, "\n",
+        message_id},
+       digest);
   digest[6] = static_cast<unsigned char>((digest[6] & 0x0F) | 0x50);  // version 5
   digest[8] = static_cast<unsigned char>((digest[8] & 0x3F) | 0x80);  // RFC 9562 variant
   static constexpr char kHex[] = "0123456789abcdef";

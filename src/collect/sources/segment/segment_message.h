@@ -66,15 +66,22 @@ class MessageView : public event::JsonSource {
   bool EventId(std::string_view site, char* out) const;
   // context.userAgent and context.ip, when they are strings.
   std::optional<std::string_view> ContextString(std::string_view name) const;
+  // The message's context is the batch's with the message's own members replacing those of
+  // the same name (a shallow merge: a message's `page` replaces the batch's whole).
 
   // Objects and arrays come canonical (JsonTape::AppendCanonical).
   bool Get(std::string_view path, std::string& out, bool& canonical) const override;
 
  private:
+  // The value at `path` in the merged context: the message's when its context has the first
+  // name of `path`, else the batch's.
+  std::optional<std::size_t> ContextValue(std::string_view path) const;
+
   const JsonTape& tape_;
   std::size_t index_;
   std::optional<CallType> type_;
-  std::optional<std::size_t> context_;
+  std::optional<std::size_t> context_;        // the message's own, when an object
+  std::optional<std::size_t> batch_context_;  // the batch's, when an object
   std::optional<std::chrono::system_clock::time_point> original_;
   std::optional<std::chrono::system_clock::time_point> sent_;
   std::chrono::system_clock::time_point received_;
