@@ -81,7 +81,8 @@ $(pin 0) ./build/oceanus collect --config "$work/clickhouse.yaml" --listen "127.
   --data-dir "$work/collect" --admin-listen off >"$work/collect.log" 2>&1 & pids+=($!)
 wait_port "$collect_port" hc
 $(pin 1) wrk -t1 -c50 -d"${duration}s" -H "User-Agent: $ua" "http://127.0.0.1:$collect_port/swallow/samplesite?$query" >"$work/wrk-collect.txt"
-stream_len=$(redis-cli -p "$redis_port" xlen samplesite)
+stream_len=$(redis_events "$redis_port" samplesite)
+stream_entries=$(redis-cli -p "$redis_port" xlen samplesite)
 
 # Done when the group `load` has read and acknowledged every entry (bench/lib.sh); the
 # distinct eids stored are counted at the end.
@@ -94,7 +95,7 @@ load_pid=$!
 if [ -n "${OCEANUS_BENCH_PERF:-}" ]; then
   perf record -a -g -F 499 -o "$OCEANUS_BENCH_PERF" -- sleep 5 >/dev/null 2>&1 &
 fi
-until redis_drained "$redis_port" "$stream_len"; do sleep 0.2; done
+until redis_drained "$redis_port" "$stream_entries"; do sleep 0.2; done
 load_seconds=$(echo "$(date +%s.%N) - $start" | bc)
 curl -s "http://127.0.0.1:$load_admin/metrics" >"$work/load-metrics.txt"
 fi
@@ -115,7 +116,7 @@ ref_seconds=$(echo "$(date +%s.%N) - $ref_start" | bc)
 ref_rows=$(ch "SELECT count() FROM oceanus.bench_reference")
 ref_rps=$(echo "$ref_rows / $ref_seconds" | bc)
 
-echo "rows in the stream                         : $stream_len ($(du -k "$work/rows.json" | cut -f1) KiB as JSONEachRow)"
+echo "rows in the stream                         : $stream_len in $stream_entries entries ($(du -k "$work/rows.json" | cut -f1) KiB as JSONEachRow)"
 echo "oceanus load $queue → ClickHouse (batch $batch_rows, ${OCEANUS_BENCH_WRITERS:-2} writers) : $stream_len rows in ${load_seconds}s = $load_rps rows/s (distinct eids $distinct)"
 echo "  of which inside Sink::Write           : ${write_sum:-?}s in ${write_count:-?} batches"
 echo "clickhouse-client INSERT … JSONEachRow     : $ref_rows rows in ${ref_seconds}s = $ref_rps rows/s"

@@ -80,6 +80,21 @@ spool_load() {
 # pin CORE: the taskset prefix of the pinned layout (OCEANUS_BENCH_PIN=1), nothing otherwise.
 pin() { if [ "${OCEANUS_BENCH_PIN:-0}" = 1 ]; then echo taskset -c "$1"; fi; }
 
+# redis_events PORT KEY: the events in stream KEY. A collector packs the events it sends
+# together into one entry (a "d" field each), so XLEN counts entries, not events.
+redis_events() {
+  redis-cli -p "$1" eval "
+    local n, from = 0, '-'
+    while true do
+      local batch = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', 10000)
+      if #batch == 0 then return n end
+      for _, e in ipairs(batch) do
+        for i = 1, #e[2], 2 do if e[2][i] == 'd' then n = n + 1 end end
+      end
+      from = '(' .. batch[#batch][1]
+    end" 1 "$2"
+}
+
 # redis_drained PORT LENGTH: whether the group `load` has read all LENGTH entries of the
 # samplesite stream and acknowledged every one (a loader acknowledges only what the sink
 # stored). Asking Redis costs the database nothing, where counting rows would share its CPU.

@@ -86,7 +86,8 @@ collect_pid=$!
 wait_port "$collect_port" hc
 $(pin 1) wrk -t1 -c50 -d"${duration}s" -H "User-Agent: $ua" "http://127.0.0.1:$collect_port/swallow/samplesite?$query" >/dev/null
 kill "$collect_pid"; wait "$collect_pid" 2>/dev/null || true
-stream_len=$(redis-cli -p "$redis_port" xlen samplesite)
+stream_len=$(redis_events "$redis_port" samplesite)
+stream_entries=$(redis-cli -p "$redis_port" xlen samplesite)
 
 # Done when the group `load` has read and acknowledged every entry (bench/lib.sh); the rows
 # are counted once at the end.
@@ -99,7 +100,7 @@ for n in $(seq "$loaders"); do
 done
 # OCEANUS_BENCH_PERF=FILE: a system-wide perf profile of the first 5 s of loading.
 if [ -n "${OCEANUS_BENCH_PERF:-}" ]; then perf record -q -a -g -o "$OCEANUS_BENCH_PERF" -- sleep 5 >/dev/null 2>&1 & fi
-until redis_drained "$redis_port" "$stream_len"; do sleep 0.2; done
+until redis_drained "$redis_port" "$stream_entries"; do sleep 0.2; done
 load_seconds=$(echo "$(date +%s.%N) - $start" | bc)
 kill "${load_pids[@]}"; wait "${load_pids[@]}" 2>/dev/null || true
 fi

@@ -40,7 +40,7 @@ wait_port "$collect_port" hc
 taskset -c 1 wrk -t1 -c50 -d"${duration}s" -H "User-Agent: $ua" "http://127.0.0.1:$collect_port/swallow/samplesite?$query" >"$work/wrk-collect.txt"
 collect_rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk-collect.txt")
 answered=$(awk '/requests in/ {print $1}' "$work/wrk-collect.txt")
-stream_len=$(redis-cli -p "$redis_port" xlen samplesite)
+stream_len=$(redis_events "$redis_port" samplesite)
 
 start=$(date +%s.%N)
 taskset -c 0 ./build/oceanus load --config "$work/redis.yaml" --data-dir "$work/load" --admin-listen off \

@@ -80,7 +80,7 @@ batches_ps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
 answered=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
 non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt"); non2xx=${non2xx:-0}
 if [ "$mode" = redis ]; then
-  queued=$(redis-cli -p "$redis_port" xlen sampleapp)
+  queued=$(redis_events "$redis_port" sampleapp)
 else
   queued=$(curl -s "http://127.0.0.1:$admin/metrics" |
     awk '$1 == "oceanus_events_queued_total{site=\"sampleapp\"}" {print $2}')

@@ -42,7 +42,8 @@ int StartLoad(Process& p) {
   }
   std::vector<std::unique_ptr<queue::QueueReader>> readers;
   if (p.roles.load) {
-    auto opened_readers = p.queue->OpenReaders("load");
+    auto opened_readers =
+        p.queue->OpenReaders("load", {.read_ahead = true});  // Loader::Drain reads all
     if (!opened_readers.ok()) return kExitRuntime;
     readers = std::move(opened_readers).value();
   }

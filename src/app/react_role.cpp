@@ -28,7 +28,7 @@ int OpenTaskQueueIfNeeded(Process& p) {
 int StartReact(Process& p) {
   if (!Reacting(p)) return 0;
   const Config& config = p.config;
-  auto readers = p.queue->OpenReaders("react");
+  auto readers = p.queue->OpenReaders("react", {});
   if (!readers.ok()) return kExitRuntime;
   // Every reactor of the deployment shares the guards' counts: in the queue's Redis when it
   // offers one, else in this process (the only one that reacts).

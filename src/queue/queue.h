@@ -54,6 +54,15 @@ struct Entry {
   std::string payload;  // the record as appended
 };
 
+// How a consumer reads. `read_ahead`: the queue may fetch the next entries while the caller
+// works on those returned (Redis: one XREADGROUP in flight). Entries fetched ahead are
+// delivered to this consumer, so a caller that stops without reading until Read returns
+// nothing leaves them pending until another consumer claims them (`claim_idle`): only the
+// loader, which drains before it stops, asks for it.
+struct ReaderOptions {
+  bool read_ahead = false;
+};
+
 // One consumer group's view of one site's stream. Not thread-safe.
 class QueueReader {
  public:

@@ -70,8 +70,8 @@ class Queue {
                                                           WriterExecutors executors) = 0;
   // One reader per site (indexed by SiteId) for consumer group `group`; one set at a time per
   // group in a process. A failure has been logged ("<queue> reader for <site> (<group>): …").
-  virtual Result<std::vector<std::unique_ptr<QueueReader>>> OpenReaders(
-      const std::string& group) = 0;
+  virtual Result<std::vector<std::unique_ptr<QueueReader>>> OpenReaders(const std::string& group,
+                                                                        ReaderOptions options) = 0;
   // Where the loader sets aside records that will never load. Opens nothing yet: a store
   // that is unreachable fails its first Put.
   virtual std::unique_ptr<DeadLetter> MakeDeadLetter() const = 0;

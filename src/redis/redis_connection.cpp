@@ -101,6 +101,15 @@ Result<Reply> RedisConnection::Next() {
   return Classify(raw);
 }
 
+Status RedisConnection::Flush() {
+  if (broken_) return TransportError("pipeline");
+  int done = 0;
+  while (done == 0)
+    if (redisBufferWrite(context_.get(), &done) != REDIS_OK) return TransportError("write");
+  unsent_ = false;
+  return Status::Ok();
+}
+
 Result<Reply> RedisConnection::Classify(void* raw) {
   Reply reply(static_cast<redisReply*>(raw));
   if (reply->type == REDIS_REPLY_ERROR)

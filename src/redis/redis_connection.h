@@ -42,6 +42,8 @@ class RedisConnection {
   // Pipelining: queue commands, then read their replies in order.
   void Append(const std::vector<std::string_view>& args);
   Result<Reply> Next();
+  // Writes what Append queued without waiting for a reply (Next reads it later).
+  Status Flush();
   // Waits at most `wait` for the next reply, sending what is still unsent meanwhile. No reply
   // in time: kUnavailable with broken() still false — the reply may come later and is the
   // next one read. Never mix with Next() on a connection that has timed out here.

@@ -57,6 +57,31 @@ std::string_view FieldValue(const redisReply* fields, std::string_view name) {
   return {};
 }
 
+// The events of stream entry `e` ([id, [field, value, ...]]), one "d" field each, appended
+// to `out`. Each event's id is the entry's for its last event and "<entry id>/<index>" for
+// the others, so that acknowledging an event before the last acknowledges no entry yet. An
+// entry without a "d" field gives one event with an empty payload: the loader's parse fails
+// and it goes to the dead-letter with that reason. Returns the events appended.
+std::size_t AppendEvents(const redisReply* e, std::deque<Entry>& out) {
+  if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) return 0;
+  const std::string_view id = ReplyString(e->element[0]);
+  const redisReply* fields = e->element[1];
+  std::vector<std::string_view> events;
+  if (fields != nullptr && fields->type == REDIS_REPLY_ARRAY)
+    for (std::size_t i = 0; i + 1 < fields->elements; i += 2)
+      if (ReplyString(fields->element[i]) == "d")
+        events.push_back(ReplyString(fields->element[i + 1]));
+  if (events.empty()) events.emplace_back();
+  for (std::size_t i = 0; i + 1 < events.size(); ++i)
+    out.push_back({std::string(id) + "/" + std::to_string(i), std::string(events[i])});
+  out.push_back({std::string(id), std::string(events.back())});
+  return events.size();
+}
+
+bool IsWholeEntry(std::string_view event_id) {
+  return event_id.find('/') == std::string_view::npos;
+}
+
 }  // namespace
 
 std::string StreamKey(const RedisConfig& config, const std::string& site) {
@@ -168,6 +193,22 @@ void RedisWriter::SpoolItem(Item& item) {
                     std::make_shared<PostToOwner>(post_back_, std::move(item.done)));
 }
 
+std::vector<RedisWriter::Packed> RedisWriter::Pack(const std::vector<Item*>& direct) const {
+  std::vector<Packed> entries;
+  std::vector<std::size_t> open(keys_.size(), static_cast<std::size_t>(-1));  // site → entry
+  for (Item* item : direct) {
+    std::size_t& at = open[item->site];
+    if (at == static_cast<std::size_t>(-1) || entries[at].items.size() >= kMaxEventsPerEntry ||
+        entries[at].bytes + item->record.size() > kMaxEntryBytes) {
+      at = entries.size();
+      entries.push_back({item->site, {}, 0});
+    }
+    entries[at].items.push_back(item);
+    entries[at].bytes += item->record.size();
+  }
+  return entries;
+}
+
 void RedisWriter::Send(std::vector<Item>& items) {
   std::vector<Item*> direct;
   direct.reserve(items.size());
@@ -184,31 +225,41 @@ void RedisWriter::Send(std::vector<Item>& items) {
     return;
   }
   const bool publish = redis_.publish;
-  for (Item* item : direct) {
-    conn_->Append({"XADD", keys_[item->site], "*", "d", item->record});
-    if (publish) conn_->Append({"PUBLISH", shared_.sites[item->site].name, item->record});
+  const std::vector<Packed> entries = Pack(direct);
+  std::vector<std::string_view> args;
+  for (const Packed& entry : entries) {
+    args.assign({"XADD", keys_[entry.site], "*"});
+    for (const Item* item : entry.items) args.insert(args.end(), {"d", item->record});
+    conn_->Append(args);
+    if (publish)
+      for (const Item* item : entry.items)
+        conn_->Append({"PUBLISH", shared_.sites[item->site].name, item->record});
   }
   std::size_t i = 0;
-  for (; i < direct.size(); ++i) {
+  for (; i < entries.size(); ++i) {
     auto added = conn_->Next();
-    if (publish && added.ok()) {
+    for (std::size_t k = 0; publish && added.ok() && k < entries[i].items.size(); ++k) {
       auto published = conn_->Next();
       if (!published.ok() && conn_->broken()) added = published.status();
     }
     if (added.ok()) {
-      post_back_([done = std::move(direct[i]->done)] { done->Appended(Status::Ok()); });
+      for (Item* item : entries[i].items)
+        post_back_([done = std::move(item->done)] { done->Appended(Status::Ok()); });
       continue;
     }
     if (conn_->broken()) break;  // no more replies can be read: spool the rest below
-    spdlog::error("redis refused an event for {}: {}; spooled", shared_.sites[direct[i]->site].name,
-                  added.status().message());
-    SpoolItem(*direct[i]);
+    spdlog::error("redis refused {} event(s) for {}: {}; spooled", entries[i].items.size(),
+                  shared_.sites[entries[i].site].name, added.status().message());
+    for (Item* item : entries[i].items) SpoolItem(*item);
   }
-  if (i < direct.size()) {
+  if (i < entries.size()) {
+    std::size_t left = 0;
+    for (std::size_t k = i; k < entries.size(); ++k) left += entries[k].items.size();
     spdlog::warn("redis {} failed mid-pipeline; {} event(s) go to the local spool",
-                 conn_->address(), direct.size() - i);
+                 conn_->address(), left);
     // Some of these may have reached Redis: a repeat is harmless (sinks are idempotent by eid).
-    for (; i < direct.size(); ++i) SpoolItem(*direct[i]);
+    for (; i < entries.size(); ++i)
+      for (Item* item : entries[i].items) SpoolItem(*item);
   }
 }
 
@@ -217,14 +268,15 @@ void RedisWriter::Send(std::vector<Item>& items) {
 
 RedisReader::RedisReader(const config::Config& shared, const QueueConfig& queue,
                          const RedisConfig& redis, SiteId site, std::string group,
-                         std::string consumer)
+                         std::string consumer, ReaderOptions options)
     : queue_(queue),
       redis_(redis),
       site_name_(shared.sites[site].name),
       key_(StreamKey(redis, site_name_)),
       dead_key_(DeadLetterKey(redis, site_name_)),
       group_(std::move(group)),
-      consumer_(std::move(consumer)) {}
+      consumer_(std::move(consumer)),
+      read_ahead_(options.read_ahead) {}
 
 Status RedisReader::EnsureReady() {
   if (conn_ && !conn_->broken() && groups_ready_) return Status::Ok();
@@ -237,6 +289,9 @@ Status RedisReader::EnsureReady() {
       return c.status();
     }
     conn_ = std::move(c).value();
+    // A read sent ahead on the old connection is lost with it; its entries are pending for
+    // this consumer and ClaimIdle takes them back after claim_idle.
+    ahead_in_flight_ = false;
   }
   // Every configured group exists from the start, so that trimming waits for all of them
   // even before their first reader has connected.
@@ -248,22 +303,62 @@ Status RedisReader::EnsureReady() {
   return Status::Ok();
 }
 
-void RedisReader::Delivered(const redisReply* entries, std::vector<Entry>& out) {
+void RedisReader::Received(const redisReply* streams, const Asked& asked, bool send_ahead) {
+  const redisReply* entries = nullptr;
+  if (streams->type == REDIS_REPLY_ARRAY && streams->elements > 0 &&
+      streams->element[0]->elements >= 2)
+    entries = streams->element[0]->element[1];
   if (entries == nullptr || entries->type != REDIS_REPLY_ARRAY) return;
-  for (std::size_t i = 0; i < entries->elements; ++i) {
-    const redisReply* e = entries->element[i];
-    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) continue;
-    std::string id(ReplyString(e->element[0]));
-    // An entry without a "d" field is delivered with an empty payload: the loader's parse
-    // fails and it goes to the dead-letter with that reason.
-    out.push_back({id, std::string(FieldValue(e->element[1], "d"))});
-    delivered_.push_back(std::move(id));
+  more_likely_ = entries->elements > 0 && entries->elements == asked.entries;
+  if (more_likely_) {
+    std::size_t fields = 0;
+    for (std::size_t i = 0; i < entries->elements; ++i)
+      if (entries->element[i]->elements >= 2) fields += entries->element[i]->element[1]->elements;
+    events_per_entry_ = std::max<std::size_t>(1, fields / 2 / entries->elements);
+    if (send_ahead) SendAhead(asked.events);
+  }
+  for (std::size_t i = 0; i < entries->elements; ++i) AppendEvents(entries->element[i], fetched_);
+}
+
+std::size_t RedisReader::EntriesFor(std::size_t events) const {
+  return std::clamp<std::size_t>(events / events_per_entry_, 1, kMaxEntriesPerRead);
+}
+
+void RedisReader::SendAhead(std::size_t events) {
+  if (!read_ahead_ || ahead_in_flight_ || conn_->broken()) return;
+  const Asked asked{EntriesFor(events), events};
+  const std::string n = std::to_string(asked.entries);
+  conn_->Append({"XREADGROUP", "GROUP", group_, consumer_, "COUNT", n, "STREAMS", key_, ">"});
+  if (Status sent = conn_->Flush(); !sent.ok()) {
+    spdlog::warn("site {}: XREADGROUP (ahead): {}", site_name_, sent.message());
+    return;
+  }
+  ahead_in_flight_ = true;
+  ahead_ = asked;
+}
+
+void RedisReader::CollectAhead(bool send_ahead) {
+  if (!ahead_in_flight_) return;
+  ahead_in_flight_ = false;
+  auto r = conn_->Next();
+  if (!r.ok()) {
+    if (r.status().message().find("NOGROUP") != std::string::npos) groups_ready_ = false;
+    spdlog::warn("site {}: XREADGROUP (ahead): {}", site_name_, r.status().message());
+    return;
+  }
+  Received(r->get(), ahead_, send_ahead);
+}
+
+void RedisReader::TakeFetched(std::size_t max_entries, std::vector<Entry>& out) {
+  while (out.size() < max_entries && !fetched_.empty()) {
+    out.push_back(std::move(fetched_.front()));
+    fetched_.pop_front();
   }
 }
 
-Status RedisReader::ClaimIdle(std::size_t max_entries, std::vector<Entry>& out) {
+Status RedisReader::ClaimIdle(std::size_t max_entries) {
   const std::string idle = std::to_string(redis_.claim_idle.count());
-  const std::string count = std::to_string(max_entries);
+  const std::string count = std::to_string(EntriesFor(max_entries));
   auto claimed =
       conn_->Command({"XAUTOCLAIM", key_, group_, consumer_, idle, "0-0", "COUNT", count});
   if (!claimed.ok()) return claimed.status();
@@ -296,53 +391,81 @@ Status RedisReader::ClaimIdle(std::size_t max_entries, std::vector<Entry>& out) 
     const redisReply* e = entries->element[i];
     const std::string id(ReplyString(e->element[0]));
     if (deliveries[i] > static_cast<long long>(redis_.max_deliveries)) {
-      const std::string reason = "delivered " + std::to_string(deliveries[i]) + " times to group " +
-                                 group_ + " without being acknowledged";
-      const std::string payload(e->elements >= 2 ? FieldValue(e->element[1], "d")
-                                                 : std::string_view());
-      auto added =
-          conn_->Command({"XADD", dead_key_, "*", "d", payload, "reason", reason, "id", id});
-      if (!added.ok()) return added.status();
-      auto acked = conn_->Command({"XACK", key_, group_, id});
-      if (!acked.ok()) return acked.status();
-      spdlog::warn("site {}: entry {} {}; moved to {}", site_name_, id, reason, dead_key_);
+      Status moved = MoveToDeadLetter(e, deliveries[i]);
+      if (!moved.ok()) return moved;
       continue;
     }
-    out.push_back(
-        {id, std::string(e->elements >= 2 ? FieldValue(e->element[1], "d") : std::string_view())});
-    delivered_.push_back(id);
+    AppendEvents(e, fetched_);
   }
+  return Status::Ok();
+}
+
+Status RedisReader::MoveToDeadLetter(const redisReply* entry, long long deliveries) {
+  const std::string id(ReplyString(entry->element[0]));
+  const std::string reason = "delivered " + std::to_string(deliveries) + " times to group " +
+                             group_ + " without being acknowledged";
+  std::deque<Entry> events;
+  AppendEvents(entry, events);
+  // One dead-letter entry per event, as the loader writes them. Should Redis fail between
+  // them, the entry stays pending and is moved again: the dead-letter then holds some events
+  // twice, which a replay stores once (by eid).
+  for (const Entry& event : events) {
+    auto added =
+        conn_->Command({"XADD", dead_key_, "*", "d", event.payload, "reason", reason, "id", id});
+    if (!added.ok()) return added.status();
+  }
+  auto acked = conn_->Command({"XACK", key_, group_, id});
+  if (!acked.ok()) return acked.status();
+  spdlog::warn("site {}: entry {} ({} event(s)) {}; moved to {}", site_name_, id, events.size(),
+               reason, dead_key_);
   return Status::Ok();
 }
 
 Result<std::vector<Entry>> RedisReader::Read(std::size_t max_entries, std::size_t,
                                              std::chrono::milliseconds wait) {
   std::vector<Entry> out;
-  Status ready = EnsureReady();
-  if (!ready.ok()) {
+  if (Status ready = EnsureReady(); !ready.ok()) {
     if (!reported_down_) spdlog::warn("site {}: {}; retrying", site_name_, ready.message());
     reported_down_ = true;
-    std::this_thread::sleep_for(std::min(wait, std::chrono::milliseconds(200)));
-    return out;
+    if (fetched_.empty())
+      std::this_thread::sleep_for(std::min(wait, std::chrono::milliseconds(200)));
+  } else {
+    if (reported_down_) spdlog::info("site {}: redis reachable again", site_name_);
+    reported_down_ = false;
+    CollectAhead(/*send_ahead=*/true);
+    ReadFromRedis(max_entries, wait, out);
   }
-  if (reported_down_) spdlog::info("site {}: redis reachable again", site_name_);
-  reported_down_ = false;
+  TakeFetched(max_entries, out);  // entries delivered before a connection was lost are ours
+  // An acknowledgement in between collected the read sent ahead without sending another.
+  if (more_likely_ && fetched_.size() < max_entries && conn_ && !conn_->broken())
+    SendAhead(max_entries);
+  for (const Entry& e : out) delivered_.push_back(e.id);
+  return out;
+}
+
+void RedisReader::ReadFromRedis(std::size_t max_entries, std::chrono::milliseconds wait,
+                                std::vector<Entry>& out) {
+  // Entries fetched ahead go first. Idle ones are claimed only when none are held here (held
+  // entries age too, and XAUTOCLAIM would deliver them to this consumer a second time) and
+  // no reply is outstanding.
   const auto now = Clock::now();
-  if (now >= next_claim_) {
+  if (fetched_.empty() && !ahead_in_flight_ && now >= next_claim_) {
     next_claim_ =
         now + std::max<std::chrono::milliseconds>(std::chrono::seconds(1), redis_.claim_idle / 2);
-    Status s = ClaimIdle(max_entries, out);
+    Status s = ClaimIdle(max_entries);
     if (!s.ok()) {
       spdlog::warn("site {}: claiming idle entries: {}", site_name_, s.message());
-      if (conn_->broken()) return out;
+      if (conn_->broken()) return;
     }
   }
-  if (out.size() >= max_entries) return out;
+  TakeFetched(max_entries, out);
+  if (out.size() >= max_entries || ahead_in_flight_) return;
   // BLOCK must end before the command timeout, or hiredis gives up on the connection.
   const auto limit = redis_.command_timeout / 2;
   const auto block = out.empty() ? std::min(wait, limit) : std::chrono::milliseconds(0);
+  const Asked asked{EntriesFor(max_entries - out.size()), max_entries - out.size()};
   std::vector<std::string> args = {"XREADGROUP", "GROUP", group_,
-                                   consumer_,    "COUNT", std::to_string(max_entries - out.size())};
+                                   consumer_,    "COUNT", std::to_string(asked.entries)};
   if (block.count() > 0) {
     args.push_back("BLOCK");
     args.push_back(std::to_string(block.count()));
@@ -353,27 +476,27 @@ Result<std::vector<Entry>> RedisReader::Read(std::size_t max_entries, std::size_
   if (!r.ok()) {
     if (r.status().message().find("NOGROUP") != std::string::npos) groups_ready_ = false;
     spdlog::warn("site {}: XREADGROUP: {}", site_name_, r.status().message());
-    return out;
+    return;
   }
-  const redisReply* streams = r->get();
-  if (streams->type == REDIS_REPLY_ARRAY && streams->elements > 0 &&
-      streams->element[0]->elements >= 2)
-    Delivered(streams->element[0]->element[1], out);
-  return out;
+  Received(r->get(), asked, /*send_ahead=*/true);
 }
 
 Status RedisReader::Ack(const std::string& last_id) {
+  CollectAhead(/*send_ahead=*/false);  // XACK follows, and must get its own reply
   auto it = std::find(delivered_.begin(), delivered_.end(), last_id);
   if (it == delivered_.end())
     return Status::InvalidArgument("entry " + last_id + " was not delivered or is acknowledged");
   std::vector<std::string_view> args = {"XACK", key_, group_};
-  for (auto i = delivered_.begin(); i != it + 1; ++i) args.push_back(*i);
-  // A connection Redis dropped after the read is opened again here: the loader retries a
-  // failed acknowledgement without reading (its batch is full), so nothing else would, and
-  // the entries stay pending for this consumer name on the new connection.
-  if (Status ready = EnsureReady(); !ready.ok()) return ready;
-  auto r = conn_->Command(args);
-  if (!r.ok()) return r.status();
+  for (auto i = delivered_.begin(); i != it + 1; ++i)
+    if (IsWholeEntry(*i)) args.push_back(*i);  // the entry's last event: all of it is stored
+  if (args.size() > 3) {
+    // A connection Redis dropped after the read is opened again here: the loader retries a
+    // failed acknowledgement without reading (its batch is full), so nothing else would, and
+    // the entries stay pending for this consumer name on the new connection.
+    if (Status ready = EnsureReady(); !ready.ok()) return ready;
+    auto r = conn_->Command(args);
+    if (!r.ok()) return r.status();
+  }
   delivered_.erase(delivered_.begin(), it + 1);
   const auto now = Clock::now();
   if (now >= next_trim_) {
@@ -386,6 +509,7 @@ Status RedisReader::Ack(const std::string& last_id) {
 }
 
 Result<long long> RedisReader::Trim() {
+  CollectAhead(/*send_ahead=*/false);
   Status ready = EnsureReady();
   if (!ready.ok()) return ready;
   auto info = conn_->Command({"XINFO", "GROUPS", key_});

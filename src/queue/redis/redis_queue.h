@@ -6,7 +6,10 @@
 //                                   local spool ──Forwarder (XADD, in order)──► stream
 //   stream ──XREADGROUP──► RedisReader (loader) ──XACK after the sink committed
 //
-// A request is answered when its own XADD is acknowledged by Redis, or — when Redis is
+// The events of one site in one pipeline share a stream entry (a "d" field each): Redis's
+// cost per entry is paid once for them. Readers return events one by one and acknowledge an
+// entry with its last event.
+// A request is answered when its XADD is acknowledged by Redis, or — when Redis is
 // unreachable or slower than command_timeout — when the event is in the local spool. Once a
 // site has events in the spool, its new events go to the spool too until the forwarder has
 // drained it, so that each site's stream keeps arrival order per collector.
@@ -78,6 +81,17 @@ class RedisWriter final : public QueueWriter {
     std::string record;
     std::shared_ptr<AppendHandler> done;
   };
+  // Events of one site sent together become one stream entry with a "d" field per event:
+  // what Redis pays per entry (its radix tree, each group's pending list, the XCLAIM a
+  // consumer-group read writes to the AOF, XACK) is then paid once for all of them.
+  struct Packed {
+    SiteId site;
+    std::vector<Item*> items;
+    std::size_t bytes;
+  };
+  static constexpr std::size_t kMaxEventsPerEntry = 64;
+  static constexpr std::size_t kMaxEntryBytes = 1 << 20;
+  std::vector<Packed> Pack(const std::vector<Item*>& direct) const;
   void Loop();
   void Send(std::vector<Item>& items);
   void SpoolItem(Item& item);
@@ -107,7 +121,7 @@ class RedisReader final : public QueueReader {
  public:
   // `queue`'s groups are the ones retention waits for; `shared`, `queue` and `redis` outlive it.
   RedisReader(const config::Config& shared, const QueueConfig& queue, const RedisConfig& redis,
-              SiteId site, std::string group, std::string consumer);
+              SiteId site, std::string group, std::string consumer, ReaderOptions options = {});
   Result<std::vector<Entry>> Read(std::size_t max_entries, std::size_t max_bytes,
                                   std::chrono::milliseconds wait) override;
   Status Ack(const std::string& last_id) override;
@@ -117,8 +131,31 @@ class RedisReader final : public QueueReader {
 
  private:
   Status EnsureReady();
-  Status ClaimIdle(std::size_t max_entries, std::vector<Entry>& out);
-  void Delivered(const redisReply* entries, std::vector<Entry>& out);
+  // Takes entries idle longer than claim_idle in any consumer into fetched_; those delivered
+  // more than max_deliveries times go to the dead-letter instead.
+  Status ClaimIdle(std::size_t max_entries);
+  Status MoveToDeadLetter(const redisReply* entry, long long deliveries);
+  // An entry holds several events (RedisWriter packs them): the COUNT that brings about
+  // `events` events, from the last full reply's events per entry. At most
+  // kMaxEntriesPerRead, which bounds what one read can bring when entries grow fuller than
+  // that estimate (2,048 × 64 events).
+  std::size_t EntriesFor(std::size_t events) const;
+  static constexpr std::size_t kMaxEntriesPerRead = 2048;
+  // Reading ahead: when an XREADGROUP returns all it asked for, the stream likely holds more,
+  // so the next one is sent before this reply's entries are copied out, and Redis prepares
+  // it while the caller works. Its reply is read before any other command is sent (a command
+  // must not take another's reply), into fetched_, which Read empties first.
+  struct Asked {
+    std::size_t entries;  // XREADGROUP's COUNT
+    std::size_t events;   // what the caller wanted
+  };
+  void Received(const redisReply* streams, const Asked& asked, bool send_ahead);
+  void SendAhead(std::size_t events);
+  void CollectAhead(bool send_ahead);
+  void TakeFetched(std::size_t max_entries, std::vector<Entry>& out);
+  // Claims, takes fetched entries and reads new ones into `out`, up to `max_entries`.
+  void ReadFromRedis(std::size_t max_entries, std::chrono::milliseconds wait,
+                     std::vector<Entry>& out);
 
   const QueueConfig& queue_;
   const RedisConfig& redis_;
@@ -129,7 +166,13 @@ class RedisReader final : public QueueReader {
   std::string consumer_;
   std::unique_ptr<RedisConnection> conn_;
   bool groups_ready_ = false;
-  std::deque<std::string> delivered_;  // ids returned and not yet acknowledged, in order
+  std::deque<std::string> delivered_;  // event ids returned and not yet acknowledged, in order
+  const bool read_ahead_;
+  bool ahead_in_flight_ = false;  // an XREADGROUP is sent and its reply not yet read
+  Asked ahead_{0, 0};             // what it asked for
+  bool more_likely_ = false;      // the last XREADGROUP returned all it asked for
+  std::size_t events_per_entry_ = 1;
+  std::deque<Entry> fetched_;  // delivered to this consumer, not yet returned by Read
   std::chrono::steady_clock::time_point next_claim_{};
   std::chrono::steady_clock::time_point next_trim_{};
   std::chrono::steady_clock::time_point next_connect_{};

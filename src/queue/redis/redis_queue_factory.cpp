@@ -98,11 +98,12 @@ class RedisQueue final : public Queue {
     return std::unique_ptr<QueueWriter>(std::move(w).value());
   }
 
-  Result<std::vector<std::unique_ptr<QueueReader>>> OpenReaders(const std::string& group) override {
+  Result<std::vector<std::unique_ptr<QueueReader>>> OpenReaders(const std::string& group,
+                                                                ReaderOptions options) override {
     std::vector<std::unique_ptr<QueueReader>> readers;
     for (std::size_t i = 0; i < shared_.sites.size(); ++i)
       readers.push_back(
-          std::make_unique<RedisReader>(shared_, queue_, redis_, i, group, consumer_));
+          std::make_unique<RedisReader>(shared_, queue_, redis_, i, group, consumer_, options));
     return readers;
   }
 

@@ -89,7 +89,9 @@ class SpoolQueue final : public Queue {
                               {std::move(executors.run_blocking), std::move(executors.post_back)});
   }
 
-  Result<std::vector<std::unique_ptr<QueueReader>>> OpenReaders(const std::string& group) override {
+  Result<std::vector<std::unique_ptr<QueueReader>>> OpenReaders(const std::string& group,
+                                                                ReaderOptions) override {
+    // A spool read is a local file read: nothing to fetch ahead.
     if (!spool_) return Status::Internal("this process opened no spool to read");
     std::vector<std::unique_ptr<QueueReader>> readers;
     for (std::size_t i = 0; i < shared_.sites.size(); ++i) {
