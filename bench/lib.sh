@@ -45,12 +45,14 @@ count_rows() {
 # Through bash's /dev/tcp rather than curl: polled every 0.2 s, curl's start-up alone took
 # several percent of the CPU the measured processes share.
 spool_metric() {
-  local reply
+  local line
   { exec 9<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 0  # not listening yet
   printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&9
-  reply=$(cat <&9)
+  # Read in bash itself: no process started per poll.
+  while IFS= read -r line <&9; do
+    if [[ $line == "$2{site=\"samplesite\"} "* ]]; then echo "${line##* }"; fi
+  done
   exec 9<&-
-  awk -v m="$2{site=\"samplesite\"}" '$1 == m {print $2}' <<<"$reply"
 }
 spool_run() {
   spool_admin=$(free_port)
@@ -64,7 +66,11 @@ spool_fill() {
   spool_run "$3"
   wait_port "$spool_port" hc
   $(pin 1) wrk -t1 -c50 -d"${duration}s" -H "User-Agent: $ua" "http://127.0.0.1:$spool_port/swallow/samplesite?$query" >/dev/null
+  # Requests wrk had in flight when it stopped may still be counted: wait until the count holds.
+  local again
   stream_len=$(spool_metric "$spool_admin" oceanus_events_queued_total)
+  while sleep 0.3; again=$(spool_metric "$spool_admin" oceanus_events_queued_total)
+    [ "$again" != "$stream_len" ]; do stream_len=$again; done
   kill "$spool_pid"; wait "$spool_pid" 2>/dev/null || true
 }
 spool_load() {
@@ -72,10 +78,26 @@ spool_load() {
   start=$(date +%s.%N)
   spool_run "$1"
   if [ -n "${OCEANUS_BENCH_PERF:-}" ]; then perf record -q -a -g -o "$OCEANUS_BENCH_PERF" -- sleep 5 >/dev/null 2>&1 & fi
-  until [ "$(spool_metric "$spool_admin" oceanus_events_loaded_total)" = "$stream_len" ]; do sleep 0.2; done
+  local loaded
+  until progress_sample "$spool_admin"; [ "${loaded:-0}" -ge "$stream_len" ]; do sleep 0.1; done
   load_seconds=$(echo "$(date +%s.%N) - $start" | bc)
   curl -s "http://127.0.0.1:$spool_admin/metrics" >"$work/load-metrics.txt"
   kill "$spool_pid"; wait "$spool_pid" 2>/dev/null || true
+}
+# progress_sample ADMIN_PORT: sets $loaded (the loader's oceanus_events_loaded_total for
+# samplesite) and appends "<time> <loaded>" to $work/progress.txt.
+progress_sample() {
+  loaded=$(spool_metric "$1" oceanus_events_loaded_total)
+  echo "$EPOCHREALTIME $loaded" >>"$work/progress.txt"
+}
+# steady_rate TOTAL: events/s from the first sample with at least 10% of TOTAL loaded to the
+# last with at most 90%: the loader's rate without its start (tables, connections) and
+# without the last, partial batch, which waits load.max_wait for events that do not come.
+steady_rate() {
+  awk -v total="$1" '$2 == "" {next}
+    $2 >= 0.1 * total && !seen {seen = 1; t0 = $1; n0 = $2}
+    seen && $2 <= 0.9 * total {t1 = $1; n1 = $2}
+    END {if (t1 > t0) printf "%d", (n1 - n0) / (t1 - t0); else print 0}' "$work/progress.txt"
 }
 # pin CORE: the taskset prefix of the pinned layout (OCEANUS_BENCH_PIN=1), nothing otherwise.
 pin() { if [ "${OCEANUS_BENCH_PIN:-0}" = 1 ]; then echo taskset -c "$1"; fi; }

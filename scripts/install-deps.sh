@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git clang-format
   libboost-dev libyaml-cpp-dev libre2-dev rapidjson-dev libspdlog-dev libfmt-dev
-  libcli11-dev libsqlite3-dev sqlite3 uap-core zlib1g-dev
+  libcli11-dev libsqlite3-dev sqlite3 uap-core zlib1g-dev libjemalloc-dev
   libhiredis-dev libcurl4-openssl-dev libssl-dev libpq-dev librabbitmq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl nginx-light wrk python3 redis-server redis-tools bc openssl

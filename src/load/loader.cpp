@@ -138,6 +138,24 @@ Status Loader::EnsureDueTables(std::chrono::system_clock::time_point now) {
   return Status::Ok();
 }
 
+namespace {
+
+// max_wait bounds an event's wait from its arrival: one that waited in a backlog (a sink
+// outage, a loader started late) is not held back again. The queue tells when it was appended
+// when it knows; else the wait counts from now, the read.
+std::chrono::steady_clock::time_point FirstWaitedSince(const queue::Entry& first) {
+  const auto now = std::chrono::steady_clock::now();
+  if (first.appended_ms <= 0) return now;
+  const auto appended =
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(first.appended_ms));
+  const auto waited = std::chrono::system_clock::now() - appended;
+  return waited > std::chrono::system_clock::duration::zero()
+             ? now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(waited)
+             : now;
+}
+
+}  // namespace
+
 std::size_t Loader::Fill(SiteState& s, std::chrono::milliseconds wait) {
   const std::size_t rows = load_.batch_rows;
   const std::size_t bytes = load_.batch_bytes;
@@ -148,7 +166,7 @@ std::size_t Loader::Fill(SiteState& s, std::chrono::milliseconds wait) {
     return 0;
   }
   if (read->empty()) return 0;
-  if (s.pending.empty()) s.first_pending = std::chrono::steady_clock::now();
+  if (s.pending.empty()) s.first_pending = FirstWaitedSince(read->front());
   for (auto& e : *read) {
     s.pending_bytes += e.payload.size();
     s.pending.push_back(std::move(e));

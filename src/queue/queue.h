@@ -52,6 +52,9 @@ class QueueWriter {
 struct Entry {
   std::string id;       // opaque, ordered within the stream; what Ack takes
   std::string payload;  // the record as appended
+  // When it was appended, in ms since 1970, or no later than that (0: not known). Lets a
+  // consumer that batches by age count an event's wait from its arrival, not from its read.
+  std::int64_t appended_ms = 0;
 };
 
 // How a consumer reads. `read_ahead`: the queue may fetch the next entries while the caller

@@ -72,9 +72,11 @@ std::size_t AppendEvents(const redisReply* e, std::deque<Entry>& out) {
       if (ReplyString(fields->element[i]) == "d")
         events.push_back(ReplyString(fields->element[i + 1]));
   if (events.empty()) events.emplace_back();
+  std::pair<std::uint64_t, std::uint64_t> parsed{0, 0};  // an id's first part is XADD's ms time
+  const auto appended_ms = ParseId(id, parsed) ? static_cast<std::int64_t>(parsed.first) : 0;
   for (std::size_t i = 0; i + 1 < events.size(); ++i)
-    out.push_back({std::string(id) + "/" + std::to_string(i), std::string(events[i])});
-  out.push_back({std::string(id), std::string(events.back())});
+    out.push_back({std::string(id) + "/" + std::to_string(i), std::string(events[i]), appended_ms});
+  out.push_back({std::string(id), std::string(events.back()), appended_ms});
   return events.size();
 }
 

@@ -59,6 +59,13 @@ std::uint64_t FileSize(int fd) {
   return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
 
+// The file's modification time in ms since 1970 (0 if fstat fails).
+std::int64_t ModifiedMs(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return 0;
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+}
+
 // Appends bytes [from, to) of `fd` to `target` (created if needed) and makes them durable:
 // the file synced, and its directory entry too. On failure the append is cut back, so a
 // retry does not leave a partial copy in front of the full one.
@@ -426,6 +433,9 @@ class SpoolReader final : public QueueReader {
     std::uint64_t seq = 0;
     UniqueFd fd;
     std::unique_ptr<spool::SegmentBuffer> buffer;
+    // A sealed segment's last change: each of its records was appended no later (0 while
+    // the segment is active, whose records may be appended this moment).
+    std::int64_t sealed_ms = 0;
   };
 
   void ReadAvailable(std::size_t max_entries, std::size_t max_bytes, std::vector<Entry>& out) {
@@ -486,7 +496,9 @@ class SpoolReader final : public QueueReader {
         open.seq = seq;
         if (!open.fd.valid()) break;  // deleted under us, or unreadable: try again later
         open.buffer = std::make_unique<spool::SegmentBuffer>(open.fd.get());
+        open.sealed_ms = 0;
       }
+      if (!active && open.sealed_ms == 0) open.sealed_ms = ModifiedMs(open.fd.get());
       const std::string path = spool_.SegmentPath(site_, writer, seq);
       if (pos.offset < kSegmentMagic.size()) {
         char magic[8];
@@ -539,7 +551,7 @@ class SpoolReader final : public QueueReader {
       const DecodeResult r = open.buffer->Next(pos.offset, payload, next);
       if (r == DecodeResult::kRecord) {
         out.push_back({std::to_string(batch.number) + ":" + std::to_string(out.size()),
-                       std::string(payload)});
+                       std::string(payload), open.sealed_ms});
         batch_bytes_ += payload.size();
         pos.offset = next;
         Advance(batch, out.size(), writer, pos);

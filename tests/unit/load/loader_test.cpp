@@ -97,13 +97,18 @@ class CountingReader : public queue::QueueReader {
                                          std::chrono::milliseconds wait) override {
     auto r = inner_->Read(max_entries, max_bytes, wait);
     if (r.ok()) read_.fetch_add(r->size());
+    if (r.ok() && appended_ms_ != 0)
+      for (auto& e : *r) e.appended_ms = appended_ms_;
     return r;
   }
   Status Ack(const std::string& last_id) override { return inner_->Ack(last_id); }
+  // Entries returned from now on say they were appended at `ms` (since 1970).
+  void SetAppendedMs(std::int64_t ms) { appended_ms_ = ms; }
 
  private:
   std::unique_ptr<queue::QueueReader> inner_;
   std::atomic<std::size_t>& read_;
+  std::int64_t appended_ms_ = 0;
 };
 
 class Ignore : public queue::AppendHandler {
@@ -147,8 +152,10 @@ sites:
   void RunLoader(queue::Spool& spool, const std::vector<ScriptedSink*>& sinks,
                  const std::function<bool()>& until) {
     std::vector<std::unique_ptr<queue::QueueReader>> readers;
-    readers.push_back(std::make_unique<CountingReader>(
-        std::move(spool.OpenReader(0, "load")).value(), entries_read_));
+    auto reader = std::make_unique<CountingReader>(std::move(spool.OpenReader(0, "load")).value(),
+                                                   entries_read_);
+    reader->SetAppendedMs(appended_ms_);
+    readers.push_back(std::move(reader));
     queue::FileDeadLetter dead((dir_ / "deadletter").string());
     std::vector<sink::Sink*> writers(sinks.begin(), sinks.end());
     Loader loader(config_, config_.load, config_.tables, config_.sink.table_prefix,
@@ -189,7 +196,24 @@ sites:
   const fs::path& dir_ = temp_.path();
   app::Config config_;
   std::atomic<std::size_t> entries_read_{0};
+  std::int64_t appended_ms_ = 0;  // what the reader says of its entries' arrival (0: nothing)
 };
+
+// max_wait counts from an event's arrival in the queue: events that waited out a backlog are
+// written at once, not held another max_wait after they are read.
+TEST_F(LoaderTest, EventsThatWaitedInTheQueueLongerThanMaxWaitAreWrittenAtOnce) {
+  config_.load.max_wait = std::chrono::hours(1);
+  appended_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     (std::chrono::system_clock::now() - std::chrono::hours(2)).time_since_epoch())
+                     .count();
+  auto spool = OpenSpool();
+  Append(*spool, Records(3));  // fewer than batch_rows (10)
+  ScriptedSink sink;
+  bool written_while_running = false;
+  RunLoader(*spool, sink, [&] { return written_while_running = sink.count() == 3; });
+  EXPECT_TRUE(written_while_running) << "the batch waited for max_wait (1 h) after its read";
+  EXPECT_EQ(sink.stored.size(), 3u);
+}
 
 TEST_F(LoaderTest, LoadsIntoTheDailyTableOfEachEventsLocalDate) {
   auto spool = OpenSpool();

@@ -423,7 +423,9 @@ TEST(RedisReaderTest, EventsOfOneEntryAreReturnedSinglyAndTheEntryAckedWithTheLa
   if (!check) GTEST_SKIP() << "no redis-server to run";
   RedisReader reader(config, queue_config, redis_config, 0, "load", "loader-1");
   ASSERT_TRUE(reader.Read(10, 1 << 20, std::chrono::milliseconds(0)).ok());  // makes the group
-  ASSERT_TRUE(check->Command({"XADD", "site_a", "*", "d", "a", "d", "b", "d", "c"}).ok());
+  auto added = check->Command({"XADD", "site_a", "*", "d", "a", "d", "b", "d", "c"});
+  ASSERT_TRUE(added.ok());
+  const std::string entry_id(ReplyString(added->get()));
   ASSERT_TRUE(check->Command({"XADD", "site_a", "*", "d", "x"}).ok());
 
   auto first = reader.Read(2, 1 << 20, std::chrono::milliseconds(0));
@@ -431,6 +433,8 @@ TEST(RedisReaderTest, EventsOfOneEntryAreReturnedSinglyAndTheEntryAckedWithTheLa
   ASSERT_EQ(first->size(), 2u);
   EXPECT_EQ((*first)[0].payload, "a");
   EXPECT_EQ((*first)[1].payload, "b");
+  // When it was appended: the time part of the entry's id.
+  EXPECT_EQ((*first)[0].appended_ms, std::stoll(entry_id.substr(0, entry_id.find('-'))));
   ASSERT_TRUE(reader.Ack(first->back().id).ok());
   EXPECT_EQ(Pending(*check), 2) << "the entry of a, b, c was acknowledged before c was";
   auto rest = reader.Read(10, 1 << 20, std::chrono::milliseconds(0));

@@ -181,12 +181,20 @@ TEST_F(SpoolTest, AcknowledgedPositionSurvivesRestartExactly) {
     auto r = std::move(spool->OpenReader(0, "load")).value();
     auto got = ReadN(*r, 30, 10);
     ASSERT_EQ(got.size(), 30u);
+    EXPECT_EQ(got[0].appended_ms, 0) << "the active segment's records may be appended now";
     ASSERT_TRUE(r->Ack(got[16].id).ok());  // in the middle of the second read
   }
+  const auto reopened_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
   auto spool = Open();
   auto r = std::move(spool->OpenReader(0, "load")).value();
   auto rest = ReadN(*r, 100);
   ASSERT_EQ(rest.size(), 13u);
+  // The segment of the earlier run is sealed: its records were appended no later than its
+  // last change, before the reopen.
+  EXPECT_GT(rest.front().appended_ms, reopened_ms - 60'000);
+  EXPECT_LE(rest.front().appended_ms, reopened_ms);
   EXPECT_EQ(rest.front().payload, "{\"uid\":\"r17\"}");
   EXPECT_EQ(rest.back().payload, "{\"uid\":\"r29\"}");
   EXPECT_FALSE(r->Ack("garbage").ok());
