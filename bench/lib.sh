@@ -50,7 +50,8 @@ spool_metric() {
   printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&9
   # Read in bash itself: no process started per poll.
   while IFS= read -r line <&9; do
-    if [[ $line == "$2{site=\"samplesite\"} "* ]]; then echo "${line##* }"; fi
+    # As an integer: the exposition format may write 300000 as 3e+05.
+    if [[ $line == "$2{site=\"samplesite\"} "* ]]; then printf '%.0f\n' "${line##* }"; fi
   done
   exec 9<&-
 }
