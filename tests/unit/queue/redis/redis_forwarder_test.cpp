@@ -311,17 +311,24 @@ TEST(RedisForwarderTest, StoppedRedisGetsEachSpooledEventOnceWithoutResending) {
   EXPECT_EQ(Integer(check->Command({"XLEN", "site_a"})), kEvents);
 }
 
-TEST(RedisReaderTest, AnAcknowledgementAfterRedisDroppedTheConnectionReconnects) {
+// A real redis-server with one site's stream, "site_a", and a connection of the test's own.
+class RedisReaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config.sites.push_back({});
+    config.sites[0].name = "site_a";
+    redis_config.port = server.port();
+    check = server.Connect(redis_config);
+    if (!check) GTEST_SKIP() << "no redis-server to run";
+  }
   RedisServer server;
   config::Config config;
-  config.sites.push_back({});
-  config.sites[0].name = "site_a";
   QueueConfig queue_config;
   RedisConfig redis_config;
-  redis_config.port = server.port();
-  auto check = server.Connect(redis_config);
-  if (!check) GTEST_SKIP() << "no redis-server to run";
+  std::unique_ptr<RedisConnection> check;
+};
 
+TEST_F(RedisReaderTest, AnAcknowledgementAfterRedisDroppedTheConnectionReconnects) {
   RedisReader reader(config, queue_config, redis_config, 0, "load", "loader-1");
   ASSERT_TRUE(reader.Read(10, 1 << 20, std::chrono::milliseconds(0)).ok());  // makes the group
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(check->Command({"XADD", "site_a", "*", "d", "{}"}).ok());
@@ -361,16 +368,7 @@ long long PendingReaches(RedisConnection& redis, long long want) {
 // Every entry still comes back once and in order, however the caller's batch sizes fall
 // against what was fetched, and acknowledging in between (which reads the outstanding reply
 // first) takes no reply for another's.
-TEST(RedisReaderTest, ReadingAheadReturnsEveryEntryOnceInOrder) {
-  RedisServer server;
-  config::Config config;
-  config.sites.push_back({});
-  config.sites[0].name = "site_a";
-  QueueConfig queue_config;
-  RedisConfig redis_config;
-  redis_config.port = server.port();
-  auto check = server.Connect(redis_config);
-  if (!check) GTEST_SKIP() << "no redis-server to run";
+TEST_F(RedisReaderTest, ReadingAheadReturnsEveryEntryOnceInOrder) {
   for (int i = 0; i < 25; ++i)
     ASSERT_TRUE(check->Command({"XADD", "site_a", "*", "d", std::to_string(i)}).ok());
 
@@ -411,16 +409,7 @@ TEST(RedisReaderTest, ReadingAheadReturnsEveryEntryOnceInOrder) {
 // An entry holds the events a collector sent together. The reader returns them one by one
 // and acknowledges the entry only with its last event, so that a batch that ends inside an
 // entry leaves the entry pending (re-read, never lost, after a crash).
-TEST(RedisReaderTest, EventsOfOneEntryAreReturnedSinglyAndTheEntryAckedWithTheLast) {
-  RedisServer server;
-  config::Config config;
-  config.sites.push_back({});
-  config.sites[0].name = "site_a";
-  QueueConfig queue_config;
-  RedisConfig redis_config;
-  redis_config.port = server.port();
-  auto check = server.Connect(redis_config);
-  if (!check) GTEST_SKIP() << "no redis-server to run";
+TEST_F(RedisReaderTest, EventsOfOneEntryAreReturnedSinglyAndTheEntryAckedWithTheLast) {
   RedisReader reader(config, queue_config, redis_config, 0, "load", "loader-1");
   ASSERT_TRUE(reader.Read(10, 1 << 20, std::chrono::milliseconds(0)).ok());  // makes the group
   auto added = check->Command({"XADD", "site_a", "*", "d", "a", "d", "b", "d", "c"});
