@@ -49,14 +49,6 @@ std::chrono::milliseconds NextBackoff(std::chrono::milliseconds current,
                                              current.count() == 0 ? first : current * 2);
 }
 
-// The value of field `name` in a stream entry's [field, value, ...] array.
-std::string_view FieldValue(const redisReply* fields, std::string_view name) {
-  if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY) return {};
-  for (std::size_t i = 0; i + 1 < fields->elements; i += 2)
-    if (ReplyString(fields->element[i]) == name) return ReplyString(fields->element[i + 1]);
-  return {};
-}
-
 // The events of stream entry `e` ([id, [field, value, ...]]), one "d" field each, appended
 // to `out`. Each event's id is the entry's for its last event and "<entry id>/<index>" for
 // the others, so that acknowledging an event before the last acknowledges no entry yet. An
@@ -65,19 +57,26 @@ std::string_view FieldValue(const redisReply* fields, std::string_view name) {
 std::size_t AppendEvents(const redisReply* e, std::deque<Entry>& out) {
   if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) return 0;
   const std::string_view id = ReplyString(e->element[0]);
-  const redisReply* fields = e->element[1];
-  std::vector<std::string_view> events;
-  if (fields != nullptr && fields->type == REDIS_REPLY_ARRAY)
-    for (std::size_t i = 0; i + 1 < fields->elements; i += 2)
-      if (ReplyString(fields->element[i]) == "d")
-        events.push_back(ReplyString(fields->element[i + 1]));
-  if (events.empty()) events.emplace_back();
   std::pair<std::uint64_t, std::uint64_t> parsed{0, 0};  // an id's first part is XADD's ms time
   const auto appended_ms = ParseId(id, parsed) ? static_cast<std::int64_t>(parsed.first) : 0;
-  for (std::size_t i = 0; i + 1 < events.size(); ++i)
-    out.push_back({std::string(id) + "/" + std::to_string(i), std::string(events[i]), appended_ms});
-  out.push_back({std::string(id), std::string(events.back()), appended_ms});
-  return events.size();
+  const redisReply* fields = e->element[1];
+  const bool listed = fields != nullptr && fields->type == REDIS_REPLY_ARRAY;
+  auto is_event = [&](std::size_t i) { return ReplyString(fields->element[i]) == "d"; };
+  std::size_t events = 0;
+  for (std::size_t i = 0; listed && i + 1 < fields->elements; i += 2) events += is_event(i);
+  if (events == 0) {
+    out.push_back({std::string(id), std::string(), appended_ms});
+    return 1;
+  }
+  std::size_t n = 0;
+  for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
+    if (!is_event(i)) continue;
+    std::string event_id(id);
+    if (++n < events) event_id += "/" + std::to_string(n - 1);
+    out.push_back(
+        {std::move(event_id), std::string(ReplyString(fields->element[i + 1])), appended_ms});
+  }
+  return events;
 }
 
 bool IsWholeEntry(std::string_view event_id) {
