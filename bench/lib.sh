@@ -10,15 +10,17 @@ ua='Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Ge
 
 # start_nginx CORE: nginx (one worker, pinned) serving empty_gif with an access log — the
 # reference every ratio is quoted against. Sets nginx_port; the pid goes into pids.
+# NGINX_CONNECTIONS: its worker_connections (4096 unless set).
 start_nginx() {
   nginx_port=$(free_port)
   mkdir -p "$work/nginx"
   cat >"$work/nginx/nginx.conf" <<CONF
 worker_processes 1;
+worker_rlimit_nofile ${NGINX_CONNECTIONS:-4096};
 daemon off;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log;
-events { worker_connections 4096; }
+events { worker_connections ${NGINX_CONNECTIONS:-4096}; }
 http {
   access_log $work/nginx/access.log;
   client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;

@@ -4,6 +4,7 @@
 # Prints both rates, their ratio, and checks that every answered beacon was stored.
 #
 #   bench/load.sh [DURATION_SECONDS=10] [CONNECTIONS=50]
+#   OCEANUS_BENCH_PERF=/tmp/load.perf bench/load.sh   # + a 5 s perf profile of oceanus
 #
 # Needs: build/oceanus, nginx (nginx-light), wrk, sqlite3 (scripts/install-deps.sh).
 set -euo pipefail
@@ -40,6 +41,10 @@ taskset -c "$server_core" ./build/oceanus run --config "$work/oceanus.yaml" \
   --listen "127.0.0.1:$oceanus_port" --data-dir "$work/data" >"$work/oceanus.log" 2>&1 &
 pids+=($!)
 wait_port "$oceanus_port" hc
+# OCEANUS_BENCH_PERF=FILE: a perf profile (call graphs) of oceanus for 5 s of the run.
+if [ -n "${OCEANUS_BENCH_PERF:-}" ]; then
+  (sleep 2; perf record -q -g -p "${pids[-1]}" -o "$OCEANUS_BENCH_PERF" -- sleep 5 >/dev/null 2>&1) &
+fi
 oceanus_rps=$(run_wrk "http://127.0.0.1:$oceanus_port/swallow/samplesite?$query" oceanus)
 answered=$(awk '/requests in/ {print $1}' "$work/wrk-oceanus.txt")
 non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk-oceanus.txt"); non2xx=${non2xx:-0}

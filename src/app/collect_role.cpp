@@ -27,6 +27,7 @@ int StartCollect(Process& p) {
           blocking.Submit(std::move(job));
         };
         executors.post_back = std::move(post);
+        executors.gather = true;  // an asio post runs after the handlers already queued
         return p.queue->MakeWriter(index, std::move(executors));
       });
   if (!started.ok()) {

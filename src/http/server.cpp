@@ -8,6 +8,14 @@
 // timer (the /gaze delay: a timer, never a sleeping thread) → Respond (bytes from
 // responses.cpp) → DoRead again, or close.
 //
+// Memory and timers, as nginx does it rather than as Beast's examples do: a session is a
+// socket and a few words. The buffers, parser and scratch of a request (an Exchange) are lent
+// by the thread's pool when a request begins and given back once the connection has been
+// idle for about a second (the pending read is cancelled and a readiness wait takes its
+// place), so 10,000 idle keep-alive connections hold no buffers. Timeouts are one sweep timer
+// per thread that looks at every session each tick (a quarter of the shorter timeout, at
+// most a second), not a timer per connection re-armed on every read and write.
+//
 // Shutdown: each worker stops accepting, closes sessions that sit idle between requests, and
 // lets the others answer their request in flight (with Connection: close); the threads are
 // joined once every connection is gone or the grace period has passed. Then the workers are
@@ -50,6 +58,61 @@ namespace {
 
 class Session;
 
+// The buffers one request needs from its first byte to its answer's last. A worker's pool
+// lends one to a connection when a request begins and takes it back once the connection has
+// sat idle for a tick (nginx frees its buffers on keep-alive likewise), so that an idle
+// connection holds only its socket and a few words, and busy connections reuse the same
+// few exchanges without allocating per request.
+struct Exchange {
+  explicit Exchange(std::size_t buffer_limit) : buffer(buffer_limit) {}
+  // Bytes held beyond the read buffer (which the header limit bounds): a Segment batch or an
+  // inflated body leaves them large, and such an exchange is not worth keeping.
+  std::size_t Retained() const {
+    return out.capacity() + outcome.body.capacity() + scratch.body.capacity() +
+           scratch.batch.arena.capacity() + scratch.event.record.capacity();
+  }
+  beast::flat_buffer buffer;  // at most the worker's read_buffer_limit bytes
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser;
+  collect::Scratch scratch;
+  collect::Outcome outcome;
+  std::string out;        // the answer's bytes
+  std::string xff_lines;  // X-Forwarded-For sent on several lines, combined
+  std::string te_lines;   // Transfer-Encoding, likewise
+};
+
+class ExchangePool {
+ public:
+  std::unique_ptr<Exchange> Take(std::size_t buffer_limit) {
+    if (free_.empty()) return std::make_unique<Exchange>(buffer_limit);
+    auto x = std::move(free_.back());
+    free_.pop_back();
+    return x;
+  }
+  // Keeps `x` for the next request unless the pool is full or `x` has grown large; it is
+  // given back only with an empty read buffer (between requests) or when its session goes.
+  void Give(std::unique_ptr<Exchange> x) {
+    if (!x || free_.size() >= kKept || x->Retained() > kMaxRetained) return;
+    x->parser.reset();  // a request starts a new parser anyway
+    x->buffer.clear();
+    free_.push_back(std::move(x));
+  }
+
+ private:
+  // Enough for the requests one thread has under way at once in practice; more are made
+  // when needed and freed once their connections go idle. About 8 KiB each.
+  static constexpr std::size_t kKept = 256;
+  static constexpr std::size_t kMaxRetained = 64 * 1024;
+  std::vector<std::unique_ptr<Exchange>> free_;
+};
+
+// The timeouts in sweep ticks (Worker::Sweep), rounded up and one more: a timeout of T fires
+// between T and T plus a tick after its phase began, never early.
+struct Ticks {
+  std::uint64_t idle = 0;
+  std::uint64_t read = 0;
+  std::uint64_t park = 0;  // idle this long (about a second): give the exchange back
+};
+
 // One I/O thread: its io_context, acceptor, sessions, queue writer and per-thread state.
 //
 // Destruction order (members go in the reverse of their declaration), the rule being that
@@ -90,6 +153,9 @@ struct Worker {
 
   void Accept();
   void Run();
+  // Every sweep_period: the timeouts of every session and the parking of idle ones. One
+  // timer for the thread instead of one per connection re-armed on every read and write.
+  void StartSweep();
 
   unsigned index;
   const config::ServerConfig& server;  // the Server's (Server::Impl outlives its workers)
@@ -101,6 +167,10 @@ struct Worker {
   std::uint32_t header_limit = 0;         // server.max_header_bytes
   std::size_t read_buffer_limit = 0;      // a session's read buffer: the header and a read's worth
   std::unordered_set<Session*> sessions;  // outlives io (see above)
+  ExchangePool exchanges;                 // outlives io: a session gives its exchange back
+  std::chrono::milliseconds sweep_period{1000};
+  Ticks limits;
+  std::uint64_t tick = 0;  // sweeps so far
   event::ThreadState thread_state;
   collect::CollectorCounters counters;  // written by this thread only
   collect::RecentActivity recent;       // the admin page's live tail
@@ -123,6 +193,7 @@ struct Worker {
   // Pauses accepting when the process is out of descriptors (EMFILE/ENFILE): accepting again
   // at once would fail at once, and the loop would spin on a core.
   std::optional<asio::steady_timer> accept_pause;
+  asio::steady_timer sweep{io};
   std::unique_ptr<queue::QueueWriter> writer;
   std::thread thread;
 };
@@ -180,20 +251,30 @@ collect::Method MethodOf(bhttp::verb v) {
   }
 }
 
+// A connection's phase, for the sweep (Worker::Sweep): what it waits for and so which
+// timeout applies.
+enum class Phase : std::uint8_t {
+  kIdle,      // between requests, a read pending into its exchange: idle_timeout, then parked
+  kParked,    // between requests, no exchange, waiting to become readable: idle_timeout
+  kReading,   // a request's header and body: read_timeout
+  kHandling,  // the queue or the /gaze delay has the request: no timeout
+  kWriting,   // the answer: read_timeout
+};
+
 class Session : public std::enable_shared_from_this<Session>, public queue::AppendHandler {
  public:
   Session(tcp::socket&& socket, Worker& worker, ConnectionSlot slot)
-      : stream_(std::move(socket)),
-        worker_(worker),
-        slot_(std::move(slot)),
-        buffer_(worker.read_buffer_limit) {
+      : socket_(std::move(socket)), worker_(worker), slot_(std::move(slot)) {
     worker_.sessions.insert(this);
   }
-  ~Session() override { worker_.sessions.erase(this); }
+  ~Session() override {
+    worker_.sessions.erase(this);
+    worker_.exchanges.Give(std::move(x_));
+  }
 
   void Start() {
     beast::error_code ec;
-    const auto endpoint = stream_.socket().remote_endpoint(ec);
+    const auto endpoint = socket_.remote_endpoint(ec);
     if (ec) return;
     const auto address = endpoint.address();
     if (address.is_v4()) {
@@ -201,61 +282,53 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     } else {
       peer_ = IpAddress::FromV6(address.to_v6().to_bytes());
     }
-    stream_.socket().set_option(tcp::no_delay(true), ec);
+    socket_.set_option(tcp::no_delay(true), ec);
     DoRead();
   }
 
   // Called on shutdown: a session waiting for its next request is closed now; one in the
   // middle of a request finishes it and then closes.
   void Drain() {
-    if (idle_) {
-      beast::error_code ec;
-      stream_.socket().close(ec);
+    if (phase_ == Phase::kIdle || phase_ == Phase::kParked) Close();
+  }
+
+  // Called by the sweep once per tick: closes a connection past its phase's timeout (the
+  // pending operation ends with an error, which closes the session), and parks one that has
+  // sat idle for a tick or more.
+  void OnTick(std::uint64_t tick, const Ticks& limits) {
+    const std::uint64_t elapsed = tick - phase_tick_;
+    switch (phase_) {
+      case Phase::kIdle:
+        if (elapsed >= limits.idle) return Expire();
+        if (elapsed >= limits.park) Park();
+        return;
+      case Phase::kParked:
+        if (elapsed >= limits.idle) Expire();
+        return;
+      case Phase::kReading:
+      case Phase::kWriting:
+        if (elapsed >= limits.read) Expire();
+        return;
+      case Phase::kHandling:
+        return;
     }
   }
 
   void Appended(Status status) override {
-    if (!status.ok()) {
-      // On a full disk every request fails here: one line a second per thread, with a count.
-      std::uint64_t suppressed = 0;
-      if (worker_.append_failures.Allow(LogLimiter::Clock::now(), suppressed)) {
-        if (suppressed == 0) {
-          spdlog::error("queue append failed: {}", status.ToString());
-        } else {
-          spdlog::error("queue append failed: {} ({} more on this thread since the last line)",
-                        status.ToString(), suppressed);
-        }
-      }
-      worker_.counters.Rejected(outcome_.site, collect::RejectReason::kUnavailable, Records());
-      const int site = outcome_.metrics_site;
-      const auto endpoint = outcome_.endpoint;
-      const bool json = outcome_.answer == collect::Answer::kJson;
-      outcome_.Reset();
-      outcome_.metrics_site = site;
-      outcome_.endpoint = endpoint;
-      outcome_.status = 503;
-      if (json) {
-        outcome_.answer = collect::Answer::kJson;
-        outcome_.body =
-            R"({"success":false,"message":"the events could not be stored; try again"})";
-      } else {
-        outcome_.answer = collect::Answer::kText;
-        outcome_.body = "the event could not be stored; try again\n";
-      }
-      return Respond();
-    }
-    worker_.counters.Queued(outcome_.site, Records());
+    if (!status.ok()) return RefuseUnstored(status);
+    auto& out = x_->outcome;
+    worker_.counters.Queued(out.site, Records());
     const auto now = std::chrono::system_clock::now();
-    if (outcome_.batch) {
-      for (std::size_t i = 0; i < scratch_.batch.size(); ++i)
-        worker_.recent.events.Add(now, outcome_.site, scratch_.batch[i]);
+    if (out.batch) {
+      for (std::size_t i = 0; i < x_->scratch.batch.size(); ++i)
+        worker_.recent.events.Add(now, out.site, x_->scratch.batch[i]);
     } else {
-      worker_.recent.events.Add(now, outcome_.site, scratch_.event.record);
+      worker_.recent.events.Add(now, out.site, x_->scratch.event.record);
     }
-    if (outcome_.delay.count() > 0) {
-      if (!timer_) timer_.emplace(stream_.get_executor());
-      timer_->expires_after(outcome_.delay);
-      timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (out.delay.count() > 0) {
+      if (!delay_) delay_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+      delay_->expires_after(out.delay);
+      delay_->async_wait([self = shared_from_this()](beast::error_code ec) {
         if (!ec) self->Respond();
       });
       return;
@@ -264,49 +337,107 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   }
 
  private:
-  std::size_t Records() const { return outcome_.batch ? scratch_.batch.size() : 1; }
+  std::size_t Records() const { return x_->outcome.batch ? x_->scratch.batch.size() : 1; }
+
+  // The queue refused the append: 503, in the words of the request's endpoint.
+  void RefuseUnstored(const Status& status) {
+    // On a full disk every request fails here: one line a second per thread, with a count.
+    std::uint64_t suppressed = 0;
+    if (worker_.append_failures.Allow(LogLimiter::Clock::now(), suppressed)) {
+      if (suppressed == 0) {
+        spdlog::error("queue append failed: {}", status.ToString());
+      } else {
+        spdlog::error("queue append failed: {} ({} more on this thread since the last line)",
+                      status.ToString(), suppressed);
+      }
+    }
+    auto& out = x_->outcome;
+    worker_.counters.Rejected(out.site, collect::RejectReason::kUnavailable, Records());
+    const int site = out.metrics_site;
+    const auto endpoint = out.endpoint;
+    const bool json = out.answer == collect::Answer::kJson;
+    out.Reset();
+    out.metrics_site = site;
+    out.endpoint = endpoint;
+    out.status = 503;
+    if (json) {
+      out.answer = collect::Answer::kJson;
+      out.body = R"({"success":false,"message":"the events could not be stored; try again"})";
+    } else {
+      out.answer = collect::Answer::kText;
+      out.body = "the event could not be stored; try again\n";
+    }
+    Respond();
+  }
+
+  void Enter(Phase phase) {
+    phase_ = phase;
+    phase_tick_ = worker_.tick;
+  }
 
   // Every record of the batch in one call, answered once (OK only if all are stored): the
   // client retries the whole batch on a failure, and the sinks keep its events once by eid.
   void AppendBatch() {
-    worker_.writer->AppendAll(outcome_.site, scratch_.batch.arena, scratch_.batch.ends,
+    worker_.writer->AppendAll(x_->outcome.site, x_->scratch.batch.arena, x_->scratch.batch.ends,
                               shared_from_this());
   }
 
   void DoRead() {
     if (worker_.draining) return Close();
-    if (buffer_.size() == 0) {
-      // Between requests: wait for the first bytes under the idle timeout.
-      idle_ = true;
-      stream_.expires_after(worker_.server.idle_timeout);
-      stream_.async_read_some(buffer_.prepare(4096),
-                              [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                                self->idle_ = false;
-                                self->buffer_.commit(n);
-                                if (ec) return self->Close();
-                                self->ReadRequest();
-                              });
-      return;
-    }
+    if (!x_) x_ = worker_.exchanges.Take(worker_.read_buffer_limit);
+    if (x_->buffer.size() != 0) return ReadRequest();  // pipelined: the next one is here
+    // Between requests: wait for the first bytes under the idle timeout.
+    Enter(Phase::kIdle);
+    socket_.async_read_some(x_->buffer.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->OnFirstBytes(ec, n);
+                            });
+  }
+
+  void OnFirstBytes(beast::error_code ec, std::size_t n) {
+    const bool park =
+        std::exchange(parking_, false) && ec == asio::error::operation_aborted && socket_.is_open();
+    if (park) return WaitParked();
+    x_->buffer.commit(n);
+    if (ec) return Close();
     ReadRequest();
+  }
+
+  // Idle for a tick: the pending read is cancelled (no system call) and its handler parks.
+  void Park() {
+    parking_ = true;
+    beast::error_code ec;
+    socket_.cancel(ec);
+  }
+
+  // Gives the exchange back and waits for the connection to become readable; the read that
+  // follows gets an exchange from the pool again.
+  void WaitParked() {
+    worker_.exchanges.Give(std::move(x_));
+    phase_ = Phase::kParked;  // the idle time still counts from when the last answer went
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->Close();
+      self->DoRead();
+    });
   }
 
   // The header first: its framing is checked (and 100 Continue sent) before any body is read.
   void ReadRequest() {
-    parser_.emplace();
-    parser_->header_limit(worker_.header_limit);
-    parser_->body_limit(worker_.collector->MaxBodyBytes());
-    stream_.expires_after(worker_.server.read_timeout);
+    Enter(Phase::kReading);
+    x_->parser.emplace();
+    x_->parser->header_limit(worker_.header_limit);
+    x_->parser->body_limit(worker_.collector->MaxBodyBytes());
     bhttp::async_read_header(
-        stream_, buffer_, *parser_,
+        socket_, x_->buffer, *x_->parser,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
-    head_ = parser_->get().method() == bhttp::verb::head;
+    auto& parser = *x_->parser;
+    head_ = parser.get().method() == bhttp::verb::head;
     if (ec) return OnRead(ec);
-    const auto& req = parser_->get();
-    FieldLines te(te_lines_);
+    const auto& req = parser.get();
+    FieldLines te(x_->te_lines);
     bool has_te = false;
     for (auto [it, end] = req.equal_range(bhttp::field::transfer_encoding); it != end; ++it) {
       has_te = true;
@@ -316,13 +447,13 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
       return SendError(refusal->status, std::string(refusal->reason));
     // The head was read with the largest limit of any path; the body gets its path's own.
     const std::size_t limit = worker_.collector->BodyLimit(View(req.target()));
-    const auto length = parser_->content_length();
+    const auto length = parser.content_length();
     if (length && *length > limit) return SendTooLarge();
-    parser_->body_limit(limit);
-    if (parser_->is_done()) return Handle();
+    parser.body_limit(limit);
+    if (parser.is_done()) return Handle();
     if (ExpectsContinue(req.version(), View(req[bhttp::field::expect]))) {
       // A Content-Length over max_body_bytes was refused above (413) without this.
-      return asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+      return asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                                [self = shared_from_this()](beast::error_code wec, std::size_t) {
                                  if (wec) return self->Close();
                                  self->ReadBody();
@@ -333,7 +464,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
 
   void ReadBody() {
     bhttp::async_read(
-        stream_, buffer_, *parser_,
+        socket_, x_->buffer, *x_->parser,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
   }
 
@@ -341,9 +472,9 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     if (ec == bhttp::error::end_of_stream) return Close();
     if (ec == bhttp::error::header_limit) return SendError(431, "request headers too large\n");
     if (ec == bhttp::error::body_limit) return SendTooLarge();
-    // A timeout has already closed the socket (tcp_stream does): nothing can be answered,
-    // as with nginx's client_header_timeout.
-    if (ec == beast::error::timeout) return Close();
+    // A timeout has already closed the socket: nothing can be answered, as with nginx's
+    // client_header_timeout.
+    if (timed_out_) return Close();
     if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
       return SendError(400, "malformed HTTP request\n");
     }
@@ -352,7 +483,8 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   }
 
   void Handle() {
-    const auto& req = parser_->get();
+    Enter(Phase::kHandling);
+    const auto& req = x_->parser->get();
     keep_alive_ = req.keep_alive();
     BeastHeaders headers(req);
     collect::Request request;
@@ -361,7 +493,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     request.content_type = View(req[bhttp::field::content_type]);
     request.body = req.body();
     request.user_agent = View(req[bhttp::field::user_agent]);
-    FieldLines xff(xff_lines_);
+    FieldLines xff(x_->xff_lines);
     for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it)
       xff.Add(View(it->value()));
     request.x_forwarded_for = xff.value();
@@ -370,10 +502,11 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     request.now = std::chrono::system_clock::now();
     request.counters = &worker_.counters;
     request.recent = &worker_.recent;
-    worker_.collector->Handle(request, worker_.thread_state, scratch_, outcome_);
-    if (outcome_.append && outcome_.batch) return AppendBatch();
-    if (outcome_.append) {
-      worker_.writer->Append(outcome_.site, scratch_.event.record, shared_from_this());
+    auto& out = x_->outcome;
+    worker_.collector->Handle(request, worker_.thread_state, x_->scratch, out);
+    if (out.append && out.batch) return AppendBatch();
+    if (out.append) {
+      worker_.writer->Append(out.site, x_->scratch.event.record, shared_from_this());
       return;
     }
     Respond();
@@ -382,61 +515,81 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   // 413 for a body over its path's limit, in the words of the path's source; the rest of the
   // body is not read, so the connection closes.
   void SendTooLarge() {
-    outcome_.Reset();
-    outcome_.endpoint = collect::EndpointLabel::kInvalid;
-    worker_.collector->AnswerTooLarge(View(parser_->get().target()), outcome_);
-    outcome_.omit_body = head_;
-    outcome_.close = true;
+    auto& out = x_->outcome;
+    out.Reset();
+    out.endpoint = collect::EndpointLabel::kInvalid;
+    worker_.collector->AnswerTooLarge(View(x_->parser->get().target()), out);
+    out.omit_body = head_;
+    out.close = true;
     keep_alive_ = false;
     Respond();
   }
 
   void SendError(int status, std::string body) {
-    outcome_.Reset();
-    outcome_.endpoint = collect::EndpointLabel::kInvalid;
-    outcome_.status = status;
-    outcome_.body = std::move(body);
-    outcome_.omit_body = head_;
-    outcome_.close = true;
+    auto& out = x_->outcome;
+    out.Reset();
+    out.endpoint = collect::EndpointLabel::kInvalid;
+    out.status = status;
+    out.body = std::move(body);
+    out.omit_body = head_;
+    out.close = true;
     keep_alive_ = false;
     Respond();
   }
 
   void Respond() {
-    worker_.counters.Request(outcome_.metrics_site, outcome_.endpoint, outcome_.status);
-    if (worker_.draining) outcome_.close = true;
-    out_.clear();
-    AppendResponse(out_, outcome_, keep_alive_, worker_.Date());
-    stream_.expires_after(worker_.server.read_timeout);
-    asio::async_write(stream_, asio::buffer(out_),
+    Enter(Phase::kWriting);
+    auto& out = x_->outcome;
+    worker_.counters.Request(out.metrics_site, out.endpoint, out.status);
+    if (worker_.draining) out.close = true;
+    x_->out.clear();
+    AppendResponse(x_->out, out, keep_alive_, worker_.Date());
+    asio::async_write(socket_, asio::buffer(x_->out),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        if (ec || !self->keep_alive_ || self->outcome_.close) return self->Close();
+                        if (ec || !self->keep_alive_ || self->x_->outcome.close)
+                          return self->Close();
                         self->DoRead();
                       });
   }
 
-  void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+  // A timeout: the socket is closed, so the pending operation ends with an error and its
+  // handler closes the session without answering.
+  void Expire() {
+    timed_out_ = true;
+    Close();
   }
 
-  beast::tcp_stream stream_;
+  void Close() {
+    beast::error_code ec;
+    if (!socket_.is_open()) return;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    socket_.close(ec);
+  }
+
+  tcp::socket socket_;
   Worker& worker_;
   ConnectionSlot slot_;
-  beast::flat_buffer buffer_;  // at most worker_.read_buffer_limit bytes
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::optional<asio::steady_timer> timer_;
-  collect::Scratch scratch_;
-  collect::Outcome outcome_;
-  std::string out_;
-  std::string xff_lines_;  // X-Forwarded-For sent on several lines, combined (reused)
-  std::string te_lines_;   // Transfer-Encoding, likewise
+  std::unique_ptr<Exchange> x_;  // from DoRead until the connection is parked or closed
+  std::unique_ptr<asio::steady_timer> delay_;  // the /gaze delay, made on first use
   IpAddress peer_;
+  std::uint64_t phase_tick_ = 0;  // worker_.tick when phase_ began
+  Phase phase_ = Phase::kIdle;
   bool keep_alive_ = true;
-  bool idle_ = false;
-  bool head_ = false;  // the request being answered is a HEAD: no body, whatever the answer
+  bool parking_ = false;    // Park cancelled the idle read: its handler parks
+  bool timed_out_ = false;  // the sweep closed the connection
+  bool head_ = false;       // the request being answered is a HEAD: no body, whatever the answer
 };
+
+void Worker::StartSweep() {
+  sweep.expires_after(sweep_period);
+  sweep.async_wait([this](beast::error_code ec) {
+    if (ec) return;
+    ++tick;
+    // A session the tick closes stays in the set until its handler has run: the loop may go on.
+    for (Session* s : sessions) s->OnTick(tick, limits);
+    StartSweep();
+  });
+}
 
 void Worker::Accept() {
   acceptor.async_accept(io, [this](beast::error_code ec, tcp::socket socket) {
@@ -514,6 +667,19 @@ Status ProbeUnused(const tcp::endpoint& endpoint, const std::string& shown) {
   return Status::Ok();  // any other error is the real bind's to report
 }
 
+// A quarter of the shorter timeout, between 10 ms and a second, and the timeouts in ticks.
+std::pair<std::chrono::milliseconds, Ticks> SweepTicks(const config::ServerConfig& server) {
+  using std::chrono::milliseconds;
+  const milliseconds shorter = std::min(server.read_timeout, server.idle_timeout);
+  const milliseconds period = std::clamp(shorter / 4, milliseconds(10), milliseconds(1000));
+  const auto ticks = [&](milliseconds t) {
+    return static_cast<std::uint64_t>((t + period - milliseconds(1)) / period) + 1;
+  };
+  return {period, Ticks{.idle = ticks(server.idle_timeout),
+                        .read = ticks(server.read_timeout),
+                        .park = ticks(milliseconds(1000))}};
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -572,11 +738,14 @@ Result<std::unique_ptr<Server>> Server::Start(const config::Config& config,
   const std::uint32_t header_limit =
       header_bytes > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(header_bytes);
   const std::size_t read_buffer_limit = header_bytes + 16 * 1024;
+  const auto [sweep_period, limits] = SweepTicks(config.server);
   for (unsigned i = 0; i < threads; ++i) {
     auto w = std::make_unique<Worker>(i, impl->server, collector, impl->connections);
     w->max_connections = config.server.max_connections;
     w->header_limit = header_limit;
     w->read_buffer_limit = read_buffer_limit;
+    w->sweep_period = sweep_period;
+    w->limits = limits;
     const tcp::endpoint endpoint(address, port);
     w->acceptor.open(endpoint.protocol(), ec);
     if (!ec) w->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
@@ -605,6 +774,7 @@ Result<std::unique_ptr<Server>> Server::Start(const config::Config& config,
   for (auto& w : impl->workers) {
     Worker* raw = w.get();
     raw->Accept();
+    raw->StartSweep();
     raw->thread = std::thread([raw] { raw->Run(); });
   }
   spdlog::info("listening on {}:{} with {} I/O thread(s)", config.server.listen_host, port,

@@ -35,7 +35,9 @@ class QueueWriter {
  public:
   virtual ~QueueWriter() = default;
   // Appends one encoded event (compact JSON) to the site's stream. `done` is called once the
-  // event is durable; with durability `os` that happens before Append returns.
+  // event is durable; with durability `os` that happens before Append returns, unless the
+  // writer gathers the appends of a loop turn (WriterExecutors::gather): then on the
+  // writer's thread, once the turn's appends are written.
   virtual void Append(SiteId site, std::string_view record,
                       std::shared_ptr<AppendHandler> done) = 0;
   // Appends several records to the site's stream, in order: record i is

@@ -43,6 +43,9 @@ struct QueueUse {
 struct WriterExecutors {
   std::function<void(std::function<void()>)> run_blocking;
   std::function<void(std::function<void()>)> post_back;  // runs a job on the writer's thread
+  // post_back runs jobs on the writer's event loop after the work at hand, so a writer may
+  // gather the appends of a loop turn and write them together (Spool::Executors::gather).
+  bool gather = false;
 };
 
 // A Redis that every process of the deployment reaches, and the prefix of the keys stored in

@@ -151,10 +151,13 @@ class SpoolWriter final : public QueueWriter {
  public:
   SpoolWriter(Spool& spool, unsigned id, Spool::Executors executors, std::size_t sites)
       : spool_(spool), id_(id), gc_(std::make_shared<GroupCommit>()), segments_(sites) {
+    gather_ = executors.gather && executors.post_back != nullptr;
     gc_->executors = std::move(executors);
   }
 
+  // What the turn gathered is written first (the job posted for it will not run).
   ~SpoolWriter() override {
+    WriteTurn();
     for (SiteId s = 0; s < segments_.size(); ++s) Seal(s);
   }
 
@@ -164,7 +167,9 @@ class SpoolWriter final : public QueueWriter {
   }
 
   // The records go out in one write() per segment they fall into (almost always one): a
-  // batch costs one system call, not one per record.
+  // batch costs one system call, not one per record. A gathering writer defers the write to
+  // the end of the loop turn when the records fit in the site's current segment, so that the
+  // turn's appends share one write() per site.
   void AppendAll(SiteId site, std::string_view arena, std::span<const std::size_t> ends,
                  std::shared_ptr<AppendHandler> done) override {
     if (site >= segments_.size()) return done->Appended(Status::InvalidArgument("no such site"));
@@ -174,6 +179,9 @@ class SpoolWriter final : public QueueWriter {
         return done->Appended(Status::InvalidArgument("record larger than the spool's maximum"));
     }
     Segment& seg = segments_[site];
+    if (gather_ && Fits(site, arena.size() + ends.size() * kHeaderBytes))
+      return Defer(site, arena, ends, std::move(done));
+    WriteGathered(site);  // what the turn gathered goes first: records stay in order
     if (seg.backoff.delay.count() > 0 && Refuse(seg, *done)) return;
     for (std::size_t next = 0; next < ends.size();) {
       Result<std::size_t> written = WriteChunk(site, arena, ends, next);
@@ -181,9 +189,7 @@ class SpoolWriter final : public QueueWriter {
       next = *written;
     }
     if (seg.backoff.delay.count() > 0) Recovered(site);
-    if (spool_.config().durability == queue::Durability::kOs) return done->Appended(Status::Ok());
-    gc_->waiting.push_back(std::move(done));
-    MaybeSync(gc_);
+    Written(std::move(done), Status::Ok());
   }
 
  private:
@@ -191,6 +197,59 @@ class SpoolWriter final : public QueueWriter {
                                  std::size_t i) {
     const std::size_t begin = i == 0 ? 0 : ends[i - 1];
     return arena.substr(begin, ends[i] - begin);
+  }
+
+  // Records of `bytes` framed bytes can be gathered for the site's current segment: one is
+  // open, the disk is not being backed off from, and they fit in it after what is gathered.
+  bool Fits(SiteId site, std::size_t bytes) const {
+    const auto& seg = segments_[site];
+    return seg.fd && seg.backoff.delay.count() == 0 &&
+           seg.size + seg.gathered.size() + bytes <= spool_.config().segment_bytes;
+  }
+
+  void Defer(SiteId site, std::string_view arena, std::span<const std::size_t> ends,
+             std::shared_ptr<AppendHandler> done) {
+    Segment& seg = segments_[site];
+    if (seg.gathered.empty()) gathered_sites_.push_back(site);
+    for (std::size_t i = 0; i < ends.size(); ++i)
+      spool::EncodeRecord(seg.gathered, Record(arena, ends, i));
+    seg.waiting.push_back(std::move(done));
+    if (turn_posted_) return;
+    turn_posted_ = true;
+    gc_->executors.post_back([this] {
+      turn_posted_ = false;
+      WriteTurn();
+    });
+  }
+
+  // The end of a loop turn: each site's gathered records in one write, then their answers.
+  void WriteTurn() {
+    std::vector<SiteId> sites;
+    sites.swap(gathered_sites_);
+    for (SiteId site : sites) WriteGathered(site);
+    sites.clear();
+    if (gathered_sites_.empty()) gathered_sites_.swap(sites);  // keeps the capacity
+  }
+
+  void WriteGathered(SiteId site) {
+    Segment& seg = segments_[site];
+    if (seg.gathered.empty()) return;
+    const Status written = WriteToSegment(site, seg.gathered);
+    seg.gathered.clear();
+    std::vector<std::shared_ptr<AppendHandler>> waiting;
+    waiting.swap(seg.waiting);
+    for (auto& done : waiting) Written(std::move(done), written);
+    waiting.clear();
+    if (seg.waiting.empty()) seg.waiting.swap(waiting);  // keeps the capacity
+  }
+
+  // `done`'s records are written (or failed to be): answered now with durability os, after
+  // the group commit that covers them with fsync.
+  void Written(std::shared_ptr<AppendHandler> done, const Status& status) {
+    if (!status.ok() || spool_.config().durability == queue::Durability::kOs)
+      return done->Appended(status);
+    gc_->waiting.push_back(std::move(done));
+    MaybeSync(gc_);
   }
 
   // Writes records `first`… of the batch, as many as fit in the site's segment (at least
@@ -215,7 +274,14 @@ class SpoolWriter final : public QueueWriter {
       spool::EncodeRecord(buffer_, Record(arena, ends, next));
       ++next;
     } while (next < ends.size() && seg.size + buffer_.size() + need(next) <= limit);
-    Status written = WriteAll(seg.fd->get(), buffer_.data(), buffer_.size());
+    if (Status written = WriteToSegment(site, buffer_); !written.ok()) return written;
+    return next;
+  }
+
+  // One write() of framed records to the site's open segment.
+  Status WriteToSegment(SiteId site, std::string_view framed) {
+    Segment& seg = segments_[site];
+    Status written = WriteAll(seg.fd->get(), framed.data(), framed.size());
     if (!written.ok()) {
       // Leave no half record behind: cut back to the last whole one, and start a fresh
       // segment next time (this one may have a damaged page). Should the cut fail too, the
@@ -228,11 +294,11 @@ class SpoolWriter final : public QueueWriter {
       Failed(site, failed);
       return failed;
     }
-    seg.size += buffer_.size();
+    seg.size += framed.size();
     if (spool_.config().durability == queue::Durability::kFsync &&
         std::find(gc_->dirty.begin(), gc_->dirty.end(), seg.fd) == gc_->dirty.end())
       gc_->dirty.push_back(seg.fd);
-    return next;
+    return Status::Ok();
   }
 
   // After a failed segment start or write (a full disk, in practice) a site's appends are
@@ -254,9 +320,11 @@ class SpoolWriter final : public QueueWriter {
   struct Segment {
     std::shared_ptr<UniqueFd> fd;  // shared with in-flight syncs
     std::uint64_t seq = 0;
-    std::uint64_t size = 0;
+    std::uint64_t size = 0;  // written so far; `gathered` follows
     std::string path;
     Backoff backoff;
+    std::string gathered;  // framed records of this loop turn, not yet written
+    std::vector<std::shared_ptr<AppendHandler>> waiting;  // their appends
   };
 
   // True (and `done` answered) while the site's backoff interval lasts.
@@ -340,6 +408,9 @@ class SpoolWriter final : public QueueWriter {
   std::shared_ptr<GroupCommit> gc_;
   std::vector<Segment> segments_;
   std::string buffer_;  // reused for every write: no allocation per append once grown
+  bool gather_ = false;
+  bool turn_posted_ = false;
+  std::vector<SiteId> gathered_sites_;  // sites with gathered records, in first-append order
 };
 
 // ---------------------------------------------------------------------------------------

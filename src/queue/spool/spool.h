@@ -38,6 +38,10 @@ class Spool {
   struct Executors {
     std::function<void(std::function<void()>)> run_blocking;
     std::function<void(std::function<void()>)> post_back;
+    // post_back runs jobs on the writer's own event loop, after the work at hand: the appends
+    // of one loop turn (to a site's current segment) are then written together, one write()
+    // for all, from a job posted by the turn's first append, and answered after it.
+    bool gather = false;
   };
   struct SiteStats {
     std::uint64_t bytes_on_disk = 0;

@@ -85,8 +85,8 @@ class SpoolQueue final : public Queue {
   Result<std::unique_ptr<QueueWriter>> MakeWriter(unsigned index,
                                                   WriterExecutors executors) override {
     if (!spool_) return Status::Internal("this process opened no spool to write to");
-    return spool_->MakeWriter(index,
-                              {std::move(executors.run_blocking), std::move(executors.post_back)});
+    return spool_->MakeWriter(index, {std::move(executors.run_blocking),
+                                      std::move(executors.post_back), executors.gather});
   }
 
   Result<std::vector<std::unique_ptr<QueueReader>>> OpenReaders(const std::string& group,

@@ -1017,5 +1017,91 @@ TEST(SpoolCursorFileTest, RoundTripAndCorruption) {
   EXPECT_TRUE(ReadCursorFile(path.string())->empty());
 }
 
+// A gathering writer (the collector's I/O threads): the appends of one loop turn that fit in
+// the site's open segment are written together by the job the turn's first append posts,
+// and answered only after that write.
+class GatheringSpoolTest : public SpoolTest {
+ protected:
+  std::unique_ptr<QueueWriter> GatheringWriter(Spool& spool) {
+    Spool::Executors executors = ex_.Make();
+    executors.gather = true;
+    return std::move(spool.MakeWriter(0, std::move(executors))).value();
+  }
+  ManualExecutors ex_;
+};
+
+TEST_F(GatheringSpoolTest, ATurnsAppendsAreWrittenTogetherAndAnsweredAfterTheWrite) {
+  auto spool = Open();
+  auto w = GatheringWriter(*spool);
+  auto first = std::make_shared<Recorder>();
+  w->Append(0, "{\"n\":0}", first);  // no segment open yet: opened and written at once
+  ASSERT_EQ(first->count(), 1u);
+  auto turn = std::make_shared<Recorder>();
+  for (int i = 1; i <= 3; ++i) w->Append(0, "{\"n\":" + std::to_string(i) + "}", turn);
+  EXPECT_EQ(turn->count(), 0u) << "answered before its record was written";
+  ASSERT_EQ(ex_.posted.size(), 1u) << "one job per turn, not one per append";
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  EXPECT_EQ(ReadN(*r, 10).size(), 1u) << "written before the end of the turn";
+  ASSERT_TRUE(ManualExecutors::RunOne(ex_.posted));
+  ASSERT_EQ(turn->count(), 3u);
+  for (const auto& st : turn->results) EXPECT_TRUE(st.ok()) << st.ToString();
+  auto got = ReadN(*r, 10);
+  ASSERT_EQ(got.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(got[i].payload, "{\"n\":" + std::to_string(i + 1) + "}");
+}
+
+TEST_F(GatheringSpoolTest, AFailedTurnWriteFailsEveryAppendOfTheTurnAndStoresNoneOfThem) {
+  auto spool = Open();
+  auto w = GatheringWriter(*spool);
+  AppendAll(*w, 0, Records("ok", 1));  // opens the segment: 8 + 8 + 13 bytes
+  auto turn = std::make_shared<Recorder>();
+  for (const auto& r : Records("b", 4)) w->Append(0, r, turn);  // 8 + 12 bytes each
+  ::signal(SIGXFSZ, SIG_IGN);
+  rlimit old{};
+  ::getrlimit(RLIMIT_FSIZE, &old);
+  rlimit small = old;
+  small.rlim_cur = 8 + 21 + 2 * 20;  // room for half the turn: written one by one, two would fit
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  ASSERT_TRUE(ManualExecutors::RunOne(ex_.posted));
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  ASSERT_EQ(turn->count(), 4u);
+  for (const auto& st : turn->results) EXPECT_EQ(st.code(), Status::Code::kIoError);
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  EXPECT_EQ(ReadN(*r, 10).size(), 1u) << "part of a failed turn was stored";
+  EXPECT_EQ(spool->corrupt_records(), 0u);
+}
+
+TEST_F(GatheringSpoolTest, AnAppendThatStartsANewSegmentComesAfterTheTurnGatheredBeforeIt) {
+  auto spool = Open({"load"}, 8 + 3 * 20);  // a segment holds three 12-byte records
+  auto w = GatheringWriter(*spool);
+  AppendAll(*w, 0, Records("a", 1));
+  auto rec = std::make_shared<Recorder>();
+  // b0 and b1 are gathered; b2 does not fit, so b0 and b1 are written, then b2 in a new
+  // segment, at once; b3 is gathered for the new segment.
+  for (const auto& r : Records("b", 4)) w->Append(0, r, rec);
+  EXPECT_EQ(rec->count(), 3u);
+  ex_.Drain();
+  ASSERT_EQ(rec->count(), 4u);
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  auto got = ReadN(*r, 10);
+  ASSERT_EQ(got.size(), 5u);
+  const char* order[] = {"a0", "b0", "b1", "b2", "b3"};
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(got[i].payload, std::string("{\"uid\":\"") + order[i] + "\"}") << i;
+}
+
+TEST_F(GatheringSpoolTest, AWriterGoneMidTurnWritesAndAnswersWhatItGathered) {
+  auto spool = Open();
+  auto w = GatheringWriter(*spool);
+  AppendAll(*w, 0, Records("a", 1));
+  auto rec = std::make_shared<Recorder>();
+  for (const auto& r : Records("b", 2)) w->Append(0, r, rec);
+  w.reset();  // the posted job will not run (its loop is gone)
+  ASSERT_EQ(rec->count(), 2u);
+  for (const auto& st : rec->results) EXPECT_TRUE(st.ok()) << st.ToString();
+  auto r = std::move(spool->OpenReader(0, "load")).value();
+  EXPECT_EQ(ReadN(*r, 10).size(), 3u);
+}
+
 }  // namespace
 }  // namespace oceanus::queue
