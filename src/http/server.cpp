@@ -171,6 +171,8 @@ struct Worker {
   std::chrono::milliseconds sweep_period{1000};
   Ticks limits;
   std::uint64_t tick = 0;  // sweeps so far
+  // Connections parked (idle without an exchange): written by this thread only (Bump).
+  std::atomic<std::uint64_t> parked{0};
   event::ThreadState thread_state;
   collect::CollectorCounters counters;  // written by this thread only
   collect::RecentActivity recent;       // the admin page's live tail
@@ -268,6 +270,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     worker_.sessions.insert(this);
   }
   ~Session() override {
+    if (phase_ == Phase::kParked) Unpark();
     worker_.sessions.erase(this);
     worker_.exchanges.Give(std::move(x_));
   }
@@ -383,6 +386,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   }
 
   void DoRead() {
+    if (phase_ == Phase::kParked) Unpark();
     if (worker_.draining) return Close();
     if (!x_) x_ = worker_.exchanges.Take(worker_.read_buffer_limit);
     if (x_->buffer.size() != 0) return ReadRequest();  // pipelined: the next one is here
@@ -415,10 +419,17 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   void WaitParked() {
     worker_.exchanges.Give(std::move(x_));
     phase_ = Phase::kParked;  // the idle time still counts from when the last answer went
+    Bump(worker_.parked);
     socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
       if (ec) return self->Close();
       self->DoRead();
     });
+  }
+
+  void Unpark() {
+    phase_ = Phase::kIdle;
+    worker_.parked.store(worker_.parked.load(std::memory_order_relaxed) - 1,
+                         std::memory_order_relaxed);
   }
 
   // The header first: its framing is checked (and 100 Continue sent) before any body is read.
@@ -706,6 +717,13 @@ void Server::CollectRecent(std::int64_t since_micros, const std::vector<std::str
 }
 
 void Server::WriteMetrics(MetricsWriter& out) const {
+  std::uint64_t parked = 0;
+  for (const auto& w : impl_->workers) parked += w->parked.load(std::memory_order_relaxed);
+  out.Family("oceanus_connections", "gauge",
+             "Open client connections; parked: idle ones that hold no buffers");
+  out.Sample("oceanus_connections", {{"state", "open"}},
+             static_cast<double>(impl_->connections.load(std::memory_order_relaxed)));
+  out.Sample("oceanus_connections", {{"state", "parked"}}, static_cast<double>(parked));
   std::vector<const collect::CollectorCounters*> threads;
   for (const auto& w : impl_->workers) threads.push_back(&w->counters);
   if (!impl_->workers.empty())

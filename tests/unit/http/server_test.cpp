@@ -152,6 +152,10 @@ class ServerTest : public ::testing::Test {
     config_.server.listen_host = "127.0.0.1";
     config_.server.listen_port = 0;
     config_.server.threads = 1;
+    StartServer();
+  }
+
+  void StartServer() {
     auto classifier = event::DeviceClassifier::Load(OCEANUS_UAP_REGEXES);
     ASSERT_TRUE(classifier.ok()) << classifier.status().ToString();
     auto collector = collect::Collector::Create(config_, *classifier);
@@ -280,6 +284,86 @@ TEST_F(ServerTest, EachPathHasItsBodyLimit) {
       r.find(R"j({"success":false,"message":"request body larger than max_batch_bytes (4096)"})j"),
       std::string::npos)
       << r;
+}
+
+// Reads one answer: its header and a Content-Length body (empty when none arrives in time).
+std::string ReadAnswer(const UniqueFd& fd) {
+  std::string got;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto end = got.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      const auto at = got.find("Content-Length: ");
+      const std::size_t length = at == std::string::npos ? 0 : std::stoul(got.substr(at + 16));
+      if (got.size() >= end + 4 + length) return got;
+    }
+    pollfd p{fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+    if (n <= 0) return {};
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+double Gauge(const Server& server, std::string_view sample) {
+  MetricsWriter out;
+  server.WriteMetrics(out);
+  const std::string text = out.text();
+  const auto at = text.find(sample);
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + sample.size() + 1));
+}
+
+constexpr std::string_view kKeepAliveBeacon = "GET /swallow/page?evt=x HTTP/1.1\r\nHost: t\r\n\r\n";
+constexpr std::string_view kParked = R"(oceanus_connections{state="parked"})";
+
+// After about a second idle a connection gives its buffers back (parked); its next request is
+// read, stored and answered as the first was, and the one after that too.
+TEST_F(ServerTest, AParkedConnectionIsAnsweredOnItsNextRequests) {
+  UniqueFd fd = Connect(server_->port());
+  ASSERT_TRUE(fd.valid());
+  Send(fd, kKeepAliveBeacon);
+  EXPECT_EQ(ReadAnswer(fd).substr(0, 15), "HTTP/1.1 200 OK");
+  EXPECT_EQ(Gauge(*server_, kParked), 0);
+  ASSERT_TRUE(WaitFor([&] { return Gauge(*server_, kParked) == 1; }))
+      << "an idle connection was never parked";
+  Send(fd, kKeepAliveBeacon);
+  EXPECT_EQ(ReadAnswer(fd).substr(0, 15), "HTTP/1.1 200 OK");
+  EXPECT_EQ(Gauge(*server_, kParked), 0);
+  Send(fd, kKeepAliveBeacon);
+  EXPECT_EQ(ReadAnswer(fd).substr(0, 15), "HTTP/1.1 200 OK");
+  std::lock_guard lock(state_->mu);
+  EXPECT_EQ(state_->appended.size(), 3u);
+}
+
+// A request that arrives in pieces, with a pause longer than the park delay before its end,
+// is answered: only connections waiting between requests are parked.
+TEST_F(ServerTest, ARequestArrivingSlowlyIsNotParkedHalfRead) {
+  UniqueFd fd = Connect(server_->port());
+  ASSERT_TRUE(fd.valid());
+  Send(fd, kKeepAliveBeacon.substr(0, 20));
+  std::this_thread::sleep_for(2500ms);  // the pause is the point: longer than parking takes
+  EXPECT_EQ(Gauge(*server_, kParked), 0);
+  Send(fd, kKeepAliveBeacon.substr(20));
+  EXPECT_EQ(ReadAnswer(fd).substr(0, 15), "HTTP/1.1 200 OK");
+}
+
+// A parked connection still closes at the idle timeout, and gives its parked count back.
+TEST_F(ServerTest, AParkedConnectionClosesAtTheIdleTimeout) {
+  server_.reset();
+  config_.server.idle_timeout = 1500ms;  // parked after 1.1-1.5 s, closed after 1.5-1.9 s
+  StartServer();
+  UniqueFd fd = Connect(server_->port());
+  ASSERT_TRUE(fd.valid());
+  Send(fd, kKeepAliveBeacon);
+  EXPECT_EQ(ReadAnswer(fd).substr(0, 15), "HTTP/1.1 200 OK");
+  ASSERT_TRUE(WaitFor([&] { return Gauge(*server_, kParked) == 1; }));
+  const Received r = ReadUntilClosed(fd);
+  EXPECT_TRUE(r.closed);
+  EXPECT_EQ(r.bytes, "");
+  EXPECT_TRUE(WaitFor([&] { return Gauge(*server_, kParked) == 0; }));
+  EXPECT_TRUE(WaitFor([&] { return Gauge(*server_, R"(oceanus_connections{state="open"})") == 0; }));
 }
 
 }  // namespace
