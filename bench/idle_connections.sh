@@ -12,8 +12,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-10000}"
-ulimit -Hn $((count + 4096)) 2>/dev/null || true
-ulimit -n $((count + 4096))
+ulimit -Hn $((count + 1024)) 2>/dev/null || true
+if ! ulimit -n $((count + 1024)) 2>/dev/null; then
+  echo "the open-files hard limit is $(ulimit -Hn) and cannot be raised here (no CAP_SYS_RESOURCE):" \
+    "at most $(( $(ulimit -Hn) - 1024 )) connections can be measured" >&2
+  exit 2
+fi
 
 work=$(mktemp -d /tmp/oceanus-idle.XXXXXX)
 pids=()
@@ -40,15 +44,25 @@ hold() {
     kill -0 "$client" 2>/dev/null || { echo "client failed: $(cat "$work/clients.out")" >&2; exit 1; }
     sleep 0.2
   done
-  sleep 1  # let the server finish the last answers' bookkeeping
+  # Idle connections give their buffers back after a second or two, and the allocator returns
+  # freed pages to the kernel over some seconds more: the RSS once it has stopped falling
+  # (three samples a second apart within 1 %), 30 s at most.
   loaded=$(rss_kb "$2")
+  local steady=0
+  for _ in $(seq 30); do
+    sleep 1
+    local now=$(rss_kb "$2")
+    if [ $((now * 100)) -ge $((loaded * 99)) ]; then steady=$((steady + 1)); else steady=0; fi
+    [ "$now" -lt "$loaded" ] && loaded=$now
+    [ "$steady" -ge 3 ] && break
+  done
   answered=$(awk '{print $4}' "$work/clients.out")
   exec 3>&-
   wait "$client"
 }
 
 # --- nginx --------------------------------------------------------------------------------
-NGINX_CONNECTIONS=$((count + 1024)) start_nginx 0
+NGINX_CONNECTIONS=$((count + 512)) start_nginx 0
 nginx_worker=$(pgrep -P "${pids[-1]}" | head -1)
 hold "$nginx_port" "$nginx_worker"
 nginx_base=$base nginx_loaded=$loaded nginx_answered=$answered

@@ -5,6 +5,7 @@
 #
 #   bench/load.sh [DURATION_SECONDS=10] [CONNECTIONS=50]
 #   OCEANUS_BENCH_PERF=/tmp/load.perf bench/load.sh   # + a 5 s perf profile of oceanus
+#   OCEANUS_BENCH_DURABILITY=fsync bench/load.sh      # answers after fdatasync (group commit)
 #
 # Needs: build/oceanus, nginx (nginx-light), wrk, sqlite3 (scripts/install-deps.sh).
 set -euo pipefail
@@ -24,6 +25,21 @@ trap cleanup EXIT
 
 source bench/lib.sh
 
+# CPU time a process (all its threads) has used, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+per_million() {  # ticks requests → CPU-seconds per million
+  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz / n * 1e6}'
+}
+# fixed_rate PORT NAME: wrk offering half nginx's peak rate (each connection pauses 10 ms
+# between requests); prints the p99 latency, full output in $work/fixed-NAME.txt.
+fixed_rate() {
+  local conns=$(awk -v r="$nginx_rps" 'BEGIN {printf "%d", r / 2 / 100}')
+  OCEANUS_BENCH_INTERVAL_MS=10 taskset -c "$client_core" wrk -t1 -c"$conns" -d"${duration}s" \
+    --latency -s bench/fixed_rate.lua -H "User-Agent: $ua" "http://127.0.0.1:$1/" >"$work/fixed-$2.txt"
+  awk '$1 == "99%" {print $2}' "$work/fixed-$2.txt"
+}
+fixed_rps() { awk '/Requests\/sec/ {printf "%d", $2}' "$work/fixed-$1.txt"; }
+
 run_wrk() {  # url → requests/s on stdout, full output in $work/wrk-$2.txt
   taskset -c "$client_core" wrk -t1 -c"$connections" -d"${duration}s" -H "User-Agent: $ua" "$1" >"$work/wrk-$2.txt"
   awk '/Requests\/sec/ {print $2}' "$work/wrk-$2.txt"
@@ -31,12 +47,19 @@ run_wrk() {  # url → requests/s on stdout, full output in $work/wrk-$2.txt
 
 # --- nginx: empty_gif with an access log, one worker on the server core -------------------
 start_nginx "$server_core"
+nginx_worker=$(pgrep -P "${pids[-1]}" | head -1)
+before=$(cpu_ticks "$nginx_worker")
 nginx_rps=$(run_wrk "http://127.0.0.1:$nginx_port/swallow/samplesite?$query" nginx)
+nginx_cpu=$(per_million $(( $(cpu_ticks "$nginx_worker") - before )) \
+  "$(awk '/requests in/ {print $1}' "$work/wrk-nginx.txt")")
+nginx_p99=$(fixed_rate "$nginx_port" nginx)
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
 # --- oceanus: one I/O thread, loader included, all on the server core --------------------
 oceanus_port=$(free_port)
-sed -e 's/threads: 0 .*/threads: 1/' examples/oceanus.yaml >"$work/oceanus.yaml"
+durability="${OCEANUS_BENCH_DURABILITY:-os}"
+sed -e 's/threads: 0 .*/threads: 1/' -e "s/durability: os /durability: $durability /" \
+  examples/oceanus.yaml >"$work/oceanus.yaml"
 taskset -c "$server_core" ./build/oceanus run --config "$work/oceanus.yaml" \
   --listen "127.0.0.1:$oceanus_port" --data-dir "$work/data" >"$work/oceanus.log" 2>&1 &
 pids+=($!)
@@ -45,6 +68,7 @@ wait_port "$oceanus_port" hc
 if [ -n "${OCEANUS_BENCH_PERF:-}" ]; then
   (sleep 2; perf record -q -g -p "${pids[-1]}" -o "$OCEANUS_BENCH_PERF" -- sleep 5 >/dev/null 2>&1) &
 fi
+before=$(cpu_ticks "${pids[-1]}")
 oceanus_rps=$(run_wrk "http://127.0.0.1:$oceanus_port/swallow/samplesite?$query" oceanus)
 answered=$(awk '/requests in/ {print $1}' "$work/wrk-oceanus.txt")
 non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/wrk-oceanus.txt"); non2xx=${non2xx:-0}
@@ -59,12 +83,17 @@ while :; do
   sleep 0.5
 done
 catch_up=$(( $(date +%s) - start ))
+# Every event stored: the CPU of answering, queueing and loading them all.
+oceanus_cpu=$(per_million $(( $(cpu_ticks "${pids[-1]}") - before )) "$stored")
+oceanus_p99=$(fixed_rate "$oceanus_port" oceanus)
 kill -TERM "${pids[-1]}"; wait "${pids[-1]}" || true
 
 ratio=$(awk -v a="$oceanus_rps" -v b="$nginx_rps" 'BEGIN {printf "%.2f", a/b}')
 echo "wrk -t1 -c$connections -d${duration}s, server on core $server_core, wrk on core $client_core"
 echo "nginx empty_gif + access_log : $nginx_rps req/s"
-echo "oceanus /swallow (spool+SQLite): $oceanus_rps req/s  (non-2xx: $non2xx)"
+echo "oceanus /swallow (spool+SQLite, durability $durability): $oceanus_rps req/s  (non-2xx: $non2xx)"
 echo "ratio oceanus/nginx           : $ratio"
 echo "answered $answered, stored $stored (loader caught up ${catch_up}s after wrk ended)"
+echo "CPU-seconds per million: nginx $nginx_cpu (requests), oceanus $oceanus_cpu (stored events)"
+echo "p99 latency at half nginx's peak: nginx $nginx_p99 ($(fixed_rps nginx) req/s), oceanus $oceanus_p99 ($(fixed_rps oceanus) req/s)"
 [ "$stored" -ge "$answered" ] || { echo "NOT ALL ANSWERED EVENTS WERE STORED" >&2; exit 1; }
