@@ -363,7 +363,8 @@ TEST_F(ServerTest, AParkedConnectionClosesAtTheIdleTimeout) {
   EXPECT_TRUE(r.closed);
   EXPECT_EQ(r.bytes, "");
   EXPECT_TRUE(WaitFor([&] { return Gauge(*server_, kParked) == 0; }));
-  EXPECT_TRUE(WaitFor([&] { return Gauge(*server_, R"(oceanus_connections{state="open"})") == 0; }));
+  EXPECT_TRUE(
+      WaitFor([&] { return Gauge(*server_, R"(oceanus_connections{state="open"})") == 0; }));
 }
 
 }  // namespace
