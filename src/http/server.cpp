@@ -183,7 +183,10 @@ struct Worker {
   std::time_t date_second = 0;
   char date[64] = {};
   std::size_t date_length = 0;
-  asio::io_context io{1};
+  // One thread runs it, and only that thread starts or ends socket operations (other threads
+  // only post), so the per-descriptor locks of the reactor are left out; posting and timers
+  // keep theirs.
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   // Everything below holds handles of io or posts to it: destroyed before io.
   //
   // io.run() must not return for want of work while a session waits for its writer: once
