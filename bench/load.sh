@@ -30,11 +30,13 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 per_million() {  # ticks requests → CPU-seconds per million
   awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz / n * 1e6}'
 }
-# fixed_rate PORT NAME: wrk offering half nginx's peak rate (each connection pauses 10 ms
-# between requests); prints the p99 latency, full output in $work/fixed-NAME.txt.
+# fixed_rate PORT NAME: wrk offering about half nginx's peak rate (each connection pauses
+# OCEANUS_BENCH_INTERVAL_MS, 1 by default, between requests; a cycle is taken as that and
+# 0.2 ms more); prints the p99 latency, full output in $work/fixed-NAME.txt.
 fixed_rate() {
-  local conns=$(awk -v r="$nginx_rps" 'BEGIN {printf "%d", r / 2 / 100}')
-  OCEANUS_BENCH_INTERVAL_MS=10 taskset -c "$client_core" wrk -t1 -c"$conns" -d"${duration}s" \
+  local interval="${OCEANUS_BENCH_INTERVAL_MS:-1}"
+  local conns=$(awk -v r="$nginx_rps" -v i="$interval" 'BEGIN {printf "%d", r / 2 * (i + 0.2) / 1000}')
+  OCEANUS_BENCH_INTERVAL_MS=$interval taskset -c "$client_core" wrk -t1 -c"$conns" -d"${duration}s" \
     --latency -s bench/fixed_rate.lua -H "User-Agent: $ua" "http://127.0.0.1:$1/" >"$work/fixed-$2.txt"
   awk '$1 == "99%" {print $2}' "$work/fixed-$2.txt"
 }

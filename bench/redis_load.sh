@@ -27,8 +27,21 @@ xadd_rps=$(taskset -c 1 redis-benchmark -p "$redis_port" -P 64 -n 500000 -q xadd
   awk '{for (i=1;i<=NF;i++) if ($i ~ /^[0-9.]+$/ && $(i+1) ~ /requests/) print $i}' | tail -1)
 redis-cli -p "$redis_port" del benchstream >/dev/null
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+per_million() {  # ticks requests → CPU-seconds per million
+  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz / n * 1e6}'
+}
+busy() {  # ticks → share of one core over the run
+  awk -v t="$1" -v d="$duration" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%d%%", t / hz / d * 100}'
+}
+
 start_nginx 0
-nginx_rps=$(taskset -c 1 wrk -t1 -c50 -d"${duration}s" -H "User-Agent: $ua" "http://127.0.0.1:$nginx_port/swallow/samplesite?$query" | awk '/Requests\/sec/ {print $2}')
+nginx_worker=$(pgrep -P "${pids[-1]}" | head -1)
+before=$(cpu_ticks "$nginx_worker")
+taskset -c 1 wrk -t1 -c50 -d"${duration}s" -H "User-Agent: $ua" "http://127.0.0.1:$nginx_port/swallow/samplesite?$query" >"$work/wrk-nginx.txt"
+nginx_ticks=$(( $(cpu_ticks "$nginx_worker") - before ))
+nginx_rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk-nginx.txt")
+nginx_cpu=$(per_million "$nginx_ticks" "$(awk '/requests in/ {print $1}' "$work/wrk-nginx.txt")")
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
 sed -e 's/threads: 0 .*/threads: 1/' examples/redis.yaml >"$work/redis.yaml"
@@ -37,10 +50,17 @@ taskset -c 0 ./build/oceanus collect --config "$work/redis.yaml" --listen "127.0
   --data-dir "$work/collect" --admin-listen off >"$work/collect.log" 2>&1 & pids+=($!)
 collect_pid=$!
 wait_port "$collect_port" hc
+before=$(cpu_ticks "$collect_pid")
+# OCEANUS_BENCH_PERF=FILE: a perf profile (call graphs) of the collector for 5 s of its run.
+if [ -n "${OCEANUS_BENCH_PERF:-}" ]; then
+  (sleep 2; perf record -q -g -p "$collect_pid" -o "$OCEANUS_BENCH_PERF" -- sleep 5 >/dev/null 2>&1) &
+fi
 taskset -c 1 wrk -t1 -c50 -d"${duration}s" -H "User-Agent: $ua" "http://127.0.0.1:$collect_port/swallow/samplesite?$query" >"$work/wrk-collect.txt"
 collect_rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk-collect.txt")
 answered=$(awk '/requests in/ {print $1}' "$work/wrk-collect.txt")
 stream_len=$(redis_events "$redis_port" samplesite)
+collect_ticks=$(( $(cpu_ticks "$collect_pid") - before ))
+collect_cpu=$(per_million "$collect_ticks" "$answered")
 
 start=$(date +%s.%N)
 taskset -c 0 ./build/oceanus load --config "$work/redis.yaml" --data-dir "$work/load" --admin-listen off \
@@ -63,5 +83,6 @@ echo "redis-benchmark -P 64 XADD (400 B)     : $xadd_rps req/s"
 echo "nginx empty_gif + access_log (core 0)  : $nginx_rps req/s"
 echo "oceanus collect → redis (core 0)       : $collect_rps req/s  ratio to nginx $(awk -v a="$collect_rps" -v b="$nginx_rps" 'BEGIN{printf "%.2f", a/b}')"
 echo "answered $answered, stream length $stream_len"
+echo "CPU-seconds per million requests      : nginx $nginx_cpu ($(busy "$nginx_ticks") of core 0), collect $collect_cpu ($(busy "$collect_ticks") of core 0)"
 echo "oceanus load redis → SQLite            : $stream_len rows in ${load_seconds}s = $load_rps rows/s"
 echo "lag at $rate events/s offered          : $(cat "$work/lag.txt")"

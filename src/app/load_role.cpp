@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "app/process.h"
+#include "util/cpu.h"
 
 namespace oceanus::app {
 namespace {
@@ -53,7 +54,10 @@ int StartLoad(Process& p) {
                                             std::move(sinks), *p.dead_letter, std::move(readers));
   load::Loader* loader = p.loader.get();
   if (p.roles.load) {
-    p.loader_thread = std::jthread([loader](std::stop_token stop) { loader->Run(stop); });
+    p.loader_thread = std::jthread([loader](std::stop_token stop) {
+      SetThreadNice(kBackgroundNice);  // its reading thread inherits it
+      loader->Run(stop);
+    });
   } else {
     p.loader_thread =
         std::jthread([loader, every = config.tables.check_every](std::stop_token stop) {

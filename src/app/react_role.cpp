@@ -3,6 +3,7 @@
 
 #include "app/process.h"
 #include "tasks/task_queue_registry.h"
+#include "util/cpu.h"
 
 namespace oceanus::app {
 namespace {
@@ -40,7 +41,10 @@ int StartReact(Process& p) {
   p.reactor = std::make_unique<react::Reactor>(config, p.prepared.tz, p.prepared.rules, *p.guards,
                                                *p.task_queue, std::move(readers).value());
   react::Reactor* reactor = p.reactor.get();
-  p.reactor_thread = std::jthread([reactor](std::stop_token stop) { reactor->Run(stop); });
+  p.reactor_thread = std::jthread([reactor](std::stop_token stop) {
+    SetThreadNice(kBackgroundNice);
+    reactor->Run(stop);
+  });
   return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include "actions/registry.h"
 #include "app/process.h"
+#include "util/cpu.h"
 
 namespace oceanus::app {
 
@@ -29,7 +30,10 @@ int StartWork(Process& p) {
   p.worker =
       std::make_unique<work::Worker>(config.tasks, config.actions, *p.task_queue, p.action_runners);
   work::Worker* worker = p.worker.get();
-  p.worker_thread = std::jthread([worker](std::stop_token stop) { worker->Run(stop); });
+  p.worker_thread = std::jthread([worker](std::stop_token stop) {
+    SetThreadNice(kBackgroundNice);
+    worker->Run(stop);
+  });
   return 0;
 }
 

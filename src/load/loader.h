@@ -43,6 +43,7 @@
 #include "sink/sink.h"
 #include "tables/tables_config.h"
 #include "util/metrics.h"
+#include "util/cpu.h"
 #include "util/thread_pool.h"
 #include "util/time.h"
 
@@ -131,7 +132,7 @@ class Loader {
     Batch* batch = nullptr;
     bool done = false;  // guarded by Loader::mu_, with `result`
     Written result;
-    ThreadPool thread{1};
+    ThreadPool thread{1, kBackgroundNice};  // yields to the I/O threads (util/cpu.h)
   };
   // Reads what is available; returns the number of entries read.
   std::size_t Fill(SiteState& s, std::chrono::milliseconds wait);

@@ -2,6 +2,8 @@
 #include "util/cpu.h"
 
 #include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -80,6 +82,10 @@ unsigned UsableCores() {
   }
   if (const auto quota = CgroupQuota()) cores = std::min(cores, *quota);
   return std::max(1u, cores);
+}
+
+void SetThreadNice(int nice) {
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice);
 }
 
 }  // namespace oceanus

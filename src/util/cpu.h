@@ -19,4 +19,15 @@ unsigned UsableCores();
 // → none). Nothing for text that is not a quota.
 std::optional<unsigned> CoresFromCpuMax(std::string_view text);
 
+// The nice value of background threads (loading, rules, tasks), and of the threads they
+// start, which inherit it: when they share a core with an I/O thread, the kernel runs the
+// I/O thread first on its wake-up, so a beacon does not wait behind a SQLite transaction.
+// Nice 5 still gives them a third of the I/O thread's share of a contended core, enough to
+// keep up (they batch), and nothing on an idle one.
+inline constexpr int kBackgroundNice = 5;
+
+// Sets the calling thread's nice value (Linux: per thread). Raising it needs no privilege;
+// a failure leaves the thread as it was and is not an error worth stopping for.
+void SetThreadNice(int nice);
+
 }  // namespace oceanus

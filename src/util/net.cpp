@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
 #include <cstring>
 #include <string>
 
@@ -50,7 +51,14 @@ bool IpAddress::is_v4() const {
 
 std::size_t IpAddress::Format(char* out) const {
   if (is_v4()) {
-    inet_ntop(AF_INET, bytes_.data() + 12, out, INET_ADDRSTRLEN);
+    // By hand: glibc's inet_ntop formats IPv4 with sprintf, which shows in the beacon path.
+    char* p = out;
+    for (int i = 12; i < 16; ++i) {
+      if (i > 12) *p++ = '.';
+      p = std::to_chars(p, p + 3, bytes_[i]).ptr;
+    }
+    *p = '\0';
+    return static_cast<std::size_t>(p - out);
   } else {
     inet_ntop(AF_INET6, bytes_.data(), out, INET6_ADDRSTRLEN);
   }

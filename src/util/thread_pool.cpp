@@ -1,11 +1,14 @@
 // ThreadPool: a mutex-guarded deque; the pool is off the hot path (it carries fsyncs).
 #include "util/thread_pool.h"
 
+#include "util/cpu.h"
+
 namespace oceanus {
 
-ThreadPool::ThreadPool(unsigned threads) : stopping_(threads == 0) {
+ThreadPool::ThreadPool(unsigned threads, int nice) : stopping_(threads == 0) {
   for (unsigned i = 0; i < threads; ++i) {
-    threads_.emplace_back([this] {
+    threads_.emplace_back([this, nice] {
+      if (nice != 0) SetThreadNice(nice);
       while (true) {
         std::function<void()> job;
         {

@@ -13,7 +13,8 @@ namespace oceanus {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(unsigned threads);
+  // `nice`: each thread's nice value (SetThreadNice), 0 to leave them as the creator's.
+  explicit ThreadPool(unsigned threads, int nice = 0);
   ~ThreadPool() { Join(); }
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
