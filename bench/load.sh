@@ -7,7 +7,9 @@
 #   OCEANUS_BENCH_PERF=/tmp/load.perf bench/load.sh   # + a 5 s perf profile of oceanus
 #   OCEANUS_BENCH_DURABILITY=fsync bench/load.sh      # answers after fdatasync (group commit)
 #
-# Needs: build/oceanus, nginx (nginx-light), wrk, sqlite3 (scripts/install-deps.sh).
+# Then the latency at half nginx's peak rate, for both, from build/bench/open_loop.
+#
+# Needs: build/oceanus, build/bench/open_loop, nginx (nginx-light), wrk, sqlite3 (scripts/install-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
@@ -30,17 +32,16 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 per_million() {  # ticks requests → CPU-seconds per million
   awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz / n * 1e6}'
 }
-# fixed_rate PORT NAME: wrk offering about half nginx's peak rate (each connection pauses
-# OCEANUS_BENCH_INTERVAL_MS, 1 by default, between requests; a cycle is taken as that and
-# 0.2 ms more); prints the p99 latency, full output in $work/fixed-NAME.txt.
+# fixed_rate PORT NAME: half nginx's peak rate offered by build/bench/open_loop (evenly
+# spaced, latency from when each request was due, 64 connections); prints the p99 latency,
+# full output in $work/fixed-NAME.txt.
 fixed_rate() {
-  local interval="${OCEANUS_BENCH_INTERVAL_MS:-1}"
-  local conns=$(awk -v r="$nginx_rps" -v i="$interval" 'BEGIN {printf "%d", r / 2 * (i + 0.2) / 1000}')
-  OCEANUS_BENCH_INTERVAL_MS=$interval taskset -c "$client_core" wrk -t1 -c"$conns" -d"${duration}s" \
-    --latency -s bench/fixed_rate.lua -H "User-Agent: $ua" "http://127.0.0.1:$1/" >"$work/fixed-$2.txt"
-  awk '$1 == "99%" {print $2}' "$work/fixed-$2.txt"
+  local rate=$(awk -v r="$nginx_rps" 'BEGIN {printf "%d", r / 2}')
+  taskset -c "$client_core" ./build/bench/open_loop "$1" "$rate" "$duration" 64 \
+    "/swallow/samplesite?$query" "$ua" >"$work/fixed-$2.txt" || true
+  awk '{for (i = 1; i < NF; i++) if ($i == "p99") print $(i + 1)}' "$work/fixed-$2.txt"
 }
-fixed_rps() { awk '/Requests\/sec/ {printf "%d", $2}' "$work/fixed-$1.txt"; }
+fixed_rps() { awk '{for (i = 1; i < NF; i++) if ($i == "rate") print $(i + 1)}' "$work/fixed-$1.txt"; }
 
 run_wrk() {  # url → requests/s on stdout, full output in $work/wrk-$2.txt
   taskset -c "$client_core" wrk -t1 -c"$connections" -d"${duration}s" -H "User-Agent: $ua" "$1" >"$work/wrk-$2.txt"
