@@ -128,3 +128,10 @@ redis_drained() {
     prev == "pending" {p = $1} prev == "entries-read" {r = $1} {prev = $1}
     END {exit !(r == want && p == 0)}'
 }
+
+# CPU time a process (all its threads) has used, in clock ticks; and ticks over N requests as
+# CPU-seconds per million.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+per_million() {
+  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz / n * 1e6}'
+}

@@ -27,11 +27,6 @@ trap cleanup EXIT
 
 source bench/lib.sh
 
-# CPU time a process (all its threads) has used, in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-per_million() {  # ticks requests → CPU-seconds per million
-  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz / n * 1e6}'
-}
 # fixed_rate PORT NAME: half nginx's peak rate offered by build/bench/open_loop (evenly
 # spaced, latency from when each request was due, 64 connections); prints the p99 latency,
 # full output in $work/fixed-NAME.txt.

@@ -27,10 +27,6 @@ xadd_rps=$(taskset -c 1 redis-benchmark -p "$redis_port" -P 64 -n 500000 -q xadd
   awk '{for (i=1;i<=NF;i++) if ($i ~ /^[0-9.]+$/ && $(i+1) ~ /requests/) print $i}' | tail -1)
 redis-cli -p "$redis_port" del benchstream >/dev/null
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-per_million() {  # ticks requests → CPU-seconds per million
-  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz / n * 1e6}'
-}
 busy() {  # ticks → share of one core over the run
   awk -v t="$1" -v d="$duration" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%d%%", t / hz / d * 100}'
 }

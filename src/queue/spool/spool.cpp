@@ -238,18 +238,25 @@ class SpoolWriter final : public QueueWriter {
     seg.gathered.clear();
     std::vector<std::shared_ptr<AppendHandler>> waiting;
     waiting.swap(seg.waiting);
-    for (auto& done : waiting) Written(std::move(done), written);
+    // One group commit for the turn's appends, not one for the first and another for the rest.
+    for (auto& done : waiting) Answer(std::move(done), written);
     waiting.clear();
+    if (written.ok()) MaybeSync(gc_);
     if (seg.waiting.empty()) seg.waiting.swap(waiting);  // keeps the capacity
   }
 
   // `done`'s records are written (or failed to be): answered now with durability os, after
   // the group commit that covers them with fsync.
   void Written(std::shared_ptr<AppendHandler> done, const Status& status) {
+    Answer(std::move(done), status);
+    MaybeSync(gc_);
+  }
+
+  // Written without starting the sync: the caller starts it once for all it answered.
+  void Answer(std::shared_ptr<AppendHandler> done, const Status& status) {
     if (!status.ok() || spool_.config().durability == queue::Durability::kOs)
       return done->Appended(status);
     gc_->waiting.push_back(std::move(done));
-    MaybeSync(gc_);
   }
 
   // Writes records `first`… of the batch, as many as fit in the site's segment (at least
