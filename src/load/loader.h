@@ -42,8 +42,8 @@
 #include "queue/queue.h"
 #include "sink/sink.h"
 #include "tables/tables_config.h"
-#include "util/metrics.h"
 #include "util/cpu.h"
+#include "util/metrics.h"
 #include "util/thread_pool.h"
 #include "util/time.h"
 

@@ -84,8 +84,6 @@ unsigned UsableCores() {
   return std::max(1u, cores);
 }
 
-void SetThreadNice(int nice) {
-  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice);
-}
+void SetThreadNice(int nice) { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice); }
 
 }  // namespace oceanus
