@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-all_targets="params client_ip event config spool_recovery template clickhouse_sql segment"
+all_targets="params client_ip event config spool_recovery template clickhouse_sql segment http_request"
 targets="${OCEANUS_FUZZ_TARGETS:-$all_targets}"
 
 if [ -n "$build_dir" ]; then

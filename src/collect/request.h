@@ -1,6 +1,6 @@
 // What the collector reads of one HTTP request and what it decides to answer: the plain
-// values that pass between the Beast session (http/server.cpp), the collector and its sources.
-// No sockets and no Beast here, so that every answer is unit-tested directly.
+// values that pass between the HTTP session (http/server.cpp), the collector and its sources.
+// No sockets here, so that every answer is unit-tested directly.
 //
 // Handling one request ends in an Outcome: either an answer to send now, or an event record
 // to append to the queue first (the answer is sent only once the queue has it), possibly

@@ -2,11 +2,11 @@
 // is: plain functions of header values, so that they are tested without sockets.
 //
 // Transfer-Encoding (RFC 9112 §6.1): the only transfer coding implemented is chunked, which
-// Beast decodes. Anything else would be handed on still encoded ("gzip, chunked" read as if it
-// were plain), so it is refused: 501 for a coding not implemented, 400 when chunked is not
-// the last coding (the body's length cannot be known), and 400 for any Transfer-Encoding in an
-// HTTP/1.0 request (a 1.0 message with one MUST be treated as faulty). Each closes the
-// connection: the rest of the stream cannot be framed.
+// RequestParser decodes. Anything else would be handed on still encoded ("gzip, chunked" read as if
+// it were plain), so it is refused: 501 for a coding not implemented, 400 when chunked is not the
+// last coding (the body's length cannot be known), and 400 for any Transfer-Encoding in an HTTP/1.0
+// request (a 1.0 message with one MUST be treated as faulty). Each closes the connection: the rest
+// of the stream cannot be framed.
 //
 // Expect: 100-continue (RFC 9110 §10.1.1): the client waits for "100 Continue" before it
 // sends the body; without one, curl and others stall for a second.

@@ -1,9 +1,10 @@
-// The Beast server: listener and session per connection, in the shape of Beast's
-// example/http/server/async, with one io_context per thread.
+// The HTTP/1.1 server on Asio: listener and session per connection, in the shape of Beast's
+// example/http/server/async (with its own request parser, request_parser.h), one io_context
+// per thread.
 //
 // A session's life: DoRead (wait for the first bytes of a request under the idle timeout;
 // then read the whole request under the read timeout, with header and body limits) →
-// Handle (collect::Collector decides; Beast is not involved) → Append to this thread's queue
+// Handle (collect::Collector decides; no socket is involved) → Append to this thread's queue
 // writer, whose completion (Appended) may come later (fsync group commit) → an optional
 // timer (the /gaze delay: a timer, never a sleeping thread) → Respond (bytes from
 // responses.cpp) → DoRead again, or close.
@@ -28,8 +29,6 @@
 #include "http/server.h"
 
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include "util/log.h"
 
 #include <algorithm>
@@ -43,15 +42,16 @@
 
 #include "http/field_lines.h"
 #include "http/framing.h"
+#include "http/request_parser.h"
 #include "http/responses.h"
+#include "util/ascii.h"
 #include "util/cpu.h"
 #include "util/log_limiter.h"
 
 namespace oceanus::http {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
+using error_code = boost::system::error_code;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -64,26 +64,25 @@ class Session;
 // connection holds only its socket and a few words, and busy connections reuse the same
 // few exchanges without allocating per request.
 struct Exchange {
-  explicit Exchange(std::size_t buffer_limit) : buffer(buffer_limit) {}
+  Exchange(std::size_t header_limit, std::size_t buffer_limit)
+      : request(header_limit, buffer_limit) {}
   // Bytes held beyond the read buffer (which the header limit bounds): a Segment batch or an
   // inflated body leaves them large, and such an exchange is not worth keeping.
   std::size_t Retained() const {
-    return out.capacity() + outcome.body.capacity() + scratch.body.capacity() +
+    return request.Retained() + out.capacity() + outcome.body.capacity() + scratch.body.capacity() +
            scratch.batch.arena.capacity() + scratch.event.record.capacity();
   }
-  beast::flat_buffer buffer;  // at most the worker's read_buffer_limit bytes
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser;
+  RequestParser request;  // the read buffer (at most the worker's read_buffer_limit bytes)
   collect::Scratch scratch;
   collect::Outcome outcome;
   std::string out;        // the answer's bytes
   std::string xff_lines;  // X-Forwarded-For sent on several lines, combined
-  std::string te_lines;   // Transfer-Encoding, likewise
 };
 
 class ExchangePool {
  public:
-  std::unique_ptr<Exchange> Take(std::size_t buffer_limit) {
-    if (free_.empty()) return std::make_unique<Exchange>(buffer_limit);
+  std::unique_ptr<Exchange> Take(std::size_t header_limit, std::size_t buffer_limit) {
+    if (free_.empty()) return std::make_unique<Exchange>(header_limit, buffer_limit);
     auto x = std::move(free_.back());
     free_.pop_back();
     return x;
@@ -92,8 +91,7 @@ class ExchangePool {
   // given back only with an empty read buffer (between requests) or when its session goes.
   void Give(std::unique_ptr<Exchange> x) {
     if (!x || free_.size() >= kKept || x->Retained() > kMaxRetained) return;
-    x->parser.reset();  // a request starts a new parser anyway
-    x->buffer.clear();
+    x->request.Reset();
     free_.push_back(std::move(x));
   }
 
@@ -164,7 +162,7 @@ struct Worker {
   // atomic shared by the threads, touched once per accept and once per close, never per request.
   std::atomic<std::size_t>& connections;
   std::size_t max_connections = 0;
-  std::uint32_t header_limit = 0;         // server.max_header_bytes
+  std::size_t header_limit = 0;           // server.max_header_bytes
   std::size_t read_buffer_limit = 0;      // a session's read buffer: the header and a read's worth
   std::unordered_set<Session*> sessions;  // outlives io (see above)
   ExchangePool exchanges;                 // outlives io: a session gives its exchange back
@@ -226,34 +224,22 @@ class ConnectionSlot {
 };
 
 // Headers of the request being handled, for fields `from: header`.
-class BeastHeaders : public event::HeaderSource {
+class ParsedHeaders : public event::HeaderSource {
  public:
-  explicit BeastHeaders(const bhttp::request<bhttp::string_body>& req) : req_(req) {}
-  std::string_view Get(std::string_view name) const override {
-    auto it = req_.find(beast::string_view(name.data(), name.size()));
-    if (it == req_.end()) return {};
-    return {it->value().data(), it->value().size()};
-  }
+  explicit ParsedHeaders(const RequestHead& head) : head_(head) {}
+  std::string_view Get(std::string_view name) const override { return head_.Find(name); }
 
  private:
-  const bhttp::request<bhttp::string_body>& req_;
+  const RequestHead& head_;
 };
 
-std::string_view View(beast::string_view s) { return {s.data(), s.size()}; }
-
-collect::Method MethodOf(bhttp::verb v) {
-  switch (v) {
-    case bhttp::verb::get:
-      return collect::Method::kGet;
-    case bhttp::verb::head:
-      return collect::Method::kHead;
-    case bhttp::verb::post:
-      return collect::Method::kPost;
-    case bhttp::verb::options:
-      return collect::Method::kOptions;
-    default:
-      return collect::Method::kOther;
-  }
+// Methods are case-sensitive (RFC 9110 §9.1): "get" is not GET.
+collect::Method MethodOf(std::string_view method) {
+  if (method == "GET") return collect::Method::kGet;
+  if (method == "HEAD") return collect::Method::kHead;
+  if (method == "POST") return collect::Method::kPost;
+  if (method == "OPTIONS") return collect::Method::kOptions;
+  return collect::Method::kOther;
 }
 
 // A connection's phase, for the sweep (Worker::Sweep): what it waits for and so which
@@ -279,7 +265,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   }
 
   void Start() {
-    beast::error_code ec;
+    error_code ec;
     const auto endpoint = socket_.remote_endpoint(ec);
     if (ec) return;
     const auto address = endpoint.address();
@@ -334,7 +320,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     if (out.delay.count() > 0) {
       if (!delay_) delay_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
       delay_->expires_after(out.delay);
-      delay_->async_wait([self = shared_from_this()](beast::error_code ec) {
+      delay_->async_wait([self = shared_from_this()](error_code ec) {
         if (!ec) self->Respond();
       });
       return;
@@ -391,29 +377,29 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   void DoRead() {
     if (phase_ == Phase::kParked) Unpark();
     if (worker_.draining) return Close();
-    if (!x_) x_ = worker_.exchanges.Take(worker_.read_buffer_limit);
-    if (x_->buffer.size() != 0) return ReadRequest();  // pipelined: the next one is here
+    if (!x_) x_ = worker_.exchanges.Take(worker_.header_limit, worker_.read_buffer_limit);
+    if (x_->request.Buffered()) return ReadRequest();  // pipelined: the next one is here
     // Between requests: wait for the first bytes under the idle timeout.
     Enter(Phase::kIdle);
-    socket_.async_read_some(x_->buffer.prepare(4096),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              self->OnFirstBytes(ec, n);
-                            });
+    const auto space = x_->request.ReadSpace();
+    socket_.async_read_some(
+        asio::buffer(space.data(), space.size()),
+        [self = shared_from_this()](error_code ec, std::size_t n) { self->OnFirstBytes(ec, n); });
   }
 
-  void OnFirstBytes(beast::error_code ec, std::size_t n) {
+  void OnFirstBytes(error_code ec, std::size_t n) {
     const bool park =
         std::exchange(parking_, false) && ec == asio::error::operation_aborted && socket_.is_open();
     if (park) return WaitParked();
-    x_->buffer.commit(n);
     if (ec) return Close();
+    x_->request.Commit(n);
     ReadRequest();
   }
 
   // Idle for a tick: the pending read is cancelled (no system call) and its handler parks.
   void Park() {
     parking_ = true;
-    beast::error_code ec;
+    error_code ec;
     socket_.cancel(ec);
   }
 
@@ -423,7 +409,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     worker_.exchanges.Give(std::move(x_));
     phase_ = Phase::kParked;  // the idle time still counts from when the last answer went
     Bump(worker_.parked);
-    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
       if (ec) return self->Close();
       self->DoRead();
     });
@@ -435,81 +421,75 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
                          std::memory_order_relaxed);
   }
 
-  // The header first: its framing is checked (and 100 Continue sent) before any body is read.
+  // A request has begun: its header, then its body, under the read timeout.
   void ReadRequest() {
     Enter(Phase::kReading);
-    x_->parser.emplace();
-    x_->parser->header_limit(worker_.header_limit);
-    x_->parser->body_limit(worker_.collector->MaxBodyBytes());
-    bhttp::async_read_header(
-        socket_, x_->buffer, *x_->parser,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
+    head_ = false;
+    Parse();
   }
 
-  void OnHeader(beast::error_code ec) {
-    auto& parser = *x_->parser;
-    head_ = parser.get().method() == bhttp::verb::head;
-    if (ec) return OnRead(ec);
-    const auto& req = parser.get();
-    FieldLines te(x_->te_lines);
-    bool has_te = false;
-    for (auto [it, end] = req.equal_range(bhttp::field::transfer_encoding); it != end; ++it) {
-      has_te = true;
-      te.Add(View(it->value()));
+  // Parses what has been read, and reads more while the request is incomplete.
+  void Parse() {
+    switch (x_->request.Parse()) {
+      case RequestParser::Result::kNeedMore:
+        return ReadMore();
+      case RequestParser::Result::kHeader:
+        return OnHeader();
+      case RequestParser::Result::kComplete:
+        return Handle();
+      case RequestParser::Result::kRefused:
+        return Refuse(x_->request.refusal());
     }
-    if (auto refusal = CheckTransferEncoding(req.version(), has_te, te.value()))
-      return SendError(refusal->status, std::string(refusal->reason));
-    // The head was read with the largest limit of any path; the body gets its path's own.
-    const std::size_t limit = worker_.collector->BodyLimit(View(req.target()));
-    const auto length = parser.content_length();
-    if (length && *length > limit) return SendTooLarge();
-    parser.body_limit(limit);
-    if (parser.is_done()) return Handle();
-    if (ExpectsContinue(req.version(), View(req[bhttp::field::expect]))) {
-      // A Content-Length over max_body_bytes was refused above (413) without this.
-      return asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
-                               [self = shared_from_this()](beast::error_code wec, std::size_t) {
-                                 if (wec) return self->Close();
-                                 self->ReadBody();
-                               });
-    }
-    ReadBody();
   }
 
-  void ReadBody() {
-    bhttp::async_read(
-        socket_, x_->buffer, *x_->parser,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+  void ReadMore() {
+    const auto space = x_->request.ReadSpace();
+    socket_.async_read_some(asio::buffer(space.data(), space.size()),
+                            [self = shared_from_this()](error_code ec, std::size_t n) {
+                              // A timeout has already closed the socket: nothing can be
+                              // answered, as with nginx's client_header_timeout; a client that
+                              // closes mid-request is not answered either.
+                              if (ec) return self->Close();
+                              self->x_->request.Commit(n);
+                              self->Parse();
+                            });
   }
 
-  void OnRead(beast::error_code ec) {
-    if (ec == bhttp::error::end_of_stream) return Close();
-    if (ec == bhttp::error::header_limit) return SendError(431, "request headers too large\n");
-    if (ec == bhttp::error::body_limit) return SendTooLarge();
-    // A timeout has already closed the socket: nothing can be answered, as with nginx's
-    // client_header_timeout.
-    if (timed_out_) return Close();
-    if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
-      return SendError(400, "malformed HTTP request\n");
-    }
-    if (ec) return Close();
-    Handle();
+  // The header is read: the body gets its path's limit (a Content-Length over it is refused
+  // before any of the body is read), and "100 Continue" is sent if the client waits for it.
+  void OnHeader() {
+    const RequestHead& head = x_->request.head();
+    head_ = head.method == "HEAD";
+    x_->request.SetBodyLimit(worker_.collector->BodyLimit(head.target));
+    const auto result = x_->request.Parse();
+    if (result != RequestParser::Result::kNeedMore) return Parse();  // that result again
+    if (!ExpectsContinue(head.version, head.Find("expect"))) return ReadMore();
+    asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                      [self = shared_from_this()](error_code ec, std::size_t) {
+                        if (ec) return self->Close();
+                        self->ReadMore();
+                      });
+  }
+
+  void Refuse(const Refusal& refusal) {
+    if (refusal.status == 413) return SendTooLarge();
+    SendError(refusal.status, std::string(refusal.reason));
   }
 
   void Handle() {
     Enter(Phase::kHandling);
-    const auto& req = x_->parser->get();
-    keep_alive_ = req.keep_alive();
-    BeastHeaders headers(req);
+    const RequestHead& head = x_->request.head();
+    keep_alive_ = head.keep_alive;
+    ParsedHeaders headers(head);
     collect::Request request;
-    request.method = MethodOf(req.method());
-    request.target = View(req.target());
-    request.content_type = View(req[bhttp::field::content_type]);
-    request.body = req.body();
-    request.user_agent = View(req[bhttp::field::user_agent]);
+    request.method = MethodOf(head.method);
+    request.target = head.target;
+    request.content_type = head.Find("content-type");
+    request.body = x_->request.body();
+    request.user_agent = head.Find("user-agent");
     FieldLines xff(x_->xff_lines);
-    for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it)
-      xff.Add(View(it->value()));
+    for (const auto& field : head.fields)
+      if (AsciiIEquals(field.name, "x-forwarded-for")) xff.Add(field.value);
     request.x_forwarded_for = xff.value();
     request.headers = &headers;
     request.peer = peer_;
@@ -532,7 +512,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     auto& out = x_->outcome;
     out.Reset();
     out.endpoint = collect::EndpointLabel::kInvalid;
-    worker_.collector->AnswerTooLarge(View(x_->parser->get().target()), out);
+    worker_.collector->AnswerTooLarge(x_->request.head().target, out);
     out.omit_body = head_;
     out.close = true;
     keep_alive_ = false;
@@ -559,9 +539,10 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     x_->out.clear();
     AppendResponse(x_->out, out, keep_alive_, worker_.Date());
     asio::async_write(socket_, asio::buffer(x_->out),
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = shared_from_this()](error_code ec, std::size_t) {
                         if (ec || !self->keep_alive_ || self->x_->outcome.close)
                           return self->Close();
+                        self->x_->request.Next();
                         self->DoRead();
                       });
   }
@@ -574,7 +555,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   }
 
   void Close() {
-    beast::error_code ec;
+    error_code ec;
     if (!socket_.is_open()) return;
     socket_.shutdown(tcp::socket::shutdown_send, ec);
     socket_.close(ec);
@@ -596,7 +577,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
 
 void Worker::StartSweep() {
   sweep.expires_after(sweep_period);
-  sweep.async_wait([this](beast::error_code ec) {
+  sweep.async_wait([this](error_code ec) {
     if (ec) return;
     ++tick;
     // A session the tick closes stays in the set until its handler has run: the loop may go on.
@@ -606,7 +587,7 @@ void Worker::StartSweep() {
 }
 
 void Worker::Accept() {
-  acceptor.async_accept(io, [this](beast::error_code ec, tcp::socket socket) {
+  acceptor.async_accept(io, [this](error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
     if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
         ec.value() == ENFILE) {
@@ -619,7 +600,7 @@ void Worker::Accept() {
       warned_out_of_descriptors = true;
       if (!accept_pause) accept_pause.emplace(io);
       accept_pause->expires_after(std::chrono::milliseconds(100));
-      accept_pause->async_wait([this](beast::error_code wait_ec) {
+      accept_pause->async_wait([this](error_code wait_ec) {
         if (!wait_ec && acceptor.is_open()) Accept();
       });
       return;
@@ -631,7 +612,7 @@ void Worker::Accept() {
         static constexpr std::string_view kBusy =
             "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
             "Connection: close\r\n\r\n";
-        beast::error_code ignored;
+        error_code ignored;
         socket.non_blocking(true, ignored);
         socket.write_some(asio::buffer(kBusy.data(), kBusy.size()), ignored);
         socket.close(ignored);
@@ -672,7 +653,7 @@ Status ProbeUnused(const tcp::endpoint& endpoint, const std::string& shown) {
   if (endpoint.port() == 0) return Status::Ok();
   asio::io_context io;
   tcp::acceptor probe(io);
-  beast::error_code ec;
+  error_code ec;
   probe.open(endpoint.protocol(), ec);
   if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) probe.bind(endpoint, ec);
@@ -745,7 +726,7 @@ Result<std::unique_ptr<Server>> Server::Start(const config::Config& config,
   impl->server = config.server;
   unsigned threads = config.server.threads;
   if (threads == 0) threads = UsableCores();  // the container's CPU limit, not the node's
-  beast::error_code ec;
+  error_code ec;
   const auto address = asio::ip::make_address(config.server.listen_host, ec);
   if (ec)
     return Status::InvalidArgument("listen address '" + config.server.listen_host +
@@ -753,12 +734,10 @@ Result<std::unique_ptr<Server>> Server::Start(const config::Config& config,
   std::uint16_t port = config.server.listen_port;
   const std::string shown = config.server.listen_host + ":" + std::to_string(port);
   if (Status s = ProbeUnused(tcp::endpoint(address, port), shown); !s.ok()) return s;
-  // The parser refuses a header over max_header_bytes (431) only if the buffer can hold more
-  // than that: the header, and room for the read that brings its end (and the body's start).
-  const std::size_t header_bytes = config.server.max_header_bytes;
-  const std::uint32_t header_limit =
-      header_bytes > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(header_bytes);
-  const std::size_t read_buffer_limit = header_bytes + 16 * 1024;
+  // A connection's read buffer holds a whole header and a body of up to 16 KiB after it (a
+  // beacon's form post, a small Segment batch) without copying; larger bodies are copied out.
+  const std::size_t header_limit = config.server.max_header_bytes;
+  const std::size_t read_buffer_limit = header_limit + 16 * 1024;
   const auto [sweep_period, limits] = SweepTicks(config.server);
   for (unsigned i = 0; i < threads; ++i) {
     auto w = std::make_unique<Worker>(i, impl->server, collector, impl->connections);
@@ -774,7 +753,7 @@ Result<std::unique_ptr<Server>> Server::Start(const config::Config& config,
       int one = 1;
       if (::setsockopt(w->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) !=
           0)
-        ec = beast::error_code(errno, boost::system::system_category());
+        ec = error_code(errno, boost::system::system_category());
     }
     if (!ec) w->acceptor.bind(endpoint, ec);
     if (!ec) w->acceptor.listen(asio::socket_base::max_listen_connections, ec);
@@ -810,7 +789,7 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
     Worker* raw = w.get();
     asio::post(raw->io, [raw] {
       raw->draining = true;
-      beast::error_code ec;
+      error_code ec;
       raw->acceptor.close(ec);
       if (raw->accept_pause) raw->accept_pause->cancel();
       for (Session* s : raw->sessions) s->Drain();

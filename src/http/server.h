@@ -1,10 +1,10 @@
-// The public HTTP listener: Boost.Beast, one io_context and one acceptor per I/O thread.
+// The public HTTP listener: Asio, one io_context and one acceptor per I/O thread.
 //
 // Shared-nothing: every thread binds the same port (SO_REUSEPORT, the kernel spreads
 // connections), owns its sessions, its queue writer and its caches, so a request never waits
 // on a lock held by another core. The one thing shared is an atomic count of open connections
 // (server.max_connections is a total), touched at accept and close, never per request. Start
-// refuses a port another process already listens on. Beast stays behind this header (it is
+// refuses a port another process already listens on. Asio stays behind this header (it is
 // slow to compile and nothing else needs it).
 #pragma once
 

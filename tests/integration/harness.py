@@ -786,3 +786,13 @@ def check_metrics_text(text):
         assert key not in samples, f"{where}: series written twice"
         samples[key] = float(value)
     return samples
+
+
+def read_until_closed(sock):
+    """Everything a server sends on `sock` until it closes the connection."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk

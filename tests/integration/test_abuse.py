@@ -13,8 +13,8 @@ import threading
 import time
 import unittest
 
-from harness import (BIN, REDIS_EXAMPLE, Oceanus, example_config, free_port, send_beacons,
-                     wait_for)
+from harness import (BIN, REDIS_EXAMPLE, Oceanus, example_config, free_port, read_until_closed,
+                     send_beacons, wait_for)
 
 # A thousand and more sockets on the test's side, too.
 _soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -356,6 +356,61 @@ class ProtocolTest(unittest.TestCase):
         # The GET after it is stored, on the same connection (thread, spool): the HEAD is not.
         self.o.wait_rows("samplesite", 1, "uid = 'after-head'")
         self.assertEqual(self.o.rows("samplesite", "uid = 'head-probe'"), [])
+
+    def test_pipelined_requests_are_answered_in_order_and_stored_in_order(self):
+        s = self.connect()
+        beacon = ("GET /swallow/samplesite?oid=2&sid=ab&evt=pageview&url=u&uid=pipe-{} HTTP/1.1\r\n"
+                  "Host: x\r\n\r\n")
+        s.sendall(b"".join(beacon.format(i).encode() for i in range(3)) +
+                  b"GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n" +
+                  b"POST /swallow/samplesite HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked"
+                  b"\r\n\r\n" + b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in
+                                        (b"oid=2&sid=ab&evt", b"=pageview&url=u&uid=pipe-3", b"")))
+        answers = Answers(s)
+        eids = []
+        for i in range(3):
+            status, headers, _ = answers.next()
+            self.assertEqual(status, 200, i)
+            eids.append(headers["x-oceanus-eid"])
+        self.assertEqual(answers.next()[0], 404)
+        status, headers, _ = answers.next()
+        self.assertEqual(status, 200)
+        eids.append(headers["x-oceanus-eid"])
+        rows = self.o.wait_rows("samplesite", 4, "uid LIKE 'pipe-%'")
+        self.assertEqual({r["uid"]: r["eid"] for r in rows},
+                         {f"pipe-{i}": eids[i] for i in range(4)})
+
+    def test_request_smuggling_attempts_get_400_and_hide_nothing(self):
+        hidden = (b"GET /swallow/samplesite?oid=2&sid=ab&evt=pageview&url=u&uid=smuggled "
+                  b"HTTP/1.1\r\nHost: x\r\n\r\n")
+        attempts = {
+            "Content-Length with Transfer-Encoding\n":
+                b"POST /pirate/sampleform HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + hidden,
+            "more than one Content-Length\n":
+                b"POST /pirate/sampleform HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(hidden) + hidden,
+            "obsolete line folding in a header field\n":
+                b"POST /pirate/sampleform HTTP/1.1\r\nHost: x\r\nX-A: a\r\n"
+                b" Transfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n" + hidden,
+            "malformed HTTP request\n":
+                b"POST /pirate/sampleform HTTP/1.1\nHost: x\nContent-Length: 0\n\n" + hidden,
+        }
+        for reason, payload in attempts.items():
+            with self.subTest(reason=reason):
+                s = self.connect()
+                s.sendall(payload)
+                answer = read_until_closed(s)  # one answer, then the connection closes
+                self.assertTrue(answer.startswith(b"HTTP/1.1 400 "), answer[:80])
+                self.assertTrue(answer.endswith(b"\r\n\r\n" + reason.encode()), answer)
+                self.assertEqual(answer.count(b"HTTP/1.1 "), 1)
+        # A beacon sent after them is stored; the hidden ones never were.
+        s = self.connect()
+        s.sendall(hidden.replace(b"uid=smuggled", b"uid=after-smuggling"))
+        self.assertEqual(Answers(s).next()[0], 200)
+        self.o.wait_rows("samplesite", 1, "uid = 'after-smuggling'")
+        self.assertEqual(self.o.rows("samplesite", "uid = 'smuggled'"), [])
 
     def test_a_transfer_coding_other_than_chunked_is_not_implemented(self):
         s = self.connect()

@@ -7,7 +7,7 @@ import tempfile
 import time
 import unittest
 
-from harness import FAKES, Oceanus, example_config
+from harness import FAKES, Oceanus, example_config, read_until_closed
 
 
 def raw_connection(port, payload=b""):
@@ -15,15 +15,6 @@ def raw_connection(port, payload=b""):
     if payload:
         s.sendall(payload)
     return s
-
-
-def read_until_closed(s):
-    data = b""
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            return data
-        data += chunk
 
 
 class LimitsTest(unittest.TestCase):
