@@ -54,10 +54,11 @@ int StartLoad(Process& p) {
                                             std::move(sinks), *p.dead_letter, std::move(readers));
   load::Loader* loader = p.loader.get();
   if (p.roles.load) {
-    p.loader_thread = std::jthread([loader](std::stop_token stop) {
-      SetThreadNice(kBackgroundNice);  // its reading thread inherits it
-      loader->Run(stop);
-    });
+    p.loader_thread =
+        std::jthread([loader, priority = config.server.background_priority](std::stop_token stop) {
+          SetBackgroundPriority(priority);  // its reading thread inherits it
+          loader->Run(stop);
+        });
   } else {
     p.loader_thread =
         std::jthread([loader, every = config.tables.check_every](std::stop_token stop) {

@@ -41,10 +41,11 @@ int StartReact(Process& p) {
   p.reactor = std::make_unique<react::Reactor>(config, p.prepared.tz, p.prepared.rules, *p.guards,
                                                *p.task_queue, std::move(readers).value());
   react::Reactor* reactor = p.reactor.get();
-  p.reactor_thread = std::jthread([reactor](std::stop_token stop) {
-    SetThreadNice(kBackgroundNice);
-    reactor->Run(stop);
-  });
+  p.reactor_thread =
+      std::jthread([reactor, priority = config.server.background_priority](std::stop_token stop) {
+        SetBackgroundPriority(priority);
+        reactor->Run(stop);
+      });
   return 0;
 }
 

@@ -30,10 +30,11 @@ int StartWork(Process& p) {
   p.worker =
       std::make_unique<work::Worker>(config.tasks, config.actions, *p.task_queue, p.action_runners);
   work::Worker* worker = p.worker.get();
-  p.worker_thread = std::jthread([worker](std::stop_token stop) {
-    SetThreadNice(kBackgroundNice);
-    worker->Run(stop);
-  });
+  p.worker_thread =
+      std::jthread([worker, priority = config.server.background_priority](std::stop_token stop) {
+        SetBackgroundPriority(priority);
+        worker->Run(stop);
+      });
   return 0;
 }
 

@@ -243,7 +243,7 @@ ServerConfig ParseServer(const Reader& r, const YAML::Node& s) {
   r.ExpectKeys(s, "server",
                {"listen", "threads", "trusted_proxies", "internal_networks", "max_header_bytes",
                 "max_body_bytes", "read_timeout", "idle_timeout", "max_connections", "gaze_delays",
-                "tracker_script"});
+                "tracker_script", "background_priority"});
   if (s["listen"]) {
     const HostPort listen = ParseListen(r, s["listen"]);
     server.listen_host = listen.host;
@@ -265,6 +265,10 @@ ServerConfig ParseServer(const Reader& r, const YAML::Node& s) {
     server.idle_timeout = r.PositiveDuration(s["idle_timeout"], "idle_timeout");
   if (s["max_connections"])
     server.max_connections = r.AtLeast(s["max_connections"], 1, 10'000'000, "max_connections");
+  if (s["background_priority"])
+    server.background_priority = Choose<BackgroundPriority>(
+        r, s["background_priority"], "background_priority",
+        {{"nice", BackgroundPriority::kNice}, {"idle", BackgroundPriority::kIdle}});
   if (const auto& g = s["gaze_delays"]) {
     if (!g.IsSequence() || g.size() != 3)
       r.Fail(g, "gaze_delays is a list of three durations: open→see, see→read, read→done");

@@ -19,6 +19,7 @@
 
 #include "config/parser_fwd.h"
 #include "config/registry.h"
+#include "util/cpu.h"
 #include "util/status.h"
 
 namespace oceanus::config {
@@ -97,6 +98,8 @@ struct ServerConfig {
   std::chrono::milliseconds gaze_open_delay{2'000};  // open -> see
   std::chrono::milliseconds gaze_see_delay{4'000};   // see -> read
   std::chrono::milliseconds gaze_read_delay{4'000};  // read -> done
+  // How loading, rules and tasks give way to the I/O threads on a shared core (util/cpu.h).
+  BackgroundPriority background_priority = BackgroundPriority::kNice;
   std::string tracker_script;  // served at /static/js/oceanus.js; empty: the built-in one
 };
 

@@ -108,7 +108,7 @@ Loader::Loader(const config::Config& shared, const LoadConfig& load,
     s.column_count = s.site->schema.size();
     sites_.push_back(std::move(s));
   }
-  for (sink::Sink* sink : sinks) writers_.emplace_back(sink);
+  for (sink::Sink* sink : sinks) writers_.emplace_back(sink, shared.server.background_priority);
 }
 
 const sink::TableSpec& Loader::Spec(Writer& w, const config::Site& site, const std::string& table) {

@@ -121,7 +121,7 @@ class Loader {
   };
   // A thread and the sink only it uses, with what it keeps between batches.
   struct Writer {
-    explicit Writer(sink::Sink* s) : sink(s) {}
+    Writer(sink::Sink* s, BackgroundPriority priority) : sink(s), thread(1, priority) {}
     sink::Sink* sink;
     std::map<std::string, sink::TableSpec> specs;
     std::set<std::string> ensured;
@@ -132,7 +132,7 @@ class Loader {
     Batch* batch = nullptr;
     bool done = false;  // guarded by Loader::mu_, with `result`
     Written result;
-    ThreadPool thread{1, kBackgroundNice};  // yields to the I/O threads (util/cpu.h)
+    ThreadPool thread;  // yields to the I/O threads (util/cpu.h)
   };
   // Reads what is available; returns the number of entries read.
   std::size_t Fill(SiteState& s, std::chrono::milliseconds wait);

@@ -84,6 +84,12 @@ unsigned UsableCores() {
   return std::max(1u, cores);
 }
 
-void SetThreadNice(int nice) { ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice); }
+void SetBackgroundPriority(BackgroundPriority priority) {
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kBackgroundNice);
+  if (priority == BackgroundPriority::kIdle) {
+    const sched_param param{};
+    ::sched_setscheduler(0, SCHED_IDLE, &param);  // 0: the calling thread
+  }
+}
 
 }  // namespace oceanus

@@ -7,6 +7,7 @@
 // an affinity mask (taskset, cpusets) also narrows it.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -19,15 +20,23 @@ unsigned UsableCores();
 // → none). Nothing for text that is not a quota.
 std::optional<unsigned> CoresFromCpuMax(std::string_view text);
 
-// The nice value of background threads (loading, rules, tasks), and of the threads they
-// start, which inherit it: when they share a core with an I/O thread, the kernel runs the
-// I/O thread first on its wake-up, so a beacon does not wait behind a SQLite transaction.
-// Nice 5 still gives them a third of the I/O thread's share of a contended core, enough to
-// keep up (they batch), and nothing on an idle one.
+// How background threads (loading, rules, tasks, and the threads they start, which inherit
+// it) give way to the I/O threads on a shared core (server.background_priority).
+enum class BackgroundPriority : std::uint8_t {
+  // Nice 5: a third of an I/O thread's share of a contended core, enough to keep up (they
+  // batch). The kernel (EEVDF) still lets one finish its time slice before a woken I/O thread
+  // runs, so an answer can wait a few milliseconds behind a SQLite transaction.
+  kNice,
+  // SCHED_IDLE: they run only when no other thread of any process wants the core, and a woken
+  // I/O thread takes the core from them at once. Answers never wait for them; loading waits
+  // while the core is fully busy (with oceanus or with any other process).
+  kIdle,
+};
 inline constexpr int kBackgroundNice = 5;
 
-// Sets the calling thread's nice value (Linux: per thread). Raising it needs no privilege;
-// a failure leaves the thread as it was and is not an error worth stopping for.
-void SetThreadNice(int nice);
+// Makes the calling thread a background thread (Linux: per thread). Lowering one's own
+// priority needs no privilege; a failure leaves the thread as it was and is not an error worth
+// stopping for.
+void SetBackgroundPriority(BackgroundPriority priority);
 
 }  // namespace oceanus

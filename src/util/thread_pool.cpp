@@ -5,10 +5,11 @@
 
 namespace oceanus {
 
-ThreadPool::ThreadPool(unsigned threads, int nice) : stopping_(threads == 0) {
+ThreadPool::ThreadPool(unsigned threads, std::optional<BackgroundPriority> background)
+    : stopping_(threads == 0) {
   for (unsigned i = 0; i < threads; ++i) {
-    threads_.emplace_back([this, nice] {
-      if (nice != 0) SetThreadNice(nice);
+    threads_.emplace_back([this, background] {
+      if (background) SetBackgroundPriority(*background);
       while (true) {
         std::function<void()> job;
         {

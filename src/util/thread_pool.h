@@ -6,15 +6,19 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
+
+#include "util/cpu.h"
 
 namespace oceanus {
 
 class ThreadPool {
  public:
-  // `nice`: each thread's nice value (SetThreadNice), 0 to leave them as the creator's.
-  explicit ThreadPool(unsigned threads, int nice = 0);
+  // `background`: each thread's priority (SetBackgroundPriority); none: the creator's.
+  explicit ThreadPool(unsigned threads,
+                      std::optional<BackgroundPriority> background = std::nullopt);
   ~ThreadPool() { Join(); }
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

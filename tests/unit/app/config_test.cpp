@@ -80,6 +80,9 @@ TEST(ConfigTest, BadValuesNameTheirPosition) {
       {"sites:\n  a:\n    endpoint: swallow\n    schema: [{name: d, from: device, of: nope}]\n",
        "f:4:13: field 'd' derives from 'nope'"},
       {"sites: [\n", "f:2:1: "},
+      {"server: {background_priority: low}\nsites:\n  a:\n    endpoint: swallow\n"
+       "    schema: [{name: x}]\n",
+       "f:1:31: unknown background_priority 'low' (expected one of: nice, idle)"},
   };
   for (const auto& tc : cases) {
     auto c = ParseConfig(tc.yaml, "f");
@@ -384,6 +387,16 @@ TEST(ConfigTest, MissingFileIsNotFound) {
   auto c = LoadConfig("/nonexistent/oceanus.yaml");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), Status::Code::kNotFound);
+}
+
+TEST(ConfigTest, BackgroundPriorityIsNiceUnlessIdleIsChosen) {
+  const std::string sites = "sites:\n  a:\n    endpoint: swallow\n    schema: [{name: x}]\n";
+  auto plain = ParseConfig(sites, "f");
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->server.background_priority, BackgroundPriority::kNice);
+  auto idle = ParseConfig("server: {background_priority: idle}\n" + sites, "f");
+  ASSERT_TRUE(idle.ok()) << idle.status().ToString();
+  EXPECT_EQ(idle->server.background_priority, BackgroundPriority::kIdle);
 }
 
 }  // namespace

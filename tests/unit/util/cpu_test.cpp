@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <sys/resource.h>
 
 #include <thread>
 
@@ -37,6 +38,23 @@ TEST(CpuTest, AnAffinityMaskOfOneCoreMeansOne) {
   });
   t.join();
   EXPECT_EQ(seen, 1u);
+}
+
+TEST(CpuTest, BackgroundThreadsAreNiceOrIdleAndTheirThreadsInheritIt) {
+  auto policy_and_nice = [](BackgroundPriority priority) {
+    std::pair<int, int> seen{-1, -1};
+    std::thread([&] {
+      SetBackgroundPriority(priority);
+      std::thread([&] {  // a thread it starts, as the loader's reading thread
+        seen = {sched_getscheduler(0), getpriority(PRIO_PROCESS, 0)};
+      })
+          .join();
+    }).join();
+    return seen;
+  };
+  EXPECT_EQ(policy_and_nice(BackgroundPriority::kNice), std::make_pair(SCHED_OTHER, 5));
+  EXPECT_EQ(policy_and_nice(BackgroundPriority::kIdle), std::make_pair(SCHED_IDLE, 5));
+  EXPECT_EQ(sched_getscheduler(0), SCHED_OTHER);  // the caller is left as it was
 }
 
 }  // namespace
