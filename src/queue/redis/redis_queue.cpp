@@ -129,11 +129,14 @@ RedisWriter::~RedisWriter() {
 
 void RedisWriter::Append(SiteId site, std::string_view record,
                          std::shared_ptr<AppendHandler> done) {
+  bool first = false;
   {
     std::lock_guard lock(mu_);
+    first = items_.empty();
     items_.push_back({site, std::string(record), std::move(done)});
   }
-  cv_.notify_one();
+  // Items already waiting mean the sender has been woken for them and has not yet taken them.
+  if (first) cv_.notify_one();
 }
 
 void RedisWriter::RunOnSender(std::function<void()> job) {
@@ -236,6 +239,16 @@ void RedisWriter::Send(std::vector<Item>& items) {
       for (const Item* item : entry.items)
         conn_->Append({"PUBLISH", shared_.sites[item->site].name, item->record});
   }
+  // The stored events are answered with one job posted to the I/O thread, not one each.
+  std::vector<std::shared_ptr<AppendHandler>> stored;
+  stored.reserve(direct.size());
+  const auto answer_stored = [&] {
+    if (stored.empty()) return;
+    post_back_([answered = std::move(stored)] {
+      for (const auto& done : answered) done->Appended(Status::Ok());
+    });
+    stored.clear();
+  };
   std::size_t i = 0;
   for (; i < entries.size(); ++i) {
     auto added = conn_->Next();
@@ -244,15 +257,16 @@ void RedisWriter::Send(std::vector<Item>& items) {
       if (!published.ok() && conn_->broken()) added = published.status();
     }
     if (added.ok()) {
-      for (Item* item : entries[i].items)
-        post_back_([done = std::move(item->done)] { done->Appended(Status::Ok()); });
+      for (Item* item : entries[i].items) stored.push_back(std::move(item->done));
       continue;
     }
     if (conn_->broken()) break;  // no more replies can be read: spool the rest below
+    answer_stored();             // before the spool's answers for this entry, in order
     spdlog::error("redis refused {} event(s) for {}: {}; spooled", entries[i].items.size(),
                   shared_.sites[entries[i].site].name, added.status().message());
     for (Item* item : entries[i].items) SpoolItem(*item);
   }
+  answer_stored();
   if (i < entries.size()) {
     std::size_t left = 0;
     for (std::size_t k = i; k < entries.size(); ++k) left += entries[k].items.size();
