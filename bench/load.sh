@@ -29,6 +29,7 @@ cleanup() {
 trap cleanup EXIT
 
 source bench/lib.sh
+prefault_free_memory
 
 # fixed_rate PORT NAME: half nginx's peak rate (OCEANUS_BENCH_RATE_SHARE) offered by build/bench/open_loop (evenly
 # spaced, latency from when each request was due, 64 connections); prints the p99 latency,

@@ -14,6 +14,7 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 source bench/lib.sh
+prefault_free_memory
 
 redis_port=$(free_port)
 taskset -c 1 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --appendonly yes \
