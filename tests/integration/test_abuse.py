@@ -195,6 +195,11 @@ class AbuseTest(unittest.TestCase):
 
     def test_a_flood_of_gaze_opens_holds_no_threads(self):
         pid = self.o.proc.pid
+        # Counted once a beacon has gone all the way to the warehouse: the threads that start
+        # with the server (loader, its reader and writer, reactor, worker) may still be starting
+        # when /hc first answers, on a loaded machine or under a sanitizer.
+        self.assertTrue(self.beacon_ok("before-gaze-flood"))
+        self.o.wait_rows("samplesite", 1, "uid = 'before-gaze-flood'")
         threads_before = proc_status(pid, "Threads")
         sel = selectors.DefaultSelector()
         waiting = []
