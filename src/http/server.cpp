@@ -429,8 +429,11 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   }
 
   // Parses what has been read, and reads more while the request is incomplete.
-  void Parse() {
-    switch (x_->request.Parse()) {
+  void Parse() { OnParsed(x_->request.Parse()); }
+
+  // What a parse result leads to.
+  void OnParsed(RequestParser::Result result) {
+    switch (result) {
       case RequestParser::Result::kNeedMore:
         return ReadMore();
       case RequestParser::Result::kHeader:
@@ -462,7 +465,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     head_ = head.method == "HEAD";
     x_->request.SetBodyLimit(worker_.collector->BodyLimit(head.target));
     const auto result = x_->request.Parse();
-    if (result != RequestParser::Result::kNeedMore) return Parse();  // that result again
+    if (result != RequestParser::Result::kNeedMore) return OnParsed(result);
     if (!ExpectsContinue(head.version, head.Find("expect"))) return ReadMore();
     asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                       [self = shared_from_this()](error_code ec, std::size_t) {
@@ -549,10 +552,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
 
   // A timeout: the socket is closed, so the pending operation ends with an error and its
   // handler closes the session without answering.
-  void Expire() {
-    timed_out_ = true;
-    Close();
-  }
+  void Expire() { Close(); }
 
   void Close() {
     error_code ec;
@@ -570,9 +570,8 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   std::uint64_t phase_tick_ = 0;  // worker_.tick when phase_ began
   Phase phase_ = Phase::kIdle;
   bool keep_alive_ = true;
-  bool parking_ = false;    // Park cancelled the idle read: its handler parks
-  bool timed_out_ = false;  // the sweep closed the connection
-  bool head_ = false;       // the request being answered is a HEAD: no body, whatever the answer
+  bool parking_ = false;  // Park cancelled the idle read: its handler parks
+  bool head_ = false;     // the request being answered is a HEAD: no body, whatever the answer
 };
 
 void Worker::StartSweep() {
