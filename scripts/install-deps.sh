@@ -15,6 +15,8 @@ packages=(
   clickhouse-server clickhouse-client  # the clickhouse sink: likewise
   chromium                       # tests/browser: the tracker in a real browser
   clang libclang-rt-14-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc  # BigQuery Storage Write API
+  python3-grpcio python3-protobuf   # tests: the fake Storage Write API server
 )
 
 missing=()

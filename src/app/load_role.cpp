@@ -41,6 +41,16 @@ int StartLoad(Process& p) {
     p.sinks.push_back(std::move(opened).value());
     sinks.push_back(p.sinks.back().get());
   }
+  std::shared_ptr<queue::Ledger> ledger;
+  if (const std::string name = sinks.front()->LedgerName(); p.roles.load && !name.empty()) {
+    auto opened = p.queue->OpenLedger(name);
+    if (!opened.ok()) {
+      spdlog::critical("ledger {}: {}", name, opened.status().ToString());
+      return kExitRuntime;
+    }
+    ledger = std::move(opened).value();
+    for (sink::Sink* s : sinks) s->UseLedger(ledger);
+  }
   std::vector<std::unique_ptr<queue::QueueReader>> readers;
   if (p.roles.load) {
     auto opened_readers =
@@ -52,6 +62,7 @@ int StartLoad(Process& p) {
   p.loader = std::make_unique<load::Loader>(config, config.load, config.tables,
                                             config.sink.table_prefix, p.prepared.tz,
                                             std::move(sinks), *p.dead_letter, std::move(readers));
+  if (ledger) p.loader->ForgetAcknowledgedIn(ledger);
   load::Loader* loader = p.loader.get();
   if (p.roles.load) {
     p.loader_thread =

@@ -237,6 +237,11 @@ Loader::Written Loader::WriteBatch(Writer& w, const SiteState& s, const Batch& b
     std::vector<sink::Row> table_rows;
     table_rows.reserve(indices.size());
     for (std::size_t i : indices) table_rows.push_back(std::move(rows[i]));
+    if (ledger_) {
+      const std::size_t key = Spec(w, site, table).KeyIndex();
+      for (const auto& row : table_rows)
+        if (key < row.size() && row[key]) out.keys.push_back(*row[key]);
+    }
     const auto started = std::chrono::steady_clock::now();
     sink::WriteResult written = w.sink->Write(Spec(w, site, table), table_rows);
     s.stats->write_seconds.Observe(
@@ -298,6 +303,12 @@ bool Loader::AcknowledgeStored(SiteState& s) {
       ++b.failures;
       Backoff(s, acked, std::chrono::milliseconds(0), b.entries.size());
       return false;
+    }
+    if (ledger_ && !b.written.keys.empty()) {
+      // Not durable, and need not be (queue/ledger.h): a key back after a crash is still true.
+      if (Status forgot = ledger_->Erase(b.written.keys); !forgot.ok())
+        spdlog::warn("site {}: forgetting {} ledger key(s): {}", s.site->name,
+                     b.written.keys.size(), forgot.ToString());
     }
     s.stats->rows_loaded.fetch_add(b.written.loaded, std::memory_order_relaxed);
     s.stats->rows_dead_lettered.fetch_add(b.written.dead_lettered, std::memory_order_relaxed);
@@ -386,10 +397,15 @@ void Loader::Run(std::stop_token stop) {
       next_table_check = std::chrono::steady_clock::now() + tables_.check_every;
       continue;
     }
-    // Read while the writers write: up to a full batch, or what is there.
-    for (auto& s : sites_)
+    // Read while the writers write: up to a full batch, or what is there. What is held
+    // (read, being written or waiting for a retry) is kept from other consumers' claims.
+    for (auto& s : sites_) {
       while (Fill(s, std::chrono::milliseconds(0)) > 0) {
       }
+      if (Status kept = s.reader->KeepHeld(); !kept.ok())
+        spdlog::warn("site {}: keeping held entries from being claimed: {}", s.site->name,
+                     kept.ToString());
+    }
     bool started = false;
     const auto now = std::chrono::steady_clock::now();
     for (Writer& w : writers_) {

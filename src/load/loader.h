@@ -85,6 +85,10 @@ class Loader {
   // sink. Not while Run is running on another thread: a sink is used by one thread at a time.
   Status EnsureDueTables(std::chrono::system_clock::time_point now);
 
+  // The ledger the sinks keep their notes in (sink.h: LedgerName): the key of every row of a
+  // batch is erased from it once the batch is acknowledged. Before Run.
+  void ForgetAcknowledgedIn(std::shared_ptr<queue::Ledger> ledger) { ledger_ = std::move(ledger); }
+
   const LoaderStats& stats() const { return stats_; }
   // oceanus_loader_* and oceanus_events_loaded/dead_lettered_total.
   void WriteMetrics(MetricsWriter& out) const;
@@ -96,6 +100,7 @@ class Loader {
     std::size_t loaded = 0;
     std::size_t dead_lettered = 0;
     std::chrono::milliseconds retry_after{0};  // a server's Retry-After, with a failure
+    std::vector<std::string> keys;             // with a ledger: the rows' key values
   };
   // Entries cut from a site's queue, kept until acknowledged so that a failed batch is
   // retried as it was.
@@ -163,6 +168,7 @@ class Loader {
   const std::string table_prefix_;
   TimeZone tz_;
   queue::DeadLetter& dead_letter_;
+  std::shared_ptr<queue::Ledger> ledger_;
   std::mutex dead_letter_mu_;  // writers put into the one dead-letter
   std::vector<SiteState> sites_;
   LoaderStats stats_;

@@ -82,6 +82,11 @@ class QueueReader {
   // written (disk full), keeps the position in memory until it can: a crash then re-delivers
   // entries already stored, never skips one. Entries must be acknowledged in the order returned.
   virtual Status Ack(const std::string& last_id) = 0;
+  // Says that the entries returned and not yet acknowledged are still being worked on, so
+  // that no other consumer of the group claims them (Redis: their idle time is reset); the
+  // entries of a consumer that stops calling it (dead, frozen) are claimed after claim_idle.
+  // Call it every loop turn: it limits itself to what is needed (a fraction of claim_idle).
+  virtual Status KeepHeld() { return Status::Ok(); }
 };
 
 // Appends in bulk from one thread that may block (`oceanus replay`). Not thread-safe.

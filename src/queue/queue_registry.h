@@ -22,6 +22,7 @@
 #include "config/parser_fwd.h"
 #include "config/registry.h"
 #include "queue/dead_letter.h"
+#include "queue/ledger.h"
 #include "queue/queue.h"
 #include "redis/redis_options.h"
 #include "util/metrics.h"
@@ -78,6 +79,9 @@ class Queue {
   // Where the loader sets aside records that will never load. Opens nothing yet: a store
   // that is unreachable fails its first Put.
   virtual std::unique_ptr<DeadLetter> MakeDeadLetter() const = 0;
+  // The ledger `name` ([a-z0-9_]+), shared by every process of the deployment that reads this
+  // queue (queue/ledger.h). Opened once per process and shared by its threads.
+  virtual Result<std::shared_ptr<Ledger>> OpenLedger(const std::string& name) = 0;
 
   // /rstatus: {"queue":"<type>", …, "sites":{…}} and a newline. /metrics: the queue's
   // families. Both may query a server with a short-lived connection: call them off the I/O

@@ -11,10 +11,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "queue/ledger.h"
 #include "tables/table_spec.h"
 #include "util/status.h"
 
@@ -45,6 +47,14 @@ class Sink {
   virtual Status EnsureTable(const TableSpec& table) = 0;
   // Stores the rows (insert-or-ignore by key column) in one atomic unit where possible.
   virtual WriteResult Write(const TableSpec& table, const std::vector<Row>& rows) = 0;
+
+  // A sink whose writes are exactly-once through notes kept beside the queue (the bigquery
+  // sink on the Storage Write API: the stream offset given to each event, by eid) names the
+  // ledger it needs; empty when none. The load role opens it from the queue and hands it to
+  // every sink of the process before the first write, and the loader erases an event's key
+  // (its key column's value) once its batch is acknowledged.
+  virtual std::string LedgerName() const { return {}; }
+  virtual void UseLedger(std::shared_ptr<queue::Ledger>) {}
 };
 
 }  // namespace oceanus::sink

@@ -25,6 +25,13 @@ struct TableSpec {
   // Non-empty: one table partitioned by day on this column (warehouses that can; SQLite
   // ignores it). Set for single-table sites that have a dt column.
   std::string time_partition_field;
+
+  // The index of key_column in columns; columns.size() when it is not one of them.
+  std::size_t KeyIndex() const {
+    for (std::size_t i = 0; i < columns.size(); ++i)
+      if (columns[i].name == key_column) return i;
+    return columns.size();
+  }
 };
 
 }  // namespace oceanus::tables

@@ -44,7 +44,11 @@ Failure injection for Sheets is separate from BigQuery's: the same /_inject bodi
 {"target": "sheets", "outage_seconds": S}); without "target" (or "target": "bigquery") they
 apply to BigQuery only, as before.
 
-The first line on stdout is the port it listens on.
+The BigQuery Storage Write API, over gRPC on a port of its own, sharing these tables: see
+fake_storage_write.py (POST /_inject {"target": "storage_write", ...}, GET /_storage_write).
+
+The first line on stdout is the port it listens on; the second, "storage_write <port>", the
+gRPC port.
 
   fake_google.py --public-key PUB.pem --email SA@PROJECT.iam.gserviceaccount.com [--ttl 3600]
                  [--strict-sheets]
@@ -454,6 +458,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_stats":
             return self.answer(200, {"issued": state.issued, "insert_calls": state.insert_calls,
                                      "last_query": state.last_query})
+        if path == "/_storage_write":
+            return self.answer(200, self.server.storage_write.dump())
         if path == "/_tables":
             with state.lock:
                 return self.answer(200, {n: {k: v for k, v in t.items() if k != "ids"} for n, t in state.tables.items()})
@@ -500,8 +506,11 @@ class Handler(BaseHTTPRequestHandler):
                     if "outage_seconds" in body:
                         faults["outage_until"] = time.time() + body["outage_seconds"]
                 return self.answer(200, {})
+            if body.get("target") == "storage_write":
+                self.server.storage_write.inject(body)
+                return self.answer(200, {})
             if body.get("target", "bigquery") != "bigquery":
-                return self.answer(400, {"error": "target must be bigquery or sheets"})
+                return self.answer(400, {"error": "target must be bigquery, storage_write or sheets"})
             with state.lock:
                 state.fail_next = body.get("fail_next", 0)
                 state.fail_status = body.get("status", 500)
@@ -636,7 +645,11 @@ def main():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.state = State(args)
     server.state.port = server.server_address[1]
+    from fake_storage_write import StorageWrite  # here: it generates its protobuf modules
+    server.storage_write = StorageWrite(server.state)
+    grpc_server, grpc_port = server.storage_write.serve()
     print(server.state.port, flush=True)
+    print(f"storage_write {grpc_port}", flush=True)
     server.serve_forever()
 
 

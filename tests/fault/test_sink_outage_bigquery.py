@@ -1,16 +1,16 @@
-"""Scenario 5b: BigQuery answers 503 for five minutes while ingest continues.
+"""Scenario 5b: BigQuery is down for five minutes while ingest continues.
 
-Redis topology (`collect` + `load`) with the BigQuery sink (examples/bigquery.yaml) against
-tests/fakes/fake_google.py, which answers every BigQuery call 503 for
-OCEANUS_FAULT_OUTAGE_SECONDS (default 300, the issue's five minutes). The loader keeps its
+Redis topology (`collect` + `load`) with the BigQuery sink (examples/bigquery.yaml: the Storage
+Write API, exactly once) against tests/fakes/fake_google.py, which answers every REST call 503
+and every Storage Write call UNAVAILABLE for OCEANUS_FAULT_OUTAGE_SECONDS (default 300, the
+issue's five minutes). The loader keeps its
 batch and retries it with exponential backoff (200 ms doubling to 30 s, with jitter) while the
 stream in Redis grows; the collector is not affected. When BigQuery answers again the loader
 catches up.
 
-Every row is sent with insertId = eid. The fake de-duplicates on insertId for ever; real
-BigQuery does so best-effort, for about a minute — enough for the retries of a request whose
-answer was lost, which are seconds apart. A batch that failed with 503 stored nothing, so
-retrying it after the outage cannot duplicate either; see docs/RELIABILITY.md.
+Every event has its slot (stream, offset) in the ledger before its append is sent, and is
+appended there again after the outage: an offset is stored once (docs/bigquery.md). The
+fake's Storage Write API does not de-duplicate by eid, so a duplicate would show.
 
 Guarantee: no 503 to clients, nothing stored during the outage, retries back off, and
 afterwards every event answered 2xx is in BigQuery exactly once.

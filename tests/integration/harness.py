@@ -335,6 +335,9 @@ class FakeGoogle:
             stdout=subprocess.PIPE, text=True)
         self.port = int(self.proc.stdout.readline())
         self.base = f"http://127.0.0.1:{self.port}"
+        # Second line: "storage_write <port>", the gRPC Storage Write API fake.
+        self.storage_port = int(self.proc.stdout.readline().split()[1])
+        self.storage_endpoint = f"127.0.0.1:{self.storage_port}"
         self.key_file = os.path.join(self.dir, "sa.json")
         with open(self.key) as f, open(self.key_file, "w") as out:
             json.dump({"type": "service_account", "project_id": "oceanus-test", "private_key_id": "k1",
@@ -344,6 +347,7 @@ class FakeGoogle:
     def env(self):
         return {"GOOGLE_APPLICATION_CREDENTIALS": self.key_file, "OCEANUS_BIGQUERY_PROJECT": "oceanus-test",
                 "OCEANUS_BIGQUERY_DATASET": "events", "OCEANUS_BIGQUERY_ENDPOINT": self.base,
+                "OCEANUS_BIGQUERY_STORAGE_ENDPOINT": self.storage_endpoint,
                 "OCEANUS_GOOGLE_TOKEN_URI": self.base + "/token"}
 
     def _call(self, method, path, body=None):
@@ -362,7 +366,17 @@ class FakeGoogle:
         self._call("POST", "/_inject", body)
 
     def outage(self, seconds):
+        """Both APIs: BigQuery's REST calls answer 503, the Storage Write API UNAVAILABLE."""
         self._call("POST", "/_inject", {"outage_seconds": seconds})
+        self.inject_storage(outage_seconds=seconds)
+
+    def inject_storage(self, **members):
+        """POST /_inject {"target": "storage_write", **members} (tests/fakes/fake_storage_write.py)."""
+        self._call("POST", "/_inject", dict(members, target="storage_write"))
+
+    def storage_write(self):
+        """GET /_storage_write: {"streams": {...}, "calls": {...}, "request_bytes", "rows_appended"}."""
+        return self._call("GET", "/_storage_write")
 
     def rows(self, site):
         return [r for name, t in self.tables().items() if name == site or name.startswith(site + "_")

@@ -60,10 +60,11 @@ class FakeGoogle {
     }
     ::close(out[1]);
     FILE* f = ::fdopen(out[0], "r");
-    int port = 0;
-    EXPECT_EQ(std::fscanf(f, "%d", &port), 1);
+    int port = 0, grpc_port = 0;
+    EXPECT_EQ(std::fscanf(f, "%d storage_write %d", &port, &grpc_port), 2);
     std::fclose(f);
     base_ = "http://127.0.0.1:" + std::to_string(port);
+    storage_endpoint_ = "127.0.0.1:" + std::to_string(grpc_port);
   }
   ~FakeGoogle() {
     ::kill(pid_, SIGTERM);
@@ -90,6 +91,20 @@ class FakeGoogle {
                            std::chrono::seconds(5)})
                     .ok());
   }
+  // POST /_inject {"target":"storage_write", …}: `json` is the rest of the object's members.
+  void InjectStorage(const std::string& json) const {
+    EXPECT_TRUE(HttpFetch({"POST",
+                           base_ + "/_inject",
+                           {{"Content-Type", "application/json"}},
+                           "{\"target\":\"storage_write\"," + json + "}",
+                           std::chrono::seconds(5)})
+                    .ok());
+  }
+  // GET /_storage_write: streams and call counters of the Storage Write API fake.
+  std::string StorageWrite() const {
+    auto r = HttpFetch({"GET", base_ + "/_storage_write", {}, "", std::chrono::seconds(5)});
+    return r.ok() ? r->body : "";
+  }
   std::string Tables() const {
     auto r = HttpFetch({"GET", base_ + "/_tables", {}, "", std::chrono::seconds(5)});
     return r.ok() ? r->body : "";
@@ -100,11 +115,13 @@ class FakeGoogle {
   }
   const std::filesystem::path& key() const { return key_; }
   const std::string& base() const { return base_; }
+  const std::string& storage_endpoint() const { return storage_endpoint_; }
 
  private:
   pid_t pid_ = -1;
   std::filesystem::path key_;
   std::string base_;
+  std::string storage_endpoint_;
 };
 
 }  // namespace oceanus::testing

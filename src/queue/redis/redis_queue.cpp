@@ -523,6 +523,36 @@ Status RedisReader::Ack(const std::string& last_id) {
   return Status::Ok();
 }
 
+namespace {
+
+// KEYS[1] the stream; ARGV group, consumer. Resets the idle time of the consumer's pending
+// entries (XCLAIM to itself with min-idle 0, JUSTID), in chunks that unpack can take.
+constexpr const char* kKeepHeld = R"lua(
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 100000, ARGV[2])
+local kept = 0
+for i = 1, #pending, 500 do
+  local args = {'XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0}
+  for j = i, math.min(i + 499, #pending) do args[#args + 1] = pending[j][1] end
+  args[#args + 1] = 'JUSTID'
+  kept = kept + #redis.call(unpack(args))
+end
+return kept
+)lua";
+
+}  // namespace
+
+Status RedisReader::KeepHeld() {
+  const auto now = Clock::now();
+  if (now < next_keep_ || (delivered_.empty() && fetched_.empty() && !ahead_in_flight_))
+    return Status::Ok();
+  next_keep_ = now + std::max<std::chrono::milliseconds>(std::chrono::milliseconds(100),
+                                                         redis_.claim_idle / 3);
+  CollectAhead(/*send_ahead=*/false);  // the script must get its own reply
+  if (Status ready = EnsureReady(); !ready.ok()) return ready;
+  auto r = conn_->Command({"EVAL", kKeepHeld, "1", key_, group_, consumer_});
+  return r.ok() ? Status::Ok() : r.status();
+}
+
 Result<long long> RedisReader::Trim() {
   CollectAhead(/*send_ahead=*/false);
   Status ready = EnsureReady();

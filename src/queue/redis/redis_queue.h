@@ -125,6 +125,11 @@ class RedisReader final : public QueueReader {
   Result<std::vector<Entry>> Read(std::size_t max_entries, std::size_t max_bytes,
                                   std::chrono::milliseconds wait) override;
   Status Ack(const std::string& last_id) override;
+  // Every claim_idle / 3: XCLAIM … JUSTID to itself of every entry pending for this consumer
+  // (a Lua script: only its own, so it never takes back what another consumer claimed).
+  // JUSTID leaves the delivery count alone, so a batch retried through a long outage does
+  // not reach max_deliveries.
+  Status KeepHeld() override;
 
   // XTRIM MINID below what every configured group still needs. Returns entries removed.
   Result<long long> Trim();
@@ -174,6 +179,7 @@ class RedisReader final : public QueueReader {
   std::size_t events_per_entry_ = 1;
   std::deque<Entry> fetched_;  // delivered to this consumer, not yet returned by Read
   std::chrono::steady_clock::time_point next_claim_{};
+  std::chrono::steady_clock::time_point next_keep_{};
   std::chrono::steady_clock::time_point next_trim_{};
   std::chrono::steady_clock::time_point next_connect_{};
   bool reported_down_ = false;

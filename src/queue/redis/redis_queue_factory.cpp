@@ -12,6 +12,7 @@
 #include "queue/queue_registry.h"
 #include "queue/redis/redis_config.h"
 #include "queue/redis/redis_dead_letter.h"
+#include "queue/redis/redis_ledger.h"
 #include "queue/redis/redis_queue.h"
 #include "queue/redis/redis_status.h"
 #include "queue/spool/spool.h"
@@ -109,6 +110,10 @@ class RedisQueue final : public Queue {
 
   std::unique_ptr<DeadLetter> MakeDeadLetter() const override {
     return std::make_unique<RedisDeadLetter>(redis_);
+  }
+
+  Result<std::shared_ptr<Ledger>> OpenLedger(const std::string& name) override {
+    return std::shared_ptr<Ledger>(std::make_shared<RedisLedger>(redis_, name));
   }
 
   std::string StatusJson() const override {

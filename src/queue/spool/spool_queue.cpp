@@ -15,6 +15,7 @@
 #include "queue/queue_config.h"
 #include "queue/queue_registry.h"
 #include "queue/spool/file_dead_letter.h"
+#include "queue/spool/file_ledger.h"
 #include "queue/spool/spool.h"
 #include "queue/spool/spool_status.h"
 
@@ -108,6 +109,12 @@ class SpoolQueue final : public Queue {
 
   std::unique_ptr<DeadLetter> MakeDeadLetter() const override {
     return std::make_unique<FileDeadLetter>(shared_.data_dir + "/deadletter");
+  }
+
+  Result<std::shared_ptr<Ledger>> OpenLedger(const std::string& name) override {
+    auto opened = FileLedger::Open(shared_.data_dir + "/ledger", name);
+    if (!opened.ok()) return opened.status();
+    return std::shared_ptr<Ledger>(std::move(opened).value());
   }
 
   std::string StatusJson() const override {

@@ -12,6 +12,7 @@
 #include "google/auth.h"
 #include "sink/bigquery/bigquery_history.h"
 #include "sink/bigquery/bigquery_sink.h"
+#include "sink/bigquery/storage_write_client.h"
 
 namespace oceanus::sink {
 namespace {
@@ -33,13 +34,54 @@ void ParseNames(const config::Reader& r, const YAML::Node& b, BigQueryConfig& bq
   }
 }
 
+void ParseStorageWrite(const config::Reader& r, const YAML::Node& b, BigQueryConfig& bq) {
+  if (b["api"]) {
+    const std::string api = r.Str(b["api"]);
+    if (api == "storage_write") {
+      bq.api = BigQueryApi::kStorageWrite;
+    } else if (api == "insert_all") {
+      bq.api = BigQueryApi::kInsertAll;
+    } else {
+      r.Fail(b["api"],
+             "unknown bigquery api '" + api + "' (expected one of: storage_write, insert_all)");
+    }
+  }
+  if (b["delivery"]) {
+    const std::string delivery = r.Str(b["delivery"]);
+    if (delivery != "exactly_once" && delivery != "at_least_once")
+      r.Fail(b["delivery"], "unknown bigquery delivery '" + delivery +
+                                "' (expected one of: exactly_once, at_least_once)");
+    if (bq.api == BigQueryApi::kInsertAll && delivery == "exactly_once")
+      r.Fail(b["delivery"],
+             "delivery exactly_once needs api storage_write (insertAll "
+             "de-duplicates for about a minute only)");
+    bq.exactly_once = delivery == "exactly_once";
+  }
+  if (bq.api == BigQueryApi::kInsertAll) bq.exactly_once = false;
+  if (b["storage_endpoint"]) {
+    bq.storage_endpoint = r.Str(b["storage_endpoint"]);
+    if (!RE2::FullMatch(bq.storage_endpoint, R"((\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):[0-9]{1,5})"))
+      r.Fail(b["storage_endpoint"],
+             "storage_endpoint '" + bq.storage_endpoint + "' is not host:port");
+  }
+  if (b["stream_max_rows"]) bq.stream_max_rows = r.Unsigned(b["stream_max_rows"], 1'000'000'000);
+  if (bq.stream_max_rows == 0) r.Fail(b["stream_max_rows"], "stream_max_rows must be at least 1");
+  if (b["stream_max_age"])
+    bq.stream_max_age =
+        std::chrono::duration_cast<std::chrono::seconds>(r.Duration(b["stream_max_age"]));
+  if (bq.stream_max_age.count() <= 0)
+    r.Fail(b["stream_max_age"], "stream_max_age must be at least 1s");
+}
+
 BigQueryConfig ParseBlock(const config::Reader& r, const YAML::Node& b) {
   r.ExpectKeys(
       b, "sink.bigquery",
       {"project", "dataset", "location", "key_file", "endpoint", "token_uri", "metadata_endpoint",
-       "max_rows", "max_request_bytes", "timeout", "partition_single_tables"});
+       "max_rows", "max_request_bytes", "timeout", "partition_single_tables", "api", "delivery",
+       "storage_endpoint", "stream_max_rows", "stream_max_age"});
   BigQueryConfig bq;
   ParseNames(r, b, bq);
+  ParseStorageWrite(r, b, bq);
   if (b["location"]) bq.location = r.Str(b["location"]);
   if (b["key_file"]) bq.key_file = r.Str(b["key_file"]);
   if (b["endpoint"]) bq.endpoint = r.Str(b["endpoint"]);
@@ -75,10 +117,17 @@ google::TokenOptions TokenOptionsOf(const BigQueryConfig& bq) {
   return options;
 }
 
-Result<std::unique_ptr<BigQuerySink>> OpenBigQuerySink(const BigQueryConfig& bq) {
+// The endpoint the Storage Write API is reached at: the environment's, else the config's.
+std::string StorageEndpoint(const BigQueryConfig& bq) {
+  const char* env = std::getenv("OCEANUS_BIGQUERY_STORAGE_ENDPOINT");
+  return env != nullptr && *env != '\0' ? std::string(env) : bq.storage_endpoint;
+}
+
+Result<std::unique_ptr<BigQuerySink>> OpenBigQuerySink(BigQueryConfig bq) {
   auto tokens = google::MakeTokenSource(bq.key_file, TokenOptionsOf(bq));
   if (!tokens.ok()) return tokens.status();
-  return std::make_unique<BigQuerySink>(bq, std::move(tokens).value());
+  bq.storage_endpoint = StorageEndpoint(bq);
+  return BigQuerySink::Open(std::move(bq), std::move(tokens).value());
 }
 
 // Where the key comes from, as MakeTokenSource decides it.
@@ -136,6 +185,19 @@ void BigQuerySettings::Describe(std::ostream& out) const {
       << "  endpoint: " << bq.endpoint << "\n"
       << "  key_file: " << KeySource(bq.key_file) << "\n";
   if (!bq.token_uri.empty()) out << "  token_uri: " << bq.token_uri << "\n";
+  out << "  api: " << (bq.api == BigQueryApi::kStorageWrite ? "storage_write" : "insert_all")
+      << "\n";
+  if (bq.api == BigQueryApi::kStorageWrite) {
+    out << "  delivery: "
+        << (bq.exactly_once ? "exactly_once (COMMITTED streams, offsets in the queue's ledger)"
+                            : "at_least_once (the _default stream)")
+        << "\n"
+        << "  storage_endpoint: " << StorageEndpoint(bq)
+        << (IsLoopbackEndpoint(StorageEndpoint(bq)) ? " (loopback: plaintext)" : " (TLS)") << "\n";
+    if (bq.exactly_once)
+      out << "  stream_max_rows: " << bq.stream_max_rows << "\n"
+          << "  stream_max_age: " << bq.stream_max_age.count() << " s\n";
+  }
   out << "  max_rows: " << bq.max_rows << "\n"
       << "  max_request_bytes: " << bq.max_request_bytes << "\n"
       << "  timeout: " << bq.timeout.count() << " ms\n"

@@ -13,7 +13,19 @@
 
 namespace oceanus::sink {
 
+// How rows reach BigQuery: the Storage Write API over gRPC, or tabledata.insertAll (REST).
+enum class BigQueryApi { kStorageWrite, kInsertAll };
+
 struct BigQueryConfig {
+  BigQueryApi api = BigQueryApi::kStorageWrite;
+  // storage_write: COMMITTED streams with offsets kept in the queue's ledger (exactly once),
+  // or the _default stream (at least once). See sink/bigquery/storage_writer.h.
+  bool exactly_once = true;
+  // host:port of the Storage Write API; OCEANUS_BIGQUERY_STORAGE_ENDPOINT overrides it.
+  // Plaintext (gRPC local credentials) when it is a loopback address, else TLS.
+  std::string storage_endpoint = "bigquerystorage.googleapis.com:443";
+  std::size_t stream_max_rows = 10'000'000;   // a writer's stream is rotated past this
+  std::chrono::seconds stream_max_age{3600};  // or this
   std::string project;
   std::string dataset;
   std::string location;  // for jobs.query; empty = the dataset's
@@ -23,8 +35,8 @@ struct BigQueryConfig {
   std::string token_uri;  // overrides the key's token_uri (tests, proxies)
   std::string metadata_endpoint =
       "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token";
-  std::size_t max_rows = 500;                       // per insertAll request
-  std::size_t max_request_bytes = 9 * 1024 * 1024;  // under BigQuery's 10 MB request limit
+  std::size_t max_rows = 500;                       // per insertAll request (insert_all)
+  std::size_t max_request_bytes = 9 * 1024 * 1024;  // per request (both APIs): under 10 MB
   std::chrono::milliseconds timeout{30'000};
   bool partition_single_tables = true;  // single-table sites: DAY partitioning on dt
 };

@@ -237,6 +237,42 @@ const char* BigQueryType(config::FieldType type) {
 BigQuerySink::BigQuerySink(sink::BigQueryConfig config, std::unique_ptr<google::TokenSource> tokens)
     : config_(std::move(config)), tokens_(std::move(tokens)) {}
 
+BigQuerySink::~BigQuerySink() = default;
+
+Result<std::unique_ptr<BigQuerySink>> BigQuerySink::Open(
+    sink::BigQueryConfig config, std::unique_ptr<google::TokenSource> tokens) {
+  auto sink = std::make_unique<BigQuerySink>(std::move(config), std::move(tokens));
+  if (sink->config_.api == BigQueryApi::kStorageWrite) {
+    auto client = StorageWriteClient::Connect(
+        {.endpoint = sink->config_.storage_endpoint, .timeout = sink->config_.timeout},
+        sink->tokens_);
+    if (!client.ok()) return client.status();
+    BigQuerySink* self = sink.get();
+    sink->storage_ = std::make_unique<StorageWriter>(
+        sink->config_, std::move(client).value(), [self](const TableSpec& table) {
+          self->known_columns_.erase(table.name);  // BigQuery's schema is not what was cached
+          return self->EnsureTable(table);
+        });
+  }
+  return sink;
+}
+
+std::string BigQuerySink::LedgerName() const {
+  return storage_ && config_.exactly_once ? "bigquery" : "";
+}
+
+void BigQuerySink::UseLedger(std::shared_ptr<queue::Ledger> ledger) {
+  if (storage_) storage_->UseLedger(std::move(ledger));
+}
+
+std::uint64_t BigQuerySink::bytes_sent() const {
+  return bytes_sent_.load() + (storage_ ? storage_->client().bytes_sent() : 0);
+}
+
+std::uint64_t BigQuerySink::requests() const {
+  return requests_.load() + (storage_ ? storage_->client().appends() : 0);
+}
+
 std::string BigQuerySink::TablesUrl() const {
   return config_.endpoint + "/bigquery/v2/projects/" + FormEncode(config_.project) + "/datasets/" +
          FormEncode(config_.dataset) + "/tables";
@@ -329,6 +365,15 @@ std::string InsertErrorReason(const rapidjson::Value& entry, bool& only_stopped)
 }  // namespace
 
 WriteResult BigQuerySink::Write(const TableSpec& table, const std::vector<Row>& rows) {
+  if (storage_) return storage_->Write(table, rows);
+  if (config_.api == BigQueryApi::kStorageWrite)
+    return {Status::Internal("bigquery: api storage_write needs a sink made by BigQuerySink::Open"),
+            {},
+            {}};
+  return InsertAll(table, rows);
+}
+
+WriteResult BigQuerySink::InsertAll(const TableSpec& table, const std::vector<Row>& rows) {
   WriteResult result;
   std::size_t key = 0;
   for (std::size_t c = 0; c < table.columns.size(); ++c)

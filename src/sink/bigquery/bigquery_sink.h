@@ -1,13 +1,15 @@
-// The BigQuery sink: streaming inserts (tabledata.insertAll) and tables from the site schema.
+// The BigQuery sink: tables from the site schema (REST tables.get/insert/patch), rows through
+// the Storage Write API (api: storage_write, the default; sink/bigquery/storage_writer.h:
+// exactly once by stream offsets, or at least once on the _default stream) or through
+// streaming inserts (api: insert_all, below).
 //
-// Idempotence comes from BigQuery itself: every row carries insertId = eid, and BigQuery drops
-// a repeated insertId seen within about a minute, which covers the loader's retries; the
-// loader acknowledges only after insertAll reported the batch stored.
-// Failure classes, decided here: a row BigQuery calls invalid goes to the dead-letter with
-// BigQuery's reason; rows it only "stopped" because a neighbour was invalid (skipInvalidRows
-// is false, so one bad row fails the request) are sent again at once without the bad ones;
-// 5xx, 429, 401/403 and timeouts fail the batch as retryable (Retry-After is passed on), so
-// an outage of hours only grows the queue.
+// insertAll's idempotence comes from BigQuery itself: every row carries insertId = eid, and
+// BigQuery drops a repeated insertId seen within about a minute, which covers the loader's retries;
+// the loader acknowledges only after insertAll reported the batch stored. Failure classes, decided
+// here: a row BigQuery calls invalid goes to the dead-letter with BigQuery's reason; rows it only
+// "stopped" because a neighbour was invalid (skipInvalidRows is false, so one bad row fails the
+// request) are sent again at once without the bad ones; 5xx, 429, 401/403 and timeouts fail the
+// batch as retryable (Retry-After is passed on), so an outage of hours only grows the queue.
 #pragma once
 
 #include <atomic>
@@ -20,6 +22,7 @@
 #include "config/config.h"
 #include "google/auth.h"
 #include "sink/bigquery/bigquery_config.h"
+#include "sink/bigquery/storage_writer.h"
 #include "sink/sink.h"
 #include "util/http_client.h"
 
@@ -27,10 +30,17 @@ namespace oceanus::sink {
 
 class BigQuerySink final : public Sink {
  public:
+  // With api storage_write, also the gRPC client (it connects lazily, at the first call).
+  static Result<std::unique_ptr<BigQuerySink>> Open(sink::BigQueryConfig config,
+                                                    std::unique_ptr<google::TokenSource> tokens);
   BigQuerySink(sink::BigQueryConfig config, std::unique_ptr<google::TokenSource> tokens);
+  ~BigQuerySink() override;
 
   Status EnsureTable(const TableSpec& table) override;
   WriteResult Write(const TableSpec& table, const std::vector<Row>& rows) override;
+  // "bigquery" with api storage_write and delivery exactly_once.
+  std::string LedgerName() const override;
+  void UseLedger(std::shared_ptr<queue::Ledger> ledger) override;
 
   // A subject's events since `since`, newest first, at most `limit` (history reports).
   // Standard SQL through jobs.query with named parameters — the value, the time and the limit
@@ -42,16 +52,21 @@ class BigQuerySink final : public Sink {
       const config::Site& site, const std::string& table_prefix, const std::string& key_column,
       const std::string& key_value, std::chrono::system_clock::time_point since, std::size_t limit);
 
-  std::uint64_t bytes_sent() const { return bytes_sent_.load(); }
-  std::uint64_t requests() const { return requests_.load(); }
+  // Bytes of row-carrying requests (insertAll bodies, or AppendRows messages) and requests
+  // of every kind.
+  std::uint64_t bytes_sent() const;
+  std::uint64_t requests() const;
+  const StorageWriter* storage_writer() const { return storage_.get(); }
 
  private:
   Result<HttpResponse> Call(const std::string& method, const std::string& url,
                             std::string_view body);
   std::string TablesUrl() const;
+  WriteResult InsertAll(const TableSpec& table, const std::vector<Row>& rows);
 
   sink::BigQueryConfig config_;
-  std::unique_ptr<google::TokenSource> tokens_;
+  std::shared_ptr<google::TokenSource> tokens_;  // shared with the gRPC call credentials
+  std::unique_ptr<StorageWriter> storage_;
   std::map<std::string, std::set<std::string>> known_columns_;
   std::atomic<std::uint64_t> bytes_sent_{0};
   std::atomic<std::uint64_t> requests_{0};

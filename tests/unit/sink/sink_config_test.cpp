@@ -116,10 +116,46 @@ TEST(SinkConfigTest, BigQueryNeedsADatasetAndDescribesItsSettings) {
             "  location: (the dataset's)\n"
             "  endpoint: https://bigquery.googleapis.com\n"
             "  key_file: /k.json\n"
+            "  api: storage_write\n"
+            "  delivery: exactly_once (COMMITTED streams, offsets in the queue's ledger)\n"
+            "  storage_endpoint: bigquerystorage.googleapis.com:443 (TLS)\n"
+            "  stream_max_rows: 10000000\n"
+            "  stream_max_age: 3600 s\n"
             "  max_rows: 20\n"
             "  max_request_bytes: 9437184\n"
             "  timeout: 5000 ms\n"
             "  partition_single_tables: true\n");
+}
+
+TEST(SinkConfigTest, BigQueryApiAndDelivery) {
+  const std::string head = "sink:\n  type: bigquery\n  bigquery: {project: p, dataset: d, ";
+  EXPECT_EQ(Parse(head + "api: grpc}\n").error,
+            "f:3:43: unknown bigquery api 'grpc' (expected one of: storage_write, insert_all)");
+  EXPECT_EQ(Parse(head + "delivery: once}\n").error,
+            "f:3:48: unknown bigquery delivery 'once' (expected one of: exactly_once, "
+            "at_least_once)");
+  EXPECT_EQ(Parse(head + "api: insert_all, delivery: exactly_once}\n").error,
+            "f:3:65: delivery exactly_once needs api storage_write (insertAll de-duplicates for "
+            "about a minute only)");
+  EXPECT_EQ(Parse(head + "storage_endpoint: 'http://x'}\n").error,
+            "f:3:56: storage_endpoint 'http://x' is not host:port");
+  EXPECT_EQ(Parse(head + "stream_max_rows: 0}\n").error,
+            "f:3:55: stream_max_rows must be at least 1");
+
+  auto p = Parse(head + "delivery: at_least_once, storage_endpoint: '127.0.0.1:9'}\n");
+  ASSERT_EQ(p.error, "");
+  auto* bq = dynamic_cast<BigQuerySettings*>(p.sink.settings.get());
+  ASSERT_NE(bq, nullptr);
+  EXPECT_FALSE(bq->config().exactly_once);
+  EXPECT_NE(Described(*bq).find("  delivery: at_least_once (the _default stream)\n"
+                                "  storage_endpoint: 127.0.0.1:9 (loopback: plaintext)\n"),
+            std::string::npos);
+  auto insert_all = Parse(head + "api: insert_all}\n");
+  ASSERT_EQ(insert_all.error, "");
+  bq = dynamic_cast<BigQuerySettings*>(insert_all.sink.settings.get());
+  EXPECT_EQ(bq->config().api, BigQueryApi::kInsertAll);
+  EXPECT_FALSE(bq->config().exactly_once);
+  EXPECT_EQ(Described(*bq).find("delivery"), std::string::npos);
 }
 
 TEST(SinkConfigTest, IsBigQueryProjectId) {

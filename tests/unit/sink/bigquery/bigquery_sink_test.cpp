@@ -28,6 +28,7 @@ class BigQuerySinkTest : public ::testing::Test {
     fake_ = std::make_unique<FakeGoogle>(temp_.path(), 3600);
     const auto key = fake_->WriteKeyFile(temp_.path() / "sa.json", ReadFile(fake_->key()));
     sink::BigQueryConfig cfg;
+    cfg.api = sink::BigQueryApi::kInsertAll;
     cfg.project = "oceanus-test";
     cfg.dataset = "events";
     cfg.endpoint = fake_->base();
@@ -228,6 +229,7 @@ TEST_F(BigQuerySinkTest, HistoryReportReadsTheVisitorsEventsThroughJobsQuery) {
 
 TEST_F(BigQuerySinkTest, UnreachableEndpointIsRetryable) {
   sink::BigQueryConfig cfg;
+  cfg.api = sink::BigQueryApi::kInsertAll;
   cfg.project = "p";
   cfg.dataset = "d";
   cfg.endpoint = "http://127.0.0.1:1";
