@@ -48,7 +48,7 @@ class BigQueryLoaderKillTest(FaultScenario):
 
     def kill_while_an_append_hangs(self, cfg):
         """Starts a loader, makes its next append stored but unanswered, kills it while it
-        waits; returns the number of entries it left pending."""
+        waits; returns its consumer name and the number of entries it left pending."""
         doomed = self.start("load", cfg, self.env, data_dir=os.path.join(self.tmp, "doomed"))
         consumer = f"{socket.gethostname()}-{doomed.proc.pid}"
         wait_for(lambda: len(self.rows()) >= 200, timeout=60, what="rows before the fault")
@@ -59,7 +59,7 @@ class BigQueryLoaderKillTest(FaultScenario):
         doomed.kill9()
         pending = self.pending_of(consumer)
         self.assertGreater(pending, 0, "the killed loader held no entries")
-        return pending
+        return consumer, pending
 
     def test_stored_but_unanswered_then_claimed_is_stored_once(self):
         cfg = self.config(REDIS_FAST + TIMEOUT, base=BIGQUERY_EXAMPLE)
@@ -68,7 +68,7 @@ class BigQueryLoaderKillTest(FaultScenario):
         self.sender.wait_acked(1000, "before")
         self.sender.phase = "during"
         already_exists = self.calls()["already_exists"]
-        pending = self.kill_while_an_append_hangs(cfg)
+        _, pending = self.kill_while_an_append_hangs(cfg)
         survivor = self.start("load", cfg, self.env, data_dir=os.path.join(self.tmp, "survivor"))
         self.sender.phase = "after"
         self.sender.wait_acked(1000, "after")
@@ -90,10 +90,11 @@ class BigQueryLoaderKillTest(FaultScenario):
         self.sender = Sender(c.port, "bqr").start()
         self.sender.wait_acked(1000, "before")
         self.sender.phase = "during"
-        self.kill_while_an_append_hangs(cfg)
+        doomed, pending = self.kill_while_an_append_hangs(cfg)
         survivor = self.start("load", cfg, self.env, data_dir=os.path.join(self.tmp, "survivor"))
-        wait_for(lambda: int(self.redis.raw("XLEN", "samplesite:dead").strip() or 0) > 0, timeout=60,
-                 what="the claimed entries in the dead-letter")
+        # Every entry the dead loader held is claimed and, delivered twice, dead-lettered.
+        wait_for(lambda: self.pending_of(doomed) == 0, timeout=60,
+                 what="the dead loader's entries claimed and dead-lettered")
         dead = int(self.redis.raw("XLEN", "samplesite:dead").strip())
         stored = {eid for eid, _ in self.rows()}
         records = [json.loads(line) for line in self.redis.raw("XRANGE", "samplesite:dead", "-", "+").splitlines()
@@ -103,14 +104,16 @@ class BigQueryLoaderKillTest(FaultScenario):
         replay = subprocess.run([BIN, "replay", "--config", cfg, "--data-dir", os.path.join(self.tmp, "replay")],
                                 capture_output=True, text=True, env=dict(os.environ, **self.env), timeout=120)
         self.assertEqual(replay.returncode, 0, replay.stdout + replay.stderr)
+        self.assertIn(f"replayed {len(records)} record(s)", replay.stderr)
         self.sender.phase = "after"
         self.sender.wait_acked(1000, "after")
         self.sender.stop()
         settle = wait_all_stored(self.sender.acked(), self.rows, timeout=120)
         codes = [c.stop(), survivor.stop()]
         self.finish("replay_bigquery_storage_write", self.sender, self.rows(), settle,
-                    dead_lettered=dead, dead_lettered_and_stored=dead_and_stored,
-                    replayed=replay.stdout.strip().splitlines()[-1:])
+                    pending_at_kill=pending, dead_lettered=dead,
+                    dead_lettered_and_stored=dead_and_stored,
+                    already_exists=self.calls()["already_exists"])
         self.assertEqual(codes, [0, 0], self.logs())
 
 
