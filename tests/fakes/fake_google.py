@@ -95,6 +95,8 @@ class State:
         self.retry_after = None
         self.outage_until = 0.0
         self.insert_calls = 0
+        self.insert_bytes = 0  # request bodies of insertAll, as sent
+        self.insert_rows = 0
         self.last_query = None
         self.token_scopes = {}  # token -> set of scopes, None for any
         self.spreadsheets = {}  # id -> {"sheets": [{"sheetId", "title", "rows"}], "next_id": int}
@@ -221,6 +223,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.answer(200, {"schema": {"fields": table["schema"]}})
             if method == "POST" and len(parts) > 9 and parts[9] == "insertAll":
                 state.insert_calls += 1
+                state.insert_bytes += length
+                state.insert_rows += len(body["rows"])
                 fields = {f["name"]: f for f in table["schema"]}
                 errors = []
                 for i, row in enumerate(body["rows"]):
@@ -457,6 +461,7 @@ class Handler(BaseHTTPRequestHandler):
                     "calls": state.sheets_calls})
         if path == "/_stats":
             return self.answer(200, {"issued": state.issued, "insert_calls": state.insert_calls,
+                                     "insert_bytes": state.insert_bytes, "insert_rows": state.insert_rows,
                                      "last_query": state.last_query})
         if path == "/_storage_write":
             return self.answer(200, self.server.storage_write.dump())
