@@ -126,9 +126,11 @@ Result<std::shared_ptr<const Collector>> Collector::Create(
   c->intake_ = EventIntake(std::move(trusted).value(), std::move(internal).value());
   if (Status s = c->LoadTracker(config.server); !s.ok()) return s;
   c->sites_.reserve(config.sites.size());
+  // The visitor hashes' salt of the day, one for every site of this collector.
+  const auto salts = std::make_shared<event::DailySalts>();
   for (std::size_t i = 0; i < config.sites.size(); ++i) {
     const config::Site& site = config.sites[i];
-    auto builder = event::EventBuilder::Compile(site);
+    auto builder = event::EventBuilder::Compile(site, salts);
     if (!builder.ok()) return builder.status();
     Site entry{i, site.name, std::move(builder).value(), std::nullopt, site.source};
     entry.eid_field = entry.builder.FieldIndex("eid");

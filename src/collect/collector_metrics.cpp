@@ -76,11 +76,14 @@ void CollectorCounters::Write(const std::vector<Site>& site_list,
   }
 
   out.Family("oceanus_events_received_total", "counter",
-             "Event requests that reached a site: rejected + queued.");
+             "Event requests that reached a site: rejected + queued + withheld.");
   out.Family("oceanus_events_queued_total", "counter",
              "Events the queue accepted (answered with success).");
   out.Family("oceanus_events_rejected_total", "counter",
              "Event requests answered with an error, by reason (one per request).");
+  out.Family("oceanus_events_withheld_total", "counter",
+             "Valid events the site's privacy block kept out of the queue, by reason (bot, "
+             "no_consent).");
   out.Family("oceanus_validation_failures_total", "counter",
              "Fields that failed validation, by site, field and reason.");
   out.Family("oceanus_messages_rejected_total", "counter",
@@ -96,6 +99,12 @@ void CollectorCounters::Write(const std::vector<Site>& site_list,
       out.Sample(
           "oceanus_events_rejected_total", {{"site", site.name}, {"reason", kRejectNames[r]}},
           sum([&](const CollectorCounters& t) -> const auto& { return t.sites_[s].rejected[r]; }));
+    }
+    for (std::size_t r = 1; r < event::kWithheldReasons; ++r) {
+      out.Sample(
+          "oceanus_events_withheld_total",
+          {{"site", site.name}, {"reason", event::WithheldName(static_cast<event::Withheld>(r))}},
+          sum([&](const CollectorCounters& t) -> const auto& { return t.sites_[s].withheld[r]; }));
     }
     for (std::size_t r = 0; r < kMessageRejects; ++r) {
       const double n = sum([&](const CollectorCounters& t) -> const auto& {

@@ -2,12 +2,13 @@
 // scraped), so that counting takes no lock and shares no cache line between cores.
 //
 // Per site they account for every event request:
-//   received = rejected (by reason) + queued
+//   received = rejected (by reason) + queued + withheld (by reason)
 // where `received` counts requests that reached a site's event handling, `queued` those the
-// queue accepted (answered 2xx/302), and rejected carries one reason per request: invalid
-// (field validation, 400), malformed (broken encoding, 400), media_type (415), unavailable
-// (the queue refused, 503). Field failures are counted separately, by field and reason, as a
-// request can fail several fields.
+// queue accepted (answered 2xx/302), `withheld` valid events the site's privacy block kept
+// out of the queue (a bot, no consent; answered as if stored), and rejected carries one reason per
+// request: invalid (field validation, 400), malformed (broken encoding, 400), media_type (415),
+// unavailable (the queue refused, 503). Field failures are counted separately, by field and reason,
+// as a request can fail several fields.
 #pragma once
 
 #include <array>
@@ -69,6 +70,9 @@ class CollectorCounters {
   void Rejected(std::size_t site, RejectReason reason, std::uint64_t n = 1) {
     Bump(sites_[site].rejected[static_cast<std::size_t>(reason)], n);
   }
+  void Withheld(std::size_t site, event::Withheld reason) {
+    Bump(sites_[site].withheld[static_cast<std::size_t>(reason)]);
+  }
   void MessageRejected(std::size_t site, MessageReject reason) {
     Bump(sites_[site].messages_rejected[static_cast<std::size_t>(reason)]);
   }
@@ -84,6 +88,7 @@ class CollectorCounters {
     std::atomic<std::uint64_t> queued{0};
     std::array<std::atomic<std::uint64_t>, kRejectReasons> rejected{};
     std::array<std::atomic<std::uint64_t>, kMessageRejects> messages_rejected{};
+    std::array<std::atomic<std::uint64_t>, event::kWithheldReasons> withheld{};
     std::vector<std::atomic<std::uint64_t>> field_failures;  // field × kFailureKinds
   };
   static constexpr std::array<int, 15> kStatuses = {200, 204, 302, 304, 400, 401, 404, 405,

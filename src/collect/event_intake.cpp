@@ -87,6 +87,19 @@ bool EventIntake::Take(const Site& site, const Call& call, Body body, Outcome& o
     return false;
   }
 
+  if (scratch.event.withheld != event::Withheld::kNone) {
+    // Answered as a stored event would be (a page must not behave differently for a bot or a
+    // visitor who declined), counted, never queued.
+    if (counters) counters->Withheld(site.id, scratch.event.withheld);
+    out.append = false;
+    out.site = site.id;
+    if (show_debug) {
+      AnswerText(out, 200,
+                 "withheld: " + std::string(event::WithheldName(scratch.event.withheld)) + "\n");
+      return false;
+    }
+    return true;
+  }
   out.append = store;
   out.site = site.id;
   if (store && site.eid_field) out.event_id = scratch.event.values[*site.eid_field];

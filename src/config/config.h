@@ -26,16 +26,18 @@ namespace oceanus::config {
 
 // Where a field's value comes from.
 enum class FieldSource {
-  kParam,      // query string or form/text body parameter (name: `param`, default the field name)
-  kHeader,     // request header (name: `header`)
-  kClientIp,   // peer address, or the nearest untrusted address in X-Forwarded-For
-  kUserAgent,  // the User-Agent header
-  kNow,        // the server clock, UTC, "YYYY-MM-DD HH:MM:SS.ffffff"
-  kEventId,    // a fresh time-ordered unique id (UUIDv7 text)
-  kDevice,     // pc / mobile / tablet / bot / "" derived from another field (`of`, default ua)
-  kJson,       // a value of the request's JSON message (`path`: "properties.revenue"), for the
-               // sources whose bodies are JSON (segment): a string as its text, a number or
-               // boolean as written, an object or array as compact JSON; null counts as absent
+  kParam,        // query string or form/text body parameter (name: `param`, default the field name)
+  kHeader,       // request header (name: `header`)
+  kClientIp,     // peer address, or the nearest untrusted address in X-Forwarded-For
+  kUserAgent,    // the User-Agent header
+  kNow,          // the server clock, UTC, "YYYY-MM-DD HH:MM:SS.ffffff"
+  kEventId,      // a fresh time-ordered unique id (UUIDv7 text)
+  kDevice,       // pc / mobile / tablet / bot / "" derived from another field (`of`, default ua)
+  kJson,         // a value of the request's JSON message (`path`: "properties.revenue"), for the
+                 // sources whose bodies are JSON (segment): a string as its text, a number or
+                 // boolean as written, an object or array as compact JSON; null counts as absent
+  kVisitorHash,  // a cookieless visitor id: a keyed hash of (site, client address, User-Agent)
+                 // under a salt that changes every day (event/privacy.h)
 };
 
 enum class FieldType { kString, kInteger, kFloat, kBoolean, kTimestamp };
@@ -63,6 +65,50 @@ struct Field {
   int line = 0;  // where it was defined, for messages
 };
 
+// What a site keeps of the client's address and User-Agent (docs/PRIVACY.md). Applied by the
+// collector while it builds the event, so nothing else is ever queued.
+enum class IpPrivacy {
+  kKeep,      // as the client sent it
+  kTruncate,  // the network only: IPv4 to ipv4_prefix bits, IPv6 to ipv6_prefix bits
+  kHash,      // HMAC-SHA256 under a secret key (hex, 32 characters): same address, same value
+  kDrop,      // not stored
+};
+enum class UserAgentPrivacy {
+  kKeep,
+  kDeviceOnly,  // the device class (pc, mobile, …) is stored, the User-Agent itself is not
+};
+
+// privacy.consent: where the visitor's choice is read, and what an event without it becomes.
+struct Consent {
+  bool enabled = false;
+  std::string param;   // a parameter granting consent with 1, true, yes or granted
+  std::string header;  // or a header, with the same values
+  bool gpc = true;     // Sec-GPC: 1 (Global Privacy Control) withdraws it, whatever else says
+  bool drop = true;    // without consent: drop the event (false: store it reduced)
+};
+
+// privacy.bots: what becomes of an event whose User-Agent is a bot's (uap-core's device class
+// "bot", or one of bot_patterns).
+enum class BotPolicy {
+  kKeep,
+  kFlag,  // stored, with every device field set to "bot"
+  kDrop,  // not stored, counted
+};
+
+struct Privacy {
+  IpPrivacy ip = IpPrivacy::kKeep;
+  unsigned ipv4_prefix = 24;
+  unsigned ipv6_prefix = 48;
+  std::string ip_hash_key_env = "OCEANUS_IP_HASH_KEY";  // names the variable, never printed
+  std::string ip_hash_key;                              // its value, read when the file is
+  UserAgentPrivacy user_agent = UserAgentPrivacy::kKeep;
+  Consent consent;
+  // Removed from an event stored without consent (whose address is also truncated).
+  std::vector<std::string> without_consent;
+  BotPolicy bots = BotPolicy::kKeep;
+  std::vector<std::string> bot_patterns;  // RE2, searched in the User-Agent
+};
+
 enum class TableLayout {
   kDaily,   // <prefix><site>_YYYYMMDD, date of the event's dt in the configured time zone
   kSingle,  // <prefix><site>
@@ -77,6 +123,7 @@ struct Site {
   std::shared_ptr<const ComponentSettings> source;
   TableLayout tables = TableLayout::kDaily;
   std::vector<Field> schema;  // always contains `eid` (added when not listed)
+  Privacy privacy;
   int line = 0;
 };
 
@@ -166,5 +213,6 @@ const char* ToString(FieldSource s);
 const char* ToString(FieldType t);
 const char* ToString(Transform t);
 const char* ToString(TableLayout t);
+const char* ToString(IpPrivacy p);
 
 }  // namespace oceanus::config

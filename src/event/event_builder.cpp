@@ -104,8 +104,11 @@ bool NormaliseType(FieldType type, std::string& v, std::string& reason) {
 
 }  // namespace
 
-Result<EventBuilder> EventBuilder::Compile(const config::Site& site) {
+Result<EventBuilder> EventBuilder::Compile(const config::Site& site,
+                                           std::shared_ptr<DailySalts> salts) {
   EventBuilder b;
+  b.site_name_ = site.name;
+  b.privacy_ = site.privacy;
   for (const auto& f : site.schema) {
     CompiledField cf;
     cf.spec = f;
@@ -125,12 +128,89 @@ Result<EventBuilder> EventBuilder::Compile(const config::Site& site) {
     if (!src) return Status::InvalidArgument("field " + cf.spec.name + " reads a missing field");
     cf.device_source = *src;
   }
+  for (std::size_t i = 0; i < b.fields_.size(); ++i) {
+    const config::Field& f = b.fields_[i].spec;
+    if (f.from == FieldSource::kVisitorHash && !b.salts_)
+      b.salts_ = salts ? std::move(salts) : std::make_shared<DailySalts>();
+    if (site.privacy.user_agent != config::UserAgentPrivacy::kDeviceOnly) continue;
+    const bool read_by_device = std::any_of(b.fields_.begin(), b.fields_.end(), [&](const auto& d) {
+      return d.spec.from == FieldSource::kDevice && d.device_source == i;
+    });
+    if (f.from == FieldSource::kUserAgent || read_by_device) b.withheld_user_agent_.push_back(i);
+  }
+  if (Status s = b.CompilePrivacy(site); !s.ok()) return s;
   b.output_order_.resize(b.fields_.size());
   for (std::size_t i = 0; i < b.fields_.size(); ++i) b.output_order_[i] = i;
   std::sort(b.output_order_.begin(), b.output_order_.end(), [&](std::size_t x, std::size_t y) {
     return b.fields_[x].spec.name < b.fields_[y].spec.name;
   });
   return b;
+}
+
+Status EventBuilder::CompilePrivacy(const config::Site& site) {
+  reduced_privacy_ = privacy_;
+  if (reduced_privacy_.ip == config::IpPrivacy::kKeep)
+    reduced_privacy_.ip = config::IpPrivacy::kTruncate;
+  for (const auto& name : privacy_.without_consent)
+    if (auto i = FieldIndex(name)) without_consent_.push_back(*i);
+  if (privacy_.bot_patterns.empty()) return Status::Ok();
+  std::string alternation;
+  for (const auto& p : privacy_.bot_patterns)
+    alternation += (alternation.empty() ? "(?:" : "|(?:") + p + ")";
+  RE2::Options options;
+  options.set_log_errors(false);
+  auto re = std::make_shared<RE2>(alternation, options);
+  if (!re->ok())
+    return Status::InvalidArgument("site " + site.name + ": privacy.bot_patterns: " + re->error());
+  bot_patterns_ = std::move(re);
+  return Status::Ok();
+}
+
+bool EventBuilder::Consented(const RequestFacts& request) const {
+  const config::Consent& c = privacy_.consent;
+  if (c.gpc && request.headers != nullptr && request.headers->Get("Sec-GPC") == "1") return false;
+  auto granted = [](std::string_view v) {
+    return v == "1" || AsciiIEquals(v, "true") || AsciiIEquals(v, "yes") ||
+           AsciiIEquals(v, "granted");
+  };
+  if (!c.param.empty() && request.params != nullptr)
+    if (auto v = request.params->Get(c.param); v && granted(*v)) return true;
+  if (!c.header.empty() && request.headers != nullptr && granted(request.headers->Get(c.header)))
+    return true;
+  return false;
+}
+
+bool EventBuilder::Screen(const RequestFacts& request, ThreadState& thread,
+                          EventScratch& scratch) const {
+  bool bot = false;
+  if (privacy_.bots != config::BotPolicy::kKeep) {
+    bot = thread.devices.Classify(request.user_agent) == "bot" ||
+          (bot_patterns_ && RE2::PartialMatch(request.user_agent, *bot_patterns_));
+    if (bot && privacy_.bots == config::BotPolicy::kDrop) {
+      scratch.withheld = Withheld::kBot;
+      return false;
+    }
+  }
+  if (privacy_.consent.enabled && !Consented(request)) {
+    if (privacy_.consent.drop) {
+      scratch.withheld = Withheld::kNoConsent;
+      return false;
+    }
+    scratch.without_consent = true;
+  }
+  return bot;
+}
+
+std::string_view WithheldName(Withheld reason) {
+  switch (reason) {
+    case Withheld::kNone:
+      return "none";
+    case Withheld::kNoConsent:
+      return "no_consent";
+    case Withheld::kBot:
+      return "bot";
+  }
+  return "other";
 }
 
 std::optional<std::size_t> EventBuilder::FieldIndex(std::string_view name) const {
@@ -140,7 +220,8 @@ std::optional<std::size_t> EventBuilder::FieldIndex(std::string_view name) const
 }
 
 bool EventBuilder::Extract(const config::Field& f, std::size_t i, const RequestFacts& request,
-                           ThreadState& thread, EventScratch& scratch, std::string_view& raw) {
+                           ThreadState& thread, EventScratch& scratch,
+                           std::string_view& raw) const {
   std::string& v = scratch.values[i];
   switch (f.from) {
     case FieldSource::kParam:
@@ -180,6 +261,14 @@ bool EventBuilder::Extract(const config::Field& f, std::size_t i, const RequestF
       return true;
     case FieldSource::kDevice:
       return false;  // derived after every other field
+    case FieldSource::kVisitorHash: {
+      const auto day = std::chrono::floor<std::chrono::days>(request.now).time_since_epoch();
+      v.clear();
+      AppendVisitorHash(thread.salts.Get(*salts_, day.count()), site_name_, request.client_ip,
+                        request.user_agent, v);
+      scratch.present[i] = 1;
+      return false;
+    }
   }
   return true;
 }
@@ -242,6 +331,11 @@ bool EventBuilder::BuildField(std::size_t i, const RequestFacts& request, Thread
     char buf[64];
     v.assign(buf, ip.Format(buf));
   }
+  // privacy.ip: the address as the site keeps it, or (drop) not at all.
+  const config::Privacy& privacy = scratch.without_consent ? reduced_privacy_ : privacy_;
+  const bool holds_address = f.from == FieldSource::kClientIp || f.ip;
+  if (holds_address && privacy.ip != config::IpPrivacy::kKeep && !ApplyIpPrivacy(privacy, v))
+    return true;
   std::string reason;
   if (!NormaliseType(f.type, v, reason)) return fail(FailureKind::kType, reason);
   scratch.present[i] = 1;
@@ -274,6 +368,11 @@ bool EventBuilder::Build(const RequestFacts& request, ThreadState& thread,
   scratch.values.resize(n);
   scratch.present.assign(n, 0);
   scratch.errors.clear();
+  scratch.record.clear();
+  scratch.withheld = Withheld::kNone;
+  scratch.without_consent = false;
+  const bool flag_bot = Screen(request, thread, scratch);
+  if (scratch.withheld != Withheld::kNone) return true;
   bool ok = true;
   for (std::size_t i = 0; i < n; ++i) ok = BuildField(i, request, thread, scratch) && ok;
   for (std::size_t i = 0; i < n; ++i) {
@@ -281,10 +380,13 @@ bool EventBuilder::Build(const RequestFacts& request, ThreadState& thread,
     if (cf.spec.from != FieldSource::kDevice) continue;
     const std::string_view ua =
         scratch.present[cf.device_source] ? std::string_view(scratch.values[cf.device_source]) : "";
-    scratch.values[i].assign(thread.devices.Classify(ua));
+    scratch.values[i].assign(flag_bot ? std::string_view("bot") : thread.devices.Classify(ua));
     // An unknown device is stored as "" (as the original did), not as NULL.
     scratch.present[i] = 1;
   }
+  for (std::size_t i : withheld_user_agent_) scratch.present[i] = 0;
+  if (scratch.without_consent)
+    for (std::size_t i : without_consent_) scratch.present[i] = 0;
   if (!ok) return false;
 
   std::string& out = scratch.record;

@@ -49,7 +49,8 @@ WriteResult StorageWriter::Write(const TableSpec& table, const std::vector<Row>&
   std::vector<Item> items;
   items.reserve(rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    Item item{.index = i};
+    Item item;
+    item.index = i;
     std::string reason;
     if (!EncodeRow(table, rows[i], item.bytes, reason)) {
       result.rejected.push_back({i, reason});

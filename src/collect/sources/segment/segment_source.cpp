@@ -332,6 +332,10 @@ void SegmentSource::TakeMessages(const collect::Call& call, const SegmentSite& s
   std::size_t rejected = 0;
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const auto reject = Build(call, site, client, messages[i], path, defaults);
+    if (!reject && call.scratch.event.withheld != event::Withheld::kNone) {
+      if (counters) counters->Withheld(site_id, call.scratch.event.withheld);
+      continue;
+    }
     if (!reject) {
       batch.Add(call.scratch.event.record);
       continue;

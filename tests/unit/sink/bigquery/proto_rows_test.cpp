@@ -16,9 +16,15 @@ using config::FieldType;
 TableSpec Table() {
   TableSpec t;
   t.name = "t";
-  t.columns = {{"eid", FieldType::kString},   {"n", FieldType::kInteger},
-               {"x", FieldType::kFloat},      {"ok", FieldType::kBoolean},
-               {"dt", FieldType::kTimestamp}, {"note", FieldType::kString}};
+  const std::pair<const char*, FieldType> columns[] = {
+      {"eid", FieldType::kString}, {"n", FieldType::kInteger},    {"x", FieldType::kFloat},
+      {"ok", FieldType::kBoolean}, {"dt", FieldType::kTimestamp}, {"note", FieldType::kString}};
+  for (const auto& [name, type] : columns) {
+    tables::Column c;
+    c.name = name;
+    c.type = type;
+    t.columns.push_back(c);
+  }
   return t;
 }
 

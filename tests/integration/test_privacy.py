@@ -1,0 +1,90 @@
+"""Privacy at the collector, end to end (docs/PRIVACY.md): oceanus run on the example config
+with a privacy block on samplesite; what reaches the SQLite warehouse, what /metrics counts,
+and what `oceanus check` refuses."""
+import os
+import subprocess
+import tempfile
+import unittest
+import urllib.parse
+
+from harness import BIN, CHROME_WINDOWS, Oceanus, example_config, free_port, wait_for
+from test_operations import scrape, value
+
+PRIVACY = ("    tables: daily              # samplesite_YYYYMMDD (date in time_zone)\n",
+           "    tables: daily\n"
+           "    privacy: {ip: truncate, user_agent: device_only, bots: drop,\n"
+           "              bot_patterns: ['(?i)uptime-?kuma'],\n"
+           "              consent: {param: consent, without: reduce}, without_consent: [uid]}\n")
+VISITOR = ("      - {name: vie, max_length: 16, description: \"viewport WxH\"}\n",
+           "      - {name: vie, max_length: 16, description: \"viewport WxH\"}\n"
+           "      - {name: vid, from: visitor_hash}\n")
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+class PrivacyTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="oceanus-privacy-")
+        self.config = example_config(self.tmp, [PRIVACY, VISITOR])
+        self.o = Oceanus(config=self.config, admin_port=free_port()).start()
+
+    def tearDown(self):
+        self.assertEqual(self.o.stop(), 0, self.o.read_log())
+
+    def beacon(self, uid, ua=CHROME_WINDOWS, xff="203.0.113.77", **extra):
+        params = dict(oid="2", sid="ab", evt="pageview", url="https://example.jp/", uid=uid, **extra)
+        status, _, _ = self.o.request("GET", "/swallow/samplesite?" + urllib.parse.urlencode(params),
+                                      headers={"User-Agent": ua, "X-Forwarded-For": xff})
+        self.assertEqual(status, 200)
+
+    def test_what_the_warehouse_holds_is_what_the_privacy_block_keeps(self):
+        self.beacon("m-consented", consent="1")
+        self.beacon("m-declined")
+        self.beacon("m-bot", ua=GOOGLEBOT, consent="1")
+        self.beacon("m-kuma", ua="Uptime-Kuma/1.23.0", consent="1")
+        self.beacon("m-v6", xff="2001:db8:1234:5678::9", consent="yes")
+        rows = self.o.wait_rows("samplesite", 3)
+        wait_for(lambda: value(scrape(self.o), "oceanus_events_queued_total", site="samplesite") == 3,
+                 what="three events queued")
+        rows = self.o.rows("samplesite")
+        self.assertEqual(len(rows), 3, rows)
+        by_uid = {r["uid"]: r for r in rows}
+        self.assertEqual(sorted(by_uid, key=str), sorted([None, "m-consented", "m-v6"], key=str))
+        self.assertEqual(by_uid["m-consented"]["rad"], "203.0.113.0")
+        self.assertEqual(by_uid["m-v6"]["rad"], "2001:db8:1234::")
+        declined = by_uid[None]  # uid removed without consent, address truncated as well
+        self.assertEqual(declined["rad"], "203.0.113.0")
+        for r in rows:
+            self.assertIsNone(r["ua"])
+            self.assertEqual(r["dev"], "pc")
+            self.assertEqual(len(r["vid"]), 32)
+        # The same browser and network, the same day: one visitor id.
+        self.assertEqual(by_uid["m-consented"]["vid"], declined["vid"])
+        self.assertNotEqual(by_uid["m-consented"]["vid"], by_uid["m-v6"]["vid"])
+        m = scrape(self.o)
+        self.assertEqual(value(m, "oceanus_events_withheld_total", site="samplesite", reason="bot"), 2)
+        self.assertEqual(value(m, "oceanus_events_received_total", site="samplesite"), 5)
+        with open(self.o.db_path, "rb") as f:
+            stored = f.read()
+        self.assertNotIn(b"203.0.113.77", stored)
+        self.assertNotIn(b"m-declined", stored)
+        self.assertNotIn(b"Chrome/120", stored)
+
+
+class PrivacyCheckTest(unittest.TestCase):
+    def test_check_refuses_a_hash_without_its_key_and_names_the_line(self):
+        tmp = tempfile.mkdtemp(prefix="oceanus-privacy-check-")
+        config = example_config(tmp, [(PRIVACY[0], "    tables: daily\n    privacy: {ip: hash}\n")])
+        env = {k: v for k, v in os.environ.items() if k != "OCEANUS_IP_HASH_KEY"}
+        out = subprocess.run([BIN, "check", "--config", config], capture_output=True, text=True, env=env)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertRegex(out.stderr + out.stdout,
+                         r"oceanus\.yaml:\d+:\d+: privacy\.ip hash needs a secret of at least 16 "
+                         r"characters in the environment variable OCEANUS_IP_HASH_KEY")
+        env["OCEANUS_IP_HASH_KEY"] = "a-secret-of-sufficient-length"
+        out = subprocess.run([BIN, "check", "--config", config], capture_output=True, text=True, env=env)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertNotIn("a-secret-of-sufficient-length", out.stdout + out.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
