@@ -2,6 +2,7 @@
 // written (Collector::Handle), and the spool append of that record with durability os.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "app/config.h"
@@ -22,10 +23,21 @@ constexpr const char* kUa =
     "Chrome/120.0.0.0 Safari/537.36";
 
 struct Fixture {
-  Fixture() {
+  // private_site: samplesite with privacy.ip truncate and a field from: visitor_hash (a keyed
+  // hash per request), for the same-run comparison with the example as it is (keep).
+  explicit Fixture(bool private_site = false) {
     auto c = app::LoadConfig(std::string(OCEANUS_SOURCE_DIR) + "/examples/oceanus.yaml");
     if (!c.ok()) throw std::runtime_error(c.status().ToString());
     config = *c;
+    if (private_site) {
+      config::Site& site = *std::find_if(config.sites.begin(), config.sites.end(),
+                                         [](const auto& s) { return s.name == "samplesite"; });
+      site.privacy.ip = config::IpPrivacy::kTruncate;
+      config::Field vid;
+      vid.name = "vid";
+      vid.from = config::FieldSource::kVisitorHash;
+      site.schema.push_back(vid);
+    }
     auto classifier = event::DeviceClassifier::Load(OCEANUS_UAP_REGEXES);
     collector = *collect::Collector::Create(config, *classifier);
     thread = std::make_unique<event::ThreadState>(*classifier);
@@ -43,7 +55,7 @@ struct Fixture {
 };
 
 void BM_CollectBeacon(benchmark::State& state) {
-  Fixture f;
+  Fixture f(state.range(0) == 1);
   for (auto _ : state) {
     f.request.now = std::chrono::system_clock::now();
     f.collector->Handle(f.request, *f.thread, f.scratch, f.outcome);
@@ -52,7 +64,8 @@ void BM_CollectBeacon(benchmark::State& state) {
   }
   state.counters["record_bytes"] = static_cast<double>(f.scratch.event.record.size());
 }
-BENCHMARK(BM_CollectBeacon);
+// Arg 0: the example (privacy keep); 1: truncated address and a visitor hash.
+BENCHMARK(BM_CollectBeacon)->Arg(0)->Arg(1);
 
 class Ignore : public queue::AppendHandler {
  public:
