@@ -8,6 +8,7 @@ packages=(
   libboost-dev libyaml-cpp-dev libre2-dev rapidjson-dev libspdlog-dev libfmt-dev
   libcli11-dev libsqlite3-dev sqlite3 uap-core zlib1g-dev libjemalloc-dev
   libhiredis-dev libcurl4-openssl-dev libssl-dev libpq-dev librabbitmq-dev
+  libsodium-dev                  # the privacy pseudonyms' keyed hash (SipHash-2-4)
   libgtest-dev libgmock-dev libbenchmark-dev
   curl nginx-light wrk python3 redis-server redis-tools bc openssl
   rabbitmq-server python3-aiosmtpd

@@ -184,7 +184,7 @@ void ParseIpHashKey(const Reader& r, const YAML::Node& node, Privacy& p) {
            "privacy.ip hash needs a secret of at least 16 characters in the "
            "environment variable " +
                p.ip_hash_key_env);
-  p.ip_hash_key = key;
+  p.ip_hash_key = DeriveHashKey(key);
 }
 
 // privacy.consent, privacy.without_consent (fields of the site's schema).

@@ -20,6 +20,7 @@
 #include "config/parser_fwd.h"
 #include "config/registry.h"
 #include "util/cpu.h"
+#include "util/keyed_hash.h"
 #include "util/status.h"
 
 namespace oceanus::config {
@@ -100,7 +101,7 @@ struct Privacy {
   unsigned ipv4_prefix = 24;
   unsigned ipv6_prefix = 48;
   std::string ip_hash_key_env = "OCEANUS_IP_HASH_KEY";  // names the variable, never printed
-  std::string ip_hash_key;                              // its value, read when the file is
+  HashKey ip_hash_key{};  // made from its value when the file is read (DeriveHashKey)
   UserAgentPrivacy user_agent = UserAgentPrivacy::kKeep;
   Consent consent;
   // Removed from an event stored without consent (whose address is also truncated).

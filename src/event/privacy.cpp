@@ -7,14 +7,6 @@
 #include "util/keyed_hash.h"
 
 namespace oceanus::event {
-namespace {
-
-std::string_view AsText(const Salt& salt) {
-  return {reinterpret_cast<const char*>(salt.data()), salt.size()};
-}
-
-}  // namespace
-
 DailySalts::~DailySalts() { OPENSSL_cleanse(salt_.data(), salt_.size()); }
 
 Salt DailySalts::ForDay(std::int64_t day) {
@@ -43,7 +35,7 @@ void AppendVisitorHash(const Salt& salt, std::string_view site, std::string_view
                        std::string_view user_agent, std::string& out) {
   static constexpr char kSeparator = '\0';
   const std::string_view sep(&kSeparator, 1);
-  AppendHex(HmacSha256(AsText(salt), {site, sep, client_ip, sep, user_agent}), 16, out);
+  AppendHex(KeyedHash(salt, {site, sep, client_ip, sep, user_agent}), out);
 }
 
 IpAddress TruncateAddress(const IpAddress& ip, unsigned v4_bits, unsigned v6_bits) {
@@ -63,14 +55,14 @@ bool ApplyIpPrivacy(const config::Privacy& privacy, std::string& value) {
       return false;
     case config::IpPrivacy::kHash: {
       IpAddress ip;
-      const Sha256Digest digest =
+      const KeyedDigest digest =
           IpAddress::Parse(value, ip)
-              ? HmacSha256(privacy.ip_hash_key,
-                           {std::string_view(reinterpret_cast<const char*>(ip.bytes().data()),
-                                             ip.bytes().size())})
-              : HmacSha256(privacy.ip_hash_key, {value});
+              ? KeyedHash(privacy.ip_hash_key,
+                          {std::string_view(reinterpret_cast<const char*>(ip.bytes().data()),
+                                            ip.bytes().size())})
+              : KeyedHash(privacy.ip_hash_key, {value});
       value.clear();
-      AppendHex(digest, 16, value);
+      AppendHex(digest, value);
       return true;
     }
     case config::IpPrivacy::kTruncate: {

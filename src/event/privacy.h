@@ -1,7 +1,7 @@
 // What a site keeps of who sent an event (docs/PRIVACY.md): the client address rewritten by
 // privacy.ip, and the cookieless visitor id of fields `from: visitor_hash`.
 //
-// The visitor id is HMAC-SHA256(salt of the day, site \0 address \0 User-Agent), 32 hex
+// The visitor id is KeyedHash(salt of the day, site \0 address \0 User-Agent), 32 hex
 // characters, as Plausible counts visitors without cookies: stable for one visitor within a
 // UTC day, unrelated across days and sites. The salt is random, made when the day's first
 // event arrives, held only in memory and overwritten when the next day's replaces it, so an
@@ -15,11 +15,12 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "util/keyed_hash.h"
 #include "util/net.h"
 
 namespace oceanus::event {
 
-using Salt = std::array<std::uint8_t, 32>;
+using Salt = HashKey;  // a SipHash key: 128 random bits
 
 // The salt of each day, one at a time; shared by the I/O threads of a collector. Each thread
 // keeps a copy (SaltCache), so the lock is taken once per thread and day.

@@ -1,6 +1,9 @@
-// HMAC-SHA256 (RFC 2104) for the collector's pseudonyms: a hashed client address, the daily
-// visitor id. One keyed hash per request on the I/O threads, so it reuses a per-thread digest
-// context instead of OpenSSL's one-shot HMAC(), which allocates a context every call.
+// The keyed hash of the collector's pseudonyms (a hashed client address, the daily visitor
+// id): SipHash-2-4 with a 128-bit key and a 128-bit output (libsodium's
+// crypto_shorthash_siphashx24), the PRF Plausible's daily visitor ids use. It is made for
+// short inputs under a secret key: without the key an output cannot be recomputed from a
+// guessed input, so even the small IPv4 space cannot be searched. It runs once or twice per
+// request on the I/O threads, where it costs about a tenth of HMAC-SHA256 over OpenSSL's EVP.
 #pragma once
 
 #include <array>
@@ -11,12 +14,17 @@
 
 namespace oceanus {
 
-using Sha256Digest = std::array<std::uint8_t, 32>;
+using HashKey = std::array<std::uint8_t, 16>;
+using KeyedDigest = std::array<std::uint8_t, 16>;
 
-// HMAC-SHA256 of the concatenated `parts` under `key` (any length).
-Sha256Digest HmacSha256(std::string_view key, std::initializer_list<std::string_view> parts);
+// The hash of the concatenated `parts` under `key`. The parts are joined in a per-thread
+// buffer, so no call allocates once that buffer has grown to the longest input.
+KeyedDigest KeyedHash(const HashKey& key, std::initializer_list<std::string_view> parts);
 
-// The first `bytes` bytes of `digest` as lower-case hex (2 × bytes characters) into `out`.
-void AppendHex(const Sha256Digest& digest, std::size_t bytes, std::string& out);
+// A key made from a secret of any length (BLAKE2b of it), for secrets given as text.
+HashKey DeriveHashKey(std::string_view secret);
+
+// `digest` as lower-case hex (32 characters) into `out`.
+void AppendHex(const KeyedDigest& digest, std::string& out);
 
 }  // namespace oceanus
