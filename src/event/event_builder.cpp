@@ -19,6 +19,11 @@ namespace {
 using config::FieldSource;
 using config::FieldType;
 
+JsonWithheld JsonWithheldBy(const config::Privacy& privacy) {
+  return {.address = privacy.ip != config::IpPrivacy::kKeep,
+          .user_agent = privacy.user_agent == config::UserAgentPrivacy::kDeviceOnly};
+}
+
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
@@ -256,7 +261,8 @@ bool EventBuilder::Extract(const config::Field& f, std::size_t i, const RequestF
     case FieldSource::kJson:
       scratch.json_canonical = false;
       if (request.json != nullptr &&
-          request.json->Get(f.source_name, scratch.json_value, scratch.json_canonical))
+          request.json->Get(f.source_name, scratch.json_value, scratch.json_canonical,
+                            JsonWithheldBy(scratch.without_consent ? reduced_privacy_ : privacy_)))
         raw = scratch.json_value;
       return true;
     case FieldSource::kDevice:

@@ -37,6 +37,14 @@ class HeaderSource {
   virtual std::string_view Get(std::string_view name) const = 0;  // "" when absent
 };
 
+// What a JSON value must leave out by the site's privacy block: the message's own copies of
+// the client address and of the User-Agent (a Segment context's ip, userAgent), which the
+// fields from: client_ip and from: user_agent store only as privacy allows.
+struct JsonWithheld {
+  bool address = false;     // privacy.ip is not keep (or the event has no consent)
+  bool user_agent = false;  // privacy.user_agent is device_only
+};
+
 // The JSON message of a request, for fields `from: json` (the segment source's messages).
 class JsonSource {
  public:
@@ -46,8 +54,10 @@ class JsonSource {
   // there or its value is null. `canonical` is set when `out` is an object or array already
   // in the canonical form of event/json.h, so that a `json: true` field need not parse it
   // again; left false otherwise. `out` must be valid UTF-8: the builder does not check a
-  // JSON value's text again (the source parsed and checked it once).
-  virtual bool Get(std::string_view path, std::string& out, bool& canonical) const = 0;
+  // JSON value's text again (the source parsed and checked it once). What `withheld` names is
+  // absent, at its own path and inside the objects that hold it.
+  virtual bool Get(std::string_view path, std::string& out, bool& canonical,
+                   JsonWithheld withheld) const = 0;
 };
 
 // What the collector knows of one request besides its headers.

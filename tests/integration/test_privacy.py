@@ -1,6 +1,8 @@
 """Privacy at the collector, end to end (docs/PRIVACY.md): oceanus run on the example config
 with a privacy block on samplesite; what reaches the SQLite warehouse, what /metrics counts,
 and what `oceanus check` refuses."""
+import base64
+import json
 import os
 import subprocess
 import tempfile
@@ -68,6 +70,45 @@ class PrivacyTest(unittest.TestCase):
         self.assertNotIn(b"203.0.113.77", stored)
         self.assertNotIn(b"m-declined", stored)
         self.assertNotIn(b"Chrome/120", stored)
+
+
+class SegmentPrivacyTest(unittest.TestCase):
+    """A segment message carries the address and User-Agent in its context too: under
+    privacy.ip truncate and user_agent device_only the stored context has neither."""
+
+    def test_the_context_column_loses_the_address_and_user_agent(self):
+        tmp = tempfile.mkdtemp(prefix="oceanus-privacy-segment-")
+        keys = '    write_keys: ["${OCEANUS_SEGMENT_WRITE_KEY:-}"]\n'
+        config = example_config(tmp, [(keys, keys + "    privacy: {ip: truncate, user_agent: device_only}\n")])
+        o = Oceanus(config=config, admin_port=free_port(), env={"OCEANUS_SEGMENT_WRITE_KEY": "k"}).start()
+        try:
+            context = {"ip": "198.51.100.23", "userAgent": CHROME_WINDOWS,
+                       "userAgentData": {"platform": "Windows", "mobile": False},
+                       "library": {"name": "analytics-node", "version": "2.1.0"}}
+            batch = {"context": context, "batch": [
+                {"type": "track", "event": "A", "userId": "u-batch-context", "messageId": "m1"},
+                {"type": "track", "event": "B", "userId": "u-own-context", "messageId": "m2",
+                 "context": {"ip": "198.51.100.24", "userAgent": CHROME_WINDOWS, "locale": "ja-JP"}}]}
+            status, _, _ = o.request("POST", "/v1/batch", body=json.dumps(batch).encode(), headers={
+                "Content-Type": "application/json",
+                "Authorization": "Basic " + base64.b64encode(b"k:").decode()})
+            self.assertEqual(status, 200)
+            rows = {r["user_id"]: r for r in o.wait_rows("sampleapp", 2)}
+            first = json.loads(rows["u-batch-context"]["context"])
+            self.assertEqual(first, {"library": {"name": "analytics-node", "version": "2.1.0"}})
+            second = json.loads(rows["u-own-context"]["context"])
+            self.assertEqual(second, {"library": {"name": "analytics-node", "version": "2.1.0"},
+                                      "locale": "ja-JP"})
+            for r in rows.values():
+                self.assertIsNone(r["ua"])
+                self.assertEqual(r["dev"], "pc")
+                self.assertNotIn(r["rad"], ("198.51.100.23", "198.51.100.24", "127.0.0.1"), r)
+            with open(o.db_path, "rb") as f:
+                stored = f.read()
+            self.assertNotIn(b"198.51.100.2", stored)
+            self.assertNotIn(b"Chrome/120", stored)
+        finally:
+            self.assertEqual(o.stop(), 0, o.read_log())
 
 
 class PrivacyCheckTest(unittest.TestCase):

@@ -135,24 +135,27 @@ TEST(SegmentMessageTest, CorrectsTheClientsClock) {
   EXPECT_FALSE(m.Check());
   std::string out;
   bool canonical = false;
-  ASSERT_TRUE(m.Get("timestamp", out, canonical));
+  ASSERT_TRUE(m.Get("timestamp", out, canonical, {}));
   EXPECT_EQ(out, "2026-12-01 10:16:55.000000");
-  ASSERT_TRUE(m.Get("originalTimestamp", out, canonical));
+  ASSERT_TRUE(m.Get("originalTimestamp", out, canonical, {}));
   EXPECT_EQ(out, "2026-12-01 09:00:00.000000");
-  ASSERT_TRUE(m.Get("receivedAt", out, canonical));
+  ASSERT_TRUE(m.Get("receivedAt", out, canonical, {}));
   EXPECT_EQ(out, "2026-12-01 10:17:00.000000");
   // No sentAt: the client's time as it is; no time at all: when it was received.
   ASSERT_TRUE(tape.Parse(R"({"timestamp":"2026-12-01T09:00:00Z"})").ok());
-  ASSERT_TRUE(MessageView(tape, 0, CallType::kPage, {}, received).Get("timestamp", out, canonical));
+  ASSERT_TRUE(
+      MessageView(tape, 0, CallType::kPage, {}, received).Get("timestamp", out, canonical, {}));
   EXPECT_EQ(out, "2026-12-01 09:00:00.000000");
   ASSERT_TRUE(tape.Parse(R"({})").ok());
-  ASSERT_TRUE(MessageView(tape, 0, CallType::kPage, {}, received).Get("timestamp", out, canonical));
+  ASSERT_TRUE(
+      MessageView(tape, 0, CallType::kPage, {}, received).Get("timestamp", out, canonical, {}));
   EXPECT_EQ(out, "2026-12-01 10:17:00.000000");
   // A sentAt two centuries after the client's time would put the call in 1826: the server's
   // time is taken instead (found by the fuzzer).
   ASSERT_TRUE(
       tape.Parse(R"({"timestamp":"1970-01-01T00:00:00Z","sentAt":"2170-01-01T00:00:00Z"})").ok());
-  ASSERT_TRUE(MessageView(tape, 0, CallType::kPage, {}, received).Get("timestamp", out, canonical));
+  ASSERT_TRUE(
+      MessageView(tape, 0, CallType::kPage, {}, received).Get("timestamp", out, canonical, {}));
   EXPECT_EQ(out, "2026-12-01 10:17:00.000000");
 }
 

@@ -204,7 +204,19 @@ void JsonTape::AppendCanonicalMerged(std::size_t first, std::size_t second,
   AppendObject({first, second}, out);
 }
 
-void JsonTape::AppendObject(std::initializer_list<std::size_t> objects, std::string& out) const {
+void JsonTape::AppendCanonicalWithout(std::size_t object, std::span<const std::string_view> skip,
+                                      std::string& out) const {
+  AppendObject({object}, out, skip);
+}
+
+void JsonTape::AppendCanonicalMergedWithout(std::size_t first, std::size_t second,
+                                            std::span<const std::string_view> skip,
+                                            std::string& out) const {
+  AppendObject({first, second}, out, skip);
+}
+
+void JsonTape::AppendObject(std::initializer_list<std::size_t> objects, std::string& out,
+                            std::span<const std::string_view> skip) const {
   // The members sorted by key, stably. Most objects are small: their indices stay on the
   // stack and are sorted by insertion (two allocations per object, the vector and
   // stable_sort's buffer, were a visible part of a Segment batch's cost).
@@ -214,6 +226,7 @@ void JsonTape::AppendObject(std::initializer_list<std::size_t> objects, std::str
   std::size_t n = 0;
   for (const std::size_t object : objects) {
     for (std::size_t c = first_child(object); c < next(object); c = next(c)) {
+      if (std::find(skip.begin(), skip.end(), key(c)) != skip.end()) continue;
       if (n < kSmall) {
         small[n] = c;
       } else {

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,12 @@ class JsonTape {
   // The members of objects `first` and `second` as one object in canonical form, a key of
   // `second` replacing the same key of `first` (a batch's context under a message's).
   void AppendCanonicalMerged(std::size_t first, std::size_t second, std::string& out) const;
+  // Object `object`, or `first` merged under `second`, in canonical form without the members
+  // named in `skip` (top level only).
+  void AppendCanonicalWithout(std::size_t object, std::span<const std::string_view> skip,
+                              std::string& out) const;
+  void AppendCanonicalMergedWithout(std::size_t first, std::size_t second,
+                                    std::span<const std::string_view> skip, std::string& out) const;
 
  private:
   struct Span {
@@ -81,7 +88,8 @@ class JsonTape {
   };
   class Builder;
   // The members of `objects` (in order, later keys replacing earlier) as one canonical object.
-  void AppendObject(std::initializer_list<std::size_t> objects, std::string& out) const;
+  void AppendObject(std::initializer_list<std::size_t> objects, std::string& out,
+                    std::span<const std::string_view> skip = {}) const;
   std::string_view Arena(Span s) const {
     return std::string_view(arena_).substr(s.offset, s.length);
   }

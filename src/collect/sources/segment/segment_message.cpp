@@ -3,10 +3,12 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <initializer_list>
 #include <memory>
+#include <span>
 
 #include "util/time.h"
 
@@ -256,40 +258,75 @@ std::optional<std::string_view> MessageView::ContextString(std::string_view name
   return tape_.text(*at);
 }
 
-bool MessageView::Get(std::string_view path, std::string& out, bool& canonical) const {
-  if (path == "type") {
-    if (!type_) return false;
-    out.assign(TypeName(*type_));
-    return true;
+namespace {
+
+// The context's members that copy the client address and User-Agent, left out as `withheld`
+// asks; `keys` holds them.
+std::span<const std::string_view> WithheldContextKeys(event::JsonWithheld withheld,
+                                                      std::array<std::string_view, 3>& keys) {
+  std::size_t n = 0;
+  if (withheld.address) keys[n++] = "ip";
+  if (withheld.user_agent) {
+    keys[n++] = "userAgent";
+    keys[n++] = "userAgentData";  // the client hints: the same device details, structured
   }
+  return {keys.data(), n};
+}
+
+}  // namespace
+
+bool MessageView::GetTime(std::string_view path, std::string& out) const {
   if (path == "timestamp") {
     WriteTime(timestamp_, out);
-    return true;
-  }
-  if (path == "originalTimestamp" || path == "sentAt") {
-    const auto& t = path == "sentAt" ? sent_ : original_;
-    if (!t) return false;
-    WriteTime(*t, out);
     return true;
   }
   if (path == "receivedAt") {
     WriteTime(received_, out);
     return true;
   }
-  if (path == "context" && context_ && batch_context_) {
-    out.clear();
-    tape_.AppendCanonicalMerged(*batch_context_, *context_, out);
-    canonical = true;
+  const auto& t = path == "sentAt" ? sent_ : original_;
+  if (!t) return false;
+  WriteTime(*t, out);
+  return true;
+}
+
+bool MessageView::GetContext(std::string_view path, std::string& out, bool& canonical,
+                             event::JsonWithheld withheld) const {
+  std::array<std::string_view, 3> keys;
+  const auto skip = WithheldContextKeys(withheld, keys);
+  if (path != "context") {
+    const std::string_view inner = path.substr(8);
+    const std::string_view top = inner.substr(0, inner.find('.'));
+    if (std::find(skip.begin(), skip.end(), top) != skip.end()) return false;
+    const auto at = ContextValue(inner);
+    if (!at || !tape_.Scalar(*at, out)) return false;
+    const auto kind = tape_.kind(*at);
+    canonical = kind == JsonTape::Kind::kObject || kind == JsonTape::Kind::kArray;
     return true;
   }
-  std::optional<std::size_t> at;
-  if (path == "context") {
-    at = context_ ? context_ : batch_context_;
-  } else if (path.substr(0, 8) == "context.") {
-    at = ContextValue(path.substr(8));
-  } else {
-    at = tape_.Find(index_, path);
+  if (!context_ && !batch_context_) return false;
+  out.clear();
+  if (context_ && batch_context_)
+    tape_.AppendCanonicalMergedWithout(*batch_context_, *context_, skip, out);
+  else
+    tape_.AppendCanonicalWithout(context_ ? *context_ : *batch_context_, skip, out);
+  canonical = true;
+  return true;
+}
+
+bool MessageView::Get(std::string_view path, std::string& out, bool& canonical,
+                      event::JsonWithheld withheld) const {
+  if (path == "type") {
+    if (!type_) return false;
+    out.assign(TypeName(*type_));
+    return true;
   }
+  if (path == "timestamp" || path == "originalTimestamp" || path == "sentAt" ||
+      path == "receivedAt")
+    return GetTime(path, out);
+  if (path == "context" || path.substr(0, 8) == "context.")
+    return GetContext(path, out, canonical, withheld);
+  const auto at = tape_.Find(index_, path);
   if (!at || !tape_.Scalar(*at, out)) return false;
   const auto kind = tape_.kind(*at);
   canonical = kind == JsonTape::Kind::kObject || kind == JsonTape::Kind::kArray;

@@ -70,12 +70,18 @@ class MessageView : public event::JsonSource {
   // the same name (a shallow merge: a message's `page` replaces the batch's whole).
 
   // Objects and arrays come canonical (JsonTape::AppendCanonical).
-  bool Get(std::string_view path, std::string& out, bool& canonical) const override;
+  bool Get(std::string_view path, std::string& out, bool& canonical,
+           event::JsonWithheld withheld) const override;
 
  private:
   // The value at `path` in the merged context: the message's when its context has the first
   // name of `path`, else the batch's.
   std::optional<std::size_t> ContextValue(std::string_view path) const;
+  // Get for the times ("timestamp", "originalTimestamp", "sentAt", "receivedAt") and for
+  // "context" or "context.…".
+  bool GetTime(std::string_view path, std::string& out) const;
+  bool GetContext(std::string_view path, std::string& out, bool& canonical,
+                  event::JsonWithheld withheld) const;
 
   const JsonTape& tape_;
   std::size_t index_;
