@@ -182,7 +182,13 @@ Rule ParseRule(const config::Reader& r, const YAML::Node& node, const config::Co
       rule.guard.once_key = TemplateText(r, once["key"]);
       if (once["window"]) rule.guard.once_window = r.Duration(once["window"]);
     }
-    if (g["per_ip"]) rule.guard.per_ip = ParseRateGuard(r, g["per_ip"], "guard.per_ip");
+    if (g["per_ip"]) {
+      if (c.FindSite(rule.site)->privacy.ip == config::IpPrivacy::kDrop)
+        r.Fail(g["per_ip"], "rule '" + rule.name + "': guard.per_ip counts by client address, " +
+                                "which site '" + rule.site +
+                                "' does not store (privacy.ip: drop); use once or total");
+      rule.guard.per_ip = ParseRateGuard(r, g["per_ip"], "guard.per_ip");
+    }
     if (g["total"]) rule.guard.total = ParseRateGuard(r, g["total"], "guard.total");
   }
   const YAML::Node steps = node["do"];

@@ -284,6 +284,25 @@ std::string ConfigError(const std::string& privacy,
   return c.ok() ? "(accepted)" : c.status().message();
 }
 
+// A per_ip guard counts by the stored address: on a site that stores none it could never
+// hold anything back, so check refuses it (and accepts it where the address is truncated).
+TEST(PrivacyConfigTest, APerIpGuardOnASiteThatDropsTheAddressIsRefused) {
+  const auto parse = [](const std::string& ip) {
+    const std::string text =
+        "sites:\n  s:\n    endpoint: swallow\n    privacy: {ip: " + ip +
+        "}\n    schema:\n      - {name: rad, from: client_ip}\n"
+        "actions:\n  hook: {type: webhook, url: \"http://127.0.0.1:9/\"}\n"
+        "rules:\n  - name: r\n    site: s\n    guard: {per_ip: {max: 1, window: 1h}}\n"
+        "    do: [{action: hook}]\n";
+    auto c = app::ParseConfig(text, "g.yaml");
+    return c.ok() ? std::string("(accepted)") : c.status().message();
+  };
+  const std::string refused = parse("drop");
+  EXPECT_NE(refused.find("g.yaml:12:"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("privacy.ip: drop"), std::string::npos) << refused;
+  EXPECT_EQ(parse("truncate"), "(accepted)");
+}
+
 TEST(PrivacyConfigTest, MistakesAreConfigErrorsWithTheirLine) {
   ::unsetenv("OCEANUS_NO_SUCH_KEY");
   const std::string no_key = ConfigError("{ip: hash, ip_hash_key_env: OCEANUS_NO_SUCH_KEY}");
