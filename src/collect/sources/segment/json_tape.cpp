@@ -200,19 +200,14 @@ void JsonTape::AppendCanonical(std::size_t i, std::string& out) const {
 }
 
 void JsonTape::AppendCanonicalMerged(std::size_t first, std::size_t second,
+                                     std::span<const std::string_view> skip,
                                      std::string& out) const {
-  AppendObject({first, second}, out);
+  AppendObject({first, second}, out, skip);
 }
 
 void JsonTape::AppendCanonicalWithout(std::size_t object, std::span<const std::string_view> skip,
                                       std::string& out) const {
   AppendObject({object}, out, skip);
-}
-
-void JsonTape::AppendCanonicalMergedWithout(std::size_t first, std::size_t second,
-                                            std::span<const std::string_view> skip,
-                                            std::string& out) const {
-  AppendObject({first, second}, out, skip);
 }
 
 void JsonTape::AppendObject(std::initializer_list<std::size_t> objects, std::string& out,

@@ -66,14 +66,13 @@ class JsonTape {
   // event::CanonicalJson makes of raw(i), without parsing it again.
   void AppendCanonical(std::size_t i, std::string& out) const;
   // The members of objects `first` and `second` as one object in canonical form, a key of
-  // `second` replacing the same key of `first` (a batch's context under a message's).
-  void AppendCanonicalMerged(std::size_t first, std::size_t second, std::string& out) const;
-  // Object `object`, or `first` merged under `second`, in canonical form without the members
-  // named in `skip` (top level only).
+  // `second` replacing the same key of `first` (a batch's context under a message's),
+  // without the members named in `skip` (top level only).
+  void AppendCanonicalMerged(std::size_t first, std::size_t second,
+                             std::span<const std::string_view> skip, std::string& out) const;
+  // Object `object` in canonical form without the members named in `skip` (top level only).
   void AppendCanonicalWithout(std::size_t object, std::span<const std::string_view> skip,
                               std::string& out) const;
-  void AppendCanonicalMergedWithout(std::size_t first, std::size_t second,
-                                    std::span<const std::string_view> skip, std::string& out) const;
 
  private:
   struct Span {

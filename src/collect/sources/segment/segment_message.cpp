@@ -307,7 +307,7 @@ bool MessageView::GetContext(std::string_view path, std::string& out, bool& cano
   if (!context_ && !batch_context_) return false;
   out.clear();
   if (context_ && batch_context_)
-    tape_.AppendCanonicalMergedWithout(*batch_context_, *context_, skip, out);
+    tape_.AppendCanonicalMerged(*batch_context_, *context_, skip, out);
   else
     tape_.AppendCanonicalWithout(context_ ? *context_ : *batch_context_, skip, out);
   canonical = true;
