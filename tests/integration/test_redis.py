@@ -244,6 +244,24 @@ class RedisQueueTest(unittest.TestCase):
         self.assertEqual(loader2.stop(), 0)
         self.assertEqual(c.stop(), 0)
 
+    def test_the_last_acknowledgement_before_a_quiet_spell_is_trimmed(self):
+        # Trimming is due at most every trim_every; an acknowledgement that comes sooner after
+        # the previous trim leaves its entries for the next chance, which must come even when
+        # no further acknowledgement does.
+        cfg = self.config([("trim_every: 200ms", "trim_every: 1500ms")])
+        c = self.start("collect", cfg)
+        loader = self.start("load", cfg)
+        send(c.port, ["first"])
+        loader.wait_rows("samplesite", 1)
+        wait_for(lambda: int(self.redis.raw("XLEN", "samplesite")) == 0, timeout=20,
+                 what="the first entry trimmed")
+        send(c.port, [f"q{i}" for i in range(100)])
+        loader.wait_rows("samplesite", 101)
+        wait_for(lambda: int(self.redis.raw("XLEN", "samplesite")) == 0, timeout=20,
+                 what="the entries of the last acknowledgement trimmed")
+        self.assertEqual(loader.stop(), 0)
+        self.assertEqual(c.stop(), 0)
+
     def test_forwarded_outage_leaves_no_unconsumed_spool(self):
         c = self.start("collect", self.config(), admin_port=free_port())
         m = metrics(c)

@@ -447,6 +447,7 @@ Result<std::vector<Entry>> RedisReader::Read(std::size_t max_entries, std::size_
   } else {
     if (reported_down_) spdlog::info("site {}: redis reachable again", site_name_);
     reported_down_ = false;
+    TrimIfDue();  // the last acknowledgement may have come too soon after the previous trim
     CollectAhead(/*send_ahead=*/true);
     ReadFromRedis(max_entries, wait, out);
   }
@@ -513,14 +514,18 @@ Status RedisReader::Ack(const std::string& last_id) {
     if (!r.ok()) return r.status();
   }
   delivered_.erase(delivered_.begin(), it + 1);
-  const auto now = Clock::now();
-  if (now >= next_trim_) {
-    next_trim_ = now + redis_.trim_every;
-    auto trimmed = Trim();
-    if (!trimmed.ok())
-      spdlog::warn("site {}: trimming: {}", site_name_, trimmed.status().message());
-  }
+  trim_owed_ = true;
+  TrimIfDue();
   return Status::Ok();
+}
+
+void RedisReader::TrimIfDue() {
+  const auto now = Clock::now();
+  if (!trim_owed_ || now < next_trim_) return;
+  next_trim_ = now + redis_.trim_every;
+  trim_owed_ = false;
+  auto trimmed = Trim();
+  if (!trimmed.ok()) spdlog::warn("site {}: trimming: {}", site_name_, trimmed.status().message());
 }
 
 namespace {

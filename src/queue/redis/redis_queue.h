@@ -136,6 +136,10 @@ class RedisReader final : public QueueReader {
 
  private:
   Status EnsureReady();
+  // Trims when an acknowledgement came since the last trim and trim_every has passed; called
+  // after each acknowledgement and before each read, so the entries of the last
+  // acknowledgement before a quiet spell are trimmed too.
+  void TrimIfDue();
   // Takes entries idle longer than claim_idle in any consumer into fetched_; those delivered
   // more than max_deliveries times go to the dead-letter instead.
   Status ClaimIdle(std::size_t max_entries);
@@ -181,6 +185,7 @@ class RedisReader final : public QueueReader {
   std::chrono::steady_clock::time_point next_claim_{};
   std::chrono::steady_clock::time_point next_keep_{};
   std::chrono::steady_clock::time_point next_trim_{};
+  bool trim_owed_ = false;  // acknowledged since the last trim
   std::chrono::steady_clock::time_point next_connect_{};
   bool reported_down_ = false;
 };
