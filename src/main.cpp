@@ -9,6 +9,8 @@
 //       validate the config and print the resolved sites, fields, tables and rules
 //   oceanus dead-tasks | replay --config FILE
 //       what could not be delivered: list it, send it again
+//   oceanus erase --config FILE --field uid --value X [--site S] [--dry-run]
+//       one person's rows, queued events and dead-letter records out, new ones refused
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -38,6 +40,7 @@ struct Flags {
   oceanus::app::Overrides overrides;
   std::size_t dead_limit = 100;
   oceanus::load::ReplayOptions replay;
+  oceanus::load::ErasureRequest erase;
 };
 
 void AddRoleCommands(CLI::App& app, Flags& flags, std::span<RoleCommand> commands) {
@@ -81,6 +84,23 @@ CLI::App* AddReplayCommand(CLI::App& app, Flags& flags) {
   return replay;
 }
 
+CLI::App* AddEraseCommand(CLI::App& app, Flags& flags) {
+  auto* erase = app.add_subcommand(
+      "erase",
+      "delete one person's rows from the warehouse of every site with the field, and their "
+      "records from the dead-letter; their new and still queued events are not stored");
+  erase->add_option("--config,-c", flags.config_path, "the YAML config file")->required();
+  erase->add_option("--data-dir", flags.overrides.data_dir,
+                    "where the suppression list, audit file and dead-letter live (overrides "
+                    "data_dir)");
+  erase->add_option("--field", flags.erase.field, "the field that names the person (uid, sid)")
+      ->required();
+  erase->add_option("--value", flags.erase.value, "the person's value of that field")->required();
+  erase->add_option("--site", flags.erase.site, "only this site");
+  erase->add_flag("--dry-run", flags.erase.dry_run, "count what would be erased, change nothing");
+  return erase;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -117,6 +137,7 @@ int main(int argc, char** argv) {
   check->add_option("--config,-c", flags.config_path, "the YAML config file")->required();
   auto* dead = AddDeadTasksCommand(cli, flags);
   auto* replay = AddReplayCommand(cli, flags);
+  auto* erase = AddEraseCommand(cli, flags);
 
   CLI11_PARSE(cli, argc, argv);
   auto log_format = oceanus::ParseLogFormat(flags.log_format);
@@ -133,5 +154,7 @@ int main(int argc, char** argv) {
     return oceanus::app::DeadTasksCommand(flags.config_path, flags.overrides, flags.dead_limit);
   if (replay->parsed())
     return oceanus::app::ReplayCommand(flags.config_path, flags.overrides, flags.replay);
+  if (erase->parsed())
+    return oceanus::app::EraseCommand(flags.config_path, flags.overrides, flags.erase);
   return oceanus::app::kExitRuntime;
 }

@@ -7,11 +7,13 @@
 //                        its own
 //   check                validate the config and print what it resolves to
 //   dead-tasks, replay   operators' tools for what could not be delivered
+//   erase                one person's data out of the warehouse, queue and dead-letter
 #pragma once
 
 #include <cstddef>
 #include <string>
 
+#include "load/erasure.h"
 #include "load/replay.h"
 
 namespace oceanus::app {
@@ -42,5 +44,7 @@ int CheckCommand(const std::string& path);
 int DeadTasksCommand(const std::string& path, const Overrides& overrides, std::size_t limit);
 int ReplayCommand(const std::string& path, const Overrides& overrides,
                   const load::ReplayOptions& options);
+int EraseCommand(const std::string& path, const Overrides& overrides,
+                 const load::ErasureRequest& request);
 
 }  // namespace oceanus::app

@@ -63,6 +63,7 @@ int StartLoad(Process& p) {
                                             config.sink.table_prefix, p.prepared.tz,
                                             std::move(sinks), *p.dead_letter, std::move(readers));
   if (ledger) p.loader->ForgetAcknowledgedIn(ledger);
+  p.loader->Suppress(p.prepared.suppressed);
   load::Loader* loader = p.loader.get();
   if (p.roles.load) {
     p.loader_thread =

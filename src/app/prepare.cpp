@@ -76,12 +76,16 @@ Result<Prepared> Prepare(Config& config, const Roles& roles) {
   auto rules = react::RuleSet::Compile(config, config.rules, config.actions);
   if (!rules.ok()) return rules.status();
   p.rules = std::move(rules).value();
+  p.suppressed =
+      std::make_shared<event::SuppressionList>(event::SuppressionList::PathIn(config.data_dir));
+  if (Status s = p.suppressed->Refresh(); !s.ok())
+    return Status::InvalidArgument("the suppression list of erased people: " + s.message());
   if (roles.collect) {
     auto classifier = event::DeviceClassifier::Load(UapRegexesPath());
     if (!classifier.ok())
       return Status::InvalidArgument("device classifier (uap-core regexes, OCEANUS_UAP_REGEXES): " +
                                      classifier.status().ToString());
-    auto collector = collect::Collector::Create(config, *classifier);
+    auto collector = collect::Collector::Create(config, *classifier, p.suppressed);
     if (!collector.ok())
       return Status::InvalidArgument(config.file + ": " + collector.status().message());
     p.collector = std::move(collector).value();

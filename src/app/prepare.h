@@ -13,6 +13,7 @@
 #include "app/commands.h"
 #include "app/config.h"
 #include "collect/collector.h"
+#include "event/suppression.h"
 #include "react/rules.h"
 #include "sink/history.h"
 #include "sink/sink.h"
@@ -28,6 +29,9 @@ struct Prepared {
   TimeZone tz;
   react::RuleSet rules;
   std::shared_ptr<const collect::Collector> collector;  // roles.collect
+  // The erased people (`oceanus erase`) whose events the collector and the loader withhold;
+  // read once here, then again by a timer thread while running.
+  std::shared_ptr<event::SuppressionList> suppressed;
 };
 
 // Builds what the given roles need from the config, validating as it goes. `check` passes

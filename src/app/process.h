@@ -62,6 +62,9 @@ struct Process {
   ThreadPool blocking{1};  // fsyncs and Redis round trips, off the I/O threads
   std::unique_ptr<http::Server> server;
   std::unique_ptr<http::AdminServer> admin;
+  // collect and load: re-reads the suppression list every second, so that an erasure
+  // reaches a running process within about a second.
+  std::jthread suppression_thread;
 };
 
 // Each returns an exit status (0: started, or not needed by these roles). A failure has been
@@ -73,6 +76,7 @@ int StartReact(Process& p);
 int StartWork(Process& p);
 int StartCollect(Process& p);
 void StartAdmin(Process& p);
+void StartSuppressionRefresh(Process& p);
 // Stops the stages in the order the top of this file gives.
 void StopAll(Process& p);
 

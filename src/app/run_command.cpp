@@ -3,12 +3,13 @@
 #include <signal.h>
 #include <sys/resource.h>
 
-#include "util/log.h"
-
+#include <condition_variable>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 
 #include "app/process.h"
+#include "util/log.h"
 
 namespace oceanus::app {
 namespace {
@@ -51,6 +52,7 @@ int StartAll(Process& p) {
        {OpenQueue, StartLoad, OpenTaskQueueIfNeeded, StartReact, StartWork, StartCollect})
     if (int rc = start(p); rc != 0) return rc;
   StartAdmin(p);
+  StartSuppressionRefresh(p);
   return 0;
 }
 
@@ -66,6 +68,23 @@ void WaitForStopSignal(const sigset_t& signals) {
 
 }  // namespace
 
+void StartSuppressionRefresh(Process& p) {
+  if (!p.roles.collect && !p.roles.load) return;
+  p.suppression_thread = std::jthread([list = p.prepared.suppressed](std::stop_token stop) {
+    std::mutex mu;
+    std::condition_variable_any wake;
+    std::string reported;  // an error is logged once, not every second
+    std::unique_lock lock(mu);
+    while (!wake.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; })) {
+      const Status s = list->Refresh();
+      if (!s.ok() && s.message() != reported)
+        spdlog::error("suppression list: {} (the entries read before still apply)", s.message());
+      if (s.ok() && !reported.empty()) spdlog::info("suppression list: readable again");
+      reported = s.ok() ? "" : s.message();
+    }
+  });
+}
+
 void StopAll(Process& p) {
   p.admin.reset();  // its handlers read the stages below, which go away from here on
   if (p.server) {
@@ -76,7 +95,8 @@ void StopAll(Process& p) {
   p.blocking.Join();             // pending fsyncs complete before the writers go away
   p.server.reset();              // writers: queued events are sent (or spooled) before this returns
   if (p.queue) p.queue->Stop();  // the spooled events' forwarding, after the last writer
-  for (std::jthread* t : {&p.loader_thread, &p.reactor_thread, &p.worker_thread}) {
+  for (std::jthread* t :
+       {&p.loader_thread, &p.reactor_thread, &p.worker_thread, &p.suppression_thread}) {
     if (!t->joinable()) continue;
     t->request_stop();
     t->join();

@@ -114,7 +114,8 @@ Status Collector::MountSources(const config::Config& config) {
 }
 
 Result<std::shared_ptr<const Collector>> Collector::Create(
-    const config::Config& config, std::shared_ptr<const event::DeviceClassifier> classifier) {
+    const config::Config& config, std::shared_ptr<const event::DeviceClassifier> classifier,
+    std::shared_ptr<const event::SuppressionList> suppressed) {
   auto c = std::shared_ptr<Collector>(new Collector());
   c->classifier_ = std::move(classifier);
   auto trusted = NetworkSet::Parse(config.server.trusted_proxies);
@@ -130,7 +131,7 @@ Result<std::shared_ptr<const Collector>> Collector::Create(
   const auto salts = std::make_shared<event::DailySalts>();
   for (std::size_t i = 0; i < config.sites.size(); ++i) {
     const config::Site& site = config.sites[i];
-    auto builder = event::EventBuilder::Compile(site, salts);
+    auto builder = event::EventBuilder::Compile(site, salts, suppressed);
     if (!builder.ok()) return builder.status();
     Site entry{i, site.name, std::move(builder).value(), std::nullopt, site.source};
     entry.eid_field = entry.builder.FieldIndex("eid");

@@ -26,8 +26,10 @@ class Collector {
  public:
   // Compiles `config`'s sites and builds every registered source, each with its sites.
   // Errors: bad networks, an unreadable tracker script, a site that does not compile.
+  // `suppressed`, when given, withholds the events of erased people.
   static Result<std::shared_ptr<const Collector>> Create(
-      const config::Config& config, std::shared_ptr<const event::DeviceClassifier> classifier);
+      const config::Config& config, std::shared_ptr<const event::DeviceClassifier> classifier,
+      std::shared_ptr<const event::SuppressionList> suppressed = nullptr);
 
   void Handle(const Request& request, event::ThreadState& thread, Scratch& scratch,
               Outcome& out) const;

@@ -110,9 +110,11 @@ bool NormaliseType(FieldType type, std::string& v, std::string& reason) {
 }  // namespace
 
 Result<EventBuilder> EventBuilder::Compile(const config::Site& site,
-                                           std::shared_ptr<DailySalts> salts) {
+                                           std::shared_ptr<DailySalts> salts,
+                                           std::shared_ptr<const SuppressionList> suppressed) {
   EventBuilder b;
   b.site_name_ = site.name;
+  b.suppressed_ = std::move(suppressed);
   b.privacy_ = site.privacy;
   for (const auto& f : site.schema) {
     CompiledField cf;
@@ -214,6 +216,8 @@ std::string_view WithheldName(Withheld reason) {
       return "no_consent";
     case Withheld::kBot:
       return "bot";
+    case Withheld::kSuppressed:
+      return "suppressed";
   }
   return "other";
 }
@@ -394,6 +398,10 @@ bool EventBuilder::Build(const RequestFacts& request, ThreadState& thread,
   if (scratch.without_consent)
     for (std::size_t i : without_consent_) scratch.present[i] = 0;
   if (!ok) return false;
+  if (suppressed_ && Suppressed(thread, scratch)) {
+    scratch.withheld = Withheld::kSuppressed;
+    return true;
+  }
 
   std::string& out = scratch.record;
   out.clear();
@@ -415,6 +423,18 @@ bool EventBuilder::Build(const RequestFacts& request, ThreadState& thread,
   }
   out += '}';
   return true;
+}
+
+bool EventBuilder::Suppressed(ThreadState& thread, const EventScratch& scratch) const {
+  const SuppressionList::Entries& entries = suppressed_->Current(thread.suppressed);
+  for (const auto& [site, field] : entries.fields) {
+    if (site != site_name_) continue;
+    const auto i = FieldIndex(field);
+    if (i && scratch.present[*i] &&
+        SuppressionList::Contains(entries, site_name_, field, scratch.values[*i]))
+      return true;
+  }
+  return false;
 }
 
 std::string EventBuilder::Describe(const EventScratch& scratch) const {

@@ -26,6 +26,7 @@
 #include "event/event_id.h"
 #include "event/params.h"
 #include "event/privacy.h"
+#include "event/suppression.h"
 #include "util/status.h"
 
 namespace oceanus::event {
@@ -80,6 +81,7 @@ struct ThreadState {
   EventIdGenerator ids;
   CachedDeviceClassifier devices;
   SaltCache salts;  // the visitor hash's salt of the day
+  SuppressionList::Snapshot suppressed;
 };
 
 // Why a field failed, as a small closed set: the label of
@@ -106,9 +108,9 @@ struct FieldError {
 
 // Why a valid event is not stored (the site's privacy block):
 // oceanus_events_withheld_total{site,reason}.
-enum class Withheld : std::uint8_t { kNone, kNoConsent, kBot };
-inline constexpr std::size_t kWithheldReasons = 3;
-// "none", "no_consent", "bot".
+enum class Withheld : std::uint8_t { kNone, kNoConsent, kBot, kSuppressed };
+inline constexpr std::size_t kWithheldReasons = 4;
+// "none", "no_consent", "bot", "suppressed" (an erased person's: event/suppression.h).
 std::string_view WithheldName(Withheld reason);
 
 // Buffers reused by every request of one connection.
@@ -128,12 +130,15 @@ class EventBuilder {
  public:
   // `salts` gives the visitor hash its salt of the day; one collector shares one among its
   // sites. Null: the builder makes its own when a field is from: visitor_hash.
+  // `suppressed`, when given, is the list of erased people whose events are withheld.
   static Result<EventBuilder> Compile(const config::Site& site,
-                                      std::shared_ptr<DailySalts> salts = nullptr);
+                                      std::shared_ptr<DailySalts> salts = nullptr,
+                                      std::shared_ptr<const SuppressionList> suppressed = nullptr);
 
   // Builds the record into scratch.record. False when the event is invalid; scratch.errors
   // then names every failing field and why. True with scratch.withheld set when the site's
-  // privacy block says the event is not to be stored (a bot, no consent): no record then.
+  // privacy block says the event is not to be stored (a bot, no consent, an erased person's):
+  // no record then.
   bool Build(const RequestFacts& request, ThreadState& thread, EventScratch& scratch) const;
 
   std::optional<std::size_t> FieldIndex(std::string_view name) const;
@@ -159,6 +164,8 @@ class EventBuilder {
   // true when the event is a bot's to be flagged.
   bool Screen(const RequestFacts& request, ThreadState& thread, EventScratch& scratch) const;
   bool Consented(const RequestFacts& request) const;
+  // Whether a field's value of the built event is on the suppression list.
+  bool Suppressed(ThreadState& thread, const EventScratch& scratch) const;
   Status CompilePrivacy(const config::Site& site);
 
   std::vector<CompiledField> fields_;
@@ -166,6 +173,7 @@ class EventBuilder {
   std::string site_name_;
   config::Privacy privacy_;
   std::shared_ptr<DailySalts> salts_;  // set when a field is from: visitor_hash
+  std::shared_ptr<const SuppressionList> suppressed_;
   // privacy.user_agent device_only: the fields not stored (from: user_agent, and those device
   // fields derive from), read by the device fields first.
   std::vector<std::size_t> withheld_user_agent_;

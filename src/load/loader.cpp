@@ -111,6 +111,18 @@ Loader::Loader(const config::Config& shared, const LoadConfig& load,
   for (sink::Sink* sink : sinks) writers_.emplace_back(sink, shared.server.background_priority);
 }
 
+bool Loader::Suppressed(Writer& w, const SiteState& s, const sink::Row& row) const {
+  const event::SuppressionList::Entries& entries = suppressed_->Current(w.suppressed);
+  for (const auto& [site, field] : entries.fields) {
+    if (site != s.site->name) continue;
+    const auto column = s.columns.find(field);
+    if (column != s.columns.end() && row[column->second] &&
+        event::SuppressionList::Contains(entries, site, field, *row[column->second]))
+      return true;
+  }
+  return false;
+}
+
 const sink::TableSpec& Loader::Spec(Writer& w, const config::Site& site, const std::string& table) {
   auto it = w.specs.find(table);
   if (it == w.specs.end()) it = w.specs.emplace(table, tables::TableSpecFor(site, table)).first;
@@ -205,6 +217,7 @@ Loader::Written Loader::WriteBatch(Writer& w, const SiteState& s, const Batch& b
 
   const std::size_t dt_column =
       s.columns.count("dt") ? s.columns.at("dt") : static_cast<std::size_t>(-1);
+  Written out;
   for (std::size_t i = 0; i < b.entries.size(); ++i) {
     const std::string& payload = b.entries[i].payload;
     sink::Row& row = rows[i];
@@ -212,6 +225,10 @@ Loader::Written Loader::WriteBatch(Writer& w, const SiteState& s, const Batch& b
     std::string reason = ReadRow(payload, s.columns, row);
     if (!reason.empty()) {
       dead.push_back({payload, std::move(reason)});
+      continue;
+    }
+    if (suppressed_ && Suppressed(w, s, row)) {
+      ++out.suppressed;
       continue;
     }
     Result<std::chrono::system_clock::time_point> when = Status::InvalidArgument("no dt");
@@ -230,7 +247,6 @@ Loader::Written Loader::WriteBatch(Writer& w, const SiteState& s, const Batch& b
     by_table[w.bucket_table].push_back(i);
   }
 
-  Written out;
   for (const auto& [table, indices] : by_table) {
     out.status = EnsureTable(w, site, table);
     if (!out.status.ok()) return out;
@@ -312,6 +328,7 @@ bool Loader::AcknowledgeStored(SiteState& s) {
     }
     s.stats->rows_loaded.fetch_add(b.written.loaded, std::memory_order_relaxed);
     s.stats->rows_dead_lettered.fetch_add(b.written.dead_lettered, std::memory_order_relaxed);
+    s.stats->rows_suppressed.fetch_add(b.written.suppressed, std::memory_order_relaxed);
     s.stats->batches.fetch_add(1, std::memory_order_relaxed);
     if (b.failures > 0) s.backoff = std::chrono::milliseconds(0);
     s.batches.pop_front();
@@ -448,6 +465,8 @@ void Loader::WriteMetrics(MetricsWriter& out) const {
        "Events stored in the warehouse (counted when their batch is acknowledged)."},
       {"oceanus_events_dead_lettered_total", &SiteLoadStats::rows_dead_lettered,
        "Events the warehouse refused or that did not parse, set aside in the dead-letter."},
+      {"oceanus_events_suppressed_total", &SiteLoadStats::rows_suppressed,
+       "Queued events of people erased since, acknowledged without being stored."},
       {"oceanus_loader_batches_total", &SiteLoadStats::batches,
        "Batches written and acknowledged."},
       {"oceanus_loader_errors_total", &SiteLoadStats::errors,

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "event/suppression.h"
 #include "load/load_config.h"
 #include "queue/dead_letter.h"
 #include "queue/queue.h"
@@ -50,10 +51,11 @@
 namespace oceanus::load {
 
 // Per site. Rows count once their batch is acknowledged, so a retried batch is not counted
-// twice: queued = loaded + dead-lettered + still in the queue.
+// twice: queued = loaded + dead-lettered + suppressed + still in the queue.
 struct SiteLoadStats {
   std::atomic<std::uint64_t> rows_loaded{0};
   std::atomic<std::uint64_t> rows_dead_lettered{0};
+  std::atomic<std::uint64_t> rows_suppressed{0};  // an erased person's, queued before the erasure
   std::atomic<std::uint64_t> batches{0};
   std::atomic<std::uint64_t> errors{0};       // failed batch writes (sink, dead-letter or ack)
   std::atomic<std::uint64_t> retries{0};      // of those, the ones retried after a backoff
@@ -88,6 +90,11 @@ class Loader {
   // The ledger the sinks keep their notes in (sink.h: LedgerName): the key of every row of a
   // batch is erased from it once the batch is acknowledged. Before Run.
   void ForgetAcknowledgedIn(std::shared_ptr<queue::Ledger> ledger) { ledger_ = std::move(ledger); }
+  // The erased people (`oceanus erase`): their events still in the queue are acknowledged
+  // without being written. Before Run.
+  void Suppress(std::shared_ptr<const event::SuppressionList> list) {
+    suppressed_ = std::move(list);
+  }
 
   const LoaderStats& stats() const { return stats_; }
   // oceanus_loader_* and oceanus_events_loaded/dead_lettered_total.
@@ -99,6 +106,7 @@ class Loader {
     Status status;  // not OK: nothing is acknowledged, the batch is retried whole
     std::size_t loaded = 0;
     std::size_t dead_lettered = 0;
+    std::size_t suppressed = 0;
     std::chrono::milliseconds retry_after{0};  // a server's Retry-After, with a failure
     std::vector<std::string> keys;             // with a ledger: the rows' key values
   };
@@ -133,6 +141,7 @@ class Loader {
     const SiteState* bucket_site = nullptr;  // the 15-minute bucket of the last dt named,
     std::int64_t table_bucket = 0;           // and its table
     std::string bucket_table;
+    event::SuppressionList::Snapshot suppressed;
     SiteState* site = nullptr;  // with the batch it writes; null when idle
     Batch* batch = nullptr;
     bool done = false;  // guarded by Loader::mu_, with `result`
@@ -161,6 +170,8 @@ class Loader {
   void Drain();
   Status EnsureTable(Writer& w, const config::Site& site, const std::string& table);
   const sink::TableSpec& Spec(Writer& w, const config::Site& site, const std::string& table);
+  // Whether the row has a value the suppression list holds for its site.
+  bool Suppressed(Writer& w, const SiteState& s, const sink::Row& row) const;
 
   const config::Config& shared_;
   const LoadConfig load_;
@@ -169,6 +180,7 @@ class Loader {
   TimeZone tz_;
   queue::DeadLetter& dead_letter_;
   std::shared_ptr<queue::Ledger> ledger_;
+  std::shared_ptr<const event::SuppressionList> suppressed_;
   std::mutex dead_letter_mu_;  // writers put into the one dead-letter
   std::vector<SiteState> sites_;
   LoaderStats stats_;

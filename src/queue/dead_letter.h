@@ -7,6 +7,7 @@
 // `oceanus replay` sends the records back once the cause is fixed.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,13 @@ class DeadLetter {
   // Stores the items durably; only then may the loader acknowledge them, so that nothing
   // leaves the queue without being stored somewhere.
   virtual Status Put(const std::string& site, const std::vector<Item>& items) = 0;
+
+  // Erasure (`oceanus erase`): removes every record of `site` that `matches` picks, those a
+  // replay left behind included, and returns how many; with `count_only` only counts them.
+  // Safe while a loader puts records: none put meanwhile is lost.
+  using RecordMatcher = std::function<bool(std::string_view record)>;
+  virtual Result<long long> Erase(const std::string& site, const RecordMatcher& matches,
+                                  bool count_only) = 0;
 };
 
 }  // namespace oceanus::queue

@@ -48,6 +48,17 @@ class Sink {
   // Stores the rows (insert-or-ignore by key column) in one atomic unit where possible.
   virtual WriteResult Write(const TableSpec& table, const std::vector<Row>& rows) = 0;
 
+  // Erasure (`oceanus erase`): the names of every table in the sink's file, database or
+  // dataset (not only oceanus's; the caller picks a site's with tables::IsTableOf).
+  virtual Result<std::vector<std::string>> ListTables() = 0;
+  // Removes the rows of `table` whose `column` equals `value` and returns how many went; with
+  // `count_only`, removes nothing and returns how many would. `value` is bound as a query
+  // parameter, never spliced into the statement; `column` must be a field of the site schema
+  // (the caller checks). A table without the column: 0. Returns once the rows are gone for
+  // every reader (ClickHouse waits for its mutation).
+  virtual Result<long long> EraseRows(const std::string& table, const std::string& column,
+                                      const std::string& value, bool count_only) = 0;
+
   // A sink whose writes are exactly-once through notes kept beside the queue (the bigquery
   // sink on the Storage Write API: the stream offset given to each event, by eid) names the
   // ledger it needs; empty when none. The load role opens it from the queue and hands it to

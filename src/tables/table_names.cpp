@@ -53,6 +53,15 @@ std::vector<std::string> TablesDueAt(const config::Site& site, const std::string
   return out;
 }
 
+bool IsTableOf(const config::Site& site, const std::string& prefix, std::string_view table) {
+  const std::string base = prefix + site.name;
+  if (site.tables == config::TableLayout::kSingle) return table == base;
+  if (table.size() != base.size() + 9 || !table.starts_with(base) || table[base.size()] != '_')
+    return false;
+  const std::string_view date = table.substr(base.size() + 1);
+  return std::all_of(date.begin(), date.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 TableSpec TableSpecFor(const config::Site& site, std::string table_name) {
   TableSpec spec;
   spec.name = std::move(table_name);

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.h"
@@ -28,6 +29,10 @@ std::vector<std::string> TablesDueAt(const config::Site& site, const std::string
 std::vector<std::string> TablesSince(const config::Site& site, const std::string& prefix,
                                      std::chrono::system_clock::time_point since,
                                      std::chrono::system_clock::time_point now, const TimeZone& tz);
+// Whether `table` is one the loader writes for `site`: "<prefix><site>" for a single-table
+// site, "<prefix><site>_YYYYMMDD" (eight digits) for a daily one. Another site's tables never
+// match, even one whose name starts with this site's ("shop" and "shop_eu").
+bool IsTableOf(const config::Site& site, const std::string& prefix, std::string_view table);
 // Columns in schema order (name, type, mode, description); the key column is `eid`.
 TableSpec TableSpecFor(const config::Site& site, std::string table_name);
 

@@ -43,6 +43,10 @@ class [[nodiscard]] Status {
   // True when the same operation may succeed later without a change of input.
   bool retryable() const { return code_ == Code::kUnavailable || code_ == Code::kIoError; }
   std::string ToString() const;
+  // The same code, the message prefixed with where it happened: "table t: <message>".
+  Status WithContext(std::string_view where) const {
+    return ok() ? *this : Status(code_, std::string(where) + ": " + message_);
+  }
 
  private:
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}

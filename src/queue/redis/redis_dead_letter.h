@@ -14,6 +14,9 @@ class RedisDeadLetter final : public DeadLetter {
  public:
   explicit RedisDeadLetter(const RedisConfig& config) : config_(config) {}
   Status Put(const std::string& site, const std::vector<Item>& items) override;
+  // XRANGE over the stream in chunks, XDEL of the entries whose record matches.
+  Result<long long> Erase(const std::string& site, const RecordMatcher& matches,
+                          bool count_only) override;
 
  private:
   const RedisConfig& config_;

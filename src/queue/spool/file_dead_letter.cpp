@@ -2,17 +2,108 @@
 #include "queue/spool/file_dead_letter.h"
 
 #include <fcntl.h>
+#include <rapidjson/document.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 
+#include "util/fd.h"
 #include "util/json.h"
 #include "util/time.h"
 
 namespace oceanus::queue {
+namespace {
+
+Status Errno(const std::string& what, const std::string& path) {
+  return Status::IoError(what + " " + path + ": " + std::strerror(errno));
+}
+
+// Opens `path` (creating it with `flags` & O_CREAT) and takes its exclusive lock, again when
+// the name was renamed over while this waited for the lock (an Erase replaced the file).
+// Invalid with errno set when the file cannot be opened (ENOENT without O_CREAT).
+UniqueFd OpenLocked(const std::string& path, int flags) {
+  while (true) {
+    UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC, 0644));
+    if (!fd.valid()) return fd;
+    if (::flock(fd.get(), LOCK_EX) != 0) return UniqueFd();
+    struct stat held {
+    }, named{};
+    if (::fstat(fd.get(), &held) == 0 && ::stat(path.c_str(), &named) == 0 &&
+        held.st_ino == named.st_ino && held.st_dev == named.st_dev)
+      return fd;
+  }
+}
+
+Status WriteAll(int fd, std::string_view text, const std::string& path) {
+  while (!text.empty()) {
+    const ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("write", path);
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ReadAll(int fd, const std::string& path) {
+  std::string text;
+  char buffer[65536];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("read", path);
+    if (n == 0) return text;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+// The record of one line ({"at":…,"reason":…,"record":"<the queued JSON>"}); false when the
+// line is no such object (kept as it is).
+bool RecordOf(std::string_view line, std::string& record) {
+  rapidjson::Document doc;
+  doc.Parse(line.data(), line.size());
+  if (doc.HasParseError() || !doc.IsObject()) return false;
+  auto it = doc.FindMember("record");
+  if (it == doc.MemberEnd() || !it->value.IsString()) return false;
+  record.assign(it->value.GetString(), it->value.GetStringLength());
+  return true;
+}
+
+// Erases from one file: the kept lines go to <path>.erasing, synced, renamed over `path`.
+Result<long long> EraseFromFile(const std::string& path, const DeadLetter::RecordMatcher& matches,
+                                bool count_only) {
+  UniqueFd fd = OpenLocked(path, O_RDONLY);
+  if (!fd.valid()) return errno == ENOENT ? Result<long long>(0LL) : Errno("open", path);
+  auto text = ReadAll(fd.get(), path);
+  if (!text.ok()) return text.status();
+  std::string kept, record;
+  long long erased = 0;
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    const auto nl = rest.find('\n');
+    const std::string_view line = rest.substr(0, nl == rest.npos ? rest.size() : nl + 1);
+    rest.remove_prefix(line.size());
+    if (RecordOf(line, record) && matches(record)) {
+      ++erased;
+    } else {
+      kept += line;
+    }
+  }
+  if (count_only || erased == 0) return erased;
+  const std::string tmp = path + ".erasing";
+  UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!out.valid()) return Errno("open", tmp);
+  if (Status s = WriteAll(out.get(), kept, tmp); !s.ok()) return s;
+  if (::fdatasync(out.get()) != 0) return Errno("fdatasync", tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("rename", tmp);
+  return erased;
+}
+
+}  // namespace
 
 Status FileDeadLetter::Put(const std::string& site, const std::vector<Item>& items) {
   if (items.empty()) return Status::Ok();
@@ -30,24 +121,31 @@ Status FileDeadLetter::Put(const std::string& site, const std::vector<Item>& ite
     AppendJsonString(text, item.record);
     text += "}\n";
   }
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::IoError("open " + path + ": " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      return Status::IoError("write " + path + ": " + std::strerror(err));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  const bool synced = ::fdatasync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!synced) return Status::IoError("fdatasync " + path + ": " + std::strerror(err));
+  UniqueFd fd = OpenLocked(path, O_WRONLY | O_CREAT | O_APPEND);
+  if (!fd.valid()) return Errno("open", path);
+  if (Status s = WriteAll(fd.get(), text, path); !s.ok()) return s;
+  if (::fdatasync(fd.get()) != 0) return Errno("fdatasync", path);
   return Status::Ok();
+}
+
+Result<long long> FileDeadLetter::Erase(const std::string& site, const RecordMatcher& matches,
+                                        bool count_only) {
+  const std::string base = site + ".jsonl";
+  std::vector<std::string> paths;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name == base || name.starts_with(base + ".replayed-")) paths.push_back(entry.path());
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    return Status::IoError("listing " + dir_ + ": " + ec.message());
+  long long erased = 0;
+  for (const auto& path : paths) {
+    auto n = EraseFromFile(path, matches, count_only);
+    if (!n.ok()) return n.status();
+    erased += *n;
+  }
+  return erased;
 }
 
 }  // namespace oceanus::queue

@@ -5,11 +5,12 @@
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#include "util/log.h"
 
 #include <charconv>
 #include <optional>
 
+#include "util/ascii.h"
+#include "util/log.h"
 #include "util/time.h"
 
 namespace oceanus::sink {
@@ -458,10 +459,9 @@ void WriteParameter(JsonWriter& w, const char* name, const char* type, const std
   w.EndObject();
 }
 
-// The jobs.query body: standard SQL with named parameters (@since_day for daily tables, @key,
-// @since, @limit), waiting up to 10 s for the answer.
-std::string QueryBody(const std::string& sql, const std::optional<std::string>& since_day,
-                      const std::string& key_value, const std::string& since, std::size_t limit,
+// The jobs.query body: standard SQL with named parameters, waiting up to 10 s for the answer.
+std::string QueryBody(const std::string& sql,
+                      const std::vector<BigQuerySink::QueryParameter>& parameters,
                       const std::string& location) {
   rapidjson::StringBuffer body;
   JsonWriter w(body);
@@ -474,10 +474,7 @@ std::string QueryBody(const std::string& sql, const std::optional<std::string>& 
   w.String("NAMED");
   w.Key("queryParameters");
   w.StartArray();
-  if (since_day) WriteParameter(w, "since_day", "STRING", *since_day);
-  WriteParameter(w, "key", "STRING", key_value);
-  WriteParameter(w, "since", "TIMESTAMP", since);
-  WriteParameter(w, "limit", "INT64", std::to_string(limit));
+  for (const auto& p : parameters) WriteParameter(w, p.name, p.type, p.value);
   w.EndArray();
   w.Key("timeoutMs");
   w.Int(10000);
@@ -490,6 +487,38 @@ std::string QueryBody(const std::string& sql, const std::optional<std::string>& 
 }
 
 }  // namespace
+
+Result<rapidjson::Document> BigQuerySink::RunQuery(const std::string& sql,
+                                                   const std::vector<QueryParameter>& parameters) {
+  const std::string base =
+      config_.endpoint + "/bigquery/v2/projects/" + FormEncode(config_.project) + "/queries";
+  auto response = Call("POST", base, QueryBody(sql, parameters, config_.location));
+  if (!response.ok()) return response.status();
+  Status s = ClassifyHttp(*response, "jobs.query");
+  if (!s.ok()) return s;
+  rapidjson::Document doc;
+  doc.Parse(response->body.data(), response->body.size());
+  // A query still running after timeoutMs: poll getQueryResults for the same job.
+  for (int attempt = 0;
+       attempt < 30 && !doc.HasParseError() && doc.IsObject() && doc.HasMember("jobComplete") &&
+       doc["jobComplete"].IsBool() && !doc["jobComplete"].GetBool();
+       ++attempt) {
+    if (!doc.HasMember("jobReference") || !doc["jobReference"].HasMember("jobId")) break;
+    std::string url =
+        base + "/" + FormEncode(doc["jobReference"]["jobId"].GetString()) + "?timeoutMs=10000";
+    if (!config_.location.empty()) url += "&location=" + FormEncode(config_.location);
+    response = Call("GET", url, "");
+    if (!response.ok()) return response.status();
+    s = ClassifyHttp(*response, "jobs.getQueryResults");
+    if (!s.ok()) return s;
+    doc.Parse(response->body.data(), response->body.size());
+  }
+  if (doc.HasParseError() || !doc.IsObject())
+    return Status::Unavailable("jobs.query: the answer is not JSON");
+  if (doc.HasMember("jobComplete") && doc["jobComplete"].IsBool() && !doc["jobComplete"].GetBool())
+    return Status::Unavailable("jobs.query: the job did not complete in time");
+  return doc;
+}
 
 Result<std::vector<BigQuerySink::EventRow>> BigQuerySink::RecentEvents(
     const config::Site& site, const std::string& table_prefix, const std::string& key_column,
@@ -513,31 +542,15 @@ Result<std::vector<BigQuerySink::EventRow>> BigQuerySink::RecentEvents(
     sql += dataset + table_prefix + site.name + "` WHERE ";
   }
   sql += "`" + key_column + "` = @key AND dt >= @since ORDER BY dt DESC LIMIT @limit";
-  const std::string base =
-      config_.endpoint + "/bigquery/v2/projects/" + FormEncode(config_.project) + "/queries";
-  auto response =
-      Call("POST", base, QueryBody(sql, since_day, key_value, since_text, limit, config_.location));
-  if (!response.ok()) return response.status();
-  Status s = ClassifyHttp(*response, "jobs.query");
-  if (!s.ok()) return s;
-  rapidjson::Document doc;
-  doc.Parse(response->body.data(), response->body.size());
-  // A query still running after timeoutMs: poll getQueryResults for the same job.
-  for (int attempt = 0;
-       attempt < 30 && !doc.HasParseError() && doc.IsObject() && doc.HasMember("jobComplete") &&
-       doc["jobComplete"].IsBool() && !doc["jobComplete"].GetBool();
-       ++attempt) {
-    if (!doc.HasMember("jobReference") || !doc["jobReference"].HasMember("jobId")) break;
-    std::string url =
-        base + "/" + FormEncode(doc["jobReference"]["jobId"].GetString()) + "?timeoutMs=10000";
-    if (!config_.location.empty()) url += "&location=" + FormEncode(config_.location);
-    response = Call("GET", url, "");
-    if (!response.ok()) return response.status();
-    s = ClassifyHttp(*response, "jobs.getQueryResults");
-    if (!s.ok()) return s;
-    doc.Parse(response->body.data(), response->body.size());
-  }
-  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("schema"))
+  std::vector<QueryParameter> parameters;
+  if (since_day) parameters.push_back({"since_day", "STRING", *since_day});
+  parameters.push_back({"key", "STRING", key_value});
+  parameters.push_back({"since", "TIMESTAMP", since_text});
+  parameters.push_back({"limit", "INT64", std::to_string(limit)});
+  auto answer = RunQuery(sql, parameters);
+  if (!answer.ok()) return answer.status();
+  const rapidjson::Document& doc = *answer;
+  if (!doc.HasMember("schema"))
     return Status::Unavailable("jobs.query: no result (query not complete or not JSON)");
   std::vector<std::string> names;
   for (const auto& f : doc["schema"]["fields"].GetArray())
@@ -554,6 +567,71 @@ Result<std::vector<BigQuerySink::EventRow>> BigQuerySink::RecentEvents(
     rows.push_back(std::move(row));
   }
   return rows;
+}
+
+Result<std::vector<std::string>> BigQuerySink::ListTables() {
+  std::vector<std::string> names;
+  std::string page;
+  do {
+    std::string url = TablesUrl() + "?maxResults=1000";
+    if (!page.empty()) url += "&pageToken=" + FormEncode(page);
+    auto response = Call("GET", url, "");
+    if (!response.ok()) return response.status();
+    if (Status s = ClassifyHttp(*response, "tables.list"); !s.ok()) return s;
+    rapidjson::Document doc;
+    doc.Parse(response->body.data(), response->body.size());
+    if (doc.HasParseError() || !doc.IsObject())
+      return Status::Unavailable("tables.list: the answer is not JSON");
+    if (doc.HasMember("tables") && doc["tables"].IsArray())
+      for (const auto& t : doc["tables"].GetArray())
+        if (t.HasMember("tableReference") && t["tableReference"].HasMember("tableId"))
+          names.emplace_back(t["tableReference"]["tableId"].GetString());
+    page = doc.HasMember("nextPageToken") && doc["nextPageToken"].IsString()
+               ? doc["nextPageToken"].GetString()
+               : "";
+  } while (!page.empty());
+  return names;
+}
+
+Result<long long> BigQuerySink::EraseRows(const std::string& table, const std::string& column,
+                                          const std::string& value, bool count_only) {
+  auto got = Call("GET", TablesUrl() + "/" + FormEncode(table), "");
+  if (!got.ok()) return got.status();
+  if (Status s = ClassifyHttp(*got, "tables.get " + table); !s.ok()) return s;
+  rapidjson::Document schema;
+  schema.Parse(got->body.data(), got->body.size());
+  bool has = false;
+  if (!schema.HasParseError() && schema.IsObject() && schema.HasMember("schema") &&
+      schema["schema"].HasMember("fields") && schema["schema"]["fields"].IsArray())
+    for (const auto& f : schema["schema"]["fields"].GetArray())
+      has = has || (f.HasMember("name") && f["name"].IsString() && column == f["name"].GetString());
+  if (!has) return 0LL;
+  const std::string from = "`" + config_.project + "." + config_.dataset + "." + table + "`";
+  const std::string where = " WHERE CAST(`" + column + "` AS STRING) = @value";
+  auto answer =
+      RunQuery(count_only ? "SELECT COUNT(*) FROM " + from + where : "DELETE FROM " + from + where,
+               {{"value", "STRING", value}});
+  if (!answer.ok()) {
+    if (answer.status().message().find("streaming buffer") != std::string::npos)
+      return Status::Unavailable("bigquery: " + table +
+                                 " has rows in the streaming buffer, which DML cannot change yet; "
+                                 "run the erasure again in about 90 minutes");
+    return answer.status();
+  }
+  const rapidjson::Document& doc = *answer;
+  if (!count_only) {
+    if (!doc.HasMember("numDmlAffectedRows") || !doc["numDmlAffectedRows"].IsString())
+      return Status::Unavailable("jobs.query: a DELETE without numDmlAffectedRows");
+    if (auto n = ParseDecimal(doc["numDmlAffectedRows"].GetString())) return *n;
+    return Status::Unavailable("jobs.query: numDmlAffectedRows is not a number");
+  }
+  if (!doc.HasMember("rows") || !doc["rows"].IsArray() || doc["rows"].Empty())
+    return Status::Unavailable("jobs.query: a COUNT(*) without a row");
+  const auto& row = doc["rows"][0];
+  if (row.IsObject() && row.HasMember("f") && row["f"].IsArray() && !row["f"].Empty() &&
+      row["f"][0].HasMember("v") && row["f"][0]["v"].IsString())
+    if (auto n = ParseDecimal(row["f"][0]["v"].GetString())) return *n;
+  return Status::Unavailable("jobs.query: a COUNT(*) whose answer is not a number");
 }
 
 }  // namespace oceanus::sink

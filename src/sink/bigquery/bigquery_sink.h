@@ -12,6 +12,8 @@
 // batch as retryable (Retry-After is passed on), so an outage of hours only grows the queue.
 #pragma once
 
+#include <rapidjson/document.h>
+
 #include <atomic>
 #include <map>
 #include <memory>
@@ -38,6 +40,15 @@ class BigQuerySink final : public Sink {
 
   Status EnsureTable(const TableSpec& table) override;
   WriteResult Write(const TableSpec& table, const std::vector<Row>& rows) override;
+  // tables.list of the dataset, every page.
+  Result<std::vector<std::string>> ListTables() override;
+  // jobs.query: SELECT COUNT(*), or DML `DELETE … WHERE CAST(column AS STRING) = @value` and
+  // its numDmlAffectedRows. The table's schema (tables.get) tells whether it has the column.
+  // BigQuery refuses DML over rows still in an insertAll streaming buffer (up to ~90 min
+  // after they were streamed; rows from the Storage Write API are not affected): that answer
+  // is an Unavailable error saying to run the erasure again later.
+  Result<long long> EraseRows(const std::string& table, const std::string& column,
+                              const std::string& value, bool count_only) override;
   // "bigquery" with api storage_write and delivery exactly_once.
   std::string LedgerName() const override;
   void UseLedger(std::shared_ptr<queue::Ledger> ledger) override;
@@ -52,6 +63,13 @@ class BigQuerySink final : public Sink {
       const config::Site& site, const std::string& table_prefix, const std::string& key_column,
       const std::string& key_value, std::chrono::system_clock::time_point since, std::size_t limit);
 
+  // A named parameter of a jobs.query call; `value` in its JSON text form.
+  struct QueryParameter {
+    const char* name;
+    const char* type;  // STRING, INT64, TIMESTAMP
+    std::string value;
+  };
+
   // Bytes of row-carrying requests (insertAll bodies, or AppendRows messages) and requests
   // of every kind.
   std::uint64_t bytes_sent() const;
@@ -62,6 +80,10 @@ class BigQuerySink final : public Sink {
   Result<HttpResponse> Call(const std::string& method, const std::string& url,
                             std::string_view body);
   std::string TablesUrl() const;
+  // jobs.query with standard SQL and named parameters, polling getQueryResults until the job
+  // is complete; the complete answer.
+  Result<rapidjson::Document> RunQuery(const std::string& sql,
+                                       const std::vector<QueryParameter>& parameters);
   WriteResult InsertAll(const TableSpec& table, const std::vector<Row>& rows);
 
   sink::BigQueryConfig config_;

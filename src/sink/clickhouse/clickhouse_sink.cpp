@@ -40,10 +40,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <thread>
 
 #include "sink/clickhouse/clickhouse_sql.h"
 #include "sink/history.h"
 #include "sink/row_values.h"
+#include "util/ascii.h"
 #include "util/base64.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -657,6 +659,52 @@ Result<std::vector<ClickHouseSink::EventRow>> ClickHouseSink::RecentEvents(
     }
   }
   return NewestFirst(std::move(found), limit);
+}
+
+Result<std::vector<std::string>> ClickHouseSink::ListTables() {
+  auto r =
+      Query("SELECT name FROM system.tables WHERE database = " + QuoteString(config_.database) +
+            " FORMAT TabSeparated");
+  if (!r.ok()) return r.status();
+  std::vector<std::string> names;
+  std::string_view text = *r;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    auto fields = clickhouse::SplitTsvLine(text.substr(0, nl));
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (fields.size() == 1 && fields[0]) names.push_back(std::move(*fields[0]));
+  }
+  return names;
+}
+
+Result<long long> ClickHouseSink::EraseRows(const std::string& table, const std::string& column,
+                                            const std::string& value, bool count_only) {
+  auto described = DescribeTables({table});
+  if (!described.ok()) return described.status();
+  auto info = described->find(table);
+  if (info == described->end() || !info->second.columns.count(column)) return 0LL;
+  const std::string where = " WHERE toString(" + QuoteName(column) + ") = " + QuoteString(value);
+  auto counted = Query("SELECT count() FROM " + Table(table) + " FINAL" + where);
+  if (!counted.ok()) return counted.status();
+  const auto rows = ParseDecimal(*counted);
+  if (!rows) return Status::Unavailable("clickhouse: count() answered '" + *counted + "'");
+  if (count_only || *rows == 0) return *rows;
+  if (auto r = Query("ALTER TABLE " + Table(table) + " DELETE" + where); !r.ok()) return r.status();
+  // A mutation runs in the background; the rows are gone for readers once it is done.
+  const auto deadline = std::chrono::steady_clock::now() + config_.timeout;
+  for (auto pause = std::chrono::milliseconds(10);;
+       pause = std::min(pause * 2, std::chrono::milliseconds(500))) {
+    auto running = Query(
+        "SELECT count() FROM system.mutations WHERE database = " + QuoteString(config_.database) +
+        " AND table = " + QuoteString(table) + " AND is_done = 0");
+    if (!running.ok()) return running.status();
+    if (ParseDecimal(*running) == 0LL) return *rows;
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Status::Unavailable("clickhouse: the deletion from " + table +
+                                 " is still running after the timeout; it will finish in the "
+                                 "background (see system.mutations)");
+    std::this_thread::sleep_for(pause);
+  }
 }
 
 }  // namespace oceanus::sink

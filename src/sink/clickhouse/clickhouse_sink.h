@@ -42,6 +42,14 @@ class ClickHouseSink final : public Sink {
 
   Status EnsureTable(const TableSpec& table) override;
   WriteResult Write(const TableSpec& table, const std::vector<Row>& rows) override;
+  // The tables of the configured database.
+  Result<std::vector<std::string>> ListTables() override;
+  // Counts with FINAL (a row written twice is one row, as every read sees it), then
+  // ALTER TABLE … DELETE and waits until system.mutations has no unfinished one for the
+  // table. The value is escaped by QuoteString (18.16 has no query parameters) and compared
+  // with toString(column), so that a value of any column type matches as text.
+  Result<long long> EraseRows(const std::string& table, const std::string& column,
+                              const std::string& value, bool count_only) override;
 
   using EventRow = std::vector<std::pair<std::string, std::string>>;
   // The rows of `tables` (those that exist) whose `key_column` equals `key_value` with dt at

@@ -37,6 +37,7 @@
 
 #include "sink/history.h"
 #include "sink/row_values.h"
+#include "util/ascii.h"
 #include "util/time.h"
 
 namespace oceanus::sink {
@@ -496,6 +497,42 @@ Result<std::vector<PostgresSink::EventRow>> PostgresSink::RecentEvents(
     }
   }
   return NewestFirst(std::move(found), limit);
+}
+
+Result<std::vector<std::string>> PostgresSink::ListTables() {
+  if (Status s = conn_.Ensure(); !s.ok()) return s;
+  auto rows = conn_.Query(
+      "SELECT c.relname::text FROM pg_class c WHERE c.relkind IN ('r', 'p') "
+      "AND NOT c.relispartition AND c.relnamespace = current_schema()::regnamespace",
+      {});
+  if (!rows.ok()) return rows.status();
+  std::vector<std::string> names;
+  for (int r = 0; r < PQntuples(rows->get()); ++r)
+    names.emplace_back(PQgetvalue(rows->get(), r, 0));
+  return names;
+}
+
+Result<long long> PostgresSink::EraseRows(const std::string& table, const std::string& column,
+                                          const std::string& value, bool count_only) {
+  if (Status s = conn_.Ensure(); !s.ok()) return s;
+  auto info = Describe(table);
+  if (!info.ok()) return info.status();
+  if (!info->exists || std::none_of(info->columns.begin(), info->columns.end(),
+                                    [&](const auto& have) { return have.first == column; }))
+    return 0LL;
+  const std::string where = " FROM " + QuoteIdent(table) + " WHERE " + QuoteIdent(column) + " = $1";
+  auto rows = conn_.Query(
+      count_only ? "SELECT count(*)" + where
+                 : "WITH erased AS (DELETE" + where + " RETURNING 1) SELECT count(*) FROM erased",
+      {value});
+  if (!rows.ok()) {
+    // A value that cannot be of the column's type matches nothing.
+    if (conn_.last_sqlstate().rfind("22", 0) == 0) return 0LL;
+    return rows.status();
+  }
+  const auto count = ParseDecimal(PQgetvalue(rows->get(), 0, 0));
+  if (!count) return Status::Internal("postgres: count(*) answered something else than a number");
+  return *count;
 }
 
 }  // namespace oceanus::sink

@@ -38,6 +38,11 @@ class PostgresSink final : public Sink {
   // adds the columns it lacks. Returns at once when this sink has done it all before.
   Status EnsureTable(const TableSpec& table) override;
   WriteResult Write(const TableSpec& table, const std::vector<Row>& rows) override;
+  // The tables of the current schema (where unqualified names go), partitions left out: a
+  // DELETE on a partitioned table reaches its partitions.
+  Result<std::vector<std::string>> ListTables() override;
+  Result<long long> EraseRows(const std::string& table, const std::string& column,
+                              const std::string& value, bool count_only) override;
 
   // The events of one subject (`key_column` = `key_value`) with dt >= `since_dt` (UTC,
   // "YYYY-MM-DD HH:MM:SS.ffffff") from `tables`, newest first, at most `limit`, each as

@@ -364,4 +364,43 @@ Result<std::vector<SqliteSink::EventRow>> SqliteSink::RecentEvents(
   return NewestFirst(std::move(found), limit);
 }
 
+Result<std::vector<std::string>> SqliteSink::ListTables() {
+  auto stmt = Prepare("SELECT name FROM sqlite_master WHERE type = 'table'");
+  if (!stmt.ok()) return stmt.status();
+  std::vector<std::string> names;
+  int rc;
+  while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW)
+    names.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt->get(), 0)));
+  if (rc != SQLITE_DONE) return Error("sqlite: listing tables", rc);
+  return names;
+}
+
+Result<long long> SqliteSink::EraseRows(const std::string& table, const std::string& column,
+                                        const std::string& value, bool count_only) {
+  auto info = Describe(table);
+  if (!info.ok()) return info.status();
+  if (!info->columns.count(column)) return 0LL;
+  if (!count_only) {
+    if (Status s = Exec("PRAGMA secure_delete = ON"); !s.ok()) return s;
+  }
+  const std::string where = " FROM " + Quote(table) + " WHERE " + Quote(column) + " = ?1";
+  auto stmt = Prepare(count_only ? "SELECT count(*)" + where : "DELETE" + where);
+  if (!stmt.ok()) return stmt.status();
+  sqlite3_stmt* st = stmt->get();
+  sqlite3_bind_text64(st, 1, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8);
+  const int rc = sqlite3_step(st);
+  if (count_only) {
+    if (rc != SQLITE_ROW) return Error("sqlite: counting in " + table, rc);
+    return static_cast<long long>(sqlite3_column_int64(st, 0));
+  }
+  if (rc != SQLITE_DONE) return Error("sqlite: deleting from " + table, rc);
+  const auto erased = static_cast<long long>(sqlite3_changes64(db_.get()));
+  // The rows' earlier pages may still be frames of the write-ahead log: copy the log into the
+  // file and empty it. Best effort (a long reader can hold the log); the next checkpoint
+  // overwrites them anyway.
+  if (erased > 0)
+    sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  return erased;
+}
+
 }  // namespace oceanus::sink

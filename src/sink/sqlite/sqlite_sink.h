@@ -39,6 +39,12 @@ class SqliteSink final : public Sink {
 
   Status EnsureTable(const TableSpec& table) override;
   WriteResult Write(const TableSpec& table, const std::vector<Row>& rows) override;
+  Result<std::vector<std::string>> ListTables() override;
+  // One DELETE (or SELECT count) with the value bound. The deleted content is overwritten
+  // with zeros (secure_delete) and the log checkpointed, so the value does not linger in
+  // free pages or old log frames.
+  Result<long long> EraseRows(const std::string& table, const std::string& column,
+                              const std::string& value, bool count_only) override;
 
   // The events of one subject (`key_column` = `key_value`, e.g. uid) with dt >= `since_dt`
   // from `tables`, newest first by dt, at most `limit`; each as (column, value) pairs with

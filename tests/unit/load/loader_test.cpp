@@ -41,6 +41,14 @@ class ScriptedSink : public sink::Sink {
     ++ensure_calls;
     return Status::Ok();
   }
+  Result<std::vector<std::string>> ListTables() override {
+    std::lock_guard lock(mu);
+    return std::vector<std::string>(tables.begin(), tables.end());
+  }
+  Result<long long> EraseRows(const std::string&, const std::string&, const std::string&,
+                              bool) override {
+    return Status::Internal("not used by the loader");
+  }
   sink::WriteResult Write(const sink::TableSpec& t, const std::vector<sink::Row>& rows) override {
     Exclusive one(*this);
     std::unique_lock lock(mu);
