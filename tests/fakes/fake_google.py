@@ -14,7 +14,9 @@ field, REQUIRED missing, INTEGER not an integer → "invalid"); with skipInvalid
 other rows of the request are "stopped" and nothing is stored, as BigQuery does.
 POST /_inject {"fail_next": N, "status": 500|429, "retry_after": S} fails the next N calls;
 POST /_inject {"outage_seconds": S} answers every BigQuery call 503 for the next S seconds;
-GET /_tables dumps every table (schema, timePartitioning, rows).
+GET /_tables dumps every table (schema, timePartitioning, rows). tables.list (GET .../tables)
+answers two tables a page, with nextPageToken. jobs.query also takes the erasure's statements,
+`DELETE FROM` / `SELECT COUNT(*) FROM` `P.D.T` `WHERE CAST(`col` AS STRING) = @value`.
 
 Sheets (/v4/spreadsheets/ID...): spreadsheets.get, batchUpdate with addSheet requests, and
 values.append, in the documented REST shapes. Every call needs a valid, unexpired bearer token
@@ -98,6 +100,8 @@ class State:
         self.insert_bytes = 0  # request bodies of insertAll, as sent
         self.insert_rows = 0
         self.last_query = None
+        self.streaming_buffer_until = {}  # table -> time before which DML DELETE is refused
+        self.dml_deletes = 0
         self.token_scopes = {}  # token -> set of scopes, None for any
         self.spreadsheets = {}  # id -> {"sheets": [{"sheetId", "title", "rows"}], "next_id": int}
         self.sheets_calls = {"get": 0, "batchUpdate": 0, "addSheet": 0, "append": 0, "unauthorized": 0}
@@ -167,6 +171,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(400, {"error": {"code": 400, "message": "a parameter value appears in the SQL text"}})
         import re
         table = re.search(r"FROM `[^.`]+\.[^.`]+\.([^`]+)`", sql).group(1)
+        erase = re.fullmatch(r"(DELETE|SELECT COUNT\(\*\)) FROM `[^`]+` WHERE CAST\(`(\w+)` AS STRING\) = @value", sql)
+        if erase:
+            return self.erase_query(table, erase.group(1) == "DELETE", erase.group(2), params["value"])
         key_column = re.search(r"`(\w+)` = @key", sql).group(1)
         with state.lock:
             if table.endswith("*"):
@@ -185,6 +192,30 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(200, {"kind": "bigquery#queryResponse", "jobComplete": True, "schema": {"fields": schema},
                           "rows": cells, "totalRows": str(len(cells))})
 
+    def erase_query(self, table, delete, column, value):
+        """DML DELETE (numDmlAffectedRows) or SELECT COUNT(*) of the rows whose column, as a
+        string, equals the parameter; while /_inject {"streaming_buffer": T, "seconds": S} holds,
+        a DELETE that would touch rows of T is refused as BigQuery refuses DML over rows in
+        its streaming buffer."""
+        state = self.server.state
+        with state.lock:
+            t = state.tables.get(table)
+            if t is None:
+                return self.answer(404, {"error": {"code": 404, "message": f"Not found: Table {table}"}})
+            as_text = lambda v: None if v is None else ("true" if v is True else "false" if v is False else str(v))
+            hit = [r for r in t["rows"] if as_text(r.get(column)) == value]
+            if not delete:
+                return self.answer(200, {"kind": "bigquery#queryResponse", "jobComplete": True,
+                                         "schema": {"fields": [{"name": "f0_", "type": "INTEGER"}]},
+                                         "rows": [{"f": [{"v": str(len(hit))}]}], "totalRows": "1"})
+            if hit and state.streaming_buffer_until.get(table, 0) > time.time():
+                return self.answer(400, {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message":
+                    f"UPDATE or DELETE statement over table {table} would affect rows in the streaming buffer, which is not supported"}})
+            t["rows"] = [r for r in t["rows"] if as_text(r.get(column)) != value]
+            state.dml_deletes += 1
+        self.answer(200, {"kind": "bigquery#queryResponse", "jobComplete": True,
+                          "numDmlAffectedRows": str(len(hit))})
+
     def bigquery(self, method):
         state = self.server.state
         parts = urllib.parse.unquote(urllib.parse.urlparse(self.path).path).split("/")
@@ -201,6 +232,15 @@ class Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}") if length else {}
         name = parts[8] if len(parts) > 8 else None
         with state.lock:
+            if method == "GET" and name is None:  # tables.list, two per page to exercise paging
+                names = sorted(state.tables)
+                query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+                start = int(query.get("pageToken", ["0"])[0])
+                page = {"kind": "bigquery#tableList", "totalItems": len(names),
+                        "tables": [{"tableReference": {"tableId": n}} for n in names[start:start + 2]]}
+                if start + 2 < len(names):
+                    page["nextPageToken"] = str(start + 2)
+                return self.answer(200, page)
             if method == "POST" and name is None:
                 table_id = body["tableReference"]["tableId"]
                 if table_id in state.tables:
@@ -461,7 +501,7 @@ class Handler(BaseHTTPRequestHandler):
                     "calls": state.sheets_calls})
         if path == "/_stats":
             return self.answer(200, {"issued": state.issued, "insert_calls": state.insert_calls,
-                                     "insert_bytes": state.insert_bytes, "insert_rows": state.insert_rows,
+                                     "insert_bytes": state.insert_bytes, "insert_rows": state.insert_rows, "dml_deletes": state.dml_deletes,
                                      "last_query": state.last_query})
         if path == "/_storage_write":
             return self.answer(200, self.server.storage_write.dump())
@@ -517,6 +557,9 @@ class Handler(BaseHTTPRequestHandler):
             if body.get("target", "bigquery") != "bigquery":
                 return self.answer(400, {"error": "target must be bigquery, storage_write or sheets"})
             with state.lock:
+                if "streaming_buffer" in body:  # {"streaming_buffer": TABLE, "seconds": S}
+                    state.streaming_buffer_until[body["streaming_buffer"]] = time.time() + body["seconds"]
+                    return self.answer(200, {})
                 state.fail_next = body.get("fail_next", 0)
                 state.fail_status = body.get("status", 500)
                 state.retry_after = body.get("retry_after")

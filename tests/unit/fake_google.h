@@ -91,6 +91,15 @@ class FakeGoogle {
                            std::chrono::seconds(5)})
                     .ok());
   }
+  // POST /_inject with `json` as the whole body (e.g. {"streaming_buffer": T, "seconds": S}).
+  void InjectJson(const std::string& json) const {
+    EXPECT_TRUE(HttpFetch({"POST",
+                           base_ + "/_inject",
+                           {{"Content-Type", "application/json"}},
+                           json,
+                           std::chrono::seconds(5)})
+                    .ok());
+  }
   // POST /_inject {"target":"storage_write", …}: `json` is the rest of the object's members.
   void InjectStorage(const std::string& json) const {
     EXPECT_TRUE(HttpFetch({"POST",

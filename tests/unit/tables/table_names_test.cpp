@@ -82,6 +82,22 @@ TEST(TableNamesTest, TomorrowIsTheNextDateEvenOnA23HourDay) {
   EXPECT_EQ(TableFor(site, "", Utc("2026-10-25 22:30:00"), berlin), "samplesite_20261025");
 }
 
+TEST(TableNamesTest, IsTableOfMatchesOnlyTheSitesOwnTables) {
+  config::Site daily = Site(config::TableLayout::kDaily);
+  daily.name = "shop";
+  EXPECT_TRUE(IsTableOf(daily, "ev_", "ev_shop_20261203"));
+  EXPECT_FALSE(IsTableOf(daily, "ev_", "ev_shop"));
+  EXPECT_FALSE(IsTableOf(daily, "ev_", "ev_shop_eu_20261203"));  // another site's
+  EXPECT_FALSE(IsTableOf(daily, "ev_", "ev_shop_2026120"));
+  EXPECT_FALSE(IsTableOf(daily, "ev_", "ev_shop_2026120x"));
+  EXPECT_FALSE(IsTableOf(daily, "ev_", "shop_20261203"));
+  config::Site single = Site(config::TableLayout::kSingle);
+  single.name = "shop";
+  EXPECT_TRUE(IsTableOf(single, "", "shop"));
+  EXPECT_FALSE(IsTableOf(single, "", "shop_20261203"));
+  EXPECT_FALSE(IsTableOf(single, "", "shop_p20261203"));  // a PostgreSQL partition
+}
+
 TEST(TableNamesTest, SingleLayoutAndSpec) {
   const auto tz = *TimeZone::Load("UTC");
   const auto site = Site(config::TableLayout::kSingle);

@@ -179,6 +179,47 @@ TEST_F(BigQuerySinkTest, HistoryQueryUsesNamedParametersNewestFirst) {
 }
 
 // The history report on BigQuery: the shipped example's action, reading through jobs.query.
+TEST_F(BigQuerySinkTest, EraseRowsRunsAParameterisedDmlDeleteOnEveryListedTable) {
+  const std::string person = "x' OR '1'='1";
+  std::vector<std::string> names;
+  for (const char* day : {"20261123", "20261124", "20261125"}) {  // two pages of tables.list
+    TableSpec t = spec_;
+    t.name = std::string("samplesite_") + day;
+    names.push_back(t.name);
+    ASSERT_TRUE(sink_->EnsureTable(t).ok());
+    ASSERT_TRUE(sink_->Write(t, {R(t.name + "a", person, "7"), R(t.name + "b", "other")}).status.ok());
+  }
+  auto tables = sink_->ListTables();
+  ASSERT_TRUE(tables.ok()) << tables.status().ToString();
+  EXPECT_EQ(*tables, names);
+  EXPECT_EQ(*sink_->EraseRows(names[0], "evt", person, /*count_only=*/true), 1);
+  EXPECT_EQ(*sink_->EraseRows(names[0], "n", "7", /*count_only=*/true), 1);  // INTEGER as text
+  EXPECT_EQ(*sink_->EraseRows(names[0], "no_such_column", person, false), 0);
+  for (const auto& name : names) {
+    auto erased = sink_->EraseRows(name, "evt", person, false);
+    ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+    EXPECT_EQ(*erased, 1);
+  }
+  const rapidjson::Document dump = Tables();
+  for (const auto& name : names) {
+    ASSERT_EQ(dump[name.c_str()]["rows"].Size(), 1u) << name;
+    EXPECT_STREQ(dump[name.c_str()]["rows"][0]["evt"].GetString(), "other");
+  }
+  // The fake refuses SQL that contains a parameter's value.
+  auto stats = HttpFetch({"GET", fake_->base() + "/_stats", {}, "", std::chrono::seconds(5)});
+  ASSERT_TRUE(stats.ok());
+  EXPECT_NE(stats->body.find("@value"), std::string::npos) << stats->body;
+
+  // Rows still in an insertAll streaming buffer cannot be deleted yet: a clear, retryable error.
+  ASSERT_TRUE(sink_->Write(spec_, {R("late", person)}).status.ok());
+  fake_->InjectJson("{\"streaming_buffer\":\"" + spec_.name + "\",\"seconds\":600}");
+  auto refused = sink_->EraseRows(spec_.name, "evt", person, false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(refused.status().message().find("again in about 90 minutes"), std::string::npos)
+      << refused.status().message();
+}
+
 TEST_F(BigQuerySinkTest, HistoryReportReadsTheVisitorsEventsThroughJobsQuery) {
   auto config = app::LoadConfig(OCEANUS_SOURCE_DIR "/examples/oceanus.yaml");
   ASSERT_TRUE(config.ok()) << config.status().ToString();

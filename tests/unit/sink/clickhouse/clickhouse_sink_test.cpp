@@ -368,4 +368,31 @@ TEST_F(ClickHouseSinkTest, HistoryFindsExactlyTheHostileKeyItWasAskedFor) {
 }
 
 }  // namespace
+TEST_F(ClickHouseSinkTest, EraseRowsDeletesOneValueAndWaitsForTheMutation) {
+  const std::string person = "o'brien\\; DROP TABLE x --";
+  std::vector<Row> rows;
+  for (int i = 0; i < 4; ++i)
+    rows.push_back(R("e" + std::to_string(i), "1", "2026-12-01 10:00:00.123456",
+                     i % 2 ? "other" : person));
+  ASSERT_TRUE(sink_->EnsureTable(spec_).ok());
+  auto written = sink_->Write(spec_, rows);
+  ASSERT_TRUE(written.status.ok()) << written.status.ToString();
+  ASSERT_TRUE(written.rejected.empty()) << written.rejected[0].reason;
+  ASSERT_TRUE(sink_->Write(spec_, {rows[0]}).status.ok());  // a row written twice is one row
+
+  auto tables = sink_->ListTables();
+  ASSERT_TRUE(tables.ok()) << tables.status().ToString();
+  EXPECT_EQ(*tables, std::vector<std::string>{spec_.name});
+  EXPECT_EQ(*sink_->EraseRows(spec_.name, "sid", person, /*count_only=*/true), 2);
+  EXPECT_EQ(*sink_->EraseRows(spec_.name, "sid", "other' OR '1'='1", false), 0);
+  EXPECT_EQ(*sink_->EraseRows(spec_.name, "no_such_column", person, false), 0);
+  EXPECT_EQ(*sink_->EraseRows(spec_.name, "n", "1", /*count_only=*/true), 4);  // Int64 as text
+
+  auto erased = sink_->EraseRows(spec_.name, "sid", person, false);
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(*erased, 2);
+  // Returned only once the mutation is done: the rows are gone for every read, merged or not.
+  EXPECT_EQ(Q("SELECT eid FROM " + T() + " ORDER BY eid FORMAT TSV"), "e1\ne3\n");
+}
+
 }  // namespace oceanus::sink

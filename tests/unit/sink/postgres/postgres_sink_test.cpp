@@ -4,6 +4,7 @@
 // an outage as a retryable status and a recovery; history with hostile key values.
 #include "sink/postgres/postgres_sink.h"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <libpq-fe.h>
@@ -382,4 +383,42 @@ TEST_F(PostgresSinkTest, HistoryBindsHostileKeyValues) {
 }
 
 }  // namespace
+TEST_F(PostgresSinkTest, EraseRowsDeletesOneValueFromDailyAndPartitionedTables) {
+  spec_.columns.push_back({"uid", FieldType::kString, ColumnMode::kNullable, ""});
+  PostgresSink sink(Config());
+  const std::string person = "o'brien; DROP TABLE x --";
+  const auto rows_for = [&](const std::string& prefix) {
+    std::vector<Row> rows;
+    for (int i = 0; i < 4; ++i) {
+      Row r = R(prefix + std::to_string(i));
+      r.push_back(i % 2 ? "other" : person);
+      rows.push_back(r);
+    }
+    return rows;
+  };
+  ASSERT_TRUE(sink.Write(spec_, rows_for("d")).status.ok());
+  TableSpec single = spec_;
+  single.name = "shop";
+  single.time_partition_field = "dt";  // a partitioned table with its day partitions
+  ASSERT_TRUE(sink.Write(single, rows_for("p")).status.ok());
+
+  auto tables = sink.ListTables();
+  ASSERT_TRUE(tables.ok()) << tables.status().ToString();
+  std::sort(tables->begin(), tables->end());
+  EXPECT_EQ(*tables, (Strings{"shop", "site_20261125"}));  // partitions are not listed
+  EXPECT_EQ(*sink.EraseRows("site_20261125", "uid", person, /*count_only=*/true), 2);
+  EXPECT_EQ(Q("SELECT count(*) FROM site_20261125"), Strings{"4"});
+  EXPECT_EQ(*sink.EraseRows("site_20261125", "uid", "other' OR 'x'='x", false), 0);
+  EXPECT_EQ(*sink.EraseRows("site_20261125", "no_such_column", person, false), 0);
+  EXPECT_EQ(*sink.EraseRows("missing_table", "uid", person, false), 0);
+  EXPECT_EQ(*sink.EraseRows("site_20261125", "n", "not a number", false), 0);
+
+  auto erased = sink.EraseRows("site_20261125", "uid", person, false);
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(*erased, 2);
+  EXPECT_EQ(*sink.EraseRows("shop", "uid", person, false), 2);
+  EXPECT_EQ(Q("SELECT eid FROM site_20261125 ORDER BY eid"), (Strings{"d1", "d3"}));
+  EXPECT_EQ(Q("SELECT eid FROM shop ORDER BY eid"), (Strings{"p1", "p3"}));
+}
+
 }  // namespace oceanus::sink

@@ -341,6 +341,45 @@ TEST_F(SqliteSinkTest, RecentEventsSpansTablesOfDifferentWidths) {
   EXPECT_EQ((*rows)[1].size(), 6u);
 }
 
+TEST_F(SqliteSinkTest, EraseRowsCountsThenDeletesOnlyThatValueAndLeavesNoTraceInTheFile) {
+  ASSERT_TRUE(sink_->EnsureTable(spec_).ok());
+  const std::string person = "o'brien-7f3a9c";  // a quote, and easy to find in the raw file
+  std::vector<Row> rows;
+  for (int i = 0; i < 6; ++i)
+    rows.push_back(R({"2026-11-25 10:00:00.000000", "e" + std::to_string(i),
+                      i % 2 ? "someone-else" : person, std::nullopt, std::nullopt, std::nullopt}));
+  ASSERT_TRUE(sink_->Write(spec_, rows).status.ok());
+  TableSpec other = spec_;
+  other.name = "unrelated";
+  other.columns.erase(other.columns.begin() + 2);  // no evt column
+  ASSERT_TRUE(sink_->EnsureTable(other).ok());
+
+  auto tables = sink_->ListTables();
+  ASSERT_TRUE(tables.ok()) << tables.status().ToString();
+  std::sort(tables->begin(), tables->end());
+  EXPECT_EQ(*tables, (std::vector<std::string>{"site_20261125", "unrelated"}));
+  auto counted = sink_->EraseRows("site_20261125", "evt", person, /*count_only=*/true);
+  ASSERT_TRUE(counted.ok()) << counted.status().ToString();
+  EXPECT_EQ(*counted, 3);
+  EXPECT_EQ(Dump("site_20261125").size(), 6u);  // counting changes nothing
+  EXPECT_EQ(*sink_->EraseRows("unrelated", "evt", person, false), 0);
+  EXPECT_EQ(*sink_->EraseRows("site_20261125", "evt", "x' OR '1'='1", false), 0);
+
+  auto erased = sink_->EraseRows("site_20261125", "evt", person, /*count_only=*/false);
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(*erased, 3);
+  EXPECT_EQ(Dump("site_20261125"),
+            (std::vector<std::string>{"2026-11-25 10:00:00.000000|e1|someone-else|∅|∅|∅",
+                                      "2026-11-25 10:00:00.000000|e3|someone-else|∅|∅|∅",
+                                      "2026-11-25 10:00:00.000000|e5|someone-else|∅|∅|∅"}));
+  sink_.reset();  // the connection's last checkpoint
+  for (const char* suffix : {"", "-wal"}) {
+    std::ifstream in(path_ + suffix, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find("7f3a9c"), std::string::npos) << "the value is still in " << path_ << suffix;
+  }
+}
+
 TEST(SqliteSinkOpenTest, AFileThatIsNotADatabaseIsAClearError) {
   oceanus::testing::ScopedTempDir temp("oceanus-sqlite");
   const std::string path = (temp.path() / "not.db").string();
