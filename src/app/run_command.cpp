@@ -75,7 +75,10 @@ void StartSuppressionRefresh(Process& p) {
     std::condition_variable_any wake;
     std::string reported;  // an error is logged once, not every second
     std::unique_lock lock(mu);
-    while (!wake.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; })) {
+    while (true) {
+      // Returns the predicate's value, false, also when stopped: the token is asked again.
+      wake.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
+      if (stop.stop_requested()) return;
       const Status s = list->Refresh();
       if (!s.ok() && s.message() != reported)
         spdlog::error("suppression list: {} (the entries read before still apply)", s.message());
