@@ -6,6 +6,7 @@
 
 #include "app/process.h"
 #include "http/admin_api.h"
+#include "load/erasure.h"
 #include "util/metrics.h"
 
 namespace oceanus::app {
@@ -107,8 +108,27 @@ class VisitorTimeline {
   bool tried_ = false;
 };
 
-http::AdminResponse Route(const Process& p, VisitorTimeline& visitor, const std::string& path,
-                          const std::string& query) {
+// POST /api/erase (load/erasure.h), through a sink opened for the call: only where this
+// process uses the warehouse, and only with a token (a loopback listener without one would let
+// any local process delete data).
+http::AdminResponse Erase(const Process& p, const http::AdminRequest& request) {
+  if (auto refused = http::RefuseErase(p.config.admin, request)) return *refused;
+  if (!p.roles.load && !p.roles.tables && !p.roles.work)
+    return {400, "application/json",
+            "{\"error\":\"this process does not use the warehouse; call a loader's admin "
+            "listener or run oceanus erase\"}\n"};
+  auto sink = OpenSink(p.config);
+  if (!sink.ok()) return http::ErrorAnswer(503, sink.status().message());
+  auto dead_letter = load::OpenDeadLetter(p.config, p.config.queue);
+  return http::EraseAnswer(p.config, p.config.sink.table_prefix, **sink, *dead_letter,
+                           p.prepared.suppressed.get(), request.body);
+}
+
+http::AdminResponse Route(const Process& p, VisitorTimeline& visitor,
+                          const http::AdminRequest& request) {
+  const std::string& path = request.path;
+  const std::string& query = request.query;
+  if (path == "/api/erase") return Erase(p, request);
   if (path == "/rstatus")
     return http::AdminResponse{200, "application/json", p.queue->StatusJson()};
   if (path == "/hc") return http::AdminResponse{200, "text/plain", "ok\n"};
@@ -128,9 +148,8 @@ void StartAdmin(Process& p) {
   if (!p.config.admin.enabled) return;
   auto visitor = std::make_shared<VisitorTimeline>(p);
   auto started = http::AdminServer::Start(
-      p.config.admin, [&p, visitor](const std::string& path, const std::string& query) {
-        return Route(p, *visitor, path, query);
-      });
+      p.config.admin,
+      [&p, visitor](const http::AdminRequest& request) { return Route(p, *visitor, request); });
   if (started.ok()) {
     p.admin = std::move(started).value();
   } else {

@@ -3,21 +3,20 @@
 // the answer must stay valid JSON (invalid UTF-8 becomes U+FFFD).
 #include "http/admin_api.h"
 
+#include <rapidjson/document.h>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 
 #include "event/params.h"
+#include "load/erasure.h"
 #include "util/json.h"
 
 namespace oceanus::http {
 namespace {
 
-AdminResponse BadRequest(const std::string& why) {
-  std::string body = "{\"error\":";
-  AppendJsonStringLossy(body, why);
-  return {400, "application/json", body + "}\n"};
-}
+AdminResponse BadRequest(const std::string& why) { return ErrorAnswer(400, why); }
 
 std::int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -30,6 +29,12 @@ std::int64_t NowMicros() {
 constexpr const char* kVisitorKeys[] = {"sid", "uid", "user_id", "anonymous_id"};
 
 }  // namespace
+
+AdminResponse ErrorAnswer(int status, const std::string& message) {
+  std::string body = "{\"error\":";
+  AppendJsonStringLossy(body, message);
+  return {status, "application/json", body + "}\n"};
+}
 
 AdminResponse TailAnswer(const config::Config& config, const Server* server,
                          const std::string& query) {
@@ -133,6 +138,52 @@ AdminResponse VisitorAnswer(const config::Config& config, sink::HistorySource* h
   }
   out += "]}\n";
   return {200, "application/json", out};
+}
+
+std::optional<AdminResponse> RefuseErase(const config::AdminConfig& admin,
+                                         const AdminRequest& request) {
+  if (request.method != "POST") return ErrorAnswer(405, "erase: POST a JSON body");
+  if (admin.token.empty())
+    return ErrorAnswer(403, "erase: set admin.token to use this call (it deletes data)");
+  if (!request.authenticated) return ErrorAnswer(401, "erase: admin token required");
+  if (!request.content_type.starts_with("application/json"))
+    return ErrorAnswer(415, "erase: Content-Type must be application/json");
+  return std::nullopt;
+}
+
+AdminResponse EraseAnswer(const config::Config& config, const std::string& table_prefix,
+                          sink::Sink& sink, queue::DeadLetter& dead_letter,
+                          event::SuppressionList* suppressed, std::string_view body) {
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError() || !doc.IsObject())
+    return BadRequest("erase: the body is not a JSON object");
+  load::ErasureRequest request;
+  const auto text = [&](const char* key, std::string& out) {
+    auto it = doc.FindMember(key);
+    if (it == doc.MemberEnd()) return true;
+    if (!it->value.IsString()) return false;
+    out.assign(it->value.GetString(), it->value.GetStringLength());
+    return true;
+  };
+  if (!text("field", request.field) || !text("value", request.value) || !text("site", request.site))
+    return BadRequest("erase: field, value and site are strings");
+  if (auto it = doc.FindMember("dry_run"); it != doc.MemberEnd()) {
+    if (!it->value.IsBool()) return BadRequest("erase: dry_run is true or false");
+    request.dry_run = it->value.GetBool();
+  }
+  for (const auto& m : doc.GetObject()) {
+    const std::string_view key(m.name.GetString(), m.name.GetStringLength());
+    if (key != "field" && key != "value" && key != "site" && key != "dry_run")
+      return BadRequest("erase: unknown member '" + std::string(key) + "'");
+  }
+  if (auto sites = load::SitesToErase(config, request); !sites.ok())
+    return BadRequest(sites.status().message());
+  auto report = load::Erase(config, table_prefix, sink, dead_letter, request);
+  if (suppressed) (void)suppressed->Refresh();  // its timer retries a failure
+  if (!report.ok()) return ErrorAnswer(503, report.status().message());
+  return {200, "application/json",
+          load::AuditLine(request, *report, std::chrono::system_clock::now()) + "\n"};
 }
 
 }  // namespace oceanus::http

@@ -1,13 +1,19 @@
-// The admin page's JSON: the live tail (/api/tail) and a visitor's timeline from the
-// warehouse (/api/visitor). Answers are built on the admin thread, never on I/O threads.
+// The admin page's JSON: the live tail (/api/tail), a visitor's timeline from the warehouse
+// (/api/visitor), and erasure on request (/api/erase, for a back office). Answers are built on the
+// admin thread, never on I/O threads.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/config.h"
+#include "event/suppression.h"
 #include "http/admin_server.h"
 #include "http/server.h"
+#include "queue/dead_letter.h"
 #include "sink/history.h"
+#include "sink/sink.h"
 
 namespace oceanus::http {
 
@@ -24,5 +30,19 @@ AdminResponse TailAnswer(const config::Config& config, const Server* server,
 // visitor's events from the warehouse, newest first, at most 500.
 AdminResponse VisitorAnswer(const config::Config& config, sink::HistorySource* history,
                             const std::string& query);
+
+// POST /api/erase with a JSON body {"field": "uid", "value": "…", "site": "…" (optional),
+// "dry_run": false}: load::Erase, answered with its audit line (no value in it) or an error.
+// RefuseErase says why a request may not erase (not POST, no token configured or sent, not
+// JSON), or nothing; EraseAnswer runs it and re-reads `suppressed` at once, so that this
+// process withholds the person's events without waiting for its timer.
+std::optional<AdminResponse> RefuseErase(const config::AdminConfig& admin,
+                                         const AdminRequest& request);
+AdminResponse EraseAnswer(const config::Config& config, const std::string& table_prefix,
+                          sink::Sink& sink, queue::DeadLetter& dead_letter,
+                          event::SuppressionList* suppressed, std::string_view body);
+
+// {"error": message} with `status`.
+AdminResponse ErrorAnswer(int status, const std::string& message);
 
 }  // namespace oceanus::http

@@ -58,18 +58,27 @@ struct AdminServer::Impl {
           AdminResponse answer;
           const std::string target(req->target());
           const std::size_t mark = target.find('?');
-          const std::string path = target.substr(0, mark);
-          const std::string query = mark == std::string::npos ? "" : target.substr(mark + 1);
+          AdminRequest request;
+          const auto method = req->method_string();
+          request.method = std::string_view(method.data(), method.size());
+          request.path = target.substr(0, mark);
+          request.query = mark == std::string::npos ? "" : target.substr(mark + 1);
+          const auto content_type = (*req)[bhttp::field::content_type];
+          request.content_type = std::string_view(content_type.data(), content_type.size());
+          request.body = req->body();
+          const std::string& path = request.path;
           // The page itself is static and holds no data: a browser loads it without the
           // token, and the page then sends the token with each of its API calls. /hc says
           // only "ok", for probes (Kubernetes httpGet) that cannot carry a token.
           const bool open_path = path == "/admin" || path == "/admin/" || path == "/hc";
-          if (!config.token.empty() && !open_path &&
-              !SameSecret((*req)[bhttp::field::authorization], "Bearer " + config.token)) {
+          request.authenticated =
+              !config.token.empty() &&
+              SameSecret((*req)[bhttp::field::authorization], "Bearer " + config.token);
+          if (!config.token.empty() && !open_path && !request.authenticated) {
             answer = {401, "text/plain", "admin token required\n"};
           } else {
             try {
-              answer = handler(path, query);
+              answer = handler(request);
             } catch (const std::exception& e) {
               answer = {500, "text/plain", std::string("error: ") + e.what() + "\n"};
             }

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "config/config.h"
 #include "util/status.h"
@@ -20,9 +21,16 @@ struct AdminResponse {
   std::string content_type = "application/json";
   std::string body;
 };
-// (path, query without the '?') → answer.
-using AdminHandler =
-    std::function<AdminResponse(const std::string& path, const std::string& query)>;
+// One request as the handler sees it; the views live until the handler returns.
+struct AdminRequest {
+  std::string_view method;  // "GET", "POST", ...
+  std::string path;
+  std::string query;  // without the '?'
+  std::string_view content_type;
+  std::string_view body;
+  bool authenticated = false;  // a token is configured and the request carried it
+};
+using AdminHandler = std::function<AdminResponse(const AdminRequest& request)>;
 
 class AdminServer {
  public:

@@ -2,6 +2,7 @@
 the embedded default. The person's rows leave every table of every site with the field, their
 dead-letter records go, their new events are withheld (and counted), the others stay, and
 neither the audit file nor the SQLite file keeps the value."""
+import http.client
 import json
 import os
 import subprocess
@@ -111,7 +112,70 @@ class ErasureTest(unittest.TestCase):
         self.assertIn("no site 'nosuch'", out)
         code, out = self.erase("--field", "uid", "--value", "")
         self.assertEqual(code, 2, out)
+        # Without admin.token the admin listener does not erase, even on loopback.
+        conn = http.client.HTTPConnection("127.0.0.1", self.o.admin_port, timeout=15)
+        conn.request("POST", "/api/erase", body='{"field":"uid","value":"x"}',
+                     headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 403)
+        self.assertIn(b"set admin.token", resp.read())
+        conn.close()
         self.assertFalse(os.path.exists(os.path.join(self.data, "erasures.jsonl")))
+
+
+class AdminEraseTest(unittest.TestCase):
+    """POST /api/erase, for a back office: only with the admin token, only POST with JSON."""
+
+    TOKEN = "t0ken-for-erasure"
+
+    def setUp(self):
+        tmp = tempfile.mkdtemp(prefix="oceanus-erasure-admin-")
+        config = example_config(tmp, [("log_level: info\n",
+                                       f"log_level: info\nadmin: {{token: {self.TOKEN}}}\n")])
+        self.o = Oceanus(config=config, admin_port=free_port()).start()
+
+    def tearDown(self):
+        self.assertEqual(self.o.stop(), 0, self.o.read_log())
+
+    def call(self, method, body, token=TOKEN, content_type="application/json"):
+        conn = http.client.HTTPConnection("127.0.0.1", self.o.admin_port, timeout=30)
+        headers = {"Content-Type": content_type}
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        try:
+            conn.request(method, "/api/erase", body=json.dumps(body) if isinstance(body, dict) else body,
+                         headers=headers)
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode()
+        finally:
+            conn.close()
+
+    def test_the_erase_call_deletes_and_answers_the_audit_line(self):
+        for uid in (PERSON, OTHER, PERSON):
+            params = dict(oid="2", sid="ab", evt="pageview", url="https://example.jp/", uid=uid)
+            self.assertEqual(self.o.request("GET", "/swallow/samplesite?" + urllib.parse.urlencode(params))[0], 200)
+        self.o.wait_rows("samplesite", 3)
+        body = {"field": "uid", "value": PERSON, "site": "samplesite"}
+        self.assertEqual(self.call("POST", body, token=None)[0], 401)
+        self.assertEqual(self.call("POST", body, token="wrong")[0], 401)
+        self.assertEqual(self.call("GET", "")[0], 405)
+        self.assertEqual(self.call("POST", "field=uid", content_type="application/x-www-form-urlencoded")[0], 415)
+        status, answer = self.call("POST", {"field": "uid", "value": PERSON, "sitee": "x"})
+        self.assertEqual(status, 400, answer)
+        self.assertIn("unknown member 'sitee'", answer)
+        self.assertEqual(len(self.o.rows("samplesite")), 3, "nothing erased by refused calls")
+
+        status, answer = self.call("POST", dict(body, dry_run=True))
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(sum(json.loads(answer)["tables"].values()), 2)
+        self.assertEqual(len(self.o.rows("samplesite")), 3)
+        status, answer = self.call("POST", body)
+        self.assertEqual(status, 200, answer)
+        line = json.loads(answer)
+        self.assertEqual((line["sites"], line["suppressed"], line["dry_run"]), (["samplesite"], True, False))
+        self.assertEqual(sum(line["tables"].values()), 2)
+        self.assertNotIn(PERSON, answer)
+        self.assertEqual([r["uid"] for r in self.o.rows("samplesite")], [OTHER])
 
 
 class RedisQueueErasureTest(unittest.TestCase):
