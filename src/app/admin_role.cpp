@@ -120,7 +120,8 @@ http::AdminResponse Erase(const Process& p, const http::AdminRequest& request) {
   auto sink = OpenSink(p.config);
   if (!sink.ok()) return http::ErrorAnswer(503, sink.status().message());
   auto dead_letter = load::OpenDeadLetter(p.config, p.config.queue);
-  return http::EraseAnswer(p.config, p.config.sink.table_prefix, **sink, *dead_letter,
+  auto store = SuppressionStoreFor(p.config);  // its own: the refresh thread uses the list's
+  return http::EraseAnswer(p.config, p.config.sink.table_prefix, **sink, *store, *dead_letter,
                            p.prepared.suppressed.get(), request.body);
 }
 

@@ -29,7 +29,8 @@ int EraseCommand(const std::string& path, const Overrides& overrides,
     return kExitRuntime;
   }
   auto dead_letter = load::OpenDeadLetter(*c, c->queue);
-  auto report = load::Erase(*c, c->sink.table_prefix, **sink, *dead_letter, request);
+  auto suppressed = SuppressionStoreFor(*c);
+  auto report = load::Erase(*c, c->sink.table_prefix, **sink, *suppressed, *dead_letter, request);
   if (!report.ok()) {
     std::cerr << "erase: " << report.status().message()
               << "\n(the audit line in the data dir says what was done; run the same command "

@@ -6,9 +6,12 @@
 #include "actions/registry.h"
 #include "config/reader.h"
 #include "event/device.h"
+#include "event/suppression_redis.h"
 #include "google/auth.h"
+#include "queue/queue_registry.h"
 #include "sink/sink_registry.h"
 #include "tasks/task_queue_registry.h"
+#include "util/log.h"
 
 namespace oceanus::app {
 namespace {
@@ -76,10 +79,14 @@ Result<Prepared> Prepare(Config& config, const Roles& roles) {
   auto rules = react::RuleSet::Compile(config, config.rules, config.actions);
   if (!rules.ok()) return rules.status();
   p.rules = std::move(rules).value();
-  p.suppressed =
-      std::make_shared<event::SuppressionList>(event::SuppressionList::PathIn(config.data_dir));
-  if (Status s = p.suppressed->Refresh(); !s.ok())
-    return Status::InvalidArgument("the suppression list of erased people: " + s.message());
+  p.suppressed = std::make_shared<event::SuppressionList>(SuppressionStoreFor(config));
+  // A damaged list stops the start; a Redis that is down does not (a collector spools then),
+  // and the list is read once it is back.
+  if (Status s = p.suppressed->Refresh(); !s.ok()) {
+    if (!s.retryable())
+      return Status::InvalidArgument("the suppression list of erased people: " + s.message());
+    spdlog::warn("the suppression list of erased people: {}; read again every second", s.message());
+  }
   if (roles.collect) {
     auto classifier = event::DeviceClassifier::Load(UapRegexesPath());
     if (!classifier.ok())
@@ -91,6 +98,13 @@ Result<Prepared> Prepare(Config& config, const Roles& roles) {
     p.collector = std::move(collector).value();
   }
   return p;
+}
+
+std::unique_ptr<event::SuppressionList::Store> SuppressionStoreFor(const Config& config) {
+  if (auto shared = config.queue.settings->SharedStore())
+    return std::make_unique<event::RedisSuppressionStore>(shared->connection,
+                                                          shared->key_prefix + "suppressed");
+  return event::SuppressionList::FileStore(event::SuppressionList::PathIn(config.data_dir));
 }
 
 Result<std::unique_ptr<sink::Sink>> OpenSink(const Config& config) {

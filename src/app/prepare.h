@@ -38,6 +38,10 @@ struct Prepared {
 // every role. Errors are config errors (exit 2).
 Result<Prepared> Prepare(Config& config, const Roles& roles);
 
+// Where the suppression list of erased people is kept: with a queue whose Redis every process
+// reaches, a Redis list; else the data dir's file.
+std::unique_ptr<event::SuppressionList::Store> SuppressionStoreFor(const Config& config);
+
 // The warehouse the config names, opened for writing.
 Result<std::unique_ptr<sink::Sink>> OpenSink(const Config& config);
 // What reports read history from: the sink's own query, through a connection of its own.

@@ -2,6 +2,7 @@
 #include "event/suppression.h"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -51,22 +52,75 @@ KeyedDigest Digest(const HashKey& key, std::string_view site, std::string_view f
   return KeyedHash(key, {site, gap, field, gap, value});
 }
 
-Status AppendLine(const std::string& path, const std::string& line) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
-  if (!fd.valid()) return Status::IoError(path + ": " + std::strerror(errno));
-  if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
-      ::fsync(fd.get()) != 0)
-    return Status::IoError(path + ": " + std::strerror(errno));
-  return Status::Ok();
-}
+// The list as a file: re-read when its size or modification time changed; appended with
+// O_APPEND and synced; created with O_EXCL so that of two erasures at once one writes the
+// header and the other reads it back.
+class FileStore final : public SuppressionList::Store {
+ public:
+  explicit FileStore(std::string path) : path_(std::move(path)) {}
+
+  Result<std::optional<std::string>> ReadIfChanged() override {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) {
+      if (errno != ENOENT) return Status::IoError(path_ + ": " + std::strerror(errno));
+      return std::optional<std::string>(std::nullopt);  // nobody erased yet
+    }
+    const long long mtime_ns =
+        static_cast<long long>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    if (st.st_size == size_ && mtime_ns == mtime_ns_) return std::optional<std::string>();
+    std::ifstream in(path_, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) return Status::IoError(path_ + ": cannot be read");
+    size_ = st.st_size;
+    mtime_ns_ = mtime_ns;
+    return std::optional<std::string>(text.str());
+  }
+
+  Status Append(const std::string& header,
+                const std::function<Result<std::string>(std::string_view)>& line_for) override {
+    UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (fd.valid()) {
+      if (Status s = WriteSynced(fd.get(), header); !s.ok()) return s;
+    } else if (errno != EEXIST) {
+      return Status::IoError(path_ + ": " + std::strerror(errno));
+    }
+    std::ifstream in(path_, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto line = line_for(text.str());
+    if (!line.ok()) return line.status();
+    UniqueFd out(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+    if (!out.valid()) return Status::IoError(path_ + ": " + std::strerror(errno));
+    return WriteSynced(out.get(), *line);
+  }
+
+  std::string Describe() const override { return path_; }
+
+ private:
+  Status WriteSynced(int fd, const std::string& text) const {
+    if (::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+        ::fsync(fd) != 0)
+      return Status::IoError(path_ + ": " + std::strerror(errno));
+    return Status::Ok();
+  }
+
+  const std::string path_;
+  long long size_ = -1;
+  long long mtime_ns_ = -1;
+};
 
 }  // namespace
 
-SuppressionList::SuppressionList(std::string path)
-    : path_(std::move(path)), current_(std::make_shared<const Entries>()) {}
+std::unique_ptr<SuppressionList::Store> SuppressionList::FileStore(std::string path) {
+  return std::make_unique<class FileStore>(std::move(path));
+}
+
+SuppressionList::SuppressionList(std::unique_ptr<Store> store)
+    : store_(std::move(store)), current_(std::make_shared<const Entries>()) {}
 
 Result<SuppressionList::Entries> SuppressionList::Parse(std::string_view text,
-                                                        const std::string& path) {
+                                                        const std::string& where) {
   Entries e;
   std::size_t number = 0;
   bool keyed = false;
@@ -76,7 +130,7 @@ Result<SuppressionList::Entries> SuppressionList::Parse(std::string_view text,
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
     ++number;
     const auto bad = [&](const char* why) {
-      return Status::Corruption(path + ":" + std::to_string(number) + ": " + why);
+      return Status::Corruption(where + ":" + std::to_string(number) + ": " + why);
     };
     if (number == 1) {
       if (line != kMagic) return bad("not a suppression list");
@@ -98,33 +152,20 @@ Result<SuppressionList::Entries> SuppressionList::Parse(std::string_view text,
       e.fields.push_back(std::move(field));
     e.digests.push_back(d);
   }
-  if (number > 0 && !keyed) return Status::Corruption(path + ": no key line");
+  if (number > 0 && !keyed) return Status::Corruption(where + ": no key line");
   std::sort(e.digests.begin(), e.digests.end());
   return e;
 }
 
 Status SuppressionList::Refresh() {
-  struct stat st {};
-  if (::stat(path_.c_str(), &st) != 0) {
-    if (errno == ENOENT) return Status::Ok();  // nobody erased yet (or the file was removed)
-    return Status::IoError(path_ + ": " + std::strerror(errno));
-  }
-  const long long mtime_ns =
-      static_cast<long long>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  {
-    std::lock_guard lock(mu_);
-    if (st.st_size == size_ && mtime_ns == mtime_ns_) return Status::Ok();
-  }
-  std::ifstream in(path_, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in) return Status::IoError(path_ + ": cannot be read");
-  auto parsed = Parse(text.str(), path_);
+  std::lock_guard refreshing(refresh_mu_);
+  auto text = store_->ReadIfChanged();
+  if (!text.ok()) return text.status();
+  if (!text->has_value()) return Status::Ok();
+  auto parsed = Parse(**text, store_->Describe());
   if (!parsed.ok()) return parsed.status();
   std::lock_guard lock(mu_);
   current_ = std::make_shared<const Entries>(std::move(parsed).value());
-  size_ = st.st_size;
-  mtime_ns_ = mtime_ns;
   generation_.fetch_add(1, std::memory_order_release);
   return Status::Ok();
 }
@@ -145,31 +186,24 @@ bool SuppressionList::Contains(const Entries& entries, std::string_view site,
                             Digest(entries.key, site, field, value));
 }
 
-Status SuppressionList::Add(const std::string& path, std::string_view site, std::string_view field,
+Status SuppressionList::Add(Store& store, std::string_view site, std::string_view field,
                             std::string_view value) {
-  HashKey key{};
-  std::ifstream in(path, std::ios::binary);
-  if (in) {
-    std::stringstream text;
-    text << in.rdbuf();
-    auto parsed = Parse(text.str(), path);
+  HashKey fresh{};
+  if (RAND_bytes(fresh.data(), static_cast<int>(fresh.size())) != 1)
+    return Status::Internal("no random bytes for the suppression list's key");
+  const std::string header =
+      std::string(kMagic) + "\nkey " + Hex(fresh.data(), fresh.size()) + "\n";
+  OPENSSL_cleanse(fresh.data(), fresh.size());
+  const std::string where = store.Describe();
+  return store.Append(header, [&](std::string_view text) -> Result<std::string> {
+    if (text.empty())  // another erasure created it and has not written its header yet
+      return Status::Unavailable(where + ": being created by another erasure; run again");
+    auto parsed = Parse(text, where);  // the key of the list as it is, and a check of it
     if (!parsed.ok()) return parsed.status();
-    key = parsed->key;
-  } else {
-    if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1)
-      return Status::Internal("no random bytes for the suppression list's key");
-    // O_EXCL: of two erasures at once only one writes the header; the other reads it back.
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!fd.valid() && errno == EEXIST) return Add(path, site, field, value);
-    const std::string header = std::string(kMagic) + "\nkey " + Hex(key.data(), key.size()) + "\n";
-    if (!fd.valid() ||
-        ::write(fd.get(), header.data(), header.size()) != static_cast<ssize_t>(header.size()))
-      return Status::IoError(path + ": " + std::strerror(errno));
-  }
-  std::string line = std::string(site) + " " + std::string(field) + " ";
-  AppendHex(Digest(key, site, field, value), line);
-  line += '\n';
-  return AppendLine(path, line);
+    std::string line = std::string(site) + " " + std::string(field) + " ";
+    AppendHex(Digest(parsed->key, site, field, value), line);
+    return line + "\n";
+  });
 }
 
 }  // namespace oceanus::event

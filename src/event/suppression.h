@@ -2,25 +2,29 @@
 // value) erased, the collector stores no new event whose field has that value, and the loader
 // writes no queued one.
 //
-// The list is a file in the data dir, `suppressed`, that holds keyed hashes, never the values:
+// The list is text that holds keyed hashes, never the values:
 //
 //   oceanus-suppression-list 1
-//   key <32 hex: a random SipHash key, made when the file is created>
+//   key <32 hex: a random SipHash key, made when the list is created>
 //   <site> <field> <32 hex: KeyedHash(key, site \0 field \0 value)>
 //   ...
 //
-// so that the file alone is no list of user ids (someone who can read it can still test a
-// guessed value). Lines are only appended; a process re-reads the file when its size or
-// modification time changes (Refresh, from a timer thread, never an I/O thread).
+// so that the list alone is no list of user ids (someone who can read it can still test a
+// guessed value). It lives in a Store: the data dir's file `suppressed` (FileStore), or with
+// the redis queue a Redis list every collector and loader reads (event/suppression_redis.h).
+// Lines are only appended; a process re-reads the list when it changed (Refresh, from a timer
+// thread, never an I/O thread).
 //
 // Readers take no lock in the common case: each thread keeps a Snapshot, refreshed when the
-// list's generation moved (once per change of the file).
+// list's generation moved (once per change of the list).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,8 +49,24 @@ class SuppressionList {
     std::shared_ptr<const Entries> entries;
   };
 
-  // `path` need not exist yet (an empty list); Refresh reads it.
-  explicit SuppressionList(std::string path);
+  // Where the list's text is kept.
+  class Store {
+   public:
+    virtual ~Store() = default;
+    // The whole text when it changed since the last call; nullopt when it did not; "" when
+    // there is no list yet. A store that cannot be reached: kUnavailable.
+    virtual Result<std::optional<std::string>> ReadIfChanged() = 0;
+    // Creates the list with `header` when there is none (atomically: of two at once only one
+    // writes it), then appends the line `line_for` makes from the list's header as it is.
+    virtual Status Append(const std::string& header,
+                          const std::function<Result<std::string>(std::string_view)>& line_for) = 0;
+    // Where it is, for messages ("/var/lib/oceanus/suppressed", "redis 10.0.0.5:6379 key K").
+    virtual std::string Describe() const = 0;
+  };
+  // The data dir's file (mode 0600).
+  static std::unique_ptr<Store> FileStore(std::string path);
+
+  explicit SuppressionList(std::unique_ptr<Store> store);
   SuppressionList(const SuppressionList&) = delete;
   SuppressionList& operator=(const SuppressionList&) = delete;
 
@@ -61,24 +81,22 @@ class SuppressionList {
   static bool Contains(const Entries& entries, std::string_view site, std::string_view field,
                        std::string_view value);
 
-  // Appends (site, field, value) to the file at `path`, creating it (mode 0600, with a new
-  // key) when it does not exist. For the erase command; a running collector sees the entry
-  // at its next Refresh.
-  static Status Add(const std::string& path, std::string_view site, std::string_view field,
+  // Appends (site, field, value) to the list in `store`, creating it (with a new key) when
+  // there is none. For the erase command; running processes see it at their next Refresh.
+  static Status Add(Store& store, std::string_view site, std::string_view field,
                     std::string_view value);
 
-  // Parses the file's text (for Refresh and the tests).
-  static Result<Entries> Parse(std::string_view text, const std::string& path);
+  // Parses the list's text (for Refresh and the tests); `where` names it in errors.
+  static Result<Entries> Parse(std::string_view text, const std::string& where);
 
   static std::string PathIn(const std::string& data_dir) { return data_dir + "/suppressed"; }
 
  private:
-  const std::string path_;
-  mutable std::mutex mu_;  // guards current_ and the file's identity; taken on change only
+  std::mutex refresh_mu_;  // one Refresh at a time (the store keeps what it last read)
+  std::unique_ptr<Store> store_;
+  mutable std::mutex mu_;  // guards current_; taken on change only
   std::shared_ptr<const Entries> current_;
   std::atomic<std::uint64_t> generation_{1};
-  long long size_ = -1;
-  long long mtime_ns_ = -1;
 };
 
 }  // namespace oceanus::event

@@ -152,8 +152,9 @@ std::optional<AdminResponse> RefuseErase(const config::AdminConfig& admin,
 }
 
 AdminResponse EraseAnswer(const config::Config& config, const std::string& table_prefix,
-                          sink::Sink& sink, queue::DeadLetter& dead_letter,
-                          event::SuppressionList* suppressed, std::string_view body) {
+                          sink::Sink& sink, event::SuppressionList::Store& store,
+                          queue::DeadLetter& dead_letter, event::SuppressionList* suppressed,
+                          std::string_view body) {
   rapidjson::Document doc;
   doc.Parse(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject())
@@ -179,7 +180,7 @@ AdminResponse EraseAnswer(const config::Config& config, const std::string& table
   }
   if (auto sites = load::SitesToErase(config, request); !sites.ok())
     return BadRequest(sites.status().message());
-  auto report = load::Erase(config, table_prefix, sink, dead_letter, request);
+  auto report = load::Erase(config, table_prefix, sink, store, dead_letter, request);
   if (suppressed) (void)suppressed->Refresh();  // its timer retries a failure
   if (!report.ok()) return ErrorAnswer(503, report.status().message());
   return {200, "application/json",

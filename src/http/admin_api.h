@@ -39,8 +39,9 @@ AdminResponse VisitorAnswer(const config::Config& config, sink::HistorySource* h
 std::optional<AdminResponse> RefuseErase(const config::AdminConfig& admin,
                                          const AdminRequest& request);
 AdminResponse EraseAnswer(const config::Config& config, const std::string& table_prefix,
-                          sink::Sink& sink, queue::DeadLetter& dead_letter,
-                          event::SuppressionList* suppressed, std::string_view body);
+                          sink::Sink& sink, event::SuppressionList::Store& store,
+                          queue::DeadLetter& dead_letter, event::SuppressionList* suppressed,
+                          std::string_view body);
 
 // {"error": message} with `status`.
 AdminResponse ErrorAnswer(int status, const std::string& message);

@@ -64,15 +64,16 @@ Status AppendAudit(const std::string& data_dir, const std::string& line) {
 
 // Steps 1-3 of erasure.h for the chosen sites, into `report`; stops at the first failure.
 Status RunSteps(const config::Config& config, const std::string& table_prefix, sink::Sink& sink,
-                queue::DeadLetter& dead_letter, const ErasureRequest& request,
-                std::chrono::milliseconds settle, ErasureReport& report) {
+                event::SuppressionList::Store& suppressed, queue::DeadLetter& dead_letter,
+                const ErasureRequest& request, std::chrono::milliseconds settle,
+                ErasureReport& report) {
   if (!request.dry_run) {
-    const std::string list = event::SuppressionList::PathIn(config.data_dir);
     std::error_code ec;
     std::filesystem::create_directories(config.data_dir, ec);
-    for (const auto& site : report.sites)
-      if (Status s = event::SuppressionList::Add(list, site, request.field, request.value); !s.ok())
-        return s;
+    for (const auto& site : report.sites) {
+      Status s = event::SuppressionList::Add(suppressed, site, request.field, request.value);
+      if (!s.ok()) return s.WithContext("the suppression list");
+    }
     report.suppressed = true;
     std::this_thread::sleep_for(settle);  // running collectors and loaders re-read the list
   }
@@ -135,14 +136,16 @@ Result<std::vector<std::string>> SitesToErase(const config::Config& config,
 }
 
 Result<ErasureReport> Erase(const config::Config& config, const std::string& table_prefix,
-                            sink::Sink& sink, queue::DeadLetter& dead_letter,
-                            const ErasureRequest& request, std::chrono::milliseconds settle) {
+                            sink::Sink& sink, event::SuppressionList::Store& suppressed,
+                            queue::DeadLetter& dead_letter, const ErasureRequest& request,
+                            std::chrono::milliseconds settle) {
   auto sites = SitesToErase(config, request);
   if (!sites.ok()) return sites.status();
   ErasureReport report;
   report.sites = std::move(sites).value();
   const auto at = std::chrono::system_clock::now();
-  const Status done = RunSteps(config, table_prefix, sink, dead_letter, request, settle, report);
+  const Status done =
+      RunSteps(config, table_prefix, sink, suppressed, dead_letter, request, settle, report);
   if (!done.ok()) report.error = Redacted(done.message(), request.value);
   const Status audited = AppendAudit(config.data_dir, AuditLine(request, report, at));
   if (!done.ok()) return done;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "event/suppression.h"
 #include "queue/dead_letter.h"
 #include "queue/queue_config.h"
 #include "sink/sink.h"
@@ -53,12 +54,12 @@ struct ErasureReport {
 Result<std::vector<std::string>> SitesToErase(const config::Config& config,
                                               const ErasureRequest& request);
 
-// Runs the steps above with the configured warehouse (its tables named with `table_prefix`)
-// and dead-letter, and appends the audit line (also when a step failed: the line then says
-// where, and the error is returned).
+// Runs the steps above with the configured warehouse (its tables named with `table_prefix`),
+// suppression list and dead-letter, and appends the audit line (also when a step failed: the line
+// then says where, and the error is returned).
 Result<ErasureReport> Erase(const config::Config& config, const std::string& table_prefix,
-                            sink::Sink& sink, queue::DeadLetter& dead_letter,
-                            const ErasureRequest& request,
+                            sink::Sink& sink, event::SuppressionList::Store& suppressed,
+                            queue::DeadLetter& dead_letter, const ErasureRequest& request,
                             std::chrono::milliseconds settle = std::chrono::seconds(2));
 
 // The dead-letter of the queue `queue` describes (data_dir from `shared`).

@@ -179,9 +179,10 @@ class AdminEraseTest(unittest.TestCase):
 
 
 class RedisQueueErasureTest(unittest.TestCase):
-    """With the redis queue: events queued before the erasure and not yet loaded are dropped by
-    the loader (counted in oceanus_events_suppressed_total), and the dead-letter stream loses
-    the person's entries."""
+    """With the redis queue: the suppression list is in Redis, so a collector and a loader with
+    data dirs of their own withhold the person; events queued before the erasure and not yet
+    loaded are dropped by the loader (counted in oceanus_events_suppressed_total), and the
+    dead-letter stream loses the person's entries."""
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="oceanus-erasure-redis-")
@@ -204,7 +205,7 @@ class RedisQueueErasureTest(unittest.TestCase):
         return p
 
     def test_queued_events_of_an_erased_person_are_not_loaded(self):
-        collector = self.start("collect")
+        collector = self.start("collect", admin_port=free_port())
         for uid in (PERSON, OTHER, PERSON):
             params = dict(oid="2", sid="ab", evt="pageview", url="https://example.jp/", uid=uid)
             status, _, _ = collector.request("GET", "/swallow/samplesite?" + urllib.parse.urlencode(params))
@@ -223,13 +224,26 @@ class RedisQueueErasureTest(unittest.TestCase):
         dead = self.redis.raw("XRANGE", "samplesite:dead", "-", "+")
         self.assertNotIn(PERSON, dead)
         self.assertIn(OTHER, dead)
+        # The list is in Redis, where every process of the deployment reads it, hashed.
+        self.assertFalse(os.path.exists(os.path.join(self.data, "suppressed")))
+        listed = self.redis.raw("LRANGE", "suppressed", "0", "-1")
+        self.assertIn("samplesite uid ", listed)
+        self.assertNotIn(PERSON, listed)
 
-        # The loader reads the suppression list of its data dir.
-        loader = self.start("load", data_dir=self.data, admin_port=free_port())
+        # A loader with a data dir of its own, and the running collector, both withhold.
+        loader = self.start("load", admin_port=free_port())
         loader.wait_rows("samplesite", 1)
         wait_for(lambda: value(scrape(loader), "oceanus_events_suppressed_total", site="samplesite") == 2,
                  what="two queued events suppressed")
         self.assertEqual([r["uid"] for r in loader.rows("samplesite")], [OTHER])
+        for uid in (PERSON, OTHER):
+            params = dict(oid="2", sid="ab", evt="pageview", url="https://example.jp/", uid=uid)
+            status, _, _ = collector.request("GET", "/swallow/samplesite?" + urllib.parse.urlencode(params))
+            self.assertEqual(status, 200)
+        loader.wait_rows("samplesite", 2)
+        self.assertEqual([r["uid"] for r in loader.rows("samplesite")], [OTHER, OTHER])
+        self.assertEqual(value(scrape(collector), "oceanus_events_withheld_total", site="samplesite",
+                               reason="suppressed"), 1)
         self.assertEqual(loader.stop(), 0, loader.read_log())
         self.assertEqual(collector.stop(), 0, collector.read_log())
 

@@ -21,13 +21,14 @@ std::string Slurp(const std::string& path) {
 TEST(SuppressionListTest, AnAddedValueIsFoundAfterRefreshAndNeverWrittenDown) {
   oceanus::testing::ScopedTempDir temp("oceanus-suppress");
   const std::string path = SuppressionList::PathIn(temp.path().string());
-  SuppressionList list(path);
+  auto store = SuppressionList::FileStore(path);
+  SuppressionList list(SuppressionList::FileStore(path));
   ASSERT_TRUE(list.Refresh().ok());  // no file yet: an empty list
   SuppressionList::Snapshot snapshot;
   EXPECT_TRUE(list.Current(snapshot).fields.empty());
 
-  ASSERT_TRUE(SuppressionList::Add(path, "shop", "uid", "alice@example.com").ok());
-  ASSERT_TRUE(SuppressionList::Add(path, "blog", "sid", "0a1b2c").ok());
+  ASSERT_TRUE(SuppressionList::Add(*store, "shop", "uid", "alice@example.com").ok());
+  ASSERT_TRUE(SuppressionList::Add(*store, "blog", "sid", "0a1b2c").ok());
   const std::string text = Slurp(path);
   EXPECT_EQ(text.find("alice"), std::string::npos) << text;
   EXPECT_EQ(text.find("0a1b2c"), std::string::npos) << text;
@@ -47,18 +48,19 @@ TEST(SuppressionListTest, AnAddedValueIsFoundAfterRefreshAndNeverWrittenDown) {
   EXPECT_TRUE(SuppressionList::Contains(entries, "blog", "sid", "0a1b2c"));
 
   // A second list made from the same file (another process) agrees: one key per file.
-  SuppressionList other(path);
+  SuppressionList other(SuppressionList::FileStore(path));
   ASSERT_TRUE(other.Refresh().ok());
   SuppressionList::Snapshot other_snapshot;
-  EXPECT_TRUE(SuppressionList::Contains(other.Current(other_snapshot), "shop", "uid",
-                                        "alice@example.com"));
+  EXPECT_TRUE(
+      SuppressionList::Contains(other.Current(other_snapshot), "shop", "uid", "alice@example.com"));
 }
 
 TEST(SuppressionListTest, ADamagedFileIsAnErrorAndTheEntriesReadBeforeStay) {
   oceanus::testing::ScopedTempDir temp("oceanus-suppress");
   const std::string path = SuppressionList::PathIn(temp.path().string());
-  ASSERT_TRUE(SuppressionList::Add(path, "shop", "uid", "alice").ok());
-  SuppressionList list(path);
+  auto store = SuppressionList::FileStore(path);
+  ASSERT_TRUE(SuppressionList::Add(*store, "shop", "uid", "alice").ok());
+  SuppressionList list(SuppressionList::FileStore(path));
   ASSERT_TRUE(list.Refresh().ok());
   std::ofstream(path, std::ios::app) << "shop uid not-hex\n";
   const Status s = list.Refresh();
@@ -66,7 +68,7 @@ TEST(SuppressionListTest, ADamagedFileIsAnErrorAndTheEntriesReadBeforeStay) {
   EXPECT_NE(s.message().find(path + ":4:"), std::string::npos) << s.message();
   SuppressionList::Snapshot snapshot;
   EXPECT_TRUE(SuppressionList::Contains(list.Current(snapshot), "shop", "uid", "alice"));
-  EXPECT_FALSE(SuppressionList::Add(path, "shop", "uid", "bob").ok());  // not appended blindly
+  EXPECT_FALSE(SuppressionList::Add(*store, "shop", "uid", "bob").ok());  // not appended blindly
 
   EXPECT_FALSE(SuppressionList::Parse("something else\n", "f").ok());
   EXPECT_FALSE(SuppressionList::Parse("oceanus-suppression-list 1\nkey 00\n", "f").ok());
