@@ -18,6 +18,7 @@
 #include "queue/queue_registry.h"
 #include "queue/redis/redis_config.h"
 #include "queue/redis/redis_queue.h"
+#include "queue/spool/file_dead_letter.h"
 #include "queue/spool/segment.h"
 #include "queue/spool/spool.h"
 #include "redis/redis_connection.h"
@@ -64,17 +65,6 @@ Status MarkReplayed(const std::string& path) {
   return Status::Ok();
 }
 
-// The record of one dead-letter line ({"at":…,"reason":…,"record":"<the queued JSON>"}).
-bool RecordOfLine(const std::string& line, std::string& record) {
-  rapidjson::Document doc;
-  doc.Parse(line.data(), line.size());
-  if (doc.HasParseError() || !doc.IsObject()) return false;
-  auto it = doc.FindMember("record");
-  if (it == doc.MemberEnd() || !it->value.IsString()) return false;
-  record.assign(it->value.GetString(), it->value.GetStringLength());
-  return true;
-}
-
 Status ReplayFile(const std::string& path, queue::SiteId site, const std::string& name,
                   Target* target, bool dry_run, ReplayResult& result,
                   const std::function<void(const ReplayProgress&)>& progress) {
@@ -91,7 +81,7 @@ Status ReplayFile(const std::string& path, queue::SiteId site, const std::string
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     ++p.done;  // entries examined, so that the bar ends at 100% with unreadable ones too
-    if (!RecordOfLine(line, record)) {
+    if (!queue::RecordOfLine(line, record)) {
       ++result.skipped;
       progress(p);
       continue;

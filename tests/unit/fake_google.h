@@ -102,12 +102,7 @@ class FakeGoogle {
   }
   // POST /_inject {"target":"storage_write", …}: `json` is the rest of the object's members.
   void InjectStorage(const std::string& json) const {
-    EXPECT_TRUE(HttpFetch({"POST",
-                           base_ + "/_inject",
-                           {{"Content-Type", "application/json"}},
-                           "{\"target\":\"storage_write\"," + json + "}",
-                           std::chrono::seconds(5)})
-                    .ok());
+    InjectJson("{\"target\":\"storage_write\"," + json + "}");
   }
   // GET /_storage_write: streams and call counters of the Storage Write API fake.
   std::string StorageWrite() const {

@@ -61,18 +61,6 @@ Result<std::string> ReadAll(int fd, const std::string& path) {
   }
 }
 
-// The record of one line ({"at":…,"reason":…,"record":"<the queued JSON>"}); false when the
-// line is no such object (kept as it is).
-bool RecordOf(std::string_view line, std::string& record) {
-  rapidjson::Document doc;
-  doc.Parse(line.data(), line.size());
-  if (doc.HasParseError() || !doc.IsObject()) return false;
-  auto it = doc.FindMember("record");
-  if (it == doc.MemberEnd() || !it->value.IsString()) return false;
-  record.assign(it->value.GetString(), it->value.GetStringLength());
-  return true;
-}
-
 // Erases from one file: the kept lines go to <path>.erasing, synced, renamed over `path`.
 Result<long long> EraseFromFile(const std::string& path, const DeadLetter::RecordMatcher& matches,
                                 bool count_only) {
@@ -87,7 +75,7 @@ Result<long long> EraseFromFile(const std::string& path, const DeadLetter::Recor
     const auto nl = rest.find('\n');
     const std::string_view line = rest.substr(0, nl == rest.npos ? rest.size() : nl + 1);
     rest.remove_prefix(line.size());
-    if (RecordOf(line, record) && matches(record)) {
+    if (RecordOfLine(line, record) && matches(record)) {
       ++erased;
     } else {
       kept += line;
@@ -104,6 +92,16 @@ Result<long long> EraseFromFile(const std::string& path, const DeadLetter::Recor
 }
 
 }  // namespace
+
+bool RecordOfLine(std::string_view line, std::string& record) {
+  rapidjson::Document doc;
+  doc.Parse(line.data(), line.size());
+  if (doc.HasParseError() || !doc.IsObject()) return false;
+  auto it = doc.FindMember("record");
+  if (it == doc.MemberEnd() || !it->value.IsString()) return false;
+  record.assign(it->value.GetString(), it->value.GetStringLength());
+  return true;
+}
 
 Status FileDeadLetter::Put(const std::string& site, const std::vector<Item>& items) {
   if (items.empty()) return Status::Ok();

@@ -9,11 +9,16 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "queue/dead_letter.h"
 
 namespace oceanus::queue {
+
+// The record of one line ({"at":…,"reason":…,"record":"<the queued JSON>"}); false when the
+// line is no such object.
+bool RecordOfLine(std::string_view line, std::string& record);
 
 class FileDeadLetter final : public DeadLetter {
  public:
