@@ -92,7 +92,7 @@ Result<Prepared> Prepare(Config& config, const Roles& roles) {
     if (!classifier.ok())
       return Status::InvalidArgument("device classifier (uap-core regexes, OCEANUS_UAP_REGEXES): " +
                                      classifier.status().ToString());
-    auto collector = collect::Collector::Create(config, *classifier, p.suppressed);
+    auto collector = collect::Collector::Create(config, *classifier, p.suppressed, p.salts);
     if (!collector.ok())
       return Status::InvalidArgument(config.file + ": " + collector.status().message());
     p.collector = std::move(collector).value();

@@ -32,6 +32,9 @@ struct Prepared {
   // The erased people (`oceanus erase`) whose events the collector and the loader withhold;
   // read once here, then again by a timer thread while running.
   std::shared_ptr<event::SuppressionList> suppressed;
+  // The collector's salts of the day, which the housekeeping thread fills from Redis when the
+  // queue has one every collector reaches (event/salts_redis.h).
+  std::shared_ptr<event::DailySalts> salts = std::make_shared<event::DailySalts>();
 };
 
 // Builds what the given roles need from the config, validating as it goes. `check` passes

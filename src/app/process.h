@@ -62,9 +62,10 @@ struct Process {
   ThreadPool blocking{1};  // fsyncs and Redis round trips, off the I/O threads
   std::unique_ptr<http::Server> server;
   std::unique_ptr<http::AdminServer> admin;
-  // collect and load: re-reads the suppression list every second, so that an erasure
-  // reaches a running process within about a second.
-  std::jthread suppression_thread;
+  // collect and load, every second: re-reads the suppression list (an erasure reaches a
+  // running process within about a second) and, with a shared Redis, fetches the collectors'
+  // salts of today and tomorrow.
+  std::jthread housekeeping_thread;
 };
 
 // Each returns an exit status (0: started, or not needed by these roles). A failure has been
@@ -76,7 +77,7 @@ int StartReact(Process& p);
 int StartWork(Process& p);
 int StartCollect(Process& p);
 void StartAdmin(Process& p);
-void StartSuppressionRefresh(Process& p);
+void StartHousekeeping(Process& p);
 // Stops the stages in the order the top of this file gives.
 void StopAll(Process& p);
 

@@ -9,6 +9,8 @@
 #include <mutex>
 
 #include "app/process.h"
+#include "event/salts_redis.h"
+#include "queue/queue_registry.h"
 #include "util/log.h"
 
 namespace oceanus::app {
@@ -49,10 +51,11 @@ bool RolesFitQueue(const Config& config, const Roles& roles) {
 // Starts what the roles need, in the order of app/process.h; the first failure's exit status.
 int StartAll(Process& p) {
   for (int (*start)(Process&) :
-       {OpenQueue, StartLoad, OpenTaskQueueIfNeeded, StartReact, StartWork, StartCollect})
+       {OpenQueue, StartLoad, OpenTaskQueueIfNeeded, StartReact, StartWork})
     if (int rc = start(p); rc != 0) return rc;
+  StartHousekeeping(p);  // the salts of the day, before the first event
+  if (int rc = StartCollect(p); rc != 0) return rc;
   StartAdmin(p);
-  StartSuppressionRefresh(p);
   return 0;
 }
 
@@ -68,22 +71,51 @@ void WaitForStopSignal(const sigset_t& signals) {
 
 }  // namespace
 
-void StartSuppressionRefresh(Process& p) {
+namespace {
+
+// Logs a housekeeping error once, not every second, and says when it is over.
+class Reported {
+ public:
+  explicit Reported(const char* what) : what_(what) {}
+  void Update(const Status& s, const char* still) {
+    if (!s.ok() && s.message() != last_) spdlog::error("{}: {} ({})", what_, s.message(), still);
+    if (s.ok() && !last_.empty()) spdlog::info("{}: working again", what_);
+    last_ = s.ok() ? "" : s.message();
+  }
+
+ private:
+  const char* what_;
+  std::string last_;
+};
+
+}  // namespace
+
+void StartHousekeeping(Process& p) {
   if (!p.roles.collect && !p.roles.load) return;
-  p.suppression_thread = std::jthread([list = p.prepared.suppressed](std::stop_token stop) {
+  std::unique_ptr<event::SharedSalts> shared_salts;
+  if (auto shared = p.config.queue.settings->SharedStore(); shared && p.roles.collect) {
+    shared_salts = std::make_unique<event::SharedSalts>(shared->connection, shared->key_prefix);
+    // Before the first event: today's salt is the one the other collectors use.
+    if (Status s = shared_salts->Sync(*p.prepared.salts, std::chrono::system_clock::now()); !s.ok())
+      spdlog::warn(
+          "visitor salts: {} (this collector's ids differ from the others' until "
+          "Redis is reachable at the start of a day)",
+          s.message());
+  }
+  p.housekeeping_thread = std::jthread([list = p.prepared.suppressed, salts = p.prepared.salts,
+                                        shared = std::move(shared_salts)](std::stop_token stop) {
     std::mutex mu;
     std::condition_variable_any wake;
-    std::string reported;  // an error is logged once, not every second
+    Reported suppression("suppression list"), sharing("visitor salts");
     std::unique_lock lock(mu);
     while (true) {
       // Returns the predicate's value, false, also when stopped: the token is asked again.
       wake.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
       if (stop.stop_requested()) return;
-      const Status s = list->Refresh();
-      if (!s.ok() && s.message() != reported)
-        spdlog::error("suppression list: {} (the entries read before still apply)", s.message());
-      if (s.ok() && !reported.empty()) spdlog::info("suppression list: readable again");
-      reported = s.ok() ? "" : s.message();
+      suppression.Update(list->Refresh(), "the entries read before still apply");
+      if (shared)
+        sharing.Update(shared->Sync(*salts, std::chrono::system_clock::now()),
+                       "a day begun without Redis has a salt of this collector's own");
     }
   });
 }
@@ -99,7 +131,7 @@ void StopAll(Process& p) {
   p.server.reset();              // writers: queued events are sent (or spooled) before this returns
   if (p.queue) p.queue->Stop();  // the spooled events' forwarding, after the last writer
   for (std::jthread* t :
-       {&p.loader_thread, &p.reactor_thread, &p.worker_thread, &p.suppression_thread}) {
+       {&p.loader_thread, &p.reactor_thread, &p.worker_thread, &p.housekeeping_thread}) {
     if (!t->joinable()) continue;
     t->request_stop();
     t->join();

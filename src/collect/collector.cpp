@@ -115,7 +115,8 @@ Status Collector::MountSources(const config::Config& config) {
 
 Result<std::shared_ptr<const Collector>> Collector::Create(
     const config::Config& config, std::shared_ptr<const event::DeviceClassifier> classifier,
-    std::shared_ptr<const event::SuppressionList> suppressed) {
+    std::shared_ptr<const event::SuppressionList> suppressed,
+    std::shared_ptr<event::DailySalts> salts) {
   auto c = std::shared_ptr<Collector>(new Collector());
   c->classifier_ = std::move(classifier);
   auto trusted = NetworkSet::Parse(config.server.trusted_proxies);
@@ -128,7 +129,7 @@ Result<std::shared_ptr<const Collector>> Collector::Create(
   if (Status s = c->LoadTracker(config.server); !s.ok()) return s;
   c->sites_.reserve(config.sites.size());
   // The visitor hashes' salt of the day, one for every site of this collector.
-  const auto salts = std::make_shared<event::DailySalts>();
+  if (!salts) salts = std::make_shared<event::DailySalts>();
   for (std::size_t i = 0; i < config.sites.size(); ++i) {
     const config::Site& site = config.sites[i];
     auto builder = event::EventBuilder::Compile(site, salts, suppressed);

@@ -26,10 +26,12 @@ class Collector {
  public:
   // Compiles `config`'s sites and builds every registered source, each with its sites.
   // Errors: bad networks, an unreadable tracker script, a site that does not compile.
-  // `suppressed`, when given, withholds the events of erased people.
+  // `suppressed`, when given, withholds the events of erased people; `salts`, when given, is
+  // where the visitor hashes take the salt of the day (else the collector makes its own).
   static Result<std::shared_ptr<const Collector>> Create(
       const config::Config& config, std::shared_ptr<const event::DeviceClassifier> classifier,
-      std::shared_ptr<const event::SuppressionList> suppressed = nullptr);
+      std::shared_ptr<const event::SuppressionList> suppressed = nullptr,
+      std::shared_ptr<event::DailySalts> salts = nullptr);
 
   void Handle(const Request& request, event::ThreadState& thread, Scratch& scratch,
               Outcome& out) const;

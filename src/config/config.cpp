@@ -221,9 +221,11 @@ void ParseConsent(const Reader& r, const YAML::Node& node, const Site& site, Pri
 // privacy.bots, privacy.bot_patterns.
 void ParseBots(const Reader& r, const YAML::Node& node, const Site& site, Privacy& p) {
   if (node["bots"])
-    p.bots = Choose<BotPolicy>(
-        r, node["bots"], "privacy.bots",
-        {{"keep", BotPolicy::kKeep}, {"flag", BotPolicy::kFlag}, {"drop", BotPolicy::kDrop}});
+    p.bots = Choose<BotPolicy>(r, node["bots"], "privacy.bots",
+                               {{"keep", BotPolicy::kKeep},
+                                {"flag", BotPolicy::kFlag},
+                                {"drop", BotPolicy::kDrop},
+                                {"separate", BotPolicy::kSeparate}});
   if (const YAML::Node list = node["bot_patterns"]) {
     if (!list.IsSequence()) r.Fail(list, "privacy.bot_patterns must be a list of RE2 patterns");
     for (const auto& item : list) {
@@ -232,15 +234,17 @@ void ParseBots(const Reader& r, const YAML::Node& node, const Site& site, Privac
       if (!re.ok()) r.Fail(item, "invalid RE2 pattern: " + re.error());
       p.bot_patterns.push_back(std::move(pattern));
     }
-    if (p.bots == BotPolicy::kKeep) r.Fail(list, "privacy.bot_patterns need bots: flag or drop");
+    if (p.bots == BotPolicy::kKeep)
+      r.Fail(list, "privacy.bot_patterns need bots: flag, drop or separate");
   }
   const bool has_device = std::any_of(site.schema.begin(), site.schema.end(), [](const Field& f) {
     return f.from == FieldSource::kDevice;
   });
-  if (p.bots == BotPolicy::kFlag && !has_device)
-    r.Fail(node["bots"],
-           "privacy.bots flag marks the device field, and the schema has none "
-           "(add {name: dev, from: device})");
+  if ((p.bots == BotPolicy::kFlag || p.bots == BotPolicy::kSeparate) && !has_device)
+    r.Fail(node["bots"], std::string("privacy.bots ") +
+                             (p.bots == BotPolicy::kFlag ? "flag" : "separate") +
+                             " marks the device field, and the schema has none "
+                             "(add {name: dev, from: device})");
 }
 
 // privacy: {ip, ipv4_prefix, ipv6_prefix, ip_hash_key_env, user_agent, consent,
@@ -467,6 +471,13 @@ void ParseShared(const Reader& r, const YAML::Node& root, const SiteSources& sou
   if (!sites || !sites.IsMap() || sites.size() == 0)
     r.Fail(sites ? sites : root, "the config needs sites: a mapping of site name to settings");
   for (const auto& kv : sites) c.sites.push_back(ParseSite(r, sources, kv.first, kv.second));
+  // privacy.bots separate writes <site>_bots tables, which another site must not own.
+  for (const auto& kv : sites) {
+    const Site* site = c.FindSite(r.Str(kv.first));
+    if (site && site->privacy.bots == BotPolicy::kSeparate && c.FindSite(site->name + "_bots"))
+      r.Fail(kv.first, "site '" + site->name + "' has privacy.bots separate, whose tables are " +
+                           site->name + "_bots…, and a site of that name exists");
+  }
   if (root["default_site"]) {
     c.default_site = r.Str(root["default_site"]);
     const Site* site = c.FindSite(c.default_site);

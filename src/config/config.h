@@ -92,8 +92,10 @@ struct Consent {
 // "bot", or one of bot_patterns).
 enum class BotPolicy {
   kKeep,
-  kFlag,  // stored, with every device field set to "bot"
-  kDrop,  // not stored, counted
+  kFlag,      // stored, with every device field set to "bot"
+  kDrop,      // not stored, counted
+  kSeparate,  // as kFlag, and the loader writes rows whose device field is "bot" to the
+              // site's bots tables (tables::BotsTableOf), not among the human page views
 };
 
 struct Privacy {

@@ -7,17 +7,34 @@
 #include "util/keyed_hash.h"
 
 namespace oceanus::event {
-DailySalts::~DailySalts() { OPENSSL_cleanse(salt_.data(), salt_.size()); }
+
+DailySalts::~DailySalts() {
+  OPENSSL_cleanse(salt_.data(), salt_.size());
+  for (auto& [day, salt] : provided_) OPENSSL_cleanse(salt.data(), salt.size());
+}
 
 Salt DailySalts::ForDay(std::int64_t day) {
   std::lock_guard<std::mutex> lock(mu_);
   if (day > day_) {
-    // RAND_bytes only fails without an entropy source, which OpenSSL checks at start; a salt
-    // that could not be made must not be a predictable one, so that case ends the process.
-    if (RAND_bytes(salt_.data(), static_cast<int>(salt_.size())) != 1) std::abort();
+    if (auto it = provided_.find(day); it != provided_.end()) {
+      salt_ = it->second;
+    } else if (RAND_bytes(salt_.data(), static_cast<int>(salt_.size())) != 1) {
+      // RAND_bytes only fails without an entropy source, which OpenSSL checks at start; a
+      // salt that could not be made must not be a predictable one: that ends the process.
+      std::abort();
+    }
     day_ = day;
+    for (auto it = provided_.begin(); it != provided_.end() && it->first <= day;) {
+      OPENSSL_cleanse(it->second.data(), it->second.size());
+      it = provided_.erase(it);
+    }
   }
   return salt_;
+}
+
+void DailySalts::Provide(std::int64_t day, const Salt& salt) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (day > day_) provided_[day] = salt;
 }
 
 SaltCache::~SaltCache() { OPENSSL_cleanse(salt_.data(), salt_.size()); }

@@ -5,11 +5,14 @@
 // characters, as Plausible counts visitors without cookies: stable for one visitor within a
 // UTC day, unrelated across days and sites. The salt is random, made when the day's first
 // event arrives, held only in memory and overwritten when the next day's replaces it, so an
-// id cannot be reversed or linked to another day's once its day is over.
+// id cannot be reversed or linked to another day's once its day is over. With the redis
+// queue the collectors share each day's salt through Redis, where it expires soon after its
+// day (event/salts_redis.h).
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -36,10 +39,16 @@ class DailySalts {
   // at midnight) gets the held salt: a salt is never made again for a day that is over.
   Salt ForDay(std::int64_t day);
 
+  // A salt for `day` that the collectors agreed on (event/salts_redis.h), taken by ForDay when
+  // that day begins here instead of a random one. Ignored for a day begun or over here: one
+  // collector never changes a day's salt, so its ids stay stable within the day.
+  void Provide(std::int64_t day, const Salt& salt);
+
  private:
   std::mutex mu_;
   std::int64_t day_ = -1;
   Salt salt_{};
+  std::map<std::int64_t, Salt> provided_;  // days not begun yet (today and tomorrow at most)
 };
 
 // One I/O thread's copy of the day's salt.

@@ -104,7 +104,12 @@ Loader::Loader(const config::Config& shared, const LoadConfig& load,
     s.site = &shared_.sites[i];
     s.stats = &stats_.sites[i];
     s.reader = std::move(readers[i]);
-    for (const auto& f : s.site->schema) s.columns.emplace(f.name, s.columns.size());
+    for (const auto& f : s.site->schema) {
+      if (f.from == config::FieldSource::kDevice && s.bots_column == static_cast<std::size_t>(-1) &&
+          s.site->privacy.bots == config::BotPolicy::kSeparate)
+        s.bots_column = s.columns.size();
+      s.columns.emplace(f.name, s.columns.size());
+    }
     s.column_count = s.site->schema.size();
     sites_.push_back(std::move(s));
   }
@@ -244,7 +249,8 @@ Loader::Written Loader::WriteBatch(Writer& w, const SiteState& s, const Batch& b
       w.table_bucket = bucket;
       w.bucket_table = tables::TableFor(site, table_prefix_, dt, tz_);
     }
-    by_table[w.bucket_table].push_back(i);
+    const bool bot = s.bots_column < row.size() && row[s.bots_column] == "bot";
+    by_table[bot ? tables::BotsTableOf(site, w.bucket_table) : w.bucket_table].push_back(i);
   }
 
   for (const auto& [table, indices] : by_table) {

@@ -131,6 +131,8 @@ class Loader {
     std::chrono::steady_clock::time_point retry_at;
     std::unordered_map<std::string, std::size_t> columns;  // field name → column index
     std::size_t column_count = 0;
+    // privacy.bots separate: the device column whose "bot" sends a row to the bots table.
+    std::size_t bots_column = static_cast<std::size_t>(-1);
   };
   // A thread and the sink only it uses, with what it keeps between batches.
   struct Writer {

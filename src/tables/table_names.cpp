@@ -53,13 +53,27 @@ std::vector<std::string> TablesDueAt(const config::Site& site, const std::string
   return out;
 }
 
+std::string BotsTableOf(const config::Site& site, const std::string& table) {
+  if (site.tables == config::TableLayout::kSingle) return table + "_bots";
+  // "<base>_YYYYMMDD" → "<base>_bots_YYYYMMDD"
+  std::string out = table;
+  out.insert(out.size() - 8, "bots_");
+  return out;
+}
+
 bool IsTableOf(const config::Site& site, const std::string& prefix, std::string_view table) {
-  const std::string base = prefix + site.name;
-  if (site.tables == config::TableLayout::kSingle) return table == base;
-  if (table.size() != base.size() + 9 || !table.starts_with(base) || table[base.size()] != '_')
-    return false;
-  const std::string_view date = table.substr(base.size() + 1);
-  return std::all_of(date.begin(), date.end(), [](char c) { return c >= '0' && c <= '9'; });
+  for (const std::string base : {prefix + site.name, prefix + site.name + "_bots"}) {
+    if (site.tables == config::TableLayout::kSingle) {
+      if (table == base) return true;
+      continue;
+    }
+    if (table.size() != base.size() + 9 || !table.starts_with(base) || table[base.size()] != '_')
+      continue;
+    const std::string_view date = table.substr(base.size() + 1);
+    if (std::all_of(date.begin(), date.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return true;
+  }
+  return false;
 }
 
 TableSpec TableSpecFor(const config::Site& site, std::string table_name) {

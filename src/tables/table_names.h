@@ -29,9 +29,13 @@ std::vector<std::string> TablesDueAt(const config::Site& site, const std::string
 std::vector<std::string> TablesSince(const config::Site& site, const std::string& prefix,
                                      std::chrono::system_clock::time_point since,
                                      std::chrono::system_clock::time_point now, const TimeZone& tz);
-// Whether `table` is one the loader writes for `site`: "<prefix><site>" for a single-table
-// site, "<prefix><site>_YYYYMMDD" (eight digits) for a daily one. Another site's tables never
-// match, even one whose name starts with this site's ("shop" and "shop_eu").
+// Under privacy.bots separate, where the loader writes a bot's row instead of `table` (one of
+// the site's tables, as TableFor names them): "<prefix><site>_bots" for a single-table site,
+// "<prefix><site>_bots_YYYYMMDD" for a daily one.
+std::string BotsTableOf(const config::Site& site, const std::string& table);
+// Whether `table` is one the loader writes for `site` (its bots tables included): "<prefix><site>"
+// for a single-table site, "<prefix><site>_YYYYMMDD" (eight digits) for a daily one. Another site's
+// tables never match, even one whose name starts with this site's ("shop" and "shop_eu").
 bool IsTableOf(const config::Site& site, const std::string& prefix, std::string_view table);
 // Columns in schema order (name, type, mode, description); the key column is `eid`.
 TableSpec TableSpecFor(const config::Site& site, std::string table_name);

@@ -9,7 +9,8 @@ import tempfile
 import unittest
 import urllib.parse
 
-from harness import BIN, CHROME_WINDOWS, Oceanus, example_config, free_port, wait_for
+from harness import (BIN, CHROME_WINDOWS, REDIS_EXAMPLE, Oceanus, Redis, example_config, free_port,
+                     wait_for)
 from test_operations import scrape, value
 
 PRIVACY = ("    tables: daily              # samplesite_YYYYMMDD (date in time_zone)\n",
@@ -109,6 +110,69 @@ class SegmentPrivacyTest(unittest.TestCase):
             self.assertNotIn(b"Chrome/120", stored)
         finally:
             self.assertEqual(o.stop(), 0, o.read_log())
+
+
+class SeparateBotsTest(unittest.TestCase):
+    """privacy.bots separate: a bot's page views go to samplesite_bots_YYYYMMDD, the people's
+    stay in samplesite_YYYYMMDD, and an erasure reaches the bots table too."""
+
+    def test_bots_go_to_their_own_table(self):
+        tmp = tempfile.mkdtemp(prefix="oceanus-privacy-bots-")
+        config = example_config(tmp, [(PRIVACY[0], "    tables: daily\n    privacy: {bots: separate}\n")])
+        o = Oceanus(config=config, admin_port=free_port()).start()
+        try:
+            for uid, ua in (("person", CHROME_WINDOWS), ("crawler", GOOGLEBOT)):
+                params = dict(oid="2", sid="ab", evt="pageview", url="https://example.jp/", uid=uid)
+                status, _, _ = o.request("GET", "/swallow/samplesite?" + urllib.parse.urlencode(params),
+                                         headers={"User-Agent": ua})
+                self.assertEqual(status, 200)
+            bots = o.wait_rows("samplesite_bots", 1)
+            self.assertEqual([(r["uid"], r["dev"]) for r in bots], [("crawler", "bot")])
+            people = o.wait_rows("samplesite", 1)
+            self.assertEqual([(r["uid"], r["dev"]) for r in people], [("person", "pc")])
+            out = subprocess.run([BIN, "erase", "--config", config, "--data-dir", o.data_dir,
+                                  "--field", "uid", "--value", "crawler"],
+                                 capture_output=True, text=True, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertIn("erased 1 row(s)", out.stdout)
+            self.assertEqual(o.rows("samplesite_bots"), [])
+        finally:
+            self.assertEqual(o.stop(), 0, o.read_log())
+
+
+class SharedSaltTest(unittest.TestCase):
+    """With the redis queue, two collectors give one visitor the same visitor id (the day's
+    salt is shared through Redis, and expires there after its day)."""
+
+    def test_two_collectors_agree_on_the_visitor_id(self):
+        tmp = tempfile.mkdtemp(prefix="oceanus-privacy-salt-")
+        redis = Redis().start()
+        db = os.path.join(tmp, "warehouse.db")
+        env = {"OCEANUS_REDIS": redis.address, "OCEANUS_SQLITE_PATH": db}
+        config = example_config(tmp, [VISITOR], base=REDIS_EXAMPLE)
+        procs = []
+        try:
+            for role in ("collect", "collect", "load"):
+                procs.append(Oceanus(config=config, role=role, env=env, db_path=db).start())
+            for i, c in enumerate(procs[:2]):
+                params = dict(oid="2", sid="ab", evt="pageview", url="https://example.jp/", uid=f"via{i}")
+                status, _, _ = c.request("GET", "/swallow/samplesite?" + urllib.parse.urlencode(params),
+                                         headers={"User-Agent": CHROME_WINDOWS, "X-Forwarded-For": "203.0.113.9"})
+                self.assertEqual(status, 200)
+            rows = procs[2].wait_rows("samplesite", 2)
+            vids = {r["uid"]: r["vid"] for r in rows}
+            self.assertEqual(len(vids["via0"]), 32)
+            self.assertEqual(vids["via0"], vids["via1"])
+            keys = redis.raw("KEYS", "salt:*").split()
+            self.assertEqual(len(keys), 2, keys)  # today's and tomorrow's
+            self.assertGreater(int(redis.raw("TTL", keys[0])), 0)
+            for p in procs:
+                self.assertEqual(p.stop(), 0, p.read_log())
+        finally:
+            for p in procs:
+                if p.proc and p.proc.poll() is None:
+                    p.kill9()
+            redis.stop()
 
 
 class PrivacyCheckTest(unittest.TestCase):

@@ -68,6 +68,10 @@ sites:
     endpoint: swallow
     privacy: {bots: drop, bot_patterns: ["UptimeKuma"]}
     schema: *schema
+  separatebots:
+    endpoint: swallow
+    privacy: {bots: separate, bot_patterns: ["UptimeKuma"]}
+    schema: *schema
 )";
 
 class MapHeaders : public event::HeaderSource {
@@ -257,6 +261,11 @@ TEST_F(PrivacyTest, BotsAreFlaggedOrDroppedByDeviceClassAndPattern) {
   ExpectWithheld("dropbots", kGooglebot);
   ExpectWithheld("dropbots", "Mozilla/5.0 UptimeKuma");
   EXPECT_EQ(Field(Beacon("dropbots", "203.0.113.77"), "dev"), "tablet");
+  // separate stores them as flag does (the loader sends dev = bot to the bots table).
+  EXPECT_EQ(Field(Beacon("separatebots", "203.0.113.77", kDay, "Mozilla/5.0 UptimeKuma"), "dev"),
+            "bot");
+  EXPECT_EQ(Field(Beacon("separatebots", "203.0.113.77", kDay, kGooglebot), "dev"), "bot");
+  EXPECT_EQ(Field(Beacon("separatebots", "203.0.113.77"), "dev"), "tablet");
   const std::string m = Metrics();
   EXPECT_NE(m.find(R"(oceanus_events_withheld_total{site="dropbots",reason="bot"} 2)"),
             std::string::npos)
@@ -338,9 +347,12 @@ TEST(PrivacyConfigTest, MistakesAreConfigErrorsWithTheirLine) {
       ConfigError("{consent: {param: c}, without_consent: [ua]}").find("field 'ua' is required"),
       std::string::npos);
   EXPECT_NE(ConfigError("{bots: flag}").find("the schema has none"), std::string::npos);
+  EXPECT_NE(ConfigError("{bots: separate}").find("privacy.bots separate marks the device field"),
+            std::string::npos);
   EXPECT_NE(ConfigError("{bots: drop, bot_patterns: [\"(\"]}").find("invalid RE2 pattern"),
             std::string::npos);
-  EXPECT_NE(ConfigError("{bot_patterns: [x]}").find("need bots: flag or drop"), std::string::npos);
+  EXPECT_NE(ConfigError("{bot_patterns: [x]}").find("need bots: flag, drop or separate"),
+            std::string::npos);
   EXPECT_EQ(
       ConfigError("{consent: {param: c, without: reduce}, without_consent: [rad], bots: drop}"),
       "(accepted)");

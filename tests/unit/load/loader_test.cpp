@@ -234,6 +234,37 @@ TEST_F(LoaderTest, LoadsIntoTheDailyTableOfEachEventsLocalDate) {
   EXPECT_EQ(sink.stored, (std::vector<std::string>{"page_20261125 a x", "page_20261126 b y"}));
 }
 
+TEST_F(LoaderTest, UnderBotsSeparateABotsRowsGoToTheBotsTableOfTheirDay) {
+  auto c = app::ParseConfig(R"(
+time_zone: Asia/Tokyo
+load: {batch_rows: 10, max_wait: 20ms}
+sites:
+  page:
+    endpoint: swallow
+    privacy: {bots: separate}
+    schema:
+      - {name: dt, from: now}
+      - {name: eid, from: event_id}
+      - {name: evt}
+      - {name: ua, from: user_agent}
+      - {name: dev, from: device, of: ua}
+)",
+                            "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  config_ = *c;
+  auto spool = OpenSpool();
+  Append(*spool, {R"({"dt":"2026-11-25 01:00:00.000000","eid":"h","evt":"x","dev":"pc"})",
+                  R"({"dt":"2026-11-25 01:00:00.000000","eid":"b","evt":"x","dev":"bot"})",
+                  R"({"dt":"2026-11-25 15:00:00.000000","eid":"b2","evt":"x","dev":"bot"})",
+                  R"({"dt":"2026-11-25 01:00:00.000000","eid":"n","evt":"x"})"});
+  ScriptedSink sink;
+  RunLoader(*spool, sink, [&] { return sink.count() == 4; });
+  std::sort(sink.stored.begin(), sink.stored.end());
+  EXPECT_EQ(sink.stored,
+            (std::vector<std::string>{"page_20261125 h x", "page_20261125 n x",
+                                      "page_bots_20261125 b x", "page_bots_20261126 b2 x"}));
+}
+
 TEST_F(LoaderTest, RetryableFailuresAreRetriedAndNothingIsLostOrDoubled) {
   auto spool = OpenSpool();
   std::vector<std::string> records;

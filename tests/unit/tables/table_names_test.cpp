@@ -96,6 +96,12 @@ TEST(TableNamesTest, IsTableOfMatchesOnlyTheSitesOwnTables) {
   EXPECT_TRUE(IsTableOf(single, "", "shop"));
   EXPECT_FALSE(IsTableOf(single, "", "shop_20261203"));
   EXPECT_FALSE(IsTableOf(single, "", "shop_p20261203"));  // a PostgreSQL partition
+  // The bots tables of privacy.bots separate belong to the site too.
+  EXPECT_EQ(BotsTableOf(daily, "ev_shop_20261203"), "ev_shop_bots_20261203");
+  EXPECT_EQ(BotsTableOf(single, "shop"), "shop_bots");
+  EXPECT_TRUE(IsTableOf(daily, "ev_", "ev_shop_bots_20261203"));
+  EXPECT_TRUE(IsTableOf(single, "", "shop_bots"));
+  EXPECT_FALSE(IsTableOf(single, "", "shop_botsx"));
 }
 
 TEST(TableNamesTest, SingleLayoutAndSpec) {
