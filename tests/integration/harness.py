@@ -31,6 +31,15 @@ IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/60
           "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1")
 
 
+def erase(config, data_dir, field, value, env=None, *extra):
+    """`oceanus erase` of one value; (exit code, stdout + stderr)."""
+    proc = subprocess.run([BIN, "erase", "--config", config, "--data-dir", data_dir,
+                           "--field", field, "--value", value, *extra],
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, **(env or {})))
+    return proc.returncode, proc.stdout + proc.stderr
+
+
 def send_beacons(port, uids, site="samplesite", stop_on_error=False):
     """One page-view beacon per uid on a keep-alive connection; returns the uids answered 200.
 

@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BIGQUERY_EXAMPLE, BIN, FakeGoogle, Oceanus, Redis, example_config, send_beacons, wait_for
+from harness import BIGQUERY_EXAMPLE, BIN, FakeGoogle, Oceanus, Redis, erase, example_config, send_beacons, wait_for
 
 
 class BigQueryTest(unittest.TestCase):
@@ -73,6 +73,11 @@ class BigQueryTest(unittest.TestCase):
         self.assertIn("retrying", loader.read_log())
         self.assertGreaterEqual(self.google.stats()["issued"], 1)
         self.assertEqual(tables["sampleform"]["timePartitioning"], {"type": "DAY", "field": "dt"})
+        # Erasure: a DML DELETE with the value as a query parameter; the others stay.
+        code, out = erase(self.config, loader.data_dir, "uid", acked[0], self.env)
+        self.assertEqual(code, 0, out)
+        self.assertIn("erased 1 row(s)", out)
+        self.assertEqual(sorted(r.get("uid") for r in self.google.rows("samplesite")), sorted(acked[1:]))
 
     def test_a_row_bigquery_rejects_goes_to_the_dead_letter_with_its_reason(self):
         collector = self.start("collect")

@@ -11,7 +11,7 @@ import unittest
 import urllib.parse
 
 from clickhouse_server import ClickHouse
-from harness import BIN, REDIS_EXAMPLE, SOURCE_DIR, Oceanus, Redis, example_config, free_port, send_beacons, wait_for
+from harness import BIN, REDIS_EXAMPLE, SOURCE_DIR, Oceanus, Redis, erase, example_config, free_port, send_beacons, wait_for
 
 CLICKHOUSE_EXAMPLE = os.path.join(SOURCE_DIR, "examples", "clickhouse.yaml")
 FAST = [("max_wait: 1s", "max_wait: 100ms")]
@@ -79,6 +79,11 @@ class ClickHouseTest(unittest.TestCase):
         dt, us = self.ch.rows("SELECT toString(dt), dt_us FROM oceanus.sampleform")[0]
         self.assertRegex(dt, r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
         self.assertTrue(0 <= int(us) < 1_000_000)
+        # Erasure: ALTER TABLE … DELETE, done before the command returns; the others stay.
+        code, out = erase(config, run.data_dir, "uid", acked[0], self.env)
+        self.assertEqual(code, 0, out)
+        self.assertIn("erased 1 row(s)", out)
+        self.assertEqual(sorted(self.ch.column("samplesite", "uid")), sorted(acked[1:]))
 
     def test_the_admin_visitor_timeline_reads_hostile_keys_from_clickhouse(self):
         config = example_config(self.tmp, FAST, base=CLICKHOUSE_EXAMPLE)

@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BIN, Oceanus, Redis, example_config, send_beacons, wait_for
+from harness import BIN, Oceanus, Redis, erase, example_config, send_beacons, wait_for
 from postgres_server import POSTGRES_EXAMPLE, Postgres, postgres_config
 
 class PostgresTest(unittest.TestCase):
@@ -65,6 +65,11 @@ class PostgresTest(unittest.TestCase):
             "WHERE i.inhparent = 'sampleform'::regclass ORDER BY 1")]
         self.assertGreaterEqual(len(parts), 2, parts)
         self.assertEqual(self.pg.psql("SELECT email, jsn->>'k' FROM sampleform"), [["a@b.jp", "1"]])
+        # Erasure: that person's row leaves the daily table, the 199 others stay.
+        code, out = erase(oceanus.config, oceanus.data_dir, "uid", acked[0], self.env)
+        self.assertEqual(code, 0, out)
+        self.assertIn("erased 1 row(s)", out)
+        self.assertEqual(sorted(r[0] for r in self.pg.rows("samplesite", "uid")), sorted(acked[1:]))
 
     def test_redis_roles_collect_and_load_into_postgres(self):
         self.pg.start()

@@ -22,9 +22,9 @@ TEST(FileDeadLetterTest, EraseRemovesMatchingRecordsFromEveryFileOfTheSite) {
   oceanus::testing::ScopedTempDir temp("oceanus-dead");
   const std::string dir = (temp.path() / "deadletter").string();
   FileDeadLetter dead(dir);
-  ASSERT_TRUE(dead.Put("shop", {{R"({"uid":"alice","n":1})", "bad n"},
-                                {R"({"uid":"bob","n":2})", "bad n"}})
-                  .ok());
+  ASSERT_TRUE(
+      dead.Put("shop", {{R"({"uid":"alice","n":1})", "bad n"}, {R"({"uid":"bob","n":2})", "bad n"}})
+          .ok());
   ASSERT_TRUE(dead.Put("shop_eu", {{R"({"uid":"alice"})", "x"}}).ok());
   std::filesystem::rename(dir + "/shop.jsonl", dir + "/shop.jsonl.replayed-20261203T000000Z");
   ASSERT_TRUE(dead.Put("shop", {{R"({"uid":"alice","n":3})", "bad n"}}).ok());
@@ -59,7 +59,8 @@ TEST(FileDeadLetterTest, PutsDuringAnEraseAreAllKept) {
   });
   long long erased = 0;
   for (int i = 0; i < 50; ++i) {
-    auto n = dead.Erase("shop", [](std::string_view r) { return r.find("alice") != r.npos; }, false);
+    auto n = dead.Erase(
+        "shop", [](std::string_view r) { return r.find("alice") != r.npos; }, false);
     ASSERT_TRUE(n.ok()) << n.status().ToString();
     erased += *n;
     ASSERT_TRUE(dead.Put("shop", {{R"({"uid":"alice"})", "x"}}).ok());

@@ -187,7 +187,8 @@ TEST_F(BigQuerySinkTest, EraseRowsRunsAParameterisedDmlDeleteOnEveryListedTable)
     t.name = std::string("samplesite_") + day;
     names.push_back(t.name);
     ASSERT_TRUE(sink_->EnsureTable(t).ok());
-    ASSERT_TRUE(sink_->Write(t, {R(t.name + "a", person, "7"), R(t.name + "b", "other")}).status.ok());
+    ASSERT_TRUE(
+        sink_->Write(t, {R(t.name + "a", person, "7"), R(t.name + "b", "other")}).status.ok());
   }
   auto tables = sink_->ListTables();
   ASSERT_TRUE(tables.ok()) << tables.status().ToString();

@@ -372,8 +372,8 @@ TEST_F(ClickHouseSinkTest, EraseRowsDeletesOneValueAndWaitsForTheMutation) {
   const std::string person = "o'brien\\; DROP TABLE x --";
   std::vector<Row> rows;
   for (int i = 0; i < 4; ++i)
-    rows.push_back(R("e" + std::to_string(i), "1", "2026-12-01 10:00:00.123456",
-                     i % 2 ? "other" : person));
+    rows.push_back(
+        R("e" + std::to_string(i), "1", "2026-12-01 10:00:00.123456", i % 2 ? "other" : person));
   ASSERT_TRUE(sink_->EnsureTable(spec_).ok());
   auto written = sink_->Write(spec_, rows);
   ASSERT_TRUE(written.status.ok()) << written.status.ToString();

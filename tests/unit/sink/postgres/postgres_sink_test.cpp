@@ -4,8 +4,8 @@
 // an outage as a retryable status and a recovery; history with hostile key values.
 #include "sink/postgres/postgres_sink.h"
 
-#include <algorithm>
 #include <gtest/gtest.h>
+#include <algorithm>
 
 #include <libpq-fe.h>
 

@@ -376,7 +376,8 @@ TEST_F(SqliteSinkTest, EraseRowsCountsThenDeletesOnlyThatValueAndLeavesNoTraceIn
   for (const char* suffix : {"", "-wal"}) {
     std::ifstream in(path_ + suffix, std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    EXPECT_EQ(bytes.find("7f3a9c"), std::string::npos) << "the value is still in " << path_ << suffix;
+    EXPECT_EQ(bytes.find("7f3a9c"), std::string::npos)
+        << "the value is still in " << path_ << suffix;
   }
 }
 
