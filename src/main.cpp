@@ -19,6 +19,7 @@
 
 #include "app/commands.h"
 #include "load/replay.h"
+#include "util/build_info.h"
 #include "util/logging.h"
 
 namespace {
@@ -40,6 +41,7 @@ struct Flags {
   oceanus::app::Overrides overrides;
   std::size_t dead_limit = 100;
   oceanus::load::ReplayOptions replay;
+  oceanus::app::ReplayWindow replay_window;
   oceanus::load::ErasureRequest erase;
 };
 
@@ -81,6 +83,13 @@ CLI::App* AddReplayCommand(CLI::App& app, Flags& flags) {
                    "send the valid records of the spool's .corrupt files (those of --spool DIR "
                    "if given) instead");
   replay->add_flag("--dry-run", flags.replay.dry_run, "count what would be replayed");
+  replay->add_option("--since", flags.replay_window.since,
+                     "only entries set aside at or after this UTC time (\"2026-12-03 10:00\", "
+                     "ISO 8601) or this long ago (\"2h\", \"7d\")");
+  replay->add_option("--until", flags.replay_window.until,
+                     "only entries set aside before this time (same forms)");
+  replay->add_option("--reason", flags.replay.reason,
+                     "only entries whose reason contains this text");
   return replay;
 }
 
@@ -106,6 +115,8 @@ CLI::App* AddEraseCommand(CLI::App& app, Flags& flags) {
 int main(int argc, char** argv) {
   CLI::App cli{"oceanus: collect events over HTTP, queue them durably, load them into a warehouse"};
   cli.require_subcommand(1);
+  cli.set_version_flag("--version", std::string("oceanus ") + std::string(oceanus::BuildVersion()) +
+                                        " (commit " + std::string(oceanus::BuildCommit()) + ")");
   // Given before or after the command name (fallthrough): `oceanus run --log-format json`.
   cli.fallthrough();
   Flags flags;
@@ -153,7 +164,8 @@ int main(int argc, char** argv) {
   if (dead->parsed())
     return oceanus::app::DeadTasksCommand(flags.config_path, flags.overrides, flags.dead_limit);
   if (replay->parsed())
-    return oceanus::app::ReplayCommand(flags.config_path, flags.overrides, flags.replay);
+    return oceanus::app::ReplayCommand(flags.config_path, flags.overrides, flags.replay,
+                                       flags.replay_window);
   if (erase->parsed())
     return oceanus::app::EraseCommand(flags.config_path, flags.overrides, flags.erase);
   return oceanus::app::kExitRuntime;

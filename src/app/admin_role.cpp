@@ -7,6 +7,7 @@
 #include "app/process.h"
 #include "http/admin_api.h"
 #include "load/erasure.h"
+#include "util/build_info.h"
 #include "util/metrics.h"
 
 namespace oceanus::app {
@@ -66,9 +67,12 @@ http::AdminResponse Metrics(const Process& p) {
   MetricsWriter out;
   out.Family("oceanus_up", "gauge", "1 while the process runs; role says which.");
   out.Sample("oceanus_up", {{"role", p.roles.name}}, 1);
+  out.Family("oceanus_build_info", "gauge", "1, labelled with the version and commit running.");
+  out.Sample("oceanus_build_info", {{"version", BuildVersion()}, {"commit", BuildCommit()}}, 1);
   if (p.server) p.server->WriteMetrics(out);
   if (p.loader) p.loader->WriteMetrics(out);
   if (p.queue) p.queue->WriteMetrics(out);
+  if (p.rejected) p.rejected->WriteMetrics(out);
   if (p.task_queue) {
     auto counts = p.task_queue->Counts();
     if (counts.ok()) {
@@ -125,11 +129,20 @@ http::AdminResponse Erase(const Process& p, const http::AdminRequest& request) {
                            p.prepared.suppressed.get(), request.body);
 }
 
+// POST /api/replay: the dead-letter entries picked back into the queue (load/replay.h), from
+// any process of the deployment (the queue and dead-letter are the config's).
+http::AdminResponse Replay(const Process& p, const http::AdminRequest& request) {
+  if (auto refused = http::RefuseChange(p.config.admin, request, "replay")) return *refused;
+  return http::ReplayAnswer(p.config, p.config.queue, request.body);
+}
+
 http::AdminResponse Route(const Process& p, VisitorTimeline& visitor,
                           const http::AdminRequest& request) {
   const std::string& path = request.path;
   const std::string& query = request.query;
   if (path == "/api/erase") return Erase(p, request);
+  if (path == "/api/replay") return Replay(p, request);
+  if (path == "/api/info") return http::InfoAnswer(p.config, p.roles.name);
   if (path == "/rstatus")
     return http::AdminResponse{200, "application/json", p.queue->StatusJson()};
   if (path == "/hc") return http::AdminResponse{200, "text/plain", "ok\n"};
@@ -139,6 +152,11 @@ http::AdminResponse Route(const Process& p, VisitorTimeline& visitor,
     return http::AdminResponse{200, "text/html; charset=utf-8", std::string(http::AdminPage())};
   if (path == "/api/tail") return http::TailAnswer(p.config, p.server.get(), query);
   if (path == "/api/visitor") return visitor.Answer(query);
+  if (path == "/api/rates")
+    return p.rates ? http::AdminResponse{200, "application/json", p.rates->Json()}
+                   : http::ErrorAnswer(400, "this process has no collector (no rates)");
+  if (path == "/api/rejected")
+    return http::RejectedAnswer(p.rejected ? p.rejected->store() : nullptr, query);
   return http::AdminResponse{404, "text/plain",
                              "not found (try /admin, /metrics, /rstatus or /tasks)\n"};
 }

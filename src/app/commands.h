@@ -42,8 +42,12 @@ inline constexpr Roles kAllRoles{true, true, true, true, true, "check"};
 int RunCommand(const std::string& path, const Overrides& overrides, const Roles& roles);
 int CheckCommand(const std::string& path);
 int DeadTasksCommand(const std::string& path, const Overrides& overrides, std::size_t limit);
-int ReplayCommand(const std::string& path, const Overrides& overrides,
-                  const load::ReplayOptions& options);
+// --since and --until of `oceanus replay` as given: a UTC time or a duration ago.
+struct ReplayWindow {
+  std::string since, until;
+};
+int ReplayCommand(const std::string& path, const Overrides& overrides, load::ReplayOptions options,
+                  const ReplayWindow& window);
 int EraseCommand(const std::string& path, const Overrides& overrides,
                  const load::ErasureRequest& request);
 

@@ -21,7 +21,7 @@ Config Parse(const config::Reader& r, const YAML::Node& root, const std::string&
   config::RejectDuplicateKeys(r, root);
   r.ExpectKeys(root, "the top level",
                {"data_dir", "time_zone", "log_level", "server", "queue", "load", "sink", "tables",
-                "admin", "default_site", "sites", "tasks", "actions", "rules"});
+                "admin", "rejected", "default_site", "sites", "tasks", "actions", "rules"});
   config::ParseShared(r, root, collect::RegisteredSiteSources(), c);
   c.queue = queue::ParseQueueConfig(r, root["queue"]);
   c.load = load::ParseLoadConfig(r, root["load"]);

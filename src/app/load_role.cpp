@@ -64,6 +64,7 @@ int StartLoad(Process& p) {
                                             std::move(sinks), *p.dead_letter, std::move(readers));
   if (ledger) p.loader->ForgetAcknowledgedIn(ledger);
   p.loader->Suppress(p.prepared.suppressed);
+  p.loader->KeepRejected(&p.rejected->NewLane(), config.rejected.max_payload_bytes);
   load::Loader* loader = p.loader.get();
   if (p.roles.load) {
     p.loader_thread =

@@ -18,6 +18,7 @@
 #include "app/commands.h"
 #include "app/config.h"
 #include "app/prepare.h"
+#include "collect/rate_history.h"
 #include "http/admin_server.h"
 #include "http/server.h"
 #include "load/loader.h"
@@ -44,6 +45,10 @@ struct Process {
   // The queue as this process uses it (queue/queue_registry.h): opened first, so that it
   // outlives its writers, readers and dead-letter.
   std::unique_ptr<queue::Queue> queue;
+  // What did not become a row, from every stage below (queue/rejected.h): made with the queue,
+  // so that it outlives the stages that hand it entries; stopped (its last entries written)
+  // after them.
+  std::unique_ptr<queue::RejectedRecorder> rejected;
   // load and tables: queue → sink.
   std::vector<std::unique_ptr<sink::Sink>> sinks;  // one per loader writer (load.writers)
   std::unique_ptr<queue::DeadLetter> dead_letter;
@@ -61,6 +66,9 @@ struct Process {
   // collect: HTTP → queue.
   ThreadPool blocking{1};  // fsyncs and Redis round trips, off the I/O threads
   std::unique_ptr<http::Server> server;
+  // The admin page's rates chart: the server's counts sampled every second.
+  std::unique_ptr<collect::RateHistory> rates;
+  std::jthread rates_thread;
   std::unique_ptr<http::AdminServer> admin;
   // collect and load, every second: re-reads the suppression list (an erasure reaches a
   // running process within about a second) and, with a shared Redis, fetches the collectors'

@@ -9,6 +9,7 @@
 #include "app/commands.h"
 #include "app/prepare.h"
 #include "load/replay.h"
+#include "util/time.h"
 
 namespace oceanus::app {
 namespace {
@@ -59,10 +60,37 @@ class ProgressBar {
   load::ReplayProgress last_;
 };
 
+// "2026-12-03 10:00", "2026-12-03T10:00:00Z", "2026-12-03" (UTC), or "2h": that long ago.
+Result<std::chrono::system_clock::time_point> ParseWhen(const std::string& text,
+                                                        std::chrono::system_clock::time_point now) {
+  if (auto ago = ParseDuration(text); ago.ok()) return now - *ago;
+  std::string t = text;
+  if (!t.empty() && (t.back() == 'Z' || t.back() == 'z')) t.pop_back();
+  if (t.size() == 10) t += " 00:00:00";
+  if (t.size() == 16) t += ":00";
+  auto at = ParseUtcMicros(t);
+  if (!at.ok())
+    return Status::InvalidArgument(
+        "'" + text + "' is neither a UTC time (2026-12-03 10:00) nor a duration (2h)");
+  return at;
+}
+
 }  // namespace
 
-int ReplayCommand(const std::string& path, const Overrides& overrides,
-                  const load::ReplayOptions& options) {
+int ReplayCommand(const std::string& path, const Overrides& overrides, load::ReplayOptions options,
+                  const ReplayWindow& window) {
+  const auto now = std::chrono::system_clock::now();
+  for (auto [text, field] :
+       {std::pair{&window.since, &options.since}, {&window.until, &options.until}}) {
+    if (text->empty()) continue;
+    auto when = ParseWhen(*text, now);
+    if (!when.ok()) {
+      std::cerr << "replay: " << (field == &options.since ? "--since: " : "--until: ")
+                << when.status().message() << "\n";
+      return kExitConfig;
+    }
+    *field = *when;
+  }
   auto c = LoadWithOverrides(path, overrides);
   if (!c.ok()) {
     std::cerr << c.status().message() << "\n";

@@ -122,6 +122,10 @@ void StartHousekeeping(Process& p) {
 
 void StopAll(Process& p) {
   p.admin.reset();  // its handlers read the stages below, which go away from here on
+  if (p.rates_thread.joinable()) {  // it reads the server
+    p.rates_thread.request_stop();
+    p.rates_thread.join();
+  }
   if (p.server) {
     const auto& s = p.config.server;
     p.server->Shutdown(s.gaze_open_delay + s.gaze_see_delay + s.gaze_read_delay +
@@ -136,6 +140,7 @@ void StopAll(Process& p) {
     t->request_stop();
     t->join();
   }
+  if (p.rejected) p.rejected->Stop();
 }
 
 int RunCommand(const std::string& path, const Overrides& overrides, const Roles& roles) {

@@ -29,6 +29,7 @@ int StartWork(Process& p) {
   p.action_runners = std::move(made).value();
   p.worker =
       std::make_unique<work::Worker>(config.tasks, config.actions, *p.task_queue, p.action_runners);
+  p.worker->KeepRejected(&p.rejected->NewLane(), config.rejected.max_payload_bytes);
   work::Worker* worker = p.worker.get();
   p.worker_thread =
       std::jthread([worker, priority = config.server.background_priority](std::stop_token stop) {

@@ -214,6 +214,12 @@ void Collector::AnswerTooLarge(std::string_view target, Outcome& out) const {
   mount->source->AnswerTooLarge(out);
 }
 
+void Collector::Attribute(std::string_view target, Outcome& out) const {
+  const std::string_view path = SplitTarget(OriginForm(target)).path;
+  if (const Mount* mount = FindMount(path))
+    mount->source->Attribute(path.substr(mount->prefix.size()), out);
+}
+
 void Collector::Dispatch(const Request& request, event::ThreadState& thread, Scratch& scratch,
                          Outcome& out) const {
   out.Reset();

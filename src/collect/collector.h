@@ -42,6 +42,9 @@ class Collector {
   std::size_t BodyLimit(std::string_view target) const;
   // The answer to a body over BodyLimit(target): 413, in the words of the path's source.
   void AnswerTooLarge(std::string_view target, Outcome& out) const;
+  // The endpoint and site (out.endpoint, out.metrics_site) of a request to `target` that was
+  // refused before it could be handled, as far as the path tells them (Source::Attribute).
+  void Attribute(std::string_view target, Outcome& out) const;
 
   std::shared_ptr<const event::DeviceClassifier> classifier() const { return classifier_; }
   // The sites in config order: sites()[id] is the site of queue::SiteId `id`.

@@ -8,14 +8,18 @@ namespace {
 
 constexpr std::string_view kEndpointNames[kEndpointLabels] = {
     "swallow", "pirate", "gaze", "pierce", "segment", "health", "static", "other", "invalid"};
-constexpr std::string_view kRejectNames[kRejectReasons] = {"invalid", "malformed", "media_type",
-                                                           "unavailable"};
+constexpr std::string_view kRejectNames[kRejectReasons] = {
+    "invalid", "malformed", "media_type", "unavailable", "too_large", "headers_too_large"};
 
 constexpr std::string_view kMessageRejectNames[kMessageRejects] = {
     "not_object",       "too_large",           "missing_id",   "missing_event",
     "missing_group_id", "missing_previous_id", "unknown_type", "invalid_fields"};
 
 }  // namespace
+
+std::string_view RejectReasonName(RejectReason reason) {
+  return kRejectNames[static_cast<std::size_t>(reason)];
+}
 
 std::string_view MessageRejectName(MessageReject reason) {
   return kMessageRejectNames[static_cast<std::size_t>(reason)];

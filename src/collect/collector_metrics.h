@@ -6,8 +6,10 @@
 // where `received` counts requests that reached a site's event handling, `queued` those the
 // queue accepted (answered 2xx/302), `withheld` valid events the site's privacy block kept
 // out of the queue (a bot, no consent; answered as if stored), and rejected carries one reason per
-// request: invalid (field validation, 400), malformed (broken encoding, 400), media_type (415),
-// unavailable (the queue refused, 503). Field failures are counted separately, by field and reason,
+// request: invalid (field validation, 400), malformed (broken encoding or HTTP, 400), media_type
+// (415), unavailable (the queue refused, 503), too_large (a body over its path's limit, 413),
+// headers_too_large (431) — the last two, and malformed HTTP, counted under the site the path
+// names. Field failures are counted separately, by field and reason,
 // as a request can fail several fields.
 #pragma once
 
@@ -38,8 +40,17 @@ enum class EndpointLabel : std::uint8_t {
 };
 inline constexpr std::size_t kEndpointLabels = 9;
 
-enum class RejectReason : std::uint8_t { kInvalid, kMalformed, kMediaType, kUnavailable };
-inline constexpr std::size_t kRejectReasons = 4;
+enum class RejectReason : std::uint8_t {
+  kInvalid,
+  kMalformed,
+  kMediaType,
+  kUnavailable,
+  kTooLarge,
+  kHeadersTooLarge,
+};
+inline constexpr std::size_t kRejectReasons = 6;
+// "invalid", "malformed", … (the metric's label and the rejected-events store's reason).
+std::string_view RejectReasonName(RejectReason reason);
 
 // Why one message of a JSON request (a segment call or batch) was refused, when the others
 // of the request may still be stored: oceanus_messages_rejected_total{site,reason}. Each such
@@ -77,6 +88,9 @@ class CollectorCounters {
     Bump(sites_[site].messages_rejected[static_cast<std::size_t>(reason)]);
   }
   void FieldFailed(std::size_t site, const event::FieldError& error);
+  std::uint64_t QueuedCount(std::size_t site) const {
+    return sites_[site].queued.load(std::memory_order_relaxed);
+  }
 
   // Writes the sum of `threads` (one CollectorCounters per I/O thread, each made for `sites`).
   static void Write(const std::vector<Site>& sites,

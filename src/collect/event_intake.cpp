@@ -28,6 +28,7 @@ bool EventIntake::ReadParams(const Site& site, const Call& call, Body body,
     const bool text = AsciiIEquals(type, "text/plain") || type.empty();
     if (!form && !(text && body == Body::kFormOrText)) {
       if (counters) counters->Rejected(site.id, RejectReason::kMediaType);
+      out.Reject(RejectReason::kMediaType);
       AnswerText(out, 415,
                  body == Body::kFormOrText
                      ? "body must be application/x-www-form-urlencoded or text/plain\n"
@@ -37,12 +38,14 @@ bool EventIntake::ReadParams(const Site& site, const Call& call, Body body,
     // Body first: when a parameter is in both, the body's value wins (first value wins).
     if (!scratch.params.AddEncoded(request.body, &scratch.bad_param)) {
       if (counters) counters->Rejected(site.id, RejectReason::kMalformed);
+      out.Reject(RejectReason::kMalformed);
       AnswerText(out, 400, "malformed percent-encoding in parameter '" + scratch.bad_param + "'\n");
       return false;
     }
   }
   if (!scratch.params.AddEncoded(call.query, &scratch.bad_param)) {
     if (counters) counters->Rejected(site.id, RejectReason::kMalformed);
+    out.Reject(RejectReason::kMalformed);
     AnswerText(out, 400, "malformed percent-encoding in parameter '" + scratch.bad_param + "'\n");
     return false;
   }
@@ -84,6 +87,7 @@ bool EventIntake::Take(const Site& site, const Call& call, Body body, Outcome& o
       request.recent->rejections.Add(request.now, site.id, answer, request.target);
     if (show_debug) answer += "\n" + site.builder.Describe(scratch.event);
     AnswerText(out, 400, std::move(answer));
+    out.Reject(RejectReason::kInvalid);
     return false;
   }
 
@@ -161,6 +165,12 @@ const Site* SitePaths::Find(std::string_view rest, Outcome& out, std::size_t* in
   }
   out.metrics_site = static_cast<int>(site->id);
   return site;
+}
+
+void SitePaths::Attribute(std::string_view rest, EndpointLabel endpoint, Outcome& out) const {
+  out.endpoint = endpoint;
+  Outcome unknown;  // Find's 404, not the answer
+  if (const Site* site = Find(rest, unknown)) out.metrics_site = static_cast<int>(site->id);
 }
 
 }  // namespace oceanus::collect

@@ -68,6 +68,8 @@ class SitePaths {
   // `index`, when given, is set to the site's place in SourceContext::sites (for a source's
   // own per-site data; not set for the default site).
   const Site* Find(std::string_view rest, Outcome& out, std::size_t* index = nullptr) const;
+  // Source::Attribute for such a source: `endpoint`, and the site `rest` names if any.
+  void Attribute(std::string_view rest, EndpointLabel endpoint, Outcome& out) const;
 
  private:
   std::string unknown_;  // "unknown site for <name>\n"

@@ -18,6 +18,7 @@
 #include "event/event_builder.h"
 #include "event/params.h"
 #include "queue/queue.h"
+#include "queue/rejected.h"
 #include "util/net.h"
 
 namespace oceanus::collect {
@@ -36,6 +37,11 @@ struct Request {
   std::chrono::system_clock::time_point now;
   CollectorCounters* counters = nullptr;  // this I/O thread's; null: not counted (tests)
   RecentActivity* recent = nullptr;       // this I/O thread's live tail; null: none
+  // This I/O thread's lane to the rejected-events store; null: none. The HTTP layer records
+  // refused requests itself (from the Outcome); a source records what only it sees: the
+  // messages of a batch it refused while storing the others.
+  queue::RejectedRecorder::Lane* rejected = nullptr;
+  std::size_t max_payload_bytes = 4096;  // rejected.max_payload_bytes
 };
 
 // What kind of answer; the HTTP layer owns the exact bytes of each (http/responses.h).
@@ -73,6 +79,13 @@ struct Outcome {
   // For oceanus_requests_total: the site (index in config.sites, -1 none) and endpoint.
   int metrics_site = -1;
   EndpointLabel endpoint = EndpointLabel::kOther;
+  // The reason the request was counted as rejected under (RejectReason), or -1; and whether
+  // the source recorded its refused messages itself (Request::rejected), so that the HTTP
+  // layer does not record the request as a whole again.
+  int rejected = -1;
+  bool messages_recorded = false;
+
+  void Reject(RejectReason reason) { rejected = static_cast<int>(reason); }
 
   void Reset() {
     answer = Answer::kText;
@@ -92,6 +105,8 @@ struct Outcome {
     event_id = {};
     metrics_site = -1;
     endpoint = EndpointLabel::kOther;
+    rejected = -1;
+    messages_recorded = false;
   }
 };
 

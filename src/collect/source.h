@@ -61,6 +61,13 @@ class Source {
   virtual void AnswerTooLarge(Outcome& out) const {
     AnswerText(out, 413, "request body too large\n");
   }
+  // For a request refused before it could be handled (a body or header over its limit,
+  // broken HTTP): sets out.endpoint and, when `rest` (as in Call) names one of its sites,
+  // out.metrics_site, so that the refusal counts under that site. Nothing by default.
+  virtual void Attribute(std::string_view rest, Outcome& out) const {
+    (void)rest;
+    (void)out;
+  }
 };
 
 // What a source is built from.

@@ -425,6 +425,19 @@ AdminConfig ParseAdmin(const Reader& r, const YAML::Node& a) {
   return admin;
 }
 
+RejectedConfig ParseRejected(const Reader& r, const YAML::Node& n) {
+  RejectedConfig rejected;
+  r.ExpectKeys(n, "rejected", {"max_per_site", "max_age", "max_payload_bytes", "log_every"});
+  if (n["max_per_site"])
+    rejected.max_per_site = r.AtLeast(n["max_per_site"], 1, 10'000'000, "rejected.max_per_site");
+  if (n["max_age"]) rejected.max_age = r.PositiveDuration(n["max_age"], "rejected.max_age");
+  if (n["max_payload_bytes"])
+    rejected.max_payload_bytes =
+        r.Bytes(n["max_payload_bytes"], 256, 1024 * 1024, "rejected.max_payload_bytes");
+  if (n["log_every"]) rejected.log_every = r.Duration(n["log_every"]);
+  return rejected;
+}
+
 // Nodes reached again through an alias (same position) are walked once, so `*ref` repeated
 // cannot make this exponential.
 void RejectDuplicateKeys(const Reader& r, const YAML::Node& node,
@@ -467,6 +480,7 @@ void ParseShared(const Reader& r, const YAML::Node& root, const SiteSources& sou
   }
   if (root["server"]) c.server = ParseServer(r, root["server"]);
   if (root["admin"]) c.admin = ParseAdmin(r, root["admin"]);
+  if (root["rejected"]) c.rejected = ParseRejected(r, root["rejected"]);
   const YAML::Node sites = root["sites"];
   if (!sites || !sites.IsMap() || sites.size() == 0)
     r.Fail(sites ? sites : root, "the config needs sites: a mapping of site name to settings");

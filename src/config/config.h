@@ -162,6 +162,16 @@ struct AdminConfig {
   std::string token;  // "Authorization: Bearer <token>" when set
 };
 
+// `rejected:`: what did not become a row (refused requests and messages, rows a warehouse
+// refused, dead tasks), kept for the admin page (queue/rejected.h).
+struct RejectedConfig {
+  std::size_t max_per_site = 10000;  // entries kept per site; the oldest go first (counted)
+  std::chrono::milliseconds max_age = std::chrono::hours(24 * 7);
+  std::size_t max_payload_bytes = 4096;  // a request's line and headers, or a record, cut here
+  // A warn line per site every this long while it refuses requests; 0: none.
+  std::chrono::milliseconds log_every = std::chrono::seconds(10);
+};
+
 struct Config {
   std::string file;  // the path it was loaded from
   std::string data_dir = "./data";
@@ -169,6 +179,7 @@ struct Config {
   std::string log_level = "info";
   ServerConfig server;
   AdminConfig admin;
+  RejectedConfig rejected;
   std::string default_site;  // the site a bare /swallow writes to
   std::vector<Site> sites;
 

@@ -11,6 +11,8 @@
 
 #include "event/params.h"
 #include "load/erasure.h"
+#include "load/replay.h"
+#include "util/build_info.h"
 #include "util/json.h"
 
 namespace oceanus::http {
@@ -90,6 +92,74 @@ AdminResponse TailAnswer(const config::Config& config, const Server* server,
   return {200, "application/json", out};
 }
 
+namespace {
+
+// A whole decimal number of the parameter `key`, or `fallback` when it is absent; false when
+// it is there and not a number.
+bool IntParam(const event::ParamList& params, const char* key, std::int64_t fallback,
+              std::int64_t& out) {
+  out = fallback;
+  auto v = params.Get(key);
+  if (!v || v->empty()) return true;
+  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  return ec == std::errc() && end == v->data() + v->size();
+}
+
+void AppendRejection(std::string& out, const queue::Rejection& r) {
+  out += "{\"at\":" + std::to_string(r.at_micros) + ",\"site\":";
+  AppendJsonStringLossy(out, r.site);
+  out += ",\"kind\":";
+  AppendJsonStringLossy(out, r.kind);
+  out += ",\"reason\":";
+  AppendJsonStringLossy(out, r.reason);
+  out += ",\"status\":" + std::to_string(r.status) + ",\"detail\":";
+  AppendJsonStringLossy(out, r.detail);
+  out += ",\"payload\":";
+  AppendJsonStringLossy(out, r.payload);
+  out += "}";
+}
+
+}  // namespace
+
+AdminResponse RejectedAnswer(queue::RejectedStore* store, const std::string& query) {
+  event::ParamList params;
+  std::string bad;
+  if (!params.AddEncoded(query, &bad)) return BadRequest("malformed parameter '" + bad + "'");
+  if (store == nullptr) return BadRequest("this process keeps no rejected events");
+  queue::RejectedQuery q;
+  for (auto [key, field] : {std::pair{"site", &q.site}, {"kind", &q.kind}, {"reason", &q.reason}})
+    if (auto v = params.Get(key)) *field = std::string(*v);
+  std::int64_t limit = 0;
+  if (!IntParam(params, "since", 0, q.since_micros) ||
+      !IntParam(params, "until", INT64_MAX, q.until_micros) ||
+      !IntParam(params, "limit", 100, limit))
+    return BadRequest("since, until (microseconds since the epoch) and limit are whole numbers");
+  q.limit = static_cast<std::size_t>(std::clamp<std::int64_t>(limit, 1, 1000));
+  auto entries = store->List(q);
+  if (!entries.ok()) return ErrorAnswer(503, entries.status().message());
+  auto counts = store->Count();
+  if (!counts.ok()) return ErrorAnswer(503, counts.status().message());
+  std::string out = "{\"entries\":[";
+  for (std::size_t i = 0; i < entries->size(); ++i) {
+    if (i > 0) out += ",";
+    AppendRejection(out, (*entries)[i]);
+  }
+  out += "],\"counts\":[";
+  bool first = true;
+  for (const auto& [key, n] : *counts) {
+    if (!first) out += ",";
+    first = false;
+    out += "{\"site\":";
+    AppendJsonStringLossy(out, std::get<0>(key));
+    out += ",\"kind\":";
+    AppendJsonStringLossy(out, std::get<1>(key));
+    out += ",\"reason\":";
+    AppendJsonStringLossy(out, std::get<2>(key));
+    out += ",\"count\":" + std::to_string(n) + "}";
+  }
+  return {200, "application/json", out + "]}\n"};
+}
+
 AdminResponse VisitorAnswer(const config::Config& config, sink::HistorySource* history,
                             const std::string& query) {
   event::ParamList params;
@@ -140,15 +210,71 @@ AdminResponse VisitorAnswer(const config::Config& config, sink::HistorySource* h
   return {200, "application/json", out};
 }
 
+std::optional<AdminResponse> RefuseChange(const config::AdminConfig& admin,
+                                          const AdminRequest& request, std::string_view what) {
+  const std::string name(what);
+  if (request.method != "POST") return ErrorAnswer(405, name + ": POST a JSON body");
+  if (admin.token.empty())
+    return ErrorAnswer(403, name + ": set admin.token to use this call (it changes data)");
+  if (!request.authenticated) return ErrorAnswer(401, name + ": admin token required");
+  if (!request.content_type.starts_with("application/json"))
+    return ErrorAnswer(415, name + ": Content-Type must be application/json");
+  return std::nullopt;
+}
+
 std::optional<AdminResponse> RefuseErase(const config::AdminConfig& admin,
                                          const AdminRequest& request) {
-  if (request.method != "POST") return ErrorAnswer(405, "erase: POST a JSON body");
-  if (admin.token.empty())
-    return ErrorAnswer(403, "erase: set admin.token to use this call (it deletes data)");
-  if (!request.authenticated) return ErrorAnswer(401, "erase: admin token required");
-  if (!request.content_type.starts_with("application/json"))
-    return ErrorAnswer(415, "erase: Content-Type must be application/json");
-  return std::nullopt;
+  return RefuseChange(admin, request, "erase");
+}
+
+AdminResponse ReplayAnswer(const config::Config& config, const queue::QueueConfig& queue,
+                           std::string_view body) {
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError() || !doc.IsObject())
+    return BadRequest("replay: the body is not a JSON object");
+  load::ReplayOptions options;
+  for (const auto& m : doc.GetObject()) {
+    const std::string_view key(m.name.GetString(), m.name.GetStringLength());
+    const auto& v = m.value;
+    if ((key == "site" || key == "reason") && v.IsString()) {
+      (key == "site" ? options.site : options.reason).assign(v.GetString(), v.GetStringLength());
+    } else if ((key == "since" || key == "until") && v.IsInt64()) {
+      const std::chrono::system_clock::time_point at{std::chrono::microseconds(v.GetInt64())};
+      (key == "since" ? options.since : options.until) = at;
+    } else if (key == "dry_run" && v.IsBool()) {
+      options.dry_run = v.GetBool();
+    } else {
+      return BadRequest("replay: '" + std::string(key) +
+                        "' is not one of site, reason (strings), since, until (microseconds), "
+                        "dry_run");
+    }
+  }
+  auto result = load::Replay(config, queue, options, [](const load::ReplayProgress&) {});
+  if (!result.ok())
+    return ErrorAnswer(result.status().code() == Status::Code::kInvalidArgument ? 400 : 503,
+                       "replay: " + result.status().message());
+  std::string out = "{\"replayed\":" + std::to_string(result->records) +
+                    ",\"skipped\":" + std::to_string(result->skipped) + ",\"summary\":";
+  AppendJsonStringLossy(out, load::Describe(options, *result));
+  return {200, "application/json", out + "}\n"};
+}
+
+AdminResponse InfoAnswer(const config::Config& config, std::string_view role) {
+  std::string out = "{\"version\":";
+  AppendJsonStringLossy(out, BuildVersion());
+  out += ",\"commit\":";
+  AppendJsonStringLossy(out, BuildCommit());
+  out += ",\"role\":";
+  AppendJsonStringLossy(out, role);
+  out += ",\"time_zone\":";
+  AppendJsonStringLossy(out, config.time_zone);
+  out += ",\"sites\":[";
+  for (std::size_t i = 0; i < config.sites.size(); ++i) {
+    if (i) out += ",";
+    AppendJsonStringLossy(out, config.sites[i].name);
+  }
+  return {200, "application/json", out + "]}\n"};
 }
 
 AdminResponse EraseAnswer(const config::Config& config, const std::string& table_prefix,

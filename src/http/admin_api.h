@@ -12,6 +12,8 @@
 #include "http/admin_server.h"
 #include "http/server.h"
 #include "queue/dead_letter.h"
+#include "queue/queue_config.h"
+#include "queue/rejected.h"
 #include "sink/history.h"
 #include "sink/sink.h"
 
@@ -38,10 +40,28 @@ AdminResponse VisitorAnswer(const config::Config& config, sink::HistorySource* h
 // process withholds the person's events without waiting for its timer.
 std::optional<AdminResponse> RefuseErase(const config::AdminConfig& admin,
                                          const AdminRequest& request);
+// The same for any call that changes something (`what`: "erase", "replay", "retry-tasks"): a
+// POST with a JSON body, only with a token configured and sent.
+std::optional<AdminResponse> RefuseChange(const config::AdminConfig& admin,
+                                          const AdminRequest& request, std::string_view what);
+
+// POST /api/replay {"site": "…", "since": <micros>, "until": <micros>, "reason": "…",
+// "dry_run": false} (every member optional): load::Replay of the dead-letter entries picked,
+// answered {"replayed": n, "skipped": n, "summary": "…"}.
+AdminResponse ReplayAnswer(const config::Config& config, const queue::QueueConfig& queue,
+                           std::string_view body);
+
+// /api/info: {"version","commit","role","time_zone","sites":[…]}.
+AdminResponse InfoAnswer(const config::Config& config, std::string_view role);
 AdminResponse EraseAnswer(const config::Config& config, const std::string& table_prefix,
                           sink::Sink& sink, event::SuppressionList::Store& store,
                           queue::DeadLetter& dead_letter, event::SuppressionList* suppressed,
                           std::string_view body);
+
+// /api/rejected?site=&kind=&reason=&since=<micros>&until=<micros>&limit=<100>: the entries of
+// the rejected-events store, newest first (at most 1000), and how many it holds per site,
+// kind and reason. `store` may be null (this process keeps none).
+AdminResponse RejectedAnswer(queue::RejectedStore* store, const std::string& query);
 
 // {"error": message} with `status`.
 AdminResponse ErrorAnswer(int status, const std::string& message);

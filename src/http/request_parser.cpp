@@ -144,6 +144,18 @@ void RequestParser::Grow(std::size_t at_least) {
   capacity_ = capacity;
 }
 
+std::string_view RequestParser::TargetSoFar() const {
+  if (!head_.target.empty()) return head_.target;
+  const std::size_t stop = std::min(end_, pos_ + header_limit_);
+  if (!buffer_ || stop <= pos_) return {};
+  std::string_view read(buffer_.get() + pos_, stop - pos_);
+  read = read.substr(0, read.find_first_of("\r\n"));
+  const auto sp1 = read.find(' ');
+  if (sp1 == std::string_view::npos) return {};
+  read.remove_prefix(sp1 + 1);
+  return read.substr(0, read.find(' '));
+}
+
 RequestParser::Result RequestParser::Refuse(int status, std::string_view reason) {
   state_ = State::kRefused;
   refusal_ = Refusal{status, reason};

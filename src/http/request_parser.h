@@ -84,6 +84,10 @@ class RequestParser {
   const RequestHead& head() const { return head_; }
   std::string_view body() const { return body_; }
   const Refusal& refusal() const { return refusal_; }
+  // The request's target as far as it was read, to tell whose a refused request was:
+  // head().target once the request line parsed, else what follows the method on the first
+  // line read (possibly cut, or empty).
+  std::string_view TargetSoFar() const;
 
   // Forgets the current request and keeps the bytes read past it: the start of the next one.
   void Next();

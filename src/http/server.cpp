@@ -47,6 +47,7 @@
 #include "util/ascii.h"
 #include "util/cpu.h"
 #include "util/log_limiter.h"
+#include "util/time.h"
 
 namespace oceanus::http {
 
@@ -57,6 +58,30 @@ using tcp = asio::ip::tcp;
 namespace {
 
 class Session;
+
+// The rejected-events store's reason for a refusal no rejection counter names.
+std::string_view RefusalName(int status) {
+  switch (status) {
+    case 400:
+      return "bad_request";
+    case 401:
+      return "unauthorized";
+    case 404:
+      return "unknown_site";
+    case 405:
+      return "method";
+    case 408:
+      return "timeout";
+    case 413:
+      return "too_large";
+    case 415:
+      return "media_type";
+    case 431:
+      return "headers_too_large";
+    default:
+      return "refused";
+  }
+}
 
 // The buffers one request needs from its first byte to its answer's last. A worker's pool
 // lends one to a connection when a request begins and takes it back once the connection has
@@ -172,10 +197,12 @@ struct Worker {
   // Connections parked (idle without an exchange): written by this thread only (Bump).
   std::atomic<std::uint64_t> parked{0};
   event::ThreadState thread_state;
-  collect::CollectorCounters counters;  // written by this thread only
-  collect::RecentActivity recent;       // the admin page's live tail
-  LogLimiter append_failures;           // "queue append failed": a line a second at most
-  LogLimiter handler_failures;          // exceptions out of handlers, likewise
+  collect::CollectorCounters counters;                // written by this thread only
+  collect::RecentActivity recent;                     // the admin page's live tail
+  queue::RejectedRecorder::Lane* rejected = nullptr;  // refused requests; null: not kept
+  std::size_t max_payload_bytes = 4096;
+  LogLimiter append_failures;   // "queue append failed": a line a second at most
+  LogLimiter handler_failures;  // exceptions out of handlers, likewise
   bool warned_out_of_descriptors = false;
   bool draining = false;
   std::time_t date_second = 0;
@@ -345,12 +372,14 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     }
     auto& out = x_->outcome;
     worker_.counters.Rejected(out.site, collect::RejectReason::kUnavailable, Records());
+    const int rejected = static_cast<int>(collect::RejectReason::kUnavailable);
     const int site = out.metrics_site;
     const auto endpoint = out.endpoint;
     const bool json = out.answer == collect::Answer::kJson;
     out.Reset();
     out.metrics_site = site;
     out.endpoint = endpoint;
+    out.rejected = rejected;
     out.status = 503;
     if (json) {
       out.answer = collect::Answer::kJson;
@@ -499,6 +528,8 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     request.now = std::chrono::system_clock::now();
     request.counters = &worker_.counters;
     request.recent = &worker_.recent;
+    request.rejected = worker_.rejected;
+    request.max_payload_bytes = worker_.max_payload_bytes;
     auto& out = x_->outcome;
     worker_.collector->Handle(request, worker_.thread_state, x_->scratch, out);
     if (out.append && out.batch) return AppendBatch();
@@ -516,6 +547,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     out.Reset();
     out.endpoint = collect::EndpointLabel::kInvalid;
     worker_.collector->AnswerTooLarge(x_->request.head().target, out);
+    CountUnread(collect::RejectReason::kTooLarge);
     out.omit_body = head_;
     out.close = true;
     keep_alive_ = false;
@@ -528,16 +560,63 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
     out.endpoint = collect::EndpointLabel::kInvalid;
     out.status = status;
     out.body = std::move(body);
+    if (status == 431) CountUnread(collect::RejectReason::kHeadersTooLarge);
+    if (status == 400) CountUnread(collect::RejectReason::kMalformed);
     out.omit_body = head_;
     out.close = true;
     keep_alive_ = false;
     Respond();
   }
 
+  // A request refused before it was handled: under the site and endpoint its path names (the
+  // site counts it as received and rejected, as a handled request would be), else under none.
+  void CountUnread(collect::RejectReason reason) {
+    auto& out = x_->outcome;
+    worker_.collector->Attribute(x_->request.TargetSoFar(), out);
+    out.Reject(reason);
+    if (out.metrics_site < 0) return;
+    worker_.counters.Received(static_cast<std::size_t>(out.metrics_site));
+    worker_.counters.Rejected(static_cast<std::size_t>(out.metrics_site), reason);
+  }
+
+  // Keeps a refused request in the rejected-events store (through this thread's lane): any
+  // counted rejection, and any other 4xx of an event endpoint or of a request that could not
+  // be read. Unknown paths, the collector's own paths and preflights are not events.
+  void RecordRefusal() {
+    const auto& out = x_->outcome;
+    if (worker_.rejected == nullptr || out.messages_recorded) return;
+    const bool client_error = out.status >= 400 && out.status < 500;
+    const bool event_path = out.endpoint != collect::EndpointLabel::kHealth &&
+                            out.endpoint != collect::EndpointLabel::kStatic &&
+                            out.endpoint != collect::EndpointLabel::kOther;
+    if (out.rejected < 0 && !(client_error && event_path)) return;
+    const auto& sites = worker_.collector->sites();
+    const RequestHead& head = x_->request.head();
+    worker_.rejected->Add([&](queue::Rejection& r) {
+      r.at_micros = MicrosSinceEpoch(std::chrono::system_clock::now());
+      r.site.assign(out.metrics_site >= 0 ? std::string_view(sites[out.metrics_site].name)
+                                          : std::string_view());
+      r.kind.assign("request");
+      r.reason.assign(out.rejected >= 0 ? collect::RejectReasonName(
+                                              static_cast<collect::RejectReason>(out.rejected))
+                                        : RefusalName(out.status));
+      r.status = out.status;
+      r.detail.clear();
+      queue::AppendBounded(r.detail, out.body, worker_.max_payload_bytes);
+      r.payload.clear();
+      refusal_fields_.clear();
+      for (const auto& f : head.fields) refusal_fields_.push_back({f.name, f.value});
+      const std::string_view target = head.target.empty() ? x_->request.TargetSoFar() : head.target;
+      queue::AppendRedactedRequest(r.payload, head.method.empty() ? "-" : head.method, target,
+                                   refusal_fields_, worker_.max_payload_bytes);
+    });
+  }
+
   void Respond() {
     Enter(Phase::kWriting);
     auto& out = x_->outcome;
     worker_.counters.Request(out.metrics_site, out.endpoint, out.status);
+    RecordRefusal();
     if (worker_.draining) out.close = true;
     x_->out.clear();
     AppendResponse(x_->out, out, keep_alive_, worker_.Date());
@@ -572,6 +651,7 @@ class Session : public std::enable_shared_from_this<Session>, public queue::Appe
   bool keep_alive_ = true;
   bool parking_ = false;  // Park cancelled the idle read: its handler parks
   bool head_ = false;     // the request being answered is a HEAD: no body, whatever the answer
+  std::vector<queue::HeaderLine> refusal_fields_;  // RecordRefusal's, kept for their capacity
 };
 
 void Worker::StartSweep() {
@@ -699,6 +779,15 @@ void Server::CollectRecent(std::int64_t since_micros, const std::vector<std::str
   std::sort(rejections.begin(), rejections.end(), by_time);
 }
 
+std::vector<std::uint64_t> Server::QueuedTotals() const {
+  std::vector<std::uint64_t> totals;
+  if (impl_->workers.empty()) return totals;
+  totals.assign(impl_->workers.front()->collector->sites().size(), 0);
+  for (const auto& w : impl_->workers)
+    for (std::size_t s = 0; s < totals.size(); ++s) totals[s] += w->counters.QueuedCount(s);
+  return totals;
+}
+
 void Server::WriteMetrics(MetricsWriter& out) const {
   std::uint64_t parked = 0;
   for (const auto& w : impl_->workers) parked += w->parked.load(std::memory_order_relaxed);
@@ -720,7 +809,8 @@ std::uint16_t Server::port() const { return impl_->port; }
 
 Result<std::unique_ptr<Server>> Server::Start(const config::Config& config,
                                               std::shared_ptr<const collect::Collector> collector,
-                                              const WriterFactory& make_writer) {
+                                              const WriterFactory& make_writer,
+                                              queue::RejectedRecorder* rejected) {
   auto impl = std::make_unique<Impl>();
   impl->server = config.server;
   unsigned threads = config.server.threads;
@@ -745,6 +835,8 @@ Result<std::unique_ptr<Server>> Server::Start(const config::Config& config,
     w->read_buffer_limit = read_buffer_limit;
     w->sweep_period = sweep_period;
     w->limits = limits;
+    if (rejected) w->rejected = &rejected->NewLane();
+    w->max_payload_bytes = config.rejected.max_payload_bytes;
     const tcp::endpoint endpoint(address, port);
     w->acceptor.open(endpoint.protocol(), ec);
     if (!ec) w->acceptor.set_option(asio::socket_base::reuse_address(true), ec);

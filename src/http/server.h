@@ -16,6 +16,7 @@
 #include "collect/collector.h"
 #include "config/config.h"
 #include "queue/queue.h"
+#include "queue/rejected.h"
 #include "util/status.h"
 
 namespace oceanus::http {
@@ -30,7 +31,8 @@ class Server {
  public:
   // Binds, then starts the I/O threads; keeps `config.server` (listen address, limits,
   // timeouts) and nothing else of the config. Errors: the address cannot be bound or another
-  // process listens on it.
+  // process listens on it. `rejected`, when given, keeps every refused request (a lane per
+  // I/O thread) and must outlive the Server.
   //
   // The writers post their completions to the I/O threads, and a writer's job may still run
   // elsewhere (`run_blocking`: an fsync in group commit) holding the sessions it will answer.
@@ -38,7 +40,8 @@ class Server {
   // first (ThreadPool::Join; a job submitted after it runs inline), then destroy the Server.
   static Result<std::unique_ptr<Server>> Start(const config::Config& config,
                                                std::shared_ptr<const collect::Collector> collector,
-                                               const WriterFactory& make_writer);
+                                               const WriterFactory& make_writer,
+                                               queue::RejectedRecorder* rejected = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -46,6 +49,8 @@ class Server {
   std::uint16_t port() const;
   // The collector's counters, summed over the I/O threads (any thread may call this).
   void WriteMetrics(MetricsWriter& out) const;
+  // Events queued so far per site (Collector::sites() order), summed over the I/O threads.
+  std::vector<std::uint64_t> QueuedTotals() const;
   // The live tail: events accepted and requests rejected after `since_micros` whose text
   // contains every needle, oldest first.
   void CollectRecent(std::int64_t since_micros, const std::vector<std::string>& event_needles,

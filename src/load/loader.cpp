@@ -219,6 +219,7 @@ Loader::Written Loader::WriteBatch(Writer& w, const SiteState& s, const Batch& b
   std::map<std::string, std::vector<std::size_t>> by_table;  // table → indices into the batch
   std::vector<sink::Row> rows(b.entries.size());
   std::vector<queue::DeadLetter::Item> dead;
+  std::size_t unreadable = 0;  // dead[0, unreadable): records that could not be read
 
   const std::size_t dt_column =
       s.columns.count("dt") ? s.columns.at("dt") : static_cast<std::size_t>(-1);
@@ -230,6 +231,7 @@ Loader::Written Loader::WriteBatch(Writer& w, const SiteState& s, const Batch& b
     std::string reason = ReadRow(payload, s.columns, row);
     if (!reason.empty()) {
       dead.push_back({payload, std::move(reason)});
+      ++unreadable;
       continue;
     }
     if (suppressed_ && Suppressed(w, s, row)) {
@@ -282,12 +284,32 @@ Loader::Written Loader::WriteBatch(Writer& w, const SiteState& s, const Batch& b
     std::lock_guard lock(dead_letter_mu_);
     out.status = dead_letter_.Put(site.name, dead);
   }
+  if (out.status.ok()) RecordDead(site, dead, unreadable);
   if (out.status.ok() && !dead.empty()) {
     spdlog::warn("site {}: {} record(s) set aside in the dead-letter, first reason: {}", site.name,
                  dead.size(), dead.front().reason);
   }
   out.dead_lettered = dead.size();
   return out;
+}
+
+void Loader::RecordDead(const config::Site& site, const std::vector<queue::DeadLetter::Item>& dead,
+                        std::size_t unreadable) const {
+  if (rejected_ == nullptr) return;
+  const auto now = MicrosSinceEpoch(std::chrono::system_clock::now());
+  for (std::size_t i = 0; i < dead.size(); ++i) {
+    rejected_->Add([&](queue::Rejection& r) {
+      r.at_micros = now;
+      r.site.assign(site.name);
+      r.kind.assign("row");
+      r.reason.assign(i < unreadable ? "unreadable" : "sink");
+      r.status = 0;
+      r.detail.clear();
+      queue::AppendBounded(r.detail, dead[i].reason, max_payload_bytes_);
+      r.payload.clear();
+      queue::AppendBounded(r.payload, dead[i].record, max_payload_bytes_);
+    });
+  }
 }
 
 void Loader::Backoff(SiteState& s, const Status& why, std::chrono::milliseconds retry_after,

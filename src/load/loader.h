@@ -41,6 +41,7 @@
 #include "load/load_config.h"
 #include "queue/dead_letter.h"
 #include "queue/queue.h"
+#include "queue/rejected.h"
 #include "sink/sink.h"
 #include "tables/tables_config.h"
 #include "util/cpu.h"
@@ -94,6 +95,13 @@ class Loader {
   // without being written. Before Run.
   void Suppress(std::shared_ptr<const event::SuppressionList> list) {
     suppressed_ = std::move(list);
+  }
+
+  // Where every dead-lettered row is also shown, with its reason (queue/rejected.h), cut at
+  // `max_payload_bytes`. Before Run.
+  void KeepRejected(queue::RejectedRecorder::Lane* lane, std::size_t max_payload_bytes) {
+    rejected_ = lane;
+    max_payload_bytes_ = max_payload_bytes;
   }
 
   const LoaderStats& stats() const { return stats_; }
@@ -166,6 +174,10 @@ class Loader {
   // the write or an acknowledgement failed (that batch is then retried after a backoff).
   bool Finish(SiteState& s, Batch& b, Written written);
   bool AcknowledgeStored(SiteState& s);
+  // Hands the dead-lettered rows of a batch to the rejected-events store (the first
+  // `unreadable` could not be read; the rest the warehouse refused).
+  void RecordDead(const config::Site& site, const std::vector<queue::DeadLetter::Item>& dead,
+                  std::size_t unreadable) const;
   void Backoff(SiteState& s, const Status& why, std::chrono::milliseconds retry_after,
                std::size_t rows);
   bool Busy() const;
@@ -183,6 +195,8 @@ class Loader {
   queue::DeadLetter& dead_letter_;
   std::shared_ptr<queue::Ledger> ledger_;
   std::shared_ptr<const event::SuppressionList> suppressed_;
+  queue::RejectedRecorder::Lane* rejected_ = nullptr;
+  std::size_t max_payload_bytes_ = 4096;
   std::mutex dead_letter_mu_;  // writers put into the one dead-letter
   std::vector<SiteState> sites_;
   LoaderStats stats_;

@@ -9,11 +9,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 
 #include "queue/queue_registry.h"
 #include "queue/redis/redis_config.h"
@@ -65,9 +67,38 @@ Status MarkReplayed(const std::string& path) {
   return Status::Ok();
 }
 
+// Whether the dead-letter line `line` (its "at" and "reason") is one `options` picks.
+bool PicksLine(const ReplayOptions& options, std::string_view line) {
+  if (!options.Filtered()) return true;
+  rapidjson::Document doc;
+  doc.Parse(line.data(), line.size());
+  if (doc.HasParseError() || !doc.IsObject()) return false;
+  const auto text = [&](const char* key) {
+    auto it = doc.FindMember(key);
+    return it != doc.MemberEnd() && it->value.IsString()
+               ? std::string_view(it->value.GetString(), it->value.GetStringLength())
+               : std::string_view();
+  };
+  auto at = ParseUtcMicros(text("at"));
+  return at.ok() && options.Picks(*at, text("reason"));
+}
+
+// Takes the records replayed out of the file, under the dead-letter's lock (a loader may be
+// appending), leaving the others.
+Status RemoveReplayed(const std::string& path, const std::string& name,
+                      const std::set<std::string>& sent) {
+  queue::FileDeadLetter dead_letter(std::filesystem::path(path).parent_path().string());
+  auto erased = dead_letter.Erase(
+      name, [&sent](std::string_view record) { return sent.count(std::string(record)) > 0; },
+      false);
+  return erased.ok() ? Status::Ok() : erased.status();
+}
+
 Status ReplayFile(const std::string& path, queue::SiteId site, const std::string& name,
-                  Target* target, bool dry_run, ReplayResult& result,
+                  Target* target, const ReplayOptions& options, ReplayResult& result,
                   const std::function<void(const ReplayProgress&)>& progress) {
+  const bool dry_run = options.dry_run;
+  std::set<std::string> sent;  // with filters: what leaves the file
   ReplayProgress p{name, 0, 0};
   {
     std::ifstream count(path);
@@ -81,6 +112,10 @@ Status ReplayFile(const std::string& path, queue::SiteId site, const std::string
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     ++p.done;  // entries examined, so that the bar ends at 100% with unreadable ones too
+    if (!PicksLine(options, line)) {
+      progress(p);
+      continue;
+    }
     if (!queue::RecordOfLine(line, record)) {
       ++result.skipped;
       progress(p);
@@ -90,6 +125,7 @@ Status ReplayFile(const std::string& path, queue::SiteId site, const std::string
       if (Status s = SendChunked(*target, site, record, since_flush); !s.ok()) return s;
     }
     ++result.records;
+    if (options.Filtered()) sent.insert(record);
     progress(p);
   }
   if (dry_run) return Status::Ok();
@@ -97,13 +133,23 @@ Status ReplayFile(const std::string& path, queue::SiteId site, const std::string
   if (p.total == 0) return RemoveFile(path);
   Status f = target->Flush();
   if (!f.ok()) return f;
+  if (options.Filtered()) return sent.empty() ? Status::Ok() : RemoveReplayed(path, name, sent);
   // Only now, with everything in the queue, does the file leave the dead-letter.
   return MarkReplayed(path);
 }
 
+// The time an entry was set aside: the milliseconds of its stream id.
+std::chrono::system_clock::time_point EntryTime(std::string_view id) {
+  std::int64_t ms = 0;
+  std::from_chars(id.data(), id.data() + id.size(), ms);
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
+}
+
 Status ReplayStream(const queue::redis::RedisConfig& redis, const std::string& name,
-                    queue::SiteId site, Target* target, bool dry_run, ReplayResult& result,
+                    queue::SiteId site, Target* target, const ReplayOptions& options,
+                    ReplayResult& result,
                     const std::function<void(const ReplayProgress&)>& progress) {
+  const bool dry_run = options.dry_run;
   auto conn = redis::RedisConnection::Connect(redis);
   if (!conn.ok()) return conn.status();
   const std::string key = queue::redis::DeadLetterKey(redis, name);
@@ -124,10 +170,18 @@ Status ReplayStream(const queue::redis::RedisConfig& redis, const std::string& n
       if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) continue;
       ids.emplace_back(redis::ReplyString(e->element[0]));
       const redisReply* fields = e->element[1];
-      std::string_view record;
-      for (std::size_t k = 0; k + 1 < fields->elements; k += 2)
-        if (redis::ReplyString(fields->element[k]) == "d")
-          record = redis::ReplyString(fields->element[k + 1]);
+      std::string_view record, reason;
+      for (std::size_t k = 0; k + 1 < fields->elements; k += 2) {
+        const std::string_view field = redis::ReplyString(fields->element[k]);
+        if (field == "d") record = redis::ReplyString(fields->element[k + 1]);
+        if (field == "reason") reason = redis::ReplyString(fields->element[k + 1]);
+      }
+      if (!options.Picks(EntryTime(ids.back()), reason)) {
+        ids.pop_back();  // not asked for: left in the stream
+        ++p.done;
+        progress(p);
+        continue;
+      }
       if (record.empty()) {
         ++result.skipped;
         ids.pop_back();  // left in the stream
@@ -304,6 +358,10 @@ Result<ReplayResult> Replay(const config::Config& shared, const queue::QueueConf
   // The queue's Redis, when its type is redis: the target and the dead-letter streams.
   const queue::redis::RedisConfig* redis_config = queue::redis::RedisConfigOf(queue);
   const bool redis = redis_config != nullptr;
+  if (options.Filtered() && (!options.spool_dir.empty() || options.corrupt))
+    return Status::InvalidArgument(
+        "--since, --until and --reason pick dead-letter entries; "
+        "they do not apply to --spool or --corrupt");
   if (!options.spool_dir.empty() && !redis && !options.corrupt)
     return Status::InvalidArgument(
         "--spool replays a collector's spool into Redis; this config's queue is the spool itself");
@@ -334,12 +392,11 @@ Result<ReplayResult> Replay(const config::Config& shared, const queue::QueueConf
   for (queue::SiteId site : chosen) {
     Status s;
     if (redis) {
-      s = ReplayStream(*redis_config, sites[site], site, target.get(), options.dry_run, result,
-                       progress);
+      s = ReplayStream(*redis_config, sites[site], site, target.get(), options, result, progress);
     } else {
       const std::string path = shared.data_dir + "/deadletter/" + sites[site] + ".jsonl";
       if (!std::filesystem::exists(path)) continue;
-      s = ReplayFile(path, site, sites[site], target.get(), options.dry_run, result, progress);
+      s = ReplayFile(path, site, sites[site], target.get(), options, result, progress);
     }
     if (!s.ok()) return s;
   }

@@ -16,9 +16,12 @@
 // queue runs each task once (RabbitMQ cannot deduplicate).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/config.h"
 #include "queue/queue_config.h"
@@ -31,6 +34,17 @@ struct ReplayOptions {
   std::string spool_dir;  // empty: the dead-letter; else this spool's unforwarded records
   bool corrupt = false;   // the .corrupt files of spool_dir (default <data_dir>/spool) instead
   bool dry_run = false;   // count only
+  // Dead-letter only: the entries set aside in [since, until) whose reason contains `reason`
+  // (each filter optional). With any of them, what is replayed leaves the dead-letter and the
+  // rest stays where it was (no .replayed-<time> copy is made).
+  std::optional<std::chrono::system_clock::time_point> since, until;
+  std::string reason;
+
+  bool Filtered() const { return since || until || !reason.empty(); }
+  bool Picks(std::chrono::system_clock::time_point at, std::string_view why) const {
+    return (!since || at >= *since) && (!until || at < *until) &&
+           (reason.empty() || why.find(reason) != std::string_view::npos);
+  }
 };
 
 struct ReplayProgress {

@@ -24,6 +24,7 @@
 #include "queue/dead_letter.h"
 #include "queue/ledger.h"
 #include "queue/queue.h"
+#include "queue/rejected.h"
 #include "redis/redis_options.h"
 #include "util/metrics.h"
 #include "util/status.h"
@@ -79,6 +80,9 @@ class Queue {
   // Where the loader sets aside records that will never load. Opens nothing yet: a store
   // that is unreachable fails its first Put.
   virtual std::unique_ptr<DeadLetter> MakeDeadLetter() const = 0;
+  // Where what did not become a row is kept and explained (queue/rejected.h), within `bound`.
+  // Opens nothing yet: an unreachable store fails its first call.
+  virtual std::unique_ptr<RejectedStore> MakeRejectedStore(RejectedBound bound) const = 0;
   // The ledger `name` ([a-z0-9_]+), shared by every process of the deployment that reads this
   // queue (queue/ledger.h). Opened once per process and shared by its threads.
   virtual Result<std::shared_ptr<Ledger>> OpenLedger(const std::string& name) = 0;

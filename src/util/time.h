@@ -39,6 +39,11 @@ class TimeZone {
 // "YYYY-MM-DD HH:MM:SS.ffffff" (UTC; the original's dt), written into `out`, which must hold
 // at least 26 bytes; no terminating NUL is written and nothing is allocated. Returns 26.
 // Years outside 0000..9999 are clamped (they cannot be spelled in four digits).
+// Microseconds since the Unix epoch: how times are stored in the rejected-events store and
+// the admin API.
+inline std::int64_t MicrosSinceEpoch(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
 std::size_t FormatUtcMicros(std::chrono::system_clock::time_point t, char* out);
 inline constexpr std::size_t kUtcMicrosLength = 26;
 // Inverse of FormatUtcMicros. Also accepts 'T' for the space and a fraction of 0 to 6 digits

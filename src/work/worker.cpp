@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "util/thread_pool.h"
+#include "util/time.h"
 
 namespace oceanus::work {
 
@@ -92,6 +93,18 @@ void Worker::Settle(tasks::Task task, const Status& status) {
   }
   (stats_.*counter)++;
   if (auto* a = ActionStats(task.action)) (a->*counter)++;
+  if (counter == &WorkerStats::buried && rejected_) {
+    rejected_->Add([&](queue::Rejection& r) {
+      r.at_micros = MicrosSinceEpoch(std::chrono::system_clock::now());
+      r.site.assign(task.site);
+      r.kind.assign("task");
+      r.reason.assign(task.action);
+      r.status = 0;
+      r.detail.assign(task.last_error);
+      r.payload.clear();
+      queue::AppendBounded(r.payload, tasks::EncodeTask(task), max_payload_bytes_);
+    });
+  }
 }
 
 void Worker::DrainFinished() {

@@ -22,6 +22,7 @@
 
 #include "actions/action.h"
 #include "actions/action_config.h"
+#include "queue/rejected.h"
 #include "tasks/task_queue.h"
 #include "tasks/tasks_config.h"
 #include "util/metrics.h"
@@ -62,6 +63,13 @@ class Worker {
   // tasks it holds (queued again, attempts unchanged) and returns.
   void Run(std::stop_token stop);
 
+  // Where every task it buries is also shown, with its last error (queue/rejected.h), cut at
+  // `max_payload_bytes`. Before Run.
+  void KeepRejected(queue::RejectedRecorder::Lane* lane, std::size_t max_payload_bytes) {
+    rejected_ = lane;
+    max_payload_bytes_ = max_payload_bytes;
+  }
+
   const WorkerStats& stats() const { return stats_; }
   // oceanus_task_runs_total{action,outcome}: started, succeeded, retried, buried.
   void WriteMetrics(MetricsWriter& out) const;
@@ -97,6 +105,8 @@ class Worker {
   std::map<std::string, WorkerStats, std::less<>> by_action_;
   WorkerStats* ActionStats(const std::string& action);
   WorkerStats stats_;
+  queue::RejectedRecorder::Lane* rejected_ = nullptr;
+  std::size_t max_payload_bytes_ = 4096;
 };
 
 }  // namespace oceanus::work

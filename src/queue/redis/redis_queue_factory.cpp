@@ -14,6 +14,7 @@
 #include "queue/redis/redis_dead_letter.h"
 #include "queue/redis/redis_ledger.h"
 #include "queue/redis/redis_queue.h"
+#include "queue/redis/redis_rejected.h"
 #include "queue/redis/redis_status.h"
 #include "queue/spool/spool.h"
 #include "queue/spool/spool_status.h"
@@ -110,6 +111,12 @@ class RedisQueue final : public Queue {
 
   std::unique_ptr<DeadLetter> MakeDeadLetter() const override {
     return std::make_unique<RedisDeadLetter>(redis_);
+  }
+
+  std::unique_ptr<RejectedStore> MakeRejectedStore(RejectedBound bound) const override {
+    std::vector<std::string> sites;
+    for (const auto& s : shared_.sites) sites.push_back(s.name);
+    return std::make_unique<RedisRejectedStore>(redis_, std::move(sites), bound);
   }
 
   Result<std::shared_ptr<Ledger>> OpenLedger(const std::string& name) override {

@@ -18,6 +18,7 @@
 #include "queue/spool/file_ledger.h"
 #include "queue/spool/spool.h"
 #include "queue/spool/spool_status.h"
+#include "queue/spool/sqlite_rejected.h"
 
 namespace oceanus::queue {
 namespace {
@@ -109,6 +110,10 @@ class SpoolQueue final : public Queue {
 
   std::unique_ptr<DeadLetter> MakeDeadLetter() const override {
     return std::make_unique<FileDeadLetter>(shared_.data_dir + "/deadletter");
+  }
+
+  std::unique_ptr<RejectedStore> MakeRejectedStore(RejectedBound bound) const override {
+    return std::make_unique<SqliteRejectedStore>(shared_.data_dir + "/rejected.db", bound);
   }
 
   Result<std::shared_ptr<Ledger>> OpenLedger(const std::string& name) override {

@@ -46,6 +46,10 @@ class GazeSource : public Source {
     Redirect(evts_[index], call, out);
   }
 
+  void Attribute(std::string_view rest, Outcome& out) const override {
+    paths_.Attribute(rest, EndpointLabel::kGaze, out);
+  }
+
  private:
   // The 302 to the next step, after the current step's delay, when there is one.
   void Redirect(const EvtParam& evt, const Call& call, Outcome& out) const {

@@ -17,6 +17,10 @@ class PierceSource : public Source {
     AnswerText(out, 200, "ok\n");
   }
 
+  void Attribute(std::string_view rest, Outcome& out) const override {
+    paths_.Attribute(rest, EndpointLabel::kPierce, out);
+  }
+
  private:
   SitePaths paths_;
 };

@@ -18,6 +18,10 @@ class PirateSource : public Source {
     AnswerText(out, 200, "");
   }
 
+  void Attribute(std::string_view rest, Outcome& out) const override {
+    paths_.Attribute(rest, EndpointLabel::kPirate, out);
+  }
+
  private:
   SitePaths paths_;
 };

@@ -30,6 +30,7 @@
 #include "util/base64.h"
 #include "util/inflate.h"
 #include "util/json.h"
+#include "util/time.h"
 
 namespace oceanus::collect {
 namespace {
@@ -128,6 +129,11 @@ class SegmentSource : public Source {
                 "request body larger than max_batch_bytes (" + std::to_string(max_body_) + ")");
   }
 
+  // The site is known from the write key only, which a refused request may not have had read.
+  void Attribute(std::string_view, Outcome& out) const override {
+    out.endpoint = EndpointLabel::kSegment;
+  }
+
   void Handle(const collect::Call& call, Outcome& out) const override;
 
  private:
@@ -180,6 +186,7 @@ void SegmentSource::Refuse(const collect::Call& call, const SegmentSite* site, R
     call.request.counters->Rejected(site->site->id, reason);
   }
   AnswerError(out, status, message);
+  out.Reject(reason);
 }
 
 bool SegmentSource::ReadBody(const collect::Call& call, const SegmentSite* site,
@@ -359,6 +366,19 @@ void SegmentSource::TakeMessages(const collect::Call& call, const SegmentSite& s
           "segment message " + std::to_string(i) + ": " + reason + ": " + detail + "\n";
       const std::string_view raw = tape_.raw(messages[i]);
       request.recent->rejections.Add(request.now, site_id, line, raw.substr(0, 2048));
+    }
+    if (request.rejected) {
+      request.rejected->Add([&](queue::Rejection& r) {
+        r.at_micros = MicrosSinceEpoch(request.now);
+        r.site.assign(site.site->name);
+        r.kind.assign("message");
+        r.reason.assign(reason);
+        r.status = 0;  // the request's answer: 200 when others were stored, else 400
+        r.detail.assign("message " + std::to_string(i) + ": " + detail);
+        r.payload.clear();
+        queue::AppendBounded(r.payload, tape_.raw(messages[i]), request.max_payload_bytes);
+      });
+      out.messages_recorded = true;
     }
     if (rejected <= kMaxErrorsListed) {
       errors += errors.empty() ? "" : ",";

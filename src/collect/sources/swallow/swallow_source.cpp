@@ -19,6 +19,10 @@ class SwallowSource : public Source {
     out.answer = Answer::kGif;
   }
 
+  void Attribute(std::string_view rest, Outcome& out) const override {
+    paths_.Attribute(rest, EndpointLabel::kSwallow, out);
+  }
+
  private:
   SitePaths paths_;
 };
