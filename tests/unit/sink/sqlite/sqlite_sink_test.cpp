@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "sink/overview_cases.h"
+#include "sink/sqlite/sqlite_history.h"
 #include "temp_dir.h"
 
 namespace oceanus::sink {
@@ -548,6 +550,14 @@ TEST(SqliteSinkDurabilityTest, EveryCommittedBatchIsSyncedBeforeWriteReturns) {
     EXPECT_GT(counter.wal_syncs(), before) << "batch " << batch << " returned before a WAL sync";
   }
   sink->reset();
+}
+
+TEST_F(SqliteSinkTest, OverviewCountsTheLocalDayFromOneOrTwoDailyTables) {
+  overview_cases::RunCases(*sink_, [&](const std::string& prefix, const TimeZone& tz) {
+    auto history = MakeSqliteHistory(path_, prefix, tz);
+    EXPECT_TRUE(history.ok()) << history.status().ToString();
+    return history.ok() ? std::move(history).value() : nullptr;
+  });
 }
 
 }  // namespace
