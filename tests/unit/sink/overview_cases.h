@@ -1,6 +1,7 @@
 // The overview's cases, shared by every sink's test so that all four answer the same numbers:
 // a day in Europe/Berlin (2026-11-25, UTC+1) whose events start at 23:00 UTC the day before,
-// written into tables named in Berlin (one table holds the day) or in UTC (the day spans two),
+// written into tables named in Berlin (one table holds the day) or in UTC (the day spans two)
+// or into a single table,
 // each batch written twice (the loader's retry); an event just before and one just after the
 // day; values with quotes and SQL in them; ties in every list.
 #pragma once
@@ -34,11 +35,11 @@ namespace overview_cases {
 inline constexpr const char* kHostileUrl = "/q?x=' OR '1'='1\"; DROP TABLE ov_20261125; -- \\ \t`";
 inline constexpr const char* kHostileRef = "https://evil.example/'); DELETE FROM ov; --";
 
-inline config::Site Site() {
+inline config::Site Site(config::TableLayout layout = config::TableLayout::kDaily) {
   config::Site site;
   site.name = "ov";
   site.endpoint = "swallow";
-  site.tables = config::TableLayout::kDaily;
+  site.tables = layout;
   const auto field = [&](const char* name, config::FieldType type, bool required) {
     config::Field f;
     f.name = name;
@@ -134,11 +135,11 @@ inline OverviewRequest Request(int day = 25) {
   return r;
 }
 
-// Every event written through `sink` into the daily tables `tables_tz` names, twice.
-inline void WriteEvents(Sink& sink, const std::string& prefix, const TimeZone& tables_tz) {
-  const config::Site site = Site();
+// `events` written through `sink` into the tables `tables_tz` names for `site`, twice.
+inline void WriteEvents(Sink& sink, const config::Site& site, const std::string& prefix,
+                        const TimeZone& tables_tz, const std::vector<Event>& events = Events()) {
   std::map<std::string, std::vector<Row>> batches;
-  for (const Event& e : Events()) {
+  for (const Event& e : events) {
     const std::string table =
         tables::TableFor(site, prefix, *ParseUtcMicros(e.at("dt")), tables_tz);
     Row row;
@@ -186,23 +187,30 @@ inline void ExpectEmpty(const SiteOverview& o) {
 }
 
 // The whole case against `open(prefix, tables_tz)`'s history after WriteEvents through `sink`:
-// tables named in Berlin and in UTC, the day asked twice (the hostile values did nothing), and
-// a day without tables.
+// daily tables named in Berlin (one holds the day) and in UTC (two do), and a single table; the
+// day asked twice (the hostile values did nothing), and a day without rows.
 template <typename OpenHistory>
 void RunCases(Sink& sink, OpenHistory open) {
-  for (const char* zone : {"Europe/Berlin", "UTC"}) {
-    SCOPED_TRACE(std::string("tables named in ") + zone);
-    const TimeZone tables_tz = *TimeZone::Load(zone);
-    const std::string prefix = zone[0] == 'U' ? "utc_" : "loc_";
-    WriteEvents(sink, prefix, tables_tz);
-    std::unique_ptr<HistorySource> history = open(prefix, tables_tz);
+  struct Layout {
+    const char* prefix;
+    const char* zone;
+    config::TableLayout tables;
+  };
+  for (const Layout& l : {Layout{"loc_", "Europe/Berlin", config::TableLayout::kDaily},
+                          Layout{"utc_", "UTC", config::TableLayout::kDaily},
+                          Layout{"one_", "Europe/Berlin", config::TableLayout::kSingle}}) {
+    SCOPED_TRACE(std::string("tables ") + l.prefix + "… in " + l.zone);
+    const TimeZone tables_tz = *TimeZone::Load(l.zone);
+    const config::Site site = Site(l.tables);
+    WriteEvents(sink, site, l.prefix, tables_tz);
+    std::unique_ptr<HistorySource> history = open(l.prefix, tables_tz);
     ASSERT_TRUE(history);
     for (int again = 0; again < 2; ++again) {
-      auto o = history->Overview(Site(), Request());
+      auto o = history->Overview(site, Request());
       ASSERT_TRUE(o.ok()) << o.status().ToString();
       ExpectTheDay(*o);
     }
-    auto empty = history->Overview(Site(), Request(20));
+    auto empty = history->Overview(site, Request(20));
     ASSERT_TRUE(empty.ok()) << empty.status().ToString();
     ExpectEmpty(*empty);
   }

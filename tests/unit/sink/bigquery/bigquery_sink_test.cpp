@@ -283,7 +283,7 @@ TEST_F(BigQuerySinkTest, UnreachableEndpointIsRetryable) {
 }
 
 // The fake runs the overview's SQL in SQLite over the tables it names (fake_google.py).
-TEST_F(BigQuerySinkTest, OverviewCountsTheLocalDayFromOneOrTwoDailyTables) {
+TEST_F(BigQuerySinkTest, OverviewCountsTheLocalDayInDailyAndSingleTables) {
   overview_cases::RunCases(*sink_, [&](const std::string& prefix, const TimeZone& tz) {
     return MakeBigQueryHistory(*sink_, prefix, tz);
   });

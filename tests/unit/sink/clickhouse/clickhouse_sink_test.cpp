@@ -369,7 +369,7 @@ TEST_F(ClickHouseSinkTest, HistoryFindsExactlyTheHostileKeyItWasAskedFor) {
 }
 
 // Each batch is written twice (two parts until a merge): FINAL counts every row once.
-TEST_F(ClickHouseSinkTest, OverviewCountsTheLocalDayFromOneOrTwoDailyTables) {
+TEST_F(ClickHouseSinkTest, OverviewCountsTheLocalDayInDailyAndSingleTables) {
   overview_cases::RunCases(*sink_, [&](const std::string& prefix, const TimeZone& tz) {
     return MakeClickHouseHistory(server_.Config(), prefix, tz);
   });

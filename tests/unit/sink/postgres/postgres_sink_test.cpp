@@ -383,7 +383,7 @@ TEST_F(PostgresSinkTest, HistoryBindsHostileKeyValues) {
   EXPECT_EQ((*events)[0][1], (std::pair<std::string, std::string>("eid", "r1")));
 }
 
-TEST_F(PostgresSinkTest, OverviewCountsTheLocalDayFromOneOrTwoDailyTables) {
+TEST_F(PostgresSinkTest, OverviewCountsTheLocalDayInDailyAndSingleTables) {
   PostgresSink sink(Config());
   overview_cases::RunCases(sink, [&](const std::string& prefix, const TimeZone& tz) {
     auto history = MakePostgresHistory(Config(), prefix, tz);
