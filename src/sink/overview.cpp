@@ -40,8 +40,9 @@ std::string FirstStringField(const config::Site& site, std::initializer_list<con
 
 sys_seconds LocalWall(sys_seconds t, const TimeZone& zone) { return t + zone.OffsetAt(t); }
 
-// The first instant whose local date is `day` or later, taking the local date as growing with
-// time (it does, but for a jump back across midnight, where the first crossing is taken).
+// The first instant whose local date is `day` or later (local midnight, or the end of a gap
+// that skips it), by bisection: the local date grows with time, except where a zone jumps back
+// across midnight (either crossing may be found then).
 sys_seconds StartOfLocalDay(sys_days day, const TimeZone& zone) {
   sys_seconds lo = sys_seconds(day) - hours(26), hi = sys_seconds(day) + hours(26);
   while (hi - lo > seconds(1)) {

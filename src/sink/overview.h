@@ -46,11 +46,11 @@ struct HourCount {
 
 struct SiteOverview {
   std::string time_zone;              // the zone's name, as configured
-  std::array<HourCount, 24> hours{};  // by local hour (a repeated DST hour counts once, merged)
+  std::array<HourCount, 24> hours{};  // by local hour; the hour DST repeats holds both passes
   // Most frequent first; equal counts in byte order of the value. NULLs are left out, and
   // empty referrers (direct visits) too.
   std::vector<CountedValue> pages, referrers, devices, events;
-  std::vector<std::string> notes;  // why a section is empty although the day has rows
+  std::vector<std::string> notes;  // each section the site has no column for, and why
 };
 
 // The columns the overview reads, chosen from the site's schema (string fields only); empty
