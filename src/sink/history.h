@@ -1,5 +1,6 @@
-// Reading one subject's recent events back from the warehouse (for history reports and the
-// admin page's visitor timeline): a capability of every sink type, each answering with its
+// Reading events back from the warehouse: one subject's recent events (for history reports and
+// the admin page's visitor timeline) and a site's day in numbers (the admin page's overview,
+// sink/overview.h), a capability of every sink type, each answering with its
 // own query (sink/<type>/<type>_history.h), opened through SinkSettings::OpenHistory.
 #pragma once
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "sink/overview.h"
 #include "util/status.h"
 
 namespace oceanus::sink {
@@ -37,6 +39,14 @@ class HistorySource {
                                                const std::string& key_value,
                                                std::chrono::system_clock::time_point since,
                                                std::size_t limit) = 0;
+  // `site`'s events of `request.day` (local midnight to midnight in `request.zone`) counted per
+  // local hour, with the top values of its page, referrer, device and event columns
+  // (OverviewColumnsOf); rows the loader wrote twice count once. Every value is a bound
+  // parameter or, where the warehouse has none, an escaped literal. Tables that do not exist
+  // count as empty: a day without rows is 24 zero hours. An Unavailable (or the warehouse's
+  // error) when it cannot be read. Thread-safe.
+  virtual Result<SiteOverview> Overview(const config::Site& site,
+                                        const OverviewRequest& request) = 0;
 };
 
 }  // namespace oceanus::sink

@@ -16,7 +16,8 @@ POST /_inject {"fail_next": N, "status": 500|429, "retry_after": S} fails the ne
 POST /_inject {"outage_seconds": S} answers every BigQuery call 503 for the next S seconds;
 GET /_tables dumps every table (schema, timePartitioning, rows). tables.list (GET .../tables)
 answers two tables a page, with nextPageToken. jobs.query also takes the erasure's statements,
-`DELETE FROM` / `SELECT COUNT(*) FROM` `P.D.T` `WHERE CAST(`col` AS STRING) = @value`.
+`DELETE FROM` / `SELECT COUNT(*) FROM` `P.D.T` `WHERE CAST(`col` AS STRING) = @value`, and any
+SELECT with GROUP BY (the admin overview's) over named tables, run in an in-memory SQLite.
 
 Sheets (/v4/spreadsheets/ID...): spreadsheets.get, batchUpdate with addSheet requests, and
 values.append, in the documented REST shapes. Every call needs a valid, unexpired bearer token
@@ -167,13 +168,17 @@ class Handler(BaseHTTPRequestHandler):
         state.last_query = body
         if body.get("useLegacySql", True) or body.get("parameterMode") != "NAMED":
             return self.answer(400, {"error": {"code": 400, "message": "expected standard SQL, NAMED parameters"}})
-        if any(v and v in sql for k, v in params.items()):
+        types = {p["name"]: p["parameterType"]["type"] for p in body.get("queryParameters", [])}
+        # A number of one or two digits is part of any SQL text; strings and times are not.
+        if any(v and types.get(k) != "INT64" and v in sql for k, v in params.items()):
             return self.answer(400, {"error": {"code": 400, "message": "a parameter value appears in the SQL text"}})
         import re
         table = re.search(r"FROM `[^.`]+\.[^.`]+\.([^`]+)`", sql).group(1)
         erase = re.fullmatch(r"(DELETE|SELECT COUNT\(\*\)) FROM `[^`]+` WHERE CAST\(`(\w+)` AS STRING\) = @value", sql)
         if erase:
             return self.erase_query(table, erase.group(1) == "DELETE", erase.group(2), params["value"])
+        if " GROUP BY " in sql:
+            return self.sql_query(sql, params, types)
         key_column = re.search(r"`(\w+)` = @key", sql).group(1)
         with state.lock:
             if table.endswith("*"):
@@ -190,6 +195,38 @@ class Handler(BaseHTTPRequestHandler):
         rows = rows[:int(params["limit"])]
         cells = [{"f": [{"v": None if r.get(f["name"]) is None else str(r[f["name"]])} for f in schema]} for r in rows]
         self.answer(200, {"kind": "bigquery#queryResponse", "jobComplete": True, "schema": {"fields": schema},
+                          "rows": cells, "totalRows": str(len(cells))})
+
+    def sql_query(self, sql, params, types):
+        """Any other SELECT (the overview's GROUP BY queries) is run for real: the tables it
+        names (`P.D.T`, no wildcards) are copied into an in-memory SQLite database with their
+        schema's columns, @name parameters become :name, and the answer has jobs.query's shape
+        (every cell a string, as BigQuery's JSON has them). TIMESTAMP values compare as the text
+        the fake stores ("YYYY-MM-DD HH:MM:SS.ffffff", UTC), which sorts as time."""
+        import re
+        import sqlite3
+        state = self.server.state
+        named = r"`[^.`]+\.[^.`]+\.([^`]+)`"
+        db = sqlite3.connect(":memory:")
+        quote = lambda name: '"' + name.replace('"', '""') + '"'
+        with state.lock:
+            for name in set(re.findall(named, sql)):
+                t = state.tables.get(name)
+                if t is None or name.endswith("*"):
+                    return self.answer(404, {"error": {"code": 404, "message": f"Not found: Table {name}"}})
+                columns = [f["name"] for f in t["schema"]]
+                db.execute(f"CREATE TABLE {quote(name)} ({', '.join(map(quote, columns))})")
+                db.executemany(f"INSERT INTO {quote(name)} VALUES ({', '.join('?' * len(columns))})",
+                               [[r.get(c) for c in columns] for r in t["rows"]])
+        translated = re.sub(r"@(\w+)", r":\1", re.sub(named, lambda m: quote(m.group(1)), sql))
+        values = {k: int(v) if types.get(k) == "INT64" else v for k, v in params.items()}
+        try:
+            cursor = db.execute(translated, values)
+        except sqlite3.Error as e:
+            return self.answer(400, {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": f"fake: {e}"}})
+        fields = [{"name": d[0], "type": "STRING"} for d in cursor.description]
+        cells = [{"f": [{"v": None if v is None else str(v)} for v in row]} for row in cursor.fetchall()]
+        self.answer(200, {"kind": "bigquery#queryResponse", "jobComplete": True, "schema": {"fields": fields},
                           "rows": cells, "totalRows": str(len(cells))})
 
     def erase_query(self, table, delete, column, value):

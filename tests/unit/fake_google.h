@@ -113,6 +113,11 @@ class FakeGoogle {
     auto r = HttpFetch({"GET", base_ + "/_tables", {}, "", std::chrono::seconds(5)});
     return r.ok() ? r->body : "";
   }
+  // GET /_stats: counters and the last jobs.query body ("last_query").
+  std::string Stats() const {
+    auto r = HttpFetch({"GET", base_ + "/_stats", {}, "", std::chrono::seconds(5)});
+    return r.ok() ? r->body : "";
+  }
   int Issued() const {
     auto r = HttpFetch({"GET", base_ + "/_stats", {}, "", std::chrono::seconds(5)});
     return r.ok() ? std::atoi(r->body.substr(r->body.find(':') + 1).c_str()) : -1;

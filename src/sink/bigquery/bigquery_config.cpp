@@ -211,10 +211,10 @@ Result<std::unique_ptr<Sink>> BigQuerySettings::Open() const {
 }
 
 Result<std::unique_ptr<HistorySource>> BigQuerySettings::OpenHistory(
-    const std::string& table_prefix, const TimeZone&) const {
+    const std::string& table_prefix, const TimeZone& tz) const {
   auto sink = OpenBigQuerySink(config_);
   if (!sink.ok()) return sink.status();
-  return MakeBigQueryHistory(std::move(sink).value(), table_prefix);
+  return MakeBigQueryHistory(std::move(sink).value(), table_prefix, tz);
 }
 
 }  // namespace oceanus::sink

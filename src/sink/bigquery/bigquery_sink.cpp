@@ -474,7 +474,7 @@ std::string QueryBody(const std::string& sql,
   w.String("NAMED");
   w.Key("queryParameters");
   w.StartArray();
-  for (const auto& p : parameters) WriteParameter(w, p.name, p.type, p.value);
+  for (const auto& p : parameters) WriteParameter(w, p.name.c_str(), p.type, p.value);
   w.EndArray();
   w.Key("timeoutMs");
   w.Int(10000);
@@ -593,19 +593,27 @@ Result<std::vector<std::string>> BigQuerySink::ListTables() {
   return names;
 }
 
-Result<long long> BigQuerySink::EraseRows(const std::string& table, const std::string& column,
-                                          const std::string& value, bool count_only) {
+Result<std::optional<std::set<std::string>>> BigQuerySink::TableColumns(const std::string& table) {
   auto got = Call("GET", TablesUrl() + "/" + FormEncode(table), "");
   if (!got.ok()) return got.status();
+  if (got->status == 404) return std::optional<std::set<std::string>>();
   if (Status s = ClassifyHttp(*got, "tables.get " + table); !s.ok()) return s;
   rapidjson::Document schema;
   schema.Parse(got->body.data(), got->body.size());
-  bool has = false;
+  std::set<std::string> columns;
   if (!schema.HasParseError() && schema.IsObject() && schema.HasMember("schema") &&
       schema["schema"].HasMember("fields") && schema["schema"]["fields"].IsArray())
     for (const auto& f : schema["schema"]["fields"].GetArray())
-      has = has || (f.HasMember("name") && f["name"].IsString() && column == f["name"].GetString());
-  if (!has) return 0LL;
+      if (f.HasMember("name") && f["name"].IsString()) columns.insert(f["name"].GetString());
+  return std::optional<std::set<std::string>>(std::move(columns));
+}
+
+Result<long long> BigQuerySink::EraseRows(const std::string& table, const std::string& column,
+                                          const std::string& value, bool count_only) {
+  auto columns = TableColumns(table);
+  if (!columns.ok()) return columns.status();
+  if (!*columns) return Status::NotFound("tables.get " + table + ": no such table");
+  if (!(*columns)->count(column)) return 0LL;
   const std::string from = "`" + config_.project + "." + config_.dataset + "." + table + "`";
   const std::string where = " WHERE CAST(`" + column + "` AS STRING) = @value";
   auto answer =

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -25,6 +26,7 @@
 #include "google/auth.h"
 #include "sink/bigquery/bigquery_config.h"
 #include "sink/bigquery/storage_writer.h"
+#include "sink/overview.h"
 #include "sink/sink.h"
 #include "util/http_client.h"
 
@@ -63,9 +65,15 @@ class BigQuerySink final : public Sink {
       const config::Site& site, const std::string& table_prefix, const std::string& key_column,
       const std::string& key_value, std::chrono::system_clock::time_point since, std::size_t limit);
 
+  // The overview of `site` for `request` (sink/overview.h) from `tables` (those that exist, by
+  // tables.get), one jobs.query per section with the day's instants and the limit as named
+  // parameters (sink/bigquery/bigquery_overview.cpp).
+  Result<SiteOverview> Overview(const config::Site& site, const OverviewRequest& request,
+                                const std::vector<std::string>& tables);
+
   // A named parameter of a jobs.query call; `value` in its JSON text form.
   struct QueryParameter {
-    const char* name;
+    std::string name;
     const char* type;  // STRING, INT64, TIMESTAMP
     std::string value;
   };
@@ -80,6 +88,8 @@ class BigQuerySink final : public Sink {
   Result<HttpResponse> Call(const std::string& method, const std::string& url,
                             std::string_view body);
   std::string TablesUrl() const;
+  // The columns of `table` by tables.get, or nullopt when it does not exist.
+  Result<std::optional<std::set<std::string>>> TableColumns(const std::string& table);
   // jobs.query with standard SQL and named parameters, polling getQueryResults until the job
   // is complete; the complete answer.
   Result<rapidjson::Document> RunQuery(const std::string& sql,

@@ -37,6 +37,12 @@ class ClickHouseHistory final : public HistorySource {
     return sink_.RecentEvents(tables, key_column, key_value, timestamps, since, limit);
   }
 
+  Result<SiteOverview> Overview(const config::Site& site, const OverviewRequest& request) override {
+    const std::vector<std::string> tables = OverviewTableNames(site, prefix_, request, tz_);
+    std::lock_guard lock(mu_);
+    return sink_.Overview(site, request, tables);
+  }
+
  private:
   std::mutex mu_;  // the sink's table cache is not thread-safe
   ClickHouseSink sink_;

@@ -661,6 +661,58 @@ Result<std::vector<ClickHouseSink::EventRow>> ClickHouseSink::RecentEvents(
   return NewestFirst(std::move(found), limit);
 }
 
+namespace {
+
+std::string ChName(const std::string& name) { return QuoteName(name); }
+// Every branch of the overview's union gives v the same type, whatever the column's.
+std::string ChText(const std::string& quoted) { return "toNullable(toString(" + quoted + "))"; }
+
+}  // namespace
+
+Result<SiteOverview> ClickHouseSink::Overview(const config::Site& site,
+                                              const OverviewRequest& request,
+                                              const std::vector<std::string>& tables) {
+  auto described = DescribeTables(tables);
+  if (!described.ok()) return described.status();
+  std::vector<OverviewTable> present;
+  for (const auto& table : tables) {
+    auto info = described->find(table);
+    if (info == described->end()) continue;
+    OverviewTable t{Table(table), "", {}};
+    for (const auto& [name, type] : info->second.columns) t.columns.insert(name);
+    present.push_back(std::move(t));
+  }
+  OverviewDialect dialect;
+  dialect.quote = &ChName;
+  dialect.value = &ChText;
+  dialect.missing = "CAST(NULL AS Nullable(String))";
+  dialect.after_table = " FINAL";
+  dialect.count_distinct = "uniqExact(v)";
+  // Whole seconds (LocalHours' instants are), compared with dt, which holds whole seconds.
+  const OverviewSpelling spelling{[](std::size_t, std::chrono::system_clock::time_point t) {
+                                    char text[kUtcMicrosLength];
+                                    FormatUtcMicros(t, text);
+                                    return "toDateTime(" + QuoteString(std::string_view(text, 19)) +
+                                           ", 'UTC')";
+                                  },
+                                  std::to_string(request.top)};
+  const auto run =
+      [&](const std::string& sql, bool,
+          const std::vector<std::chrono::system_clock::time_point>&) -> Result<OverviewRows> {
+    auto r = Query(sql + " FORMAT TabSeparated");
+    if (!r.ok()) return r.status();
+    OverviewRows rows;
+    std::string_view text = *r;
+    while (!text.empty()) {
+      const auto nl = text.find('\n');
+      rows.push_back(clickhouse::SplitTsvLine(text.substr(0, nl)));
+      text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    }
+    return rows;
+  };
+  return RunOverview(site, request, present, dialect, spelling, run);
+}
+
 Result<std::vector<std::string>> ClickHouseSink::ListTables() {
   auto r =
       Query("SELECT name FROM system.tables WHERE database = " + QuoteString(config_.database) +

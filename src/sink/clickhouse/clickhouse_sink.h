@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "sink/overview.h"
 #include "sink/sink.h"
 #include "util/http_client.h"
 
@@ -62,6 +63,10 @@ class ClickHouseSink final : public Sink {
                                              const std::set<std::string>& timestamps,
                                              std::chrono::system_clock::time_point since,
                                              std::size_t limit);
+  // The overview of `site` for `request` (sink/overview.h) from `tables`, those that exist,
+  // read with FINAL; the day's instants are escaped literals (18.16 has no query parameters).
+  Result<SiteOverview> Overview(const config::Site& site, const OverviewRequest& request,
+                                const std::vector<std::string>& tables);
 
   // One statement; `body`, when given, is the statement's data (INSERT … FORMAT) and `sql`
   // goes into the URL. The answer's body, or the classified failure.

@@ -28,6 +28,12 @@ class PostgresHistory final : public HistorySource {
                             limit);
   }
 
+  Result<SiteOverview> Overview(const config::Site& site, const OverviewRequest& request) override {
+    const std::vector<std::string> tables = OverviewTableNames(site, prefix_, request, tz_);
+    std::lock_guard lock(mu_);
+    return db_.Overview(site, request, tables);
+  }
+
  private:
   std::mutex mu_;  // one connection, used by one thread at a time
   PostgresSink db_;

@@ -499,6 +499,61 @@ Result<std::vector<PostgresSink::EventRow>> PostgresSink::RecentEvents(
   return NewestFirst(std::move(found), limit);
 }
 
+namespace {
+
+// A column's value as text in the overview's union; ties sort by bytes, not by the locale.
+std::string PgText(const std::string& quoted) { return quoted + "::text"; }
+
+}  // namespace
+
+Result<SiteOverview> PostgresSink::Overview(const config::Site& site,
+                                            const OverviewRequest& request,
+                                            const std::vector<std::string>& tables) {
+  if (Status s = conn_.Ensure(); !s.ok()) return s;
+  std::vector<OverviewTable> present;
+  for (const auto& table : tables) {
+    auto info = Describe(table);
+    if (!info.ok()) return info.status();
+    if (!info->exists) continue;
+    OverviewTable t{QuoteIdent(table), "", {}};
+    for (const auto& [name, type] : info->columns) t.columns.insert(name);
+    present.push_back(std::move(t));
+  }
+  OverviewDialect dialect;
+  dialect.quote = &QuoteIdent;
+  dialect.value = &PgText;
+  dialect.order_value = "v COLLATE \"C\"";
+  const OverviewSpelling spelling{[](std::size_t i, std::chrono::system_clock::time_point) {
+                                    return "($1::timestamptz[])[" + std::to_string(i + 1) + "]";
+                                  },
+                                  "$2::bigint"};
+  const auto run = [&](const std::string& sql, bool hours,
+                       const std::vector<std::chrono::system_clock::time_point>& instants)
+      -> Result<OverviewRows> {
+    std::string array = "{";
+    for (const auto& t : instants) {
+      char dt[kUtcMicrosLength];
+      FormatUtcMicros(t, dt);
+      array += (array.size() > 1 ? ",\"" : "\"") + std::string(dt, kUtcMicrosLength) + "+00\"";
+    }
+    std::vector<std::string> params{array + "}"};
+    if (!hours) params.push_back(std::to_string(request.top));
+    auto result = conn_.Query(sql, params);
+    if (!result.ok()) return result.status();
+    PGresult* res = result->get();
+    OverviewRows rows(static_cast<std::size_t>(PQntuples(res)));
+    for (int r = 0; r < PQntuples(res); ++r)
+      for (int c = 0; c < PQnfields(res); ++c)
+        rows[static_cast<std::size_t>(r)].push_back(
+            PQgetisnull(res, r, c)
+                ? std::nullopt
+                : std::optional<std::string>(std::in_place, PQgetvalue(res, r, c),
+                                             static_cast<std::size_t>(PQgetlength(res, r, c))));
+    return rows;
+  };
+  return RunOverview(site, request, present, dialect, spelling, run);
+}
+
 Result<std::vector<std::string>> PostgresSink::ListTables() {
   if (Status s = conn_.Ensure(); !s.ok()) return s;
   auto rows = conn_.Query(

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "sink/overview.h"
 #include "sink/postgres/postgres_connection.h"
 #include "sink/sink.h"
 
@@ -54,6 +55,10 @@ class PostgresSink final : public Sink {
                                              const std::string& key_column,
                                              const std::string& key_value,
                                              const std::string& since_dt, std::size_t limit);
+  // The overview of `site` for `request` (sink/overview.h) from `tables`, those that exist; the
+  // day's instants (one timestamptz[] parameter) and the limit are bound parameters.
+  Result<SiteOverview> Overview(const config::Site& site, const OverviewRequest& request,
+                                const std::vector<std::string>& tables);
 
  private:
   struct TableInfo {

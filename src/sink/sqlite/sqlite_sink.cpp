@@ -33,6 +33,7 @@
 
 #include "sink/history.h"
 #include "sink/row_values.h"
+#include "util/time.h"
 
 namespace oceanus::sink {
 namespace {
@@ -362,6 +363,52 @@ Result<std::vector<SqliteSink::EventRow>> SqliteSink::RecentEvents(
     if (rc != SQLITE_DONE) return Error("sqlite: history query on " + table, rc);
   }
   return NewestFirst(std::move(found), limit);
+}
+
+Result<SiteOverview> SqliteSink::Overview(const config::Site& site, const OverviewRequest& request,
+                                          const std::vector<std::string>& tables) {
+  std::vector<OverviewTable> present;
+  for (const auto& table : tables) {
+    auto info = Describe(table);
+    if (!info.ok()) return info.status();
+    OverviewTable t{Quote(table), "", {}};
+    for (const auto& [name, pk] : info->columns) t.columns.insert(name);
+    if (!t.columns.empty()) present.push_back(std::move(t));  // an absent table has none
+  }
+  OverviewDialect dialect;
+  dialect.quote = &Quote;
+  const OverviewSpelling spelling{
+      [](std::size_t i, std::chrono::system_clock::time_point) { return ":t" + std::to_string(i); },
+      ":top"};
+  const auto top = static_cast<sqlite3_int64>(
+      std::min<std::size_t>(request.top, std::numeric_limits<sqlite3_int64>::max()));
+  const auto run = [&](const std::string& sql, bool,
+                       const std::vector<std::chrono::system_clock::time_point>& instants)
+      -> Result<OverviewRows> {
+    auto stmt = Prepare(sql);
+    if (!stmt.ok()) return stmt.status();
+    sqlite3_stmt* st = stmt->get();
+    for (std::size_t i = 0; i < instants.size(); ++i) {
+      const int at = sqlite3_bind_parameter_index(st, (":t" + std::to_string(i)).c_str());
+      char dt[kUtcMicrosLength];
+      FormatUtcMicros(instants[i], dt);
+      if (at > 0) sqlite3_bind_text64(st, at, dt, kUtcMicrosLength, SQLITE_TRANSIENT, SQLITE_UTF8);
+    }
+    if (const int at = sqlite3_bind_parameter_index(st, ":top"); at > 0)
+      sqlite3_bind_int64(st, at, top);
+    OverviewRows rows;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      auto& row = rows.emplace_back();
+      for (int c = 0; c < sqlite3_column_count(st); ++c) {
+        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
+        row.push_back(text ? std::optional<std::string>(text) : std::nullopt);
+      }
+    }
+    if (rc != SQLITE_DONE) return Error("sqlite: overview query", rc);
+    return rows;
+  };
+  return RunOverview(site, request, present, dialect, spelling, run);
 }
 
 Result<std::vector<std::string>> SqliteSink::ListTables() {

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "sink/overview.h"
 #include "sink/sink.h"
 
 namespace oceanus::sink {
@@ -55,6 +56,10 @@ class SqliteSink final : public Sink {
                                              const std::string& key_column,
                                              const std::string& key_value,
                                              const std::string& since_dt, std::size_t limit);
+  // The overview of `site` for `request` (sink/overview.h) from `tables`, those that exist;
+  // the day's instants and the limit are bound parameters.
+  Result<SiteOverview> Overview(const config::Site& site, const OverviewRequest& request,
+                                const std::vector<std::string>& tables);
 
  private:
   struct StmtDeleter {

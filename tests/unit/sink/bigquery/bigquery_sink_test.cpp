@@ -10,6 +10,7 @@
 #include "app/config.h"
 #include "fake_google.h"
 #include "sink/bigquery/bigquery_history.h"
+#include "sink/overview_cases.h"
 #include "tables/table_names.h"
 #include "temp_dir.h"
 #include "util/time.h"
@@ -250,7 +251,7 @@ TEST_F(BigQuerySinkTest, HistoryReportReadsTheVisitorsEventsThroughJobsQuery) {
                                  row("e2", "abc", std::chrono::seconds(60), "https://x/newer"),
                                  row("e3", "zzz", std::chrono::seconds(30), "https://x/other")})
                   .status.ok());
-  auto history = MakeBigQueryHistory(*sink_, "");
+  auto history = MakeBigQueryHistory(*sink_, "", *tz);
   const actions::ActionConfig& action = *config->FindAction("document_report");
   const actions::ActionEnv env{*config, config->actions, *tz, history.get()};
   auto report = actions::HistoryReportAction::Create(
@@ -279,6 +280,26 @@ TEST_F(BigQuerySinkTest, UnreachableEndpointIsRetryable) {
   BigQuerySink down(cfg, std::move(google::MakeTokenSource(key, {})).value());
   Status s = down.EnsureTable(spec_);
   EXPECT_TRUE(s.retryable()) << s.ToString();
+}
+
+// The fake runs the overview's SQL in SQLite over the tables it names (fake_google.py).
+TEST_F(BigQuerySinkTest, OverviewCountsTheLocalDayInDailyAndSingleTables) {
+  overview_cases::RunCases(*sink_, [&](const std::string& prefix, const TimeZone& tz) {
+    return MakeBigQueryHistory(*sink_, prefix, tz);
+  });
+  // The last query (a list's on a day with tables) carried its instants and limit as named
+  // parameters, none of them in the SQL text.
+  rapidjson::Document stats;
+  stats.Parse(fake_->Stats().c_str());
+  ASSERT_TRUE(stats.IsObject() && stats["last_query"].IsObject());
+  const auto& query = stats["last_query"];
+  const std::string sql = query["query"].GetString();
+  EXPECT_NE(sql.find("LIMIT @top"), std::string::npos) << sql;
+  EXPECT_EQ(sql.find("2026-"), std::string::npos) << sql;
+  std::vector<std::string> names;
+  for (const auto& p : query["queryParameters"].GetArray())
+    names.emplace_back(p["name"].GetString());
+  EXPECT_EQ(names, (std::vector<std::string>{"t0", "t24", "top"}));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "clickhouse_server.h"
 #include "sink/clickhouse/clickhouse_history.h"
+#include "sink/overview_cases.h"
 
 namespace oceanus::sink {
 namespace {
@@ -365,6 +366,13 @@ TEST_F(ClickHouseSinkTest, HistoryFindsExactlyTheHostileKeyItWasAskedFor) {
   EXPECT_EQ(at->size(), 1u);
   auto unknown = history->Recent(HistorySite(), "sid = sid OR 1", "x", since, 10);
   EXPECT_EQ(unknown.status().code(), Status::Code::kInvalidArgument);
+}
+
+// Each batch is written twice (two parts until a merge): FINAL counts every row once.
+TEST_F(ClickHouseSinkTest, OverviewCountsTheLocalDayInDailyAndSingleTables) {
+  overview_cases::RunCases(*sink_, [&](const std::string& prefix, const TimeZone& tz) {
+    return MakeClickHouseHistory(server_.Config(), prefix, tz);
+  });
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "postgres_server.h"
+#include "sink/overview_cases.h"
 #include "sink/postgres/postgres_history.h"
 #include "util/time.h"
 
@@ -380,6 +381,15 @@ TEST_F(PostgresSinkTest, HistoryBindsHostileKeyValues) {
   ASSERT_TRUE(events.ok()) << events.status().ToString();
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ((*events)[0][1], (std::pair<std::string, std::string>("eid", "r1")));
+}
+
+TEST_F(PostgresSinkTest, OverviewCountsTheLocalDayInDailyAndSingleTables) {
+  PostgresSink sink(Config());
+  overview_cases::RunCases(sink, [&](const std::string& prefix, const TimeZone& tz) {
+    auto history = MakePostgresHistory(Config(), prefix, tz);
+    EXPECT_TRUE(history.ok()) << history.status().ToString();
+    return history.ok() ? std::move(history).value() : nullptr;
+  });
 }
 
 }  // namespace

@@ -10,6 +10,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "sink/overview_cases.h"
+#include "sink/sqlite/sqlite_history.h"
+#include "tables/table_names.h"
 #include "temp_dir.h"
 
 namespace oceanus::sink {
@@ -548,6 +551,75 @@ TEST(SqliteSinkDurabilityTest, EveryCommittedBatchIsSyncedBeforeWriteReturns) {
     EXPECT_GT(counter.wal_syncs(), before) << "batch " << batch << " returned before a WAL sync";
   }
   sink->reset();
+}
+
+// The day clocks fall back in Berlin: 02:xx happens twice (00:xx and 01:xx UTC) and is one
+// local hour, where a visitor seen in both passes is one visitor.
+TEST_F(SqliteSinkTest, OverviewOfAFallBackDayCountsTheRepeatedHourOnce) {
+  const config::Site site = overview_cases::Site();
+  const TimeZone berlin = *TimeZone::Load("Europe/Berlin");
+  const auto at = [](const char* dt, const char* eid, const char* sid) {
+    return overview_cases::Event{{"dt", dt}, {"eid", eid}, {"sid", sid}, {"evt", "pageview"}};
+  };
+  overview_cases::WriteEvents(*sink_, site, "", berlin,
+                              {at("2026-10-24 22:00:00.000000", "e1", "a"),    // 00:00 CEST
+                               at("2026-10-25 00:30:00.000000", "e2", "a"),    // 02:30 CEST
+                               at("2026-10-25 01:30:00.000000", "e3", "a"),    // 02:30 CET
+                               at("2026-10-25 01:45:00.000000", "e4", "b"),    // 02:45 CET
+                               at("2026-10-25 02:00:00.000000", "e5", "b"),    // 03:00 CET
+                               at("2026-10-25 22:59:59.999999", "e6", "c")});  // 23:59 CET
+  auto history = MakeSqliteHistory(path_, "", berlin);
+  ASSERT_TRUE(history.ok());
+  auto request = overview_cases::Request();
+  request.day = std::chrono::year(2026) / 10 / 25;
+  auto o = (*history)->Overview(site, request);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  std::array<HourCount, 24> hours{};
+  hours[0] = {1, 1};
+  hours[2] = {3, 2};
+  hours[3] = {1, 1};
+  hours[23] = {1, 1};
+  for (std::size_t h = 0; h < 24; ++h) EXPECT_EQ(o->hours[h], hours[h]) << "local hour " << h;
+  EXPECT_EQ(o->events, (std::vector<CountedValue>{{"pageview", 6}}));
+}
+
+// A site without the overview's columns (a Segment site without context_page_url) gets its
+// hours and the sections it has, and a note for each it lacks.
+TEST_F(SqliteSinkTest, OverviewOfASiteWithoutPageColumnsSaysSo) {
+  config::Site site;
+  site.name = "app";
+  for (const char* name : {"dt", "eid", "type", "event", "anonymous_id"}) {
+    config::Field f;
+    f.name = name;
+    if (f.name == "dt") f.type = FieldType::kTimestamp;
+    site.schema.push_back(f);
+  }
+  const TableSpec spec = tables::TableSpecFor(site, "app_20261125");
+  ASSERT_TRUE(sink_->EnsureTable(spec).ok());
+  ASSERT_TRUE(
+      sink_
+          ->Write(spec, {R({"2026-11-25 09:00:00.000000", "m1", "track", "Signed Up", "x"}),
+                         R({"2026-11-25 09:10:00.000000", "m2", "page", std::nullopt, "x"}),
+                         R({"2026-11-25 09:20:00.000000", "m3", "track", "Signed Up", "y"})})
+          .status.ok());
+  auto history = MakeSqliteHistory(path_, "", *TimeZone::Load("Europe/Berlin"));
+  ASSERT_TRUE(history.ok());
+  auto o = (*history)->Overview(site, overview_cases::Request());
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->hours[10], (HourCount{3, 2}));
+  EXPECT_EQ(o->events, (std::vector<CountedValue>{{"Signed Up", 2}}));  // page calls have none
+  EXPECT_TRUE(o->pages.empty());
+  EXPECT_TRUE(o->devices.empty());
+  ASSERT_EQ(o->notes.size(), 3u);
+  EXPECT_EQ(o->notes[0], "site app has no page field (url or context_page_url)");
+}
+
+TEST_F(SqliteSinkTest, OverviewCountsTheLocalDayInDailyAndSingleTables) {
+  overview_cases::RunCases(*sink_, [&](const std::string& prefix, const TimeZone& tz) {
+    auto history = MakeSqliteHistory(path_, prefix, tz);
+    EXPECT_TRUE(history.ok()) << history.status().ToString();
+    return history.ok() ? std::move(history).value() : nullptr;
+  });
 }
 
 }  // namespace
