@@ -6,6 +6,7 @@
 
 #include "app/process.h"
 #include "http/admin_api.h"
+#include "http/admin_overview_api.h"
 #include "load/erasure.h"
 #include "util/build_info.h"
 #include "util/metrics.h"
@@ -87,26 +88,34 @@ http::AdminResponse Metrics(const Process& p) {
   return http::AdminResponse{200, "text/plain; version=0.0.4; charset=utf-8", out.text()};
 }
 
-// The visitor timeline reads the warehouse through a connection of its own, opened on first
-// use (the admin thread is the only user).
-class VisitorTimeline {
+// The visitor timeline and the site overview read the warehouse through a connection of their
+// own, opened on first use (the admin thread is the only user).
+class WarehouseViews {
  public:
-  explicit VisitorTimeline(const Process& p) : p_(p) {}
+  explicit WarehouseViews(const Process& p) : p_(p) {}
 
   http::AdminResponse Answer(const std::string& query) {
+    return http::VisitorAnswer(p_.config, History(), query);
+  }
+  // /api/overview: a site's day from the warehouse (sink/overview.h).
+  http::AdminResponse Overview(const std::string& query) {
+    return http::OverviewAnswer(p_.config, History(), p_.config.time_zone, query);
+  }
+
+ private:
+  sink::HistorySource* History() {
     if (!tried_) {
       tried_ = true;
       auto opened = OpenHistory(p_.config, p_.prepared.tz);
       if (opened.ok()) {
         history_ = std::move(opened).value();
       } else {
-        spdlog::warn("admin: visitor timeline unavailable: {}", opened.status().ToString());
+        spdlog::warn("admin: the warehouse cannot be read: {}", opened.status().ToString());
       }
     }
-    return http::VisitorAnswer(p_.config, history_.get(), query);
+    return history_.get();
   }
 
- private:
   const Process& p_;
   std::unique_ptr<sink::HistorySource> history_;
   bool tried_ = false;
@@ -136,7 +145,7 @@ http::AdminResponse Replay(const Process& p, const http::AdminRequest& request) 
   return http::ReplayAnswer(p.config, p.config.queue, request.body);
 }
 
-http::AdminResponse Route(const Process& p, VisitorTimeline& visitor,
+http::AdminResponse Route(const Process& p, WarehouseViews& warehouse,
                           const http::AdminRequest& request) {
   const std::string& path = request.path;
   const std::string& query = request.query;
@@ -151,7 +160,8 @@ http::AdminResponse Route(const Process& p, VisitorTimeline& visitor,
   if (path == "/admin" || path == "/admin/")
     return http::AdminResponse{200, "text/html; charset=utf-8", std::string(http::AdminPage())};
   if (path == "/api/tail") return http::TailAnswer(p.config, p.server.get(), query);
-  if (path == "/api/visitor") return visitor.Answer(query);
+  if (path == "/api/visitor") return warehouse.Answer(query);
+  if (path == "/api/overview") return warehouse.Overview(query);
   if (path == "/api/rates")
     return p.rates ? http::AdminResponse{200, "application/json", p.rates->Json()}
                    : http::ErrorAnswer(400, "this process has no collector (no rates)");
@@ -165,10 +175,10 @@ http::AdminResponse Route(const Process& p, VisitorTimeline& visitor,
 
 void StartAdmin(Process& p) {
   if (!p.config.admin.enabled) return;
-  auto visitor = std::make_shared<VisitorTimeline>(p);
+  auto warehouse = std::make_shared<WarehouseViews>(p);
   auto started = http::AdminServer::Start(
       p.config.admin,
-      [&p, visitor](const http::AdminRequest& request) { return Route(p, *visitor, request); });
+      [&p, warehouse](const http::AdminRequest& request) { return Route(p, *warehouse, request); });
   if (started.ok()) {
     p.admin = std::move(started).value();
   } else {

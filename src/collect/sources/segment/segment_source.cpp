@@ -179,6 +179,22 @@ class SegmentSource : public Source {
 
 thread_local JsonTape SegmentSource::tape_;
 
+// Message `index` of a request, refused while the others may be stored, into the
+// rejected-events store.
+void RecordMessage(const Request& request, const std::string& site, std::size_t index,
+                   const std::string& reason, const std::string& detail, std::string_view raw) {
+  request.rejected->Add([&](queue::Rejection& r) {
+    r.at_micros = MicrosSinceEpoch(request.now);
+    r.site.assign(site);
+    r.kind.assign("message");
+    r.reason.assign(reason);
+    r.status = 0;  // the request's answer: 200 when others were stored, else 400
+    r.detail.assign("message " + std::to_string(index) + ": " + detail);
+    r.payload.clear();
+    queue::AppendBounded(r.payload, raw, request.max_payload_bytes);
+  });
+}
+
 void SegmentSource::Refuse(const collect::Call& call, const SegmentSite* site, RejectReason reason,
                            int status, std::string_view message, Outcome& out) {
   if (site != nullptr && call.request.counters != nullptr) {
@@ -368,16 +384,7 @@ void SegmentSource::TakeMessages(const collect::Call& call, const SegmentSite& s
       request.recent->rejections.Add(request.now, site_id, line, raw.substr(0, 2048));
     }
     if (request.rejected) {
-      request.rejected->Add([&](queue::Rejection& r) {
-        r.at_micros = MicrosSinceEpoch(request.now);
-        r.site.assign(site.site->name);
-        r.kind.assign("message");
-        r.reason.assign(reason);
-        r.status = 0;  // the request's answer: 200 when others were stored, else 400
-        r.detail.assign("message " + std::to_string(i) + ": " + detail);
-        r.payload.clear();
-        queue::AppendBounded(r.payload, tape_.raw(messages[i]), request.max_payload_bytes);
-      });
+      RecordMessage(request, site.site->name, i, reason, detail, tape_.raw(messages[i]));
       out.messages_recorded = true;
     }
     if (rejected <= kMaxErrorsListed) {
