@@ -362,6 +362,15 @@ TEST_F(RabbitMqTaskQueueTest, ReviveDeadPutsBackOnlyTheMatchingTasksOnceAndKeeps
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(counts->dead, 1u);
   EXPECT_EQ(counts->queued, 0u);
+  // The same seen from a new connection: nothing put back is still held unacknowledged by
+  // the old one (which the broker would return to the dead-letter when it closes).
+  op.reset();
+  op = Connect();
+  ASSERT_NE(op, nullptr);
+  counts = op->Counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->dead, 1u);
+  EXPECT_EQ(counts->queued, 0u);
 }
 
 TEST(RabbitMqTaskQueueNoBrokerTest, ConnectToAClosedPortIsUnavailableAndSaysWhere) {
