@@ -23,25 +23,6 @@ std::string Describe(const tasks::DeadTaskFilter& filter) {
   return "(" + (out.empty() ? std::string("all") : out) + ")";
 }
 
-// The config and its task queue, or the exit status of a command that cannot go on.
-struct Opened {
-  Config config;
-  std::unique_ptr<tasks::TaskQueue> queue;
-};
-Result<Opened> Open(const std::string& path, const Overrides& overrides, int* exit_status) {
-  auto c = LoadWithOverrides(path, overrides);
-  if (!c.ok()) {
-    *exit_status = kExitConfig;
-    return c.status();
-  }
-  auto queue = c->tasks.queue->Open(c->tasks);
-  if (!queue.ok()) {
-    *exit_status = kExitRuntime;
-    return queue.status().WithContext("tasks");
-  }
-  return Opened{std::move(c).value(), std::move(queue).value()};
-}
-
 // An action name that the config does not have would select nothing, silently: say so.
 Status CheckAction(const Config& config, const tasks::DeadTaskFilter& filter) {
   if (!filter.action || config.FindAction(*filter.action) != nullptr) return Status::Ok();
@@ -51,6 +32,25 @@ Status CheckAction(const Config& config, const tasks::DeadTaskFilter& filter) {
                                  ": no such action in the config (expected one of: " + names + ")");
 }
 
+// The config and its task queue, or the exit status of a command that cannot go on. A
+// mistake of the command line (`check_action`: an unknown --action) is found before the
+// queue is opened.
+struct Opened {
+  Config config;
+  std::unique_ptr<tasks::TaskQueue> queue;
+};
+Result<Opened> Open(const std::string& path, const Overrides& overrides,
+                    const DeadTaskOptions& options, bool check_action, int* exit_status) {
+  *exit_status = kExitConfig;
+  auto c = LoadWithOverrides(path, overrides);
+  if (!c.ok()) return c.status();
+  if (Status s = CheckAction(*c, options.filter); check_action && !s.ok()) return s;
+  *exit_status = kExitRuntime;
+  auto queue = c->tasks.queue->Open(c->tasks);
+  if (!queue.ok()) return queue.status().WithContext("tasks");
+  return Opened{std::move(c).value(), std::move(queue).value()};
+}
+
 }  // namespace
 
 // `oceanus dead-tasks`: the buried tasks as JSON lines (id, action, attempts, last_error,
@@ -58,7 +58,7 @@ Status CheckAction(const Config& config, const tasks::DeadTaskFilter& filter) {
 int DeadTasksCommand(const std::string& path, const Overrides& overrides,
                      const DeadTaskOptions& options) {
   int exit_status = 0;
-  auto opened = Open(path, overrides, &exit_status);
+  auto opened = Open(path, overrides, options, /*check_action=*/false, &exit_status);
   if (!opened.ok()) {
     std::cerr << opened.status().message() << "\n";
     return exit_status;
@@ -77,14 +77,10 @@ int DeadTasksCommand(const std::string& path, const Overrides& overrides,
 int RetryTasksCommand(const std::string& path, const Overrides& overrides,
                       const DeadTaskOptions& options) {
   int exit_status = 0;
-  auto opened = Open(path, overrides, &exit_status);
+  auto opened = Open(path, overrides, options, /*check_action=*/true, &exit_status);
   if (!opened.ok()) {
-    std::cerr << opened.status().message() << "\n";
+    std::cerr << "retry-tasks: " << opened.status().message() << "\n";
     return exit_status;
-  }
-  if (Status s = CheckAction(opened->config, options.filter); !s.ok()) {
-    std::cerr << "retry-tasks: " << s.message() << "\n";
-    return kExitConfig;
   }
   auto& queue = *opened->queue;
   auto n = options.dry_run ? tasks::CountRevivable(queue, options.filter)
