@@ -7,8 +7,10 @@
 //       one role per process (queue type redis): scale and restart each on its own
 //   oceanus check --config FILE
 //       validate the config and print the resolved sites, fields, tables and rules
-//   oceanus dead-tasks | replay --config FILE
-//       what could not be delivered: list it, send it again
+//   oceanus dead-tasks | retry-tasks [--action A] [--id ID] --config FILE
+//       the tasks that used up their attempts: list them, put them back in the queue
+//   oceanus replay --config FILE
+//       the dead-lettered events: send them again
 //   oceanus erase --config FILE --field uid --value X [--site S] [--dry-run]
 //       one person's rows, queued events and dead-letter records out, new ones refused
 #include <CLI/CLI.hpp>
@@ -39,7 +41,9 @@ struct Flags {
   std::string log_format = "text";
   std::string config_path;
   oceanus::app::Overrides overrides;
-  std::size_t dead_limit = 100;
+  oceanus::app::DeadTaskOptions dead;
+  std::string dead_action;  // --action, moved into dead.filter when given
+  std::string dead_id;      // --id, likewise
   oceanus::load::ReplayOptions replay;
   oceanus::app::ReplayWindow replay_window;
   oceanus::load::ErasureRequest erase;
@@ -59,13 +63,39 @@ void AddRoleCommands(CLI::App& app, Flags& flags, std::span<RoleCommand> command
   }
 }
 
+// --action and --id of dead-tasks and retry-tasks.
+void AddDeadTaskFilter(CLI::App& command, Flags& flags) {
+  command.add_option("--action", flags.dead_action, "only the tasks of this action");
+  command.add_option("--id", flags.dead_id, "only the task with this id (<rule>/<eid>/<step>)");
+}
+
+// An option given, even as "", filters (an empty action then matches nothing and says so).
+void TakeDeadTaskFilter(CLI::App& command, Flags& flags) {
+  if (command.count("--action") > 0) flags.dead.filter.action = flags.dead_action;
+  if (command.count("--id") > 0) flags.dead.filter.id = flags.dead_id;
+}
+
 CLI::App* AddDeadTasksCommand(CLI::App& app, Flags& flags) {
   auto* dead = app.add_subcommand("dead-tasks", "print the tasks that used up their attempts");
   dead->add_option("--config,-c", flags.config_path, "the YAML config file")->required();
-  dead->add_option("--limit", flags.dead_limit, "at most this many (default 100)");
+  dead->add_option("--limit", flags.dead.limit, "at most this many (default 100)");
   dead->add_option("--data-dir", flags.overrides.data_dir,
                    "where tasks.db lives (overrides data_dir)");
+  AddDeadTaskFilter(*dead, flags);
   return dead;
+}
+
+CLI::App* AddRetryTasksCommand(CLI::App& app, Flags& flags) {
+  auto* retry = app.add_subcommand(
+      "retry-tasks",
+      "put dead tasks back in the queue, due now with their attempts reset; a running worker "
+      "takes them");
+  retry->add_option("--config,-c", flags.config_path, "the YAML config file")->required();
+  retry->add_option("--data-dir", flags.overrides.data_dir,
+                    "where tasks.db lives (overrides data_dir)");
+  AddDeadTaskFilter(*retry, flags);
+  retry->add_flag("--dry-run", flags.dead.dry_run, "count what would be put back");
+  return retry;
 }
 
 CLI::App* AddReplayCommand(CLI::App& app, Flags& flags) {
@@ -147,6 +177,7 @@ int main(int argc, char** argv) {
   auto* check = cli.add_subcommand("check", "validate the config and print what it resolves to");
   check->add_option("--config,-c", flags.config_path, "the YAML config file")->required();
   auto* dead = AddDeadTasksCommand(cli, flags);
+  auto* retry = AddRetryTasksCommand(cli, flags);
   auto* replay = AddReplayCommand(cli, flags);
   auto* erase = AddEraseCommand(cli, flags);
 
@@ -161,8 +192,11 @@ int main(int argc, char** argv) {
     if (c.app->parsed())
       return oceanus::app::RunCommand(flags.config_path, flags.overrides, c.roles);
   if (check->parsed()) return oceanus::app::CheckCommand(flags.config_path);
+  if (dead->parsed() || retry->parsed()) TakeDeadTaskFilter(dead->parsed() ? *dead : *retry, flags);
   if (dead->parsed())
-    return oceanus::app::DeadTasksCommand(flags.config_path, flags.overrides, flags.dead_limit);
+    return oceanus::app::DeadTasksCommand(flags.config_path, flags.overrides, flags.dead);
+  if (retry->parsed())
+    return oceanus::app::RetryTasksCommand(flags.config_path, flags.overrides, flags.dead);
   if (replay->parsed())
     return oceanus::app::ReplayCommand(flags.config_path, flags.overrides, flags.replay,
                                        flags.replay_window);

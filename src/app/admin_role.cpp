@@ -7,6 +7,7 @@
 #include "app/process.h"
 #include "http/admin_api.h"
 #include "http/admin_overview_api.h"
+#include "http/admin_tasks_api.h"
 #include "load/erasure.h"
 #include "util/build_info.h"
 #include "util/metrics.h"
@@ -145,12 +146,24 @@ http::AdminResponse Replay(const Process& p, const http::AdminRequest& request) 
   return http::ReplayAnswer(p.config, p.config.queue, request.body);
 }
 
+// GET /api/dead-tasks and POST /api/retry-tasks (tasks/task_queue.h), where this process has
+// the task queue.
+http::AdminResponse DeadTasks(const Process& p, const http::AdminRequest& request) {
+  if (!p.task_queue)
+    return http::ErrorAnswer(400,
+                             "this process has no task queue (call a worker's admin listener)");
+  if (request.path == "/api/dead-tasks") return http::DeadTasksAnswer(*p.task_queue, request.query);
+  if (auto refused = http::RefuseRetryTasks(p.config.admin, request)) return *refused;
+  return http::RetryTasksAnswer(*p.task_queue, p.config.actions, request.body);
+}
+
 http::AdminResponse Route(const Process& p, WarehouseViews& warehouse,
                           const http::AdminRequest& request) {
   const std::string& path = request.path;
   const std::string& query = request.query;
   if (path == "/api/erase") return Erase(p, request);
   if (path == "/api/replay") return Replay(p, request);
+  if (path == "/api/dead-tasks" || path == "/api/retry-tasks") return DeadTasks(p, request);
   if (path == "/api/info") return http::InfoAnswer(p.config, p.roles.name);
   if (path == "/rstatus")
     return http::AdminResponse{200, "application/json", p.queue->StatusJson()};

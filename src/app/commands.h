@@ -6,7 +6,8 @@
 //                        one role per process (queue type redis): scale and restart each on
 //                        its own
 //   check                validate the config and print what it resolves to
-//   dead-tasks, replay   operators' tools for what could not be delivered
+//   dead-tasks, retry-tasks, replay
+//                        operators' tools for what could not be delivered
 //   erase                one person's data out of the warehouse, queue and dead-letter
 #pragma once
 
@@ -15,6 +16,7 @@
 
 #include "load/erasure.h"
 #include "load/replay.h"
+#include "tasks/task_queue.h"
 
 namespace oceanus::app {
 
@@ -41,7 +43,19 @@ inline constexpr Roles kAllRoles{true, true, true, true, true, "check"};
 
 int RunCommand(const std::string& path, const Overrides& overrides, const Roles& roles);
 int CheckCommand(const std::string& path);
-int DeadTasksCommand(const std::string& path, const Overrides& overrides, std::size_t limit);
+// The dead tasks that dead-tasks lists and retry-tasks puts back (--action, --id).
+struct DeadTaskOptions {
+  tasks::DeadTaskFilter filter;
+  std::size_t limit = 100;  // dead-tasks: at most this many
+  bool dry_run = false;     // retry-tasks: count, change nothing
+};
+
+int DeadTasksCommand(const std::string& path, const Overrides& overrides,
+                     const DeadTaskOptions& options);
+// Exit 0 also when nothing matched ("put 0 dead task(s) back"); kExitConfig for an --action
+// that the config does not name.
+int RetryTasksCommand(const std::string& path, const Overrides& overrides,
+                      const DeadTaskOptions& options);
 // --since and --until of `oceanus replay` as given: a UTC time or a duration ago.
 struct ReplayWindow {
   std::string since, until;

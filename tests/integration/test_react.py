@@ -161,6 +161,26 @@ class Fixtures:
             out.append(json.loads(line))
         return out
 
+    def retry_tasks(self, p, *args):
+        """`oceanus retry-tasks` against p's config and data dir, as an operator runs it."""
+        return subprocess.run([BIN, "retry-tasks", "--config", p.config, "--data-dir", p.data_dir,
+                               *args], env=p.env, capture_output=True, text=True, timeout=30)
+
+    def task_runs(self, action):
+        """oceanus_task_runs_total of `action` by outcome, summed over the running processes."""
+        runs = {}
+        for proc in self.procs:
+            if proc.proc.poll() is not None:
+                continue
+            status, body = proc.admin("/metrics")
+            if status != 200:
+                continue
+            for (name, labels), value in check_metrics_text(body.decode()).items():
+                labels = dict(labels)
+                if name == "oceanus_task_runs_total" and labels.get("action") == action:
+                    runs[labels["outcome"]] = runs.get(labels["outcome"], 0) + value
+        return runs
+
 
     def tasks_status(self, p=None):
         """/tasks of every running process, the reactor and worker counters summed."""
@@ -301,6 +321,46 @@ class CoreScenarios(Fixtures):
         self.assertNotIn("secret-token", dead[0]["last_error"])
         self.assertTrue(dead[0]["id"].startswith("paid/"))
         self.assertEqual(len(self.slack(ok_only=False)), 4)
+
+    def test_dead_task_retried_after_the_fix_is_delivered_once(self):
+        p = self.start()
+        self.services.inject("/slack/", fail_next=1000, status=500)  # down until told otherwise
+        self.beacon(p, evt="paid", uid="u12", jsn={"price": 1, "title": "t", "id": "x"})
+        dead = wait_for(lambda: self.dead_tasks(p) or None, timeout=30, what="a dead task")
+        self.assertEqual(len(dead), 1)
+        task_id = dead[0]["id"]
+        self.assertEqual(len(self.slack(ok_only=False)), 4)
+
+        unknown = self.retry_tasks(p, "--action", "no_such_action")
+        self.assertEqual(unknown.returncode, 2, unknown.stderr)
+        self.assertIn("--action no_such_action: no such action in the config", unknown.stderr)
+        dry = self.retry_tasks(p, "--id", task_id, "--dry-run")
+        self.assertEqual(dry.returncode, 0, dry.stderr)
+        self.assertEqual(dry.stdout, f"would put 1 dead task(s) back (id {task_id})\n")
+        self.assertEqual([t["id"] for t in self.dead_tasks(p)], [task_id])
+
+        # Fixed, but for one more failure: the revived task has its attempts again, so it is
+        # retried rather than buried at once.
+        self.services.inject("/slack/", fail_next=1, status=500)
+        r = self.retry_tasks(p, "--id", task_id)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, f"put 1 dead task(s) back (id {task_id})\n")
+        delivered = self.services.wait_received("/slack/", 1, status=200)
+        # Once the worker has recorded it done, and runs no other slack task, nothing can
+        # deliver it again.
+        def done():
+            runs = self.task_runs("slack")
+            finished = runs.get("succeeded", 0) + runs.get("retried", 0) + runs.get("buried", 0)
+            return runs if runs.get("succeeded") and runs["started"] == finished else None
+        runs = wait_for(done, timeout=20, what="the revived slack task done")
+        self.assertEqual(runs, {"started": 6, "succeeded": 1, "retried": 4, "buried": 1})
+        self.assertEqual(self.dead_tasks(p), [])
+        again = self.retry_tasks(p, "--id", task_id)
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertEqual(again.stdout, f"put 0 dead task(s) back (id {task_id})\n")
+        self.assertEqual(len(self.slack()), 1)
+        self.assertEqual(delivered[0]["json"], self.slack()[0]["json"])
+        self.assertEqual([a["status"] for a in self.slack(ok_only=False)], [500] * 5 + [200])
 
     def test_rate_limit_holds(self):
         config = self.config([("    url: ${OCEANUS_SLACK_WEBHOOK_URL:-}\n    rate_limit: 15/m",

@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <vector>
 
 namespace oceanus::tasks {
@@ -320,22 +322,75 @@ Result<TaskQueueCounts> LocalTaskQueue::Counts() {
   return c;
 }
 
-Result<std::vector<Task>> LocalTaskQueue::DeadTasks(std::size_t max) {
-  std::lock_guard lock(producer_mu_);
+Result<std::vector<Task>> LocalTaskQueue::SelectDead(std::size_t max,
+                                                     const DeadTaskFilter& filter) {
   auto stmt = Prepare(producer_.get(),
-                      "SELECT body, attempts, last_error FROM tasks WHERE state = 'dead' "
-                      "ORDER BY updated DESC LIMIT ?");
+                      "SELECT rowid, body, attempts, last_error FROM tasks WHERE state = 'dead' "
+                      "AND (?1 IS NULL OR action = ?1) AND (?2 IS NULL OR id = ?2) "
+                      "ORDER BY updated DESC LIMIT ?3");
   if (!stmt.ok()) return stmt.status();
-  sqlite3_bind_int64(stmt->get(), 1, static_cast<std::int64_t>(max));
+  sqlite3_stmt* s = stmt->get();
+  if (filter.action) BindText(s, 1, *filter.action);
+  if (filter.id) BindText(s, 2, *filter.id);
+  sqlite3_bind_int64(s, 3, static_cast<std::int64_t>(std::min<std::size_t>(max, INT64_MAX)));
   std::vector<Task> out;
-  while (sqlite3_step(stmt->get()) == SQLITE_ROW) {
-    auto t = DecodeTask(ColumnText(stmt->get(), 0));
-    if (!t.ok()) continue;
-    t->attempts = static_cast<unsigned>(sqlite3_column_int64(stmt->get(), 1));
-    t->last_error = ColumnText(stmt->get(), 2);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    auto t = DecodeTask(ColumnText(s, 1));
+    if (!t.ok()) continue;  // cannot happen: we wrote it
+    t->handle = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+    t->attempts = static_cast<unsigned>(sqlite3_column_int64(s, 2));
+    t->last_error = ColumnText(s, 3);
     out.push_back(std::move(t).value());
   }
+  if (rc != SQLITE_DONE) return Error(producer_.get(), "read the dead tasks");
   return out;
+}
+
+Result<std::vector<Task>> LocalTaskQueue::DeadTasks(std::size_t max, const DeadTaskFilter& filter) {
+  std::lock_guard lock(producer_mu_);
+  return SelectDead(max, filter);
+}
+
+// Select and update in one IMMEDIATE transaction: no other connection (a worker burying, a
+// second retry-tasks) writes between them, and `state = 'dead'` in the update makes a row
+// that is no longer dead count for nothing.
+Result<std::size_t> LocalTaskQueue::ReviveDead(const DeadTaskFilter& filter) {
+  std::size_t revived = 0;
+  {
+    std::lock_guard lock(producer_mu_);
+    Transaction tx(producer_.get());
+    if (Status s = tx.Begin(); !s.ok()) return s;
+    auto dead = SelectDead(SIZE_MAX, filter);
+    if (!dead.ok()) return dead.status();
+    auto update = Prepare(producer_.get(),
+                          "UPDATE tasks SET state = 'queued', body = ?, attempts = 0, "
+                          "not_before = ?, owner = NULL, lease_until = NULL, updated = ? "
+                          "WHERE rowid = ? AND state = 'dead'");
+    if (!update.ok()) return update.status();
+    sqlite3_stmt* s = update->get();
+    const std::int64_t now = NowMs();
+    for (Task& task : *dead) {
+      task.attempts = 0;
+      task.not_before = Clock::time_point(std::chrono::milliseconds(now));
+      BindText(s, 1, EncodeTask(task));
+      sqlite3_bind_int64(s, 2, now);
+      sqlite3_bind_int64(s, 3, now);
+      sqlite3_bind_int64(s, 4, static_cast<std::int64_t>(task.handle));
+      if (sqlite3_step(s) != SQLITE_DONE) return Error(producer_.get(), "revive " + task.id);
+      revived += static_cast<std::size_t>(sqlite3_changes(producer_.get()));
+      sqlite3_reset(s);
+    }
+    if (Status s = tx.Commit(); !s.ok()) return s;
+  }
+  if (revived > 0) {
+    {
+      std::lock_guard lock(wake_mu_);
+      ++enqueued_;
+    }
+    wake_.notify_all();
+  }
+  return revived;
 }
 
 }  // namespace oceanus::tasks

@@ -7,6 +7,8 @@
 // the owning process is gone and queues them again at once, and any worker does so when the
 // lease has run out (a worker on another host sharing the file, or a hung one).
 // Done rows are kept a week, so a repeated enqueue of a finished task still does nothing.
+// ReviveDead turns dead rows back into queued ones in place (the id stays the key), so the
+// worker of any process sharing the file takes them at its next poll.
 #pragma once
 
 #include <sqlite3.h>
@@ -42,7 +44,9 @@ class LocalTaskQueue final : public TaskQueue {
   Result<TaskQueueCounts> Counts() override;
 
   // Newest first.
-  Result<std::vector<Task>> DeadTasks(std::size_t max) override;
+  Result<std::vector<Task>> DeadTasks(std::size_t max, const DeadTaskFilter& filter) override;
+  // One transaction: the rows go from dead to queued together, or none does.
+  Result<std::size_t> ReviveDead(const DeadTaskFilter& filter) override;
 
  private:
   struct DbDeleter {
@@ -55,6 +59,9 @@ class LocalTaskQueue final : public TaskQueue {
   Result<std::vector<Task>> TakeDue(std::size_t max, std::int64_t now_ms,
                                     std::int64_t* next_due_ms);
   Status Settle(const Task& task, const char* state, std::int64_t not_before_ms);
+  // The dead rows that match `filter`, newest first, on the producer connection (under
+  // producer_mu_); each task's handle is its rowid.
+  Result<std::vector<Task>> SelectDead(std::size_t max, const DeadTaskFilter& filter);
 
   LocalTaskQueueConfig config_;
   std::string owner_;  // "host:pid"

@@ -768,7 +768,8 @@ Result<TaskQueueCounts> RabbitMqTaskQueue::Counts() {
   return counts;
 }
 
-Result<std::vector<Task>> RabbitMqTaskQueue::DeadTasks(std::size_t max) {
+Result<std::vector<Task>> RabbitMqTaskQueue::DeadTasks(std::size_t max,
+                                                       const DeadTaskFilter& filter) {
   std::lock_guard lock(publisher_mu_);
   if (Status s = EnsurePublisher(); !s.ok()) return s;
   std::vector<Task> tasks;
@@ -785,7 +786,7 @@ Result<std::vector<Task>> RabbitMqTaskQueue::DeadTasks(std::size_t max) {
     last_tag = tag;
     auto task = DecodeTask(Str(message.body));
     if (task.ok()) {
-      tasks.push_back(std::move(task.value()));
+      if (filter.Matches(*task)) tasks.push_back(std::move(task.value()));
     } else {
       Task t;
       if (message.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
@@ -799,7 +800,7 @@ Result<std::vector<Task>> RabbitMqTaskQueue::DeadTasks(std::size_t max) {
             t.last_error = Str(headers.entries[i].value.value.bytes);
         }
       }
-      tasks.push_back(std::move(t));
+      if (filter.Matches(t)) tasks.push_back(std::move(t));
     }
     amqp_destroy_message(&message);
   }
@@ -810,6 +811,61 @@ Result<std::vector<Task>> RabbitMqTaskQueue::DeadTasks(std::size_t max) {
   }
   if (!status.ok()) return status;
   return tasks;
+}
+
+Status RabbitMqTaskQueue::ReviveOne(Task task, std::uint64_t tag) {
+  task.attempts = 0;
+  task.not_before = std::chrono::time_point_cast<milliseconds>(Clock::now());
+  Status s =
+      PublishTask(*publisher_, publisher_delays_, task.id, EncodeTask(task), milliseconds(0));
+  // The copy in the work queue is stored: only now let go of the dead one.
+  if (s.ok()) s = publisher_->Ack(tag);
+  return s;
+}
+
+Result<std::size_t> RabbitMqTaskQueue::ReviveDead(const DeadTaskFilter& filter) {
+  std::lock_guard lock(publisher_mu_);
+  if (Status s = EnsurePublisher(); !s.ok()) return s;
+  std::size_t revived = 0;
+  std::unordered_set<std::string> revived_ids;
+  std::uint64_t last_held = 0;  // the highest tag got and neither revived nor dropped
+  Status status;
+  while (status.ok()) {
+    auto got = publisher_->Get(dead_queue_);
+    if (!got.ok()) {
+      status = got.status();
+      break;
+    }
+    if (!got->has_value()) break;  // the dead-letter is empty but for what we hold
+    auto& [tag, message] = **got;
+    auto task = DecodeTask(Str(message.body));
+    amqp_destroy_message(&message);
+    if (!task.ok() || !filter.Matches(*task)) {
+      last_held = tag;  // a message that is not a task stays dead: it would only die again
+      continue;
+    }
+    if (revived_ids.contains(task->id)) {
+      status = publisher_->Ack(tag);
+      continue;
+    }
+    revived_ids.insert(task->id);
+    status = ReviveOne(std::move(task.value()), tag);
+    if (status.ok()) {
+      ++revived;
+    } else {
+      last_held = std::max(last_held, tag);
+    }
+  }
+  // Give back what stays dead. A broken connection gives it back by itself once closed: close
+  // it now rather than at the next call.
+  if (last_held != 0 && !publisher_->broken()) {
+    Status s = publisher_->RequeueUpTo(last_held);
+    if (status.ok()) status = s;
+  }
+  if (publisher_->broken()) publisher_.reset();
+  if (!status.ok())
+    return status.WithContext(std::to_string(revived) + " dead task(s) put back, then");
+  return revived;
 }
 
 }  // namespace oceanus::tasks

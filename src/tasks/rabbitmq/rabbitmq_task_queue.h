@@ -24,6 +24,14 @@
 // it stored recently (the last 100,000 ids, in this process only): RabbitMQ itself cannot
 // deduplicate, so after a restart, or from two processes, the same id may be stored twice.
 // Actions must therefore tolerate running twice.
+//
+// ReviveDead empties <queue>.dead one message at a time (basic.get on the publisher
+// connection): a matching task is published to the work queue, its confirm awaited, and only
+// then its dead copy acked; the others are held and given back together at the end
+// (basic.nack with requeue, which returns them to their places, in order). While it runs, the
+// held ones are not counted as dead. A connection lost between a confirm and its ack leaves
+// that task in both queues (it runs once, and is still listed dead). A second copy of an id
+// already put back in the same call is acked without being published: the id is the task.
 #pragma once
 
 #include <atomic>
@@ -85,7 +93,8 @@ class RabbitMqTaskQueue final : public TaskQueue {
 
   // Up to `max` buried tasks, oldest first, left in the dead-letter (operators, tests). A
   // message that was not a task comes back with only id (its message id) and last_error.
-  Result<std::vector<Task>> DeadTasks(std::size_t max) override;
+  Result<std::vector<Task>> DeadTasks(std::size_t max, const DeadTaskFilter& filter) override;
+  Result<std::size_t> ReviveDead(const DeadTaskFilter& filter) override;
 
   // "host:port", as named in every error.
   const std::string& server() const { return server_; }
@@ -119,6 +128,9 @@ class RabbitMqTaskQueue final : public TaskQueue {
   // Publishes a copy (to the delay/work queue, or the dead-letter), then acks the original.
   Status Settle(const Task& task, bool bury);
   void DropConsumerIfBroken();
+  // Publishes a dead task (as got with `tag` from the dead-letter) to the work queue, due now
+  // with its attempts reset, then acks its dead copy. Under publisher_mu_.
+  Status ReviveOne(Task task, std::uint64_t tag);
   void RememberId(const std::string& id);  // under publisher_mu_
 
   const tasks::RabbitMqConfig config_;

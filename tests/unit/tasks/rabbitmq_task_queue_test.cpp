@@ -197,7 +197,7 @@ TEST_F(RabbitMqTaskQueueTest, RetryRepublishesLaterAndBuryKeepsTheLastError) {
   ASSERT_TRUE(none.ok()) << none.status().message();
   EXPECT_TRUE(none->empty());
 
-  auto dead = q->DeadTasks(10);
+  auto dead = q->DeadTasks(10, {});
   ASSERT_TRUE(dead.ok()) << dead.status().message();
   ASSERT_EQ(dead->size(), 2u);
   EXPECT_EQ((*dead)[0].id, "rule2/e2/0");
@@ -263,6 +263,114 @@ TEST_F(RabbitMqTaskQueueTest, UnsettledTaskIsDeliveredAgainAfterAConsumerDiesOrT
   ASSERT_TRUE(counts.ok()) << counts.status().message();
   EXPECT_EQ(counts->queued, 0u);
   EXPECT_EQ(counts->running, 0u);
+}
+
+// Takes `n` tasks (polling), or fewer when `limit` passes.
+std::vector<Task> TakeN(RabbitMqTaskQueue& q, std::size_t n, milliseconds limit) {
+  std::vector<Task> all;
+  const auto deadline = Steady::now() + limit;
+  while (all.size() < n && Steady::now() < deadline) {
+    auto taken = q.Take(n - all.size(), milliseconds(100));
+    if (taken.ok())
+      for (auto& t : *taken) all.push_back(std::move(t));
+  }
+  return all;
+}
+
+std::vector<std::string> Ids(const std::vector<Task>& tasks) {
+  std::vector<std::string> ids;
+  for (const auto& t : tasks) ids.push_back(t.id);
+  return ids;
+}
+
+// The operator's queue (`op`) has no consumer, so its counts are exact; the worker's comes
+// and goes around it.
+TEST_F(RabbitMqTaskQueueTest, ReviveDeadPutsBackOnlyTheMatchingTasksOnceAndKeepsTheRestInOrder) {
+  Task w2_dead;
+  {
+    auto worker = Connect();
+    ASSERT_NE(worker, nullptr);
+    for (const char* id : {"w1", "w2", "s1", "w3"}) {
+      Task t = MakeTask(id);
+      if (t.id == "s1") t.action = "slack";
+      ASSERT_TRUE(worker->Enqueue(t).ok());
+    }
+    auto taken = TakeN(*worker, 4, seconds(10));
+    ASSERT_EQ(Ids(taken), (std::vector<std::string>{"w1", "w2", "s1", "w3"}));
+    for (Task t : taken) {
+      t.attempts = 4;
+      t.last_error = "HTTP 500 for " + t.id;
+      Status s = worker->Bury(t);
+      ASSERT_TRUE(s.ok()) << s.message();
+      if (t.id == "w2") w2_dead = t;
+    }
+  }
+  const std::string dead_queue = std::string(kQueue) + ".dead";
+  // Behind them: a message that is not a task, and a second copy of w2 (RabbitMQ cannot
+  // deduplicate, so a task may be buried twice).
+  ASSERT_TRUE(server_.PublishRaw(dead_queue, "this is not json"));
+  ASSERT_TRUE(server_.PublishRaw(dead_queue, EncodeTask(w2_dead)));
+
+  auto op = Connect();
+  ASSERT_NE(op, nullptr);
+  EXPECT_EQ(op->Counts()->dead, 6u);
+  DeadTaskFilter w2;
+  w2.id = "w2";
+  EXPECT_EQ(Ids(*op->DeadTasks(10, w2)), (std::vector<std::string>{"w2", "w2"}));
+  auto n = op->ReviveDead(w2);
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(*n, 1u);  // once, although it was dead twice
+  auto counts = op->Counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->dead, 4u);
+  EXPECT_EQ(counts->queued, 1u);
+
+  auto worker = Connect();
+  ASSERT_NE(worker, nullptr);
+  auto again = TakeN(*worker, 1, seconds(5));
+  ASSERT_EQ(Ids(again), std::vector<std::string>{"w2"});
+  EXPECT_EQ(again[0].attempts, 0u);
+  EXPECT_EQ(again[0].last_error, "HTTP 500 for w2");
+  EXPECT_LE(again[0].not_before, Clock::now());
+  ASSERT_TRUE(worker->Done(again[0]).ok());
+  EXPECT_TRUE(worker->Take(1, milliseconds(500))->empty());  // not twice
+  EXPECT_EQ(*op->ReviveDead(w2), 0u);
+
+  DeadTaskFilter slack;
+  slack.action = "slack";
+  EXPECT_EQ(*op->ReviveDead(slack), 1u);
+  auto s1 = TakeN(*worker, 1, seconds(5));
+  ASSERT_EQ(Ids(s1), std::vector<std::string>{"s1"});
+  ASSERT_TRUE(worker->Done(s1[0]).ok());
+
+  // What stayed is where it was: w1, w3, then the message that is not a task.
+  auto left = op->DeadTasks(10, {});
+  ASSERT_TRUE(left.ok()) << left.status().message();
+  ASSERT_EQ(left->size(), 3u);
+  EXPECT_EQ((*left)[0].id, "w1");
+  EXPECT_EQ((*left)[1].id, "w3");
+  EXPECT_EQ((*left)[2].last_error.rfind("task is not a JSON object", 0), 0u)
+      << (*left)[2].last_error;
+  EXPECT_EQ(*CountRevivable(*op, {}), 2u);
+
+  // All of them: the two tasks; the message that is not one stays dead.
+  EXPECT_EQ(*op->ReviveDead({}), 2u);
+  auto rest = TakeN(*worker, 2, seconds(5));
+  ASSERT_EQ(Ids(rest), (std::vector<std::string>{"w1", "w3"}));
+  for (const auto& t : rest) ASSERT_TRUE(worker->Done(t).ok());
+  counts = op->Counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->dead, 1u);
+  EXPECT_EQ(counts->queued, 0u);
+  // The same seen from a new connection: nothing put back is still held unacknowledged by
+  // the old one (which the broker would return to the dead-letter when it closes).
+  op.reset();
+  op = Connect();
+  ASSERT_NE(op, nullptr);
+  counts = op->Counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->dead, 1u);
+  EXPECT_EQ(counts->queued, 0u);
 }
 
 TEST(RabbitMqTaskQueueNoBrokerTest, ConnectToAClosedPortIsUnavailableAndSaysWhere) {

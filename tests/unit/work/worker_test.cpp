@@ -106,7 +106,7 @@ TEST(WorkerTest, TaskPastItsAttemptsIsBuriedWithTheError) {
   Worker w(s.tasks, s.actions, *s.queue, s.runners);
   s.RunUntil(w, [&] { return w.stats().buried.load() == 1; });
   EXPECT_EQ(s.action->runs().size(), 3u);
-  auto dead = s.queue->DeadTasks(10);
+  auto dead = s.queue->DeadTasks(10, {});
   ASSERT_EQ(dead->size(), 1u);
   EXPECT_EQ((*dead)[0].attempts, 3u);
   EXPECT_EQ((*dead)[0].last_error, "service answered 500");
@@ -118,7 +118,7 @@ TEST(WorkerTest, PermanentFailureIsBuriedAtOnce) {
   Worker w(s.tasks, s.actions, *s.queue, s.runners);
   s.RunUntil(w, [&] { return w.stats().buried.load() == 1; });
   EXPECT_EQ(s.action->runs().size(), 1u);
-  EXPECT_EQ((*s.queue->DeadTasks(1))[0].last_error, "service answered 400");
+  EXPECT_EQ((*s.queue->DeadTasks(1, {}))[0].last_error, "service answered 400");
 }
 
 TEST(RateLimiterTest, AtMostCountStartsInAnyWindow) {
