@@ -51,11 +51,12 @@ void AppendTask(std::string& out, const tasks::Task& t) {
   out += "}";
 }
 
-// ?action=&id= as a filter: a parameter given, even empty, filters.
+// ?action=&id= as a filter; an empty one (a form's blank field) filters nothing, as in the
+// other admin views.
 tasks::DeadTaskFilter FilterOf(const event::ParamList& params) {
   tasks::DeadTaskFilter filter;
-  if (auto a = params.Get("action")) filter.action = std::string(*a);
-  if (auto i = params.Get("id")) filter.id = std::string(*i);
+  if (auto a = params.Get("action"); a && !a->empty()) filter.action = std::string(*a);
+  if (auto i = params.Get("id"); i && !i->empty()) filter.id = std::string(*i);
   return filter;
 }
 

@@ -125,6 +125,11 @@ void RejectedRecorder::Flush() {
   std::lock_guard flush_lock(flush_mu_);
   Collect();
   if (batch_used_ == 0) return;
+  // In time order, so that the store's order (its ids) is the order of the events across
+  // lanes too, and the bound drops the oldest first.
+  std::stable_sort(
+      batch_.begin(), batch_.begin() + static_cast<std::ptrdiff_t>(batch_used_),
+      [](const Rejection& a, const Rejection& b) { return a.at_micros < b.at_micros; });
   const std::span<const Rejection> batch(batch_.data(), batch_used_);
   Summarise(batch);
   Result<std::uint64_t> added =

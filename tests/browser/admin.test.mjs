@@ -1,13 +1,16 @@
 // The admin page end to end: a real `oceanus run`, events sent over HTTP, and the page in
 // headless Chromium (Debian's, driven by playwright-core). Events the test sends must show
-// in the live tail and the site table, the invalid one in the validation errors, and the
+// in the live tail and the site table, the invalid one in the Rejected view, and the
 // visitor timeline must list one visitor's events from the warehouse, newest first.
-// Leaves a screenshot in build/artifacts/admin.png.
+// A second test, with an admin token: the rates chart full on a fresh load, a dead task re-run
+// from its button (the webhook sees one delivery), and the site overview checked against the
+// SQLite warehouse, times in the configured zone. Screenshots in build/artifacts/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { createServer as createHttpServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -40,7 +43,7 @@ async function waitFor(what, condition, timeoutMs = 20000) {
   }
 }
 
-test("the admin page shows live events, errors, and a visitor's timeline", async (t) => {
+test("the admin page shows live events, refusals, and a visitor's timeline", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "oceanus-admin-"));
   const [port, adminPort] = [await freePort(), await freePort()];
   const log = [];
@@ -83,12 +86,14 @@ test("the admin page shows live events, errors, and a visitor's timeline", async
   assert.equal(tailRows[1][2], "paid");
   assert.equal(tailRows[0][5], "https://shop.example/b0b/5");
 
-  // The validation error, with its reason and request.
-  const error = await waitFor("the validation error", async () => {
-    const rows = await page.$$eval("#errors tbody tr", (trs) => trs.map((tr) => tr.textContent));
+  // The refusal, kept in the rejected-events store with its reason and request.
+  const error = await waitFor("the refusal in the Rejected view", async () => {
+    await page.click("#rejected-form button[type=submit]");
+    const rows = await page.$$eval("#rejected tbody tr", (trs) => trs.map((tr) => tr.textContent));
     return rows.find((r) => r.includes("sid: required"));
   });
-  assert.match(error, /\/swallow\/samplesite\?oid=2&evt=pageview/);
+  assert.match(error, /samplesite.*request.*invalid.*400/);
+  assert.match(error, /GET \/swallow\/samplesite\?oid=2&evt=pageview/);
 
   // The site table and the chart's legend.
   await waitFor("samplesite counted as queued 6, rejected 1", async () => {
@@ -129,6 +134,119 @@ test("the admin page shows live events, errors, and a visitor's timeline", async
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: join(artifacts, "admin.png"), fullPage: true });
   assert.ok(readFileSync(join(artifacts, "admin.png")).length > 10000);
+  assert.deepEqual(pageErrors, []);
+
+  proc.kill("SIGTERM");
+  assert.equal(await exited, 0, log.join(""));
+});
+
+test("rates on load, a dead task re-run from the page, and the site overview", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "oceanus-admin2-"));
+  const [port, adminPort, hookPort] = [await freePort(), await freePort(), await freePort()];
+  const token = "browser-test-token";
+  const example = readFileSync(join(root, "examples/oceanus.yaml"), "utf8");
+  const config = join(dir, "oceanus.yaml");
+  writeFileSync(config, example.replace("max_attempts: 4", "max_attempts: 1")
+    .replace("\nsites:\n", `\nadmin:\n  token: ${token}\n\nsites:\n`)
+    .replace("template: history_report.html", `template: ${join(root, "examples/history_report.html")}`));
+  const log = [];
+  // Slack's webhook is a loopback port nobody listens on yet: the paid event's task dies.
+  const proc = spawn(bin, ["run", "--config", config, "--data-dir", join(dir, "data"), "--listen",
+    `127.0.0.1:${port}`, "--admin-listen", `127.0.0.1:${adminPort}`],
+  { env: { ...process.env, OCEANUS_SLACK_WEBHOOK_URL: `http://127.0.0.1:${hookPort}/hook` } });
+  proc.stdout.on("data", (d) => log.push(String(d)));
+  proc.stderr.on("data", (d) => log.push(String(d)));
+  const exited = new Promise((r) => proc.once("exit", (code) => r(code)));
+  t.after(() => proc.exitCode === null && proc.kill("SIGKILL"));
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor("oceanus /hc", async () => (await fetch(`${base}/hc`)).ok);
+  const api = (path) => fetch(`http://127.0.0.1:${adminPort}${path}`,
+    { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.json());
+
+  const send = (params) => fetch(`${base}/swallow/samplesite?${new URLSearchParams(params)}`);
+  for (let i = 0; i < 9; i++) {
+    const sid = ["a1", "b2", "c3"][i % 3];
+    const params = { oid: "2", sid, uid: `u-${sid}`, evt: i === 8 ? "paid" : "pageview",
+      url: `https://shop.example/p${i % 2}`, tit: "t" };
+    if (i < 4) params.ref = "https://search.example/";
+    const r = await send(params);
+    assert.equal(r.status, 200, await r.text());
+  }
+  await waitFor("the dead task", async () => (await api("/api/dead-tasks")).count === 1, 30000);
+  const db = join(dir, "data/oceanus.db");
+  const sql = (q) => execFileSync("sqlite3", ["-json", db, q], { encoding: "utf8" });
+  const tables = () => JSON.parse(sql("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'samplesite_2%'") || "[]");
+  await waitFor("nine rows in the warehouse", async () => {
+    const [{ name }] = tables();
+    return JSON.parse(sql(`SELECT COUNT(*) AS n FROM ${name}`))[0].n === 9;
+  });
+
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1300, height: 2200 } });
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  const dialogs = [];
+  page.on("dialog", (d) => {
+    dialogs.push(`${d.type()}: ${d.message()}`);
+    return d.type() === "prompt" ? d.accept(token) : d.accept();
+  });
+  // A fresh load: the chart's first data are the server's, the nine events already in them.
+  const firstRates = page.waitForResponse((r) => r.url().endsWith("/api/rates") && r.status() === 200);
+  await page.goto(`http://127.0.0.1:${adminPort}/admin`);
+  const rates = await (await firstRates).json();
+  const k = rates.sites.indexOf("samplesite");
+  assert.equal(rates.seconds.counts.reduce((a, c) => a + c[k], 0), 9);
+  assert.ok(dialogs.some((d) => d.startsWith("prompt: admin token")), dialogs.join());
+  await waitFor("the status line", async () => (await page.textContent("#status")).includes("times in Asia/Tokyo"));
+  assert.match(await page.textContent("#status"), /oceanus 0\.\d+\.\d+ \(/);
+  assert.match(await page.textContent("h2 .tz"), /Asia\/Tokyo/);
+  const artifacts = join(root, "build/artifacts");
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, "admin-rates.png"), clip: { x: 0, y: 0, width: 1300, height: 700 } });
+
+  // The dead task, re-run from its button once the webhook answers.
+  const deliveries = [];
+  const hook = createHttpServer((req, res) => {
+    req.resume();
+    req.on("end", () => { deliveries.push(req.url); res.end("ok"); });
+  });
+  await new Promise((r) => hook.listen(hookPort, "127.0.0.1", r));
+  t.after(() => hook.close());
+  const deadRow = await waitFor("the dead task's row", async () => {
+    await page.click("#tasks-form button[type=submit]");
+    const rows = await page.$$eval("#tasks tbody tr", (trs) => trs.map((tr) => tr.textContent));
+    return rows.length === 1 ? rows[0] : null;
+  });
+  assert.match(deadRow, /slack/);
+  await page.screenshot({ path: join(artifacts, "admin-dead-tasks.png"), fullPage: true });
+  await page.click("#tasks button.retry");
+  await waitFor("the answer", async () => (await page.textContent("#tasks-status")).includes("1 task(s) put back"));
+  assert.ok(dialogs.some((d) => d.startsWith("confirm: Put task")), dialogs.join());
+  await waitFor("one delivery", async () => deliveries.length === 1, 30000);
+  await waitFor("no dead task left", async () => (await api("/api/dead-tasks")).count === 0);
+  assert.deepEqual(deliveries, ["/hook"]);
+
+  // The overview of today (in Tokyo), against the warehouse's own counts.
+  await page.selectOption("#overview-site", "samplesite");
+  await page.click("#overview-form button");
+  await waitFor("the overview", async () => (await page.textContent("#overview-status")).includes("Asia/Tokyo"));
+  const [{ name }] = tables();
+  const want = (col) => JSON.parse(sql(`SELECT ${col} AS value, COUNT(*) AS count FROM ${name} ` +
+    `WHERE ${col} IS NOT NULL AND ${col} <> '' GROUP BY ${col} ORDER BY count DESC, value`));
+  const shown = (id) => page.$$eval(`#${id} tbody tr`, (trs) => trs.map((tr) =>
+    ({ value: tr.children[0].textContent, count: Number(tr.children[1].textContent) })));
+  assert.deepEqual(await shown("overview-events"), want("evt"));
+  assert.deepEqual(await shown("overview-pages"), want("url"));
+  assert.deepEqual(await shown("overview-referrers"), want("ref"));
+  const bars = await page.$$eval("#overview-hours div", (ds) => ds.map((d) => Number(d.dataset.events)));
+  assert.equal(bars.length, 24);
+  const hourOf = JSON.parse(sql(`SELECT (CAST(strftime('%H', dt) AS INTEGER) + 9) % 24 AS h, COUNT(*) AS n FROM ${name} GROUP BY h`));
+  for (const { h, n } of hourOf) assert.equal(bars[h], n, `hour ${h}`);
+  assert.equal(bars.reduce((a, b) => a + b, 0), 9);
+  assert.match(await page.textContent("#overview-totals"), /^9 event\(s\)/);
+  await page.locator("#overview-form").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(artifacts, "admin-overview.png"), fullPage: true });
   assert.deepEqual(pageErrors, []);
 
   proc.kill("SIGTERM");
