@@ -136,7 +136,8 @@ http::AdminResponse Erase(const Process& p, const http::AdminRequest& request) {
   auto dead_letter = load::OpenDeadLetter(p.config, p.config.queue);
   auto store = SuppressionStoreFor(p.config);  // its own: the refresh thread uses the list's
   return http::EraseAnswer(p.config, p.config.sink.table_prefix, **sink, *store, *dead_letter,
-                           p.prepared.suppressed.get(), request.body);
+                           p.prepared.suppressed.get(), request.body,
+                           p.rejected ? p.rejected->store() : nullptr);
 }
 
 // POST /api/replay: the dead-letter entries picked back into the queue (load/replay.h), from

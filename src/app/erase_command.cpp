@@ -30,7 +30,9 @@ int EraseCommand(const std::string& path, const Overrides& overrides,
   }
   auto dead_letter = load::OpenDeadLetter(*c, c->queue);
   auto suppressed = SuppressionStoreFor(*c);
-  auto report = load::Erase(*c, c->sink.table_prefix, **sink, *suppressed, *dead_letter, request);
+  auto rejected = load::OpenRejectedStore(*c, c->queue);
+  auto report = load::Erase(*c, c->sink.table_prefix, **sink, *suppressed, *dead_letter, request,
+                            std::chrono::seconds(2), rejected.get());
   if (!report.ok()) {
     std::cerr << "erase: " << report.status().message()
               << "\n(the audit line in the data dir says what was done; run the same command "

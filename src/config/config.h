@@ -167,7 +167,7 @@ struct AdminConfig {
 struct RejectedConfig {
   std::size_t max_per_site = 10000;  // entries kept per site; the oldest go first (counted)
   std::chrono::milliseconds max_age = std::chrono::hours(24 * 7);
-  std::size_t max_payload_bytes = 4096;  // a request's line and headers, or a record, cut here
+  std::size_t max_payload_bytes = 2048;  // a request's line and headers, or a record, cut here
   // A warn line per site every this long while it refuses requests; 0: none.
   std::chrono::milliseconds log_every = std::chrono::seconds(10);
 };

@@ -280,7 +280,7 @@ AdminResponse InfoAnswer(const config::Config& config, std::string_view role) {
 AdminResponse EraseAnswer(const config::Config& config, const std::string& table_prefix,
                           sink::Sink& sink, event::SuppressionList::Store& store,
                           queue::DeadLetter& dead_letter, event::SuppressionList* suppressed,
-                          std::string_view body) {
+                          std::string_view body, queue::RejectedStore* rejected) {
   rapidjson::Document doc;
   doc.Parse(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject())
@@ -306,7 +306,8 @@ AdminResponse EraseAnswer(const config::Config& config, const std::string& table
   }
   if (auto sites = load::SitesToErase(config, request); !sites.ok())
     return BadRequest(sites.status().message());
-  auto report = load::Erase(config, table_prefix, sink, store, dead_letter, request);
+  auto report = load::Erase(config, table_prefix, sink, store, dead_letter, request,
+                            std::chrono::seconds(2), rejected);
   if (suppressed) (void)suppressed->Refresh();  // its timer retries a failure
   if (!report.ok()) return ErrorAnswer(503, report.status().message());
   return {200, "application/json",

@@ -56,7 +56,7 @@ AdminResponse InfoAnswer(const config::Config& config, std::string_view role);
 AdminResponse EraseAnswer(const config::Config& config, const std::string& table_prefix,
                           sink::Sink& sink, event::SuppressionList::Store& store,
                           queue::DeadLetter& dead_letter, event::SuppressionList* suppressed,
-                          std::string_view body);
+                          std::string_view body, queue::RejectedStore* rejected = nullptr);
 
 // /api/rejected?site=&kind=&reason=&since=<micros>&until=<micros>&limit=<100>: the entries of
 // the rejected-events store, newest first (at most 1000), and how many it holds per site,

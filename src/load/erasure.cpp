@@ -14,7 +14,9 @@
 #include "event/suppression.h"
 #include "queue/redis/redis_config.h"
 #include "queue/redis/redis_dead_letter.h"
+#include "queue/redis/redis_rejected.h"
 #include "queue/spool/file_dead_letter.h"
+#include "queue/spool/sqlite_rejected.h"
 #include "tables/table_names.h"
 #include "util/fd.h"
 #include "util/json.h"
@@ -65,8 +67,8 @@ Status AppendAudit(const std::string& data_dir, const std::string& line) {
 // Steps 1-3 of erasure.h for the chosen sites, into `report`; stops at the first failure.
 Status RunSteps(const config::Config& config, const std::string& table_prefix, sink::Sink& sink,
                 event::SuppressionList::Store& suppressed, queue::DeadLetter& dead_letter,
-                const ErasureRequest& request, std::chrono::milliseconds settle,
-                ErasureReport& report) {
+                queue::RejectedStore* rejected, const ErasureRequest& request,
+                std::chrono::milliseconds settle, ErasureReport& report) {
   if (!request.dry_run) {
     std::error_code ec;
     std::filesystem::create_directories(config.data_dir, ec);
@@ -96,6 +98,13 @@ Status RunSteps(const config::Config& config, const std::string& table_prefix, s
     auto n = dead_letter.Erase(name, matches, request.dry_run);
     if (!n.ok()) return n.status().WithContext("dead-letter of " + name);
     report.dead.emplace_back(name, *n);
+  }
+  if (rejected == nullptr) return Status::Ok();
+  const auto shows = [&](std::string_view text) { return TextShowsValue(text, request.value); };
+  for (const auto& name : report.sites) {
+    auto n = rejected->Erase(name, shows, request.dry_run);
+    if (!n.ok()) return n.status().WithContext("rejected events of " + name);
+    report.rejected += *n;
   }
   return Status::Ok();
 }
@@ -138,14 +147,14 @@ Result<std::vector<std::string>> SitesToErase(const config::Config& config,
 Result<ErasureReport> Erase(const config::Config& config, const std::string& table_prefix,
                             sink::Sink& sink, event::SuppressionList::Store& suppressed,
                             queue::DeadLetter& dead_letter, const ErasureRequest& request,
-                            std::chrono::milliseconds settle) {
+                            std::chrono::milliseconds settle, queue::RejectedStore* rejected) {
   auto sites = SitesToErase(config, request);
   if (!sites.ok()) return sites.status();
   ErasureReport report;
   report.sites = std::move(sites).value();
   const auto at = std::chrono::system_clock::now();
-  const Status done =
-      RunSteps(config, table_prefix, sink, suppressed, dead_letter, request, settle, report);
+  const Status done = RunSteps(config, table_prefix, sink, suppressed, dead_letter, rejected,
+                               request, settle, report);
   if (!done.ok()) report.error = Redacted(done.message(), request.value);
   const Status audited = AppendAudit(config.data_dir, AuditLine(request, report, at));
   if (!done.ok()) return done;
@@ -153,11 +162,60 @@ Result<ErasureReport> Erase(const config::Config& config, const std::string& tab
   return report;
 }
 
+namespace {
+
+std::string PercentEncoded(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// Whether `text` has `needle` ending where a value ends (the text's end, '&', '"', a space,
+// a line break, ',' or '}').
+bool HasBounded(std::string_view text, const std::string& needle) {
+  for (auto at = text.find(needle); at != std::string_view::npos; at = text.find(needle, at + 1)) {
+    const std::size_t end = at + needle.size();
+    if (end == text.size() ||
+        std::string_view("&\" \n\r,}").find(text[end]) != std::string_view::npos)
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool TextShowsValue(std::string_view text, const std::string& value) {
+  std::string json;
+  AppendJsonString(json, value);  // "value", escaped as a record has it
+  return HasBounded(text, "=" + value) || HasBounded(text, "=" + PercentEncoded(value)) ||
+         text.find(json) != std::string_view::npos;
+}
+
 std::unique_ptr<queue::DeadLetter> OpenDeadLetter(const config::Config& shared,
                                                   const queue::QueueConfig& queue) {
   if (const auto* redis = queue::redis::RedisConfigOf(queue))
     return std::make_unique<queue::redis::RedisDeadLetter>(*redis);
   return std::make_unique<queue::FileDeadLetter>(shared.data_dir + "/deadletter");
+}
+
+std::unique_ptr<queue::RejectedStore> OpenRejectedStore(const config::Config& shared,
+                                                        const queue::QueueConfig& queue) {
+  const queue::RejectedBound bound{shared.rejected.max_per_site, shared.rejected.max_age};
+  if (const auto* redis = queue::redis::RedisConfigOf(queue)) {
+    std::vector<std::string> sites;
+    for (const auto& s : shared.sites) sites.push_back(s.name);
+    return std::make_unique<queue::redis::RedisRejectedStore>(*redis, std::move(sites), bound);
+  }
+  return std::make_unique<queue::SqliteRejectedStore>(shared.data_dir + "/rejected.db", bound);
 }
 
 std::string Describe(const ErasureRequest& request, const ErasureReport& report) {
@@ -168,6 +226,8 @@ std::string Describe(const ErasureRequest& request, const ErasureReport& report)
                     std::to_string(report.tables.size()) + " table(s) and " +
                     std::to_string(report.DeadRecords()) + " dead-letter record(s) by " +
                     request.field + " on " + sites;
+  if (report.rejected > 0)
+    out += "; " + std::to_string(report.rejected) + " rejected-event entr(ies) showing it";
   if (report.suppressed) out += "; new events with this " + request.field + " are not stored";
   for (const auto& t : report.tables)
     if (t.rows > 0) out += "\n  " + t.table + ": " + std::to_string(t.rows);
@@ -200,7 +260,7 @@ std::string AuditLine(const ErasureRequest& request, const ErasureReport& report
     AppendJsonString(out, report.dead[i].first);
     out += ':' + std::to_string(report.dead[i].second);
   }
-  out += "},\"suppressed\":";
+  out += "},\"rejected\":" + std::to_string(report.rejected) + ",\"suppressed\":";
   out += report.suppressed ? "true" : "false";
   if (!report.error.empty()) {
     out += ",\"error\":";

@@ -22,6 +22,7 @@
 #include "event/suppression.h"
 #include "queue/dead_letter.h"
 #include "queue/queue_config.h"
+#include "queue/rejected.h"
 #include "sink/sink.h"
 #include "util/status.h"
 
@@ -43,8 +44,9 @@ struct ErasureReport {
   std::vector<std::string> sites;
   std::vector<Table> tables;                            // every table of those sites
   std::vector<std::pair<std::string, long long>> dead;  // records per site's dead-letter
-  bool suppressed = false;                              // on the suppression list now
-  std::string error;                                    // where it stopped, when it did
+  long long rejected = 0;   // entries of the rejected-events store that showed the value
+  bool suppressed = false;  // on the suppression list now
+  std::string error;        // where it stopped, when it did
   long long Rows() const;
   long long DeadRecords() const;
 };
@@ -60,11 +62,21 @@ Result<std::vector<std::string>> SitesToErase(const config::Config& config,
 Result<ErasureReport> Erase(const config::Config& config, const std::string& table_prefix,
                             sink::Sink& sink, event::SuppressionList::Store& suppressed,
                             queue::DeadLetter& dead_letter, const ErasureRequest& request,
-                            std::chrono::milliseconds settle = std::chrono::seconds(2));
+                            std::chrono::milliseconds settle = std::chrono::seconds(2),
+                            queue::RejectedStore* rejected = nullptr);
+
+// Whether a rejected-events entry's text shows `value` as a value: after '=' (a request's
+// parameter, as sent or percent-encoded) or as a JSON string, each ending where such a value
+// ends. Errs on the side of erasing: the field's name is not checked.
+bool TextShowsValue(std::string_view text, const std::string& value);
 
 // The dead-letter of the queue `queue` describes (data_dir from `shared`).
 std::unique_ptr<queue::DeadLetter> OpenDeadLetter(const config::Config& shared,
                                                   const queue::QueueConfig& queue);
+
+// The rejected-events store of the queue `queue` describes, for a command that opens no queue.
+std::unique_ptr<queue::RejectedStore> OpenRejectedStore(const config::Config& shared,
+                                                        const queue::QueueConfig& queue);
 
 // "erased 3 row(s) in 2 table(s) and 1 dead-letter record(s) of uid on site s; …".
 std::string Describe(const ErasureRequest& request, const ErasureReport& report);

@@ -10,6 +10,10 @@
 namespace oceanus::queue {
 namespace {
 
+// Entries whose strings a lane, and the batch, keep between flushes: enough for a steady
+// stream of refusals without allocating; a flood's extra is freed after it.
+constexpr std::size_t kKeptSlots = 128;
+
 // Fields whose values are secrets or point at the person behind the request.
 constexpr std::array<std::string_view, 8> kRedactedFields = {
     "authorization",   "proxy-authorization", "cookie",    "set-cookie",
@@ -118,6 +122,8 @@ void RejectedRecorder::Collect() {
       std::swap(batch_[batch_used_++], lane->slots_[i]);
     }
     lane->used_ = 0;
+    // A flood grew the lane: what it holds beyond the usual goes back to the allocator.
+    if (lane->slots_.size() > kKeptSlots) lane->slots_.resize(kKeptSlots);
   }
 }
 
@@ -142,6 +148,7 @@ void RejectedRecorder::Flush() {
   }
   dropped_bound_ += *added;
   for (const auto& r : batch) ++stored_[{r.site, r.kind, r.reason}];
+  if (batch_.size() > kKeptSlots) batch_.resize(kKeptSlots);
 }
 
 void RejectedRecorder::Summarise(std::span<const Rejection> batch) {

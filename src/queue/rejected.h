@@ -18,6 +18,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,6 +70,11 @@ class RejectedStore {
   virtual Result<std::vector<Rejection>> List(const RejectedQuery& query) = 0;
   // How many entries of each site, kind and reason the store holds now. Thread-safe.
   virtual Result<RejectedCounts> Count() = 0;
+  // Erasure (`oceanus erase`): removes the entries of `site` whose payload or detail `matches`
+  // picks and returns how many; with `count_only` only counts them.
+  using TextMatcher = std::function<bool(std::string_view text)>;
+  virtual Result<long long> Erase(const std::string& site, const TextMatcher& matches,
+                                  bool count_only) = 0;
 };
 
 struct RejectedBound {
@@ -110,8 +116,8 @@ class RejectedRecorder {
 
   struct Options {
     std::chrono::milliseconds log_every{10000};  // summary warn lines; 0: none
-    std::chrono::milliseconds flush_every{200};
-    std::size_t lane_capacity = 16384;
+    std::chrono::milliseconds flush_every{100};
+    std::size_t lane_capacity = 4096;
   };
 
   // `store` may be null (no store could be opened): entries are then counted as dropped.

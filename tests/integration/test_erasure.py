@@ -61,6 +61,12 @@ class ErasureTest(unittest.TestCase):
         self.o.wait_rows("samplesite", 5)
         self.o.wait_rows("sampleform", 2)
         self.dead_letter({"eid": "d1", "uid": PERSON}, {"eid": "d2", "uid": OTHER})
+        # Refused requests of both (no sid): kept in the rejected-events store with their line.
+        for uid in (PERSON, OTHER):
+            status, _, _ = self.o.request("GET", f"/swallow/samplesite?oid=2&evt=pageview&uid={uid}")
+            self.assertEqual(status, 400)
+        wait_for(lambda: value(scrape(self.o), "oceanus_rejected_stored_total", site="samplesite",
+                               kind="request", reason="invalid") == 2, what="two refusals kept")
 
         code, out = self.erase("--field", "uid", "--value", PERSON, "--dry-run")
         self.assertEqual(code, 0, out)
@@ -78,6 +84,11 @@ class ErasureTest(unittest.TestCase):
             dead = f.read()
         self.assertNotIn(PERSON, dead)
         self.assertIn(OTHER, dead)
+        self.assertIn("1 rejected-event entr(ies) showing it", out)
+        _, body = self.o.admin("/api/rejected?site=samplesite")
+        kept = [e["payload"] for e in json.loads(body)["entries"]]
+        self.assertEqual(len(kept), 1)
+        self.assertIn(f"uid={OTHER}", kept[0])
 
         # New events of the person are answered as usual, not stored, and counted.
         self.beacon(PERSON)
@@ -95,9 +106,11 @@ class ErasureTest(unittest.TestCase):
         self.assertEqual(real["field"], "uid")
         self.assertTrue(real["suppressed"])
         self.assertEqual(real["dead_letter"]["samplesite"], 1)
+        self.assertEqual(real["rejected"], 1)
         self.assertEqual(sum(real["tables"].values()), 4)
         self.assertEqual(real["tables"]["sampleform"], 1)
-        for name in ("erasures.jsonl", "suppressed", "oceanus.db", "oceanus.db-wal"):
+        for name in ("erasures.jsonl", "suppressed", "oceanus.db", "oceanus.db-wal", "rejected.db",
+                     "rejected.db-wal"):
             path = os.path.join(self.data, name)
             if os.path.exists(path):
                 with open(path, "rb") as f:
@@ -214,6 +227,9 @@ class RedisQueueErasureTest(unittest.TestCase):
         for uid in (PERSON, OTHER):
             self.redis.raw("XADD", "samplesite:dead", "*", "d", json.dumps({"eid": "d-" + uid, "uid": uid}),
                            "reason", "refused")
+            status, _, _ = collector.request("GET", f"/swallow/samplesite?oid=2&evt=pageview&uid={uid}")
+            self.assertEqual(status, 400)
+        wait_for(lambda: int(self.redis.raw("XLEN", "samplesite:rejected")) == 2, what="two refusals kept")
 
         proc = subprocess.run([BIN, "erase", "--config", self.config, "--data-dir", self.data,
                                "--field", "uid", "--value", PERSON],
@@ -224,6 +240,11 @@ class RedisQueueErasureTest(unittest.TestCase):
         dead = self.redis.raw("XRANGE", "samplesite:dead", "-", "+")
         self.assertNotIn(PERSON, dead)
         self.assertIn(OTHER, dead)
+        self.assertIn("1 rejected-event entr(ies) showing it", proc.stdout)
+        _, body = collector.admin("/api/rejected?site=samplesite")
+        kept = [e["payload"] for e in json.loads(body)["entries"]]
+        self.assertEqual(len(kept), 1)
+        self.assertIn(f"uid={OTHER}", kept[0])
         # The list is in Redis, where every process of the deployment reads it, hashed.
         self.assertFalse(os.path.exists(os.path.join(self.data, "suppressed")))
         listed = self.redis.raw("LRANGE", "suppressed", "0", "-1")

@@ -89,7 +89,7 @@ Status RedisRejectedStore::Scan(oceanus::redis::RedisConnection& conn, const std
     for (std::size_t i = 0; i < entries->elements; ++i) {
       const redisReply* e = entries->element[i];
       if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) continue;
-      if (!visit(FromFields(e->element[1], site))) return Status::Ok();
+      if (!visit(ReplyString(e->element[0]), FromFields(e->element[1], site))) return Status::Ok();
     }
     end = "(" + std::string(ReplyString(entries->element[entries->elements - 1]->element[0]));
   }
@@ -102,7 +102,7 @@ Result<std::vector<Rejection>> RedisRejectedStore::List(const RejectedQuery& que
   for (const auto& site : sites_) {
     if (!query.site.empty() && site != query.site) continue;
     std::size_t taken = 0;
-    Status s = Scan(**conn, site, [&](Rejection r) {
+    Status s = Scan(**conn, site, [&](std::string_view, Rejection r) {
       if (r.at_micros < query.since_micros) return false;  // older ones follow
       if (r.at_micros >= query.until_micros) return true;
       if (!query.kind.empty() && r.kind != query.kind) return true;
@@ -124,13 +124,31 @@ Result<RejectedCounts> RedisRejectedStore::Count() {
   if (!conn.ok()) return conn.status();
   RejectedCounts out;
   for (const auto& site : sites_) {
-    Status s = Scan(**conn, site, [&](const Rejection& r) {
+    Status s = Scan(**conn, site, [&](std::string_view, const Rejection& r) {
       ++out[{r.site, r.kind, r.reason}];
       return true;
     });
     if (!s.ok()) return s;
   }
   return out;
+}
+
+Result<long long> RedisRejectedStore::Erase(const std::string& site, const TextMatcher& matches,
+                                            bool count_only) {
+  auto conn = oceanus::redis::RedisConnection::Connect(config_);
+  if (!conn.ok()) return conn.status();
+  std::vector<std::string> ids;
+  Status s = Scan(**conn, site, [&](std::string_view id, const Rejection& r) {
+    if (matches(r.payload) || matches(r.detail)) ids.emplace_back(id);
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (count_only || ids.empty()) return static_cast<long long>(ids.size());
+  const std::string key = Key(site);
+  std::vector<std::string_view> del{"XDEL", key};
+  for (const auto& id : ids) del.push_back(id);
+  if (auto deleted = (*conn)->Command(del); !deleted.ok()) return deleted.status();
+  return static_cast<long long>(ids.size());
 }
 
 }  // namespace oceanus::queue::redis

@@ -25,10 +25,14 @@ class RedisRejectedStore final : public RejectedStore {
   Result<std::uint64_t> Add(std::span<const Rejection> batch) override;
   Result<std::vector<Rejection>> List(const RejectedQuery& query) override;
   Result<RejectedCounts> Count() override;
+  // XREVRANGE over the stream, XDEL of the entries picked.
+  Result<long long> Erase(const std::string& site, const TextMatcher& matches,
+                          bool count_only) override;
 
  private:
   std::string Key(const std::string& site) const;
   // Every entry of `site`'s stream, newest first, to `visit` until it returns false.
+  // Every entry of `site`'s stream, newest first, to `visit(id, entry)` until it returns false.
   template <class Visit>
   Status Scan(oceanus::redis::RedisConnection& conn, const std::string& site, Visit&& visit) const;
 

@@ -80,6 +80,9 @@ Result<std::uint64_t> SqliteRejectedStore::Add(std::span<const Rejection> batch)
   if (!writer_) {
     auto db = Connect();
     if (!db.ok()) return db.status();
+    // A small page cache: the writer touches the newest pages and the index, and the process's
+    // memory should not grow with the store.
+    if (Status s = sqlite::Exec(db->get(), "PRAGMA cache_size=-1024"); !s.ok()) return s;
     writer_ = std::move(db).value();
   }
   sqlite3* db = writer_.get();
@@ -140,6 +143,40 @@ Result<RejectedCounts> SqliteRejectedStore::Count() {
         static_cast<std::uint64_t>(sqlite3_column_int64(select->get(), 3));
   if (rc != SQLITE_DONE) return sqlite::Error(db->get(), "rejected: count");
   return out;
+}
+
+Result<long long> SqliteRejectedStore::Erase(const std::string& site, const TextMatcher& matches,
+                                             bool count_only) {
+  auto db = Connect();
+  if (!db.ok()) return db.status();
+  // secure_delete: the erased bytes are overwritten in the file, not only unlinked.
+  if (Status s = sqlite::Exec(db->get(), "PRAGMA secure_delete=ON"); !s.ok()) return s;
+  auto select =
+      sqlite::Prepare(db->get(), "SELECT id, detail, payload FROM rejected WHERE site = ?1");
+  if (!select.ok()) return select.status();
+  sqlite::BindText(select->get(), 1, site);
+  std::vector<std::int64_t> ids;
+  int rc;
+  while ((rc = sqlite3_step(select->get())) == SQLITE_ROW)
+    if (matches(sqlite::ColumnText(select->get(), 1)) ||
+        matches(sqlite::ColumnText(select->get(), 2)))
+      ids.push_back(sqlite3_column_int64(select->get(), 0));
+  if (rc != SQLITE_DONE) return sqlite::Error(db->get(), "rejected: erase");
+  if (count_only || ids.empty()) return static_cast<long long>(ids.size());
+  auto del = sqlite::Prepare(db->get(), "DELETE FROM rejected WHERE id = ?1");
+  if (!del.ok()) return del.status();
+  if (Status s = sqlite::Exec(db->get(), "BEGIN IMMEDIATE"); !s.ok()) return s;
+  for (std::int64_t id : ids) {
+    sqlite3_reset(del->get());
+    sqlite3_bind_int64(del->get(), 1, id);
+    if (sqlite3_step(del->get()) != SQLITE_DONE) {
+      (void)sqlite::Exec(db->get(), "ROLLBACK");
+      return sqlite::Error(db->get(), "rejected: erase");
+    }
+  }
+  if (Status s = sqlite::Exec(db->get(), "COMMIT"); !s.ok()) return s;
+  (void)sqlite::Exec(db->get(), "PRAGMA wal_checkpoint(TRUNCATE)");
+  return static_cast<long long>(ids.size());
 }
 
 }  // namespace oceanus::queue

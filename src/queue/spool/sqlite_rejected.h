@@ -17,6 +17,8 @@ class SqliteRejectedStore final : public RejectedStore {
   Result<std::uint64_t> Add(std::span<const Rejection> batch) override;
   Result<std::vector<Rejection>> List(const RejectedQuery& query) override;
   Result<RejectedCounts> Count() override;
+  Result<long long> Erase(const std::string& site, const TextMatcher& matches,
+                          bool count_only) override;
 
  private:
   // A connection with the table made; the writer keeps its own, readers open one per call.
