@@ -19,6 +19,7 @@
 #include "queue/spool/sqlite_rejected.h"
 #include "tables/table_names.h"
 #include "util/fd.h"
+#include "util/http_client.h"
 #include "util/json.h"
 #include "util/time.h"
 
@@ -164,21 +165,6 @@ Result<ErasureReport> Erase(const config::Config& config, const std::string& tab
 
 namespace {
 
-std::string PercentEncoded(std::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 // Whether `text` has `needle` ending where a value ends (the text's end, '&', '"', a space,
 // a line break, ',' or '}').
 bool HasBounded(std::string_view text, const std::string& needle) {
@@ -196,7 +182,7 @@ bool HasBounded(std::string_view text, const std::string& needle) {
 bool TextShowsValue(std::string_view text, const std::string& value) {
   std::string json;
   AppendJsonString(json, value);  // "value", escaped as a record has it
-  return HasBounded(text, "=" + value) || HasBounded(text, "=" + PercentEncoded(value)) ||
+  return HasBounded(text, "=" + value) || HasBounded(text, "=" + FormEncode(value)) ||
          text.find(json) != std::string_view::npos;
 }
 

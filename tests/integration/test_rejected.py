@@ -5,6 +5,7 @@ the process's memory flat, the capped stream per site with the redis queue, and
 import base64
 import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -125,6 +126,15 @@ class RejectedStoreTest(unittest.TestCase):
         # And the logs say so, once per site and interval.
         wait_for(lambda: "for site samplesite:" in o.read_log(), what="the summary warn line")
         self.assertRegex(o.read_log(), r"rejected \d+ in the last \d+ s for site samplesite: .*invalid 1")
+
+    def test_version_and_build_info_name_the_same_commit(self):
+        out = subprocess.run([BIN, "--version"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.returncode, 0)
+        match = re.fullmatch(r"oceanus (\d+\.\d+\.\d+) \(commit ([0-9a-f]{12}(-dirty)?|unknown)\)\n",
+                             out.stdout)
+        self.assertIsNotNone(match, out.stdout)
+        m = scrape(self.o)
+        self.assertEqual(value(m, "oceanus_build_info", version=match[1], commit=match[2]), 1)
 
     def test_the_bound_holds_under_100000_refusals_with_memory_flat(self):
         o = self.o

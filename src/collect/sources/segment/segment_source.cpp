@@ -179,13 +179,19 @@ class SegmentSource : public Source {
 
 thread_local JsonTape SegmentSource::tape_;
 
-// Message `index` of a request, refused while the others may be stored, into the
-// rejected-events store.
-void RecordMessage(const Request& request, const std::string& site, std::size_t index,
+// Message `index` of a request, refused while the others may be stored: into the live tail and
+// the rejected-events store.
+void RecordMessage(const Request& request, const Site& site, std::size_t index,
                    const std::string& reason, const std::string& detail, std::string_view raw) {
+  if (request.recent) {
+    const std::string line =
+        "segment message " + std::to_string(index) + ": " + reason + ": " + detail + "\n";
+    request.recent->rejections.Add(request.now, site.id, line, raw.substr(0, 2048));
+  }
+  if (request.rejected == nullptr) return;
   request.rejected->Add([&](queue::Rejection& r) {
     r.at_micros = MicrosSinceEpoch(request.now);
-    r.site.assign(site);
+    r.site.assign(site.name);
     r.kind.assign("message");
     r.reason.assign(reason);
     r.status = 0;  // the request's answer: 200 when others were stored, else 400
@@ -377,16 +383,8 @@ void SegmentSource::TakeMessages(const collect::Call& call, const SegmentSite& s
       counters->Rejected(site_id, RejectReason::kInvalid);
       counters->MessageRejected(site_id, *reject);
     }
-    if (request.recent) {
-      const std::string line =
-          "segment message " + std::to_string(i) + ": " + reason + ": " + detail + "\n";
-      const std::string_view raw = tape_.raw(messages[i]);
-      request.recent->rejections.Add(request.now, site_id, line, raw.substr(0, 2048));
-    }
-    if (request.rejected) {
-      RecordMessage(request, site.site->name, i, reason, detail, tape_.raw(messages[i]));
-      out.messages_recorded = true;
-    }
+    RecordMessage(request, *site.site, i, reason, detail, tape_.raw(messages[i]));
+    out.messages_recorded = request.rejected != nullptr;
     if (rejected <= kMaxErrorsListed) {
       errors += errors.empty() ? "" : ",";
       errors += R"({"index":)" + std::to_string(i) + R"(,"reason":")" + reason + R"(","message":)";
