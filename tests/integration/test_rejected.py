@@ -254,5 +254,33 @@ class ReplayWindowTest(unittest.TestCase):
             self.assertEqual(o.stop(), 0, o.read_log())
 
 
+class DeadRowTest(unittest.TestCase):
+    def test_a_row_that_cannot_be_loaded_is_kept_with_its_reason(self):
+        tmp = tempfile.mkdtemp(prefix="oceanus-rejected-row-")
+        config = example_config(tmp)
+        data = os.path.join(tmp, "data")
+        os.makedirs(os.path.join(data, "deadletter"))
+        # A record the loader cannot read, sent back into the queue by a replay.
+        with open(os.path.join(data, "deadletter", "samplesite.jsonl"), "w") as f:
+            f.write(json.dumps({"at": "2026-11-25 09:00:00.000000", "reason": "test",
+                                "record": "{not json"}) + "\n")
+        r = subprocess.run([BIN, "replay", "--config", config, "--data-dir", data],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        o = Oceanus(config=config, data_dir=data, admin_port=free_port()).start()
+        try:
+            wait_for(lambda: rejected(o, "kind=row")["entries"], what="the row in the store")
+            [entry] = rejected(o, "kind=row")["entries"]
+            self.assertEqual((entry["site"], entry["reason"], entry["payload"]),
+                             ("samplesite", "unreadable", "{not json"))
+            self.assertTrue(entry["detail"])
+            m = scrape(o)
+            self.assertEqual(value(m, "oceanus_events_dead_lettered_total", site="samplesite"), 1)
+            self.assertEqual(value(m, "oceanus_rejected_stored_total", site="samplesite", kind="row",
+                                   reason="unreadable"), 1)
+        finally:
+            self.assertEqual(o.stop(), 0, o.read_log())
+
+
 if __name__ == "__main__":
     unittest.main()
