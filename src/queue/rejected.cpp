@@ -143,7 +143,12 @@ void RejectedRecorder::Flush() {
   std::lock_guard lock(counts_mu_);
   if (!added.ok()) {
     dropped_error_ += batch.size();
-    spdlog::warn("rejected: {} entries not kept: {}", batch.size(), added.status().ToString());
+    std::uint64_t held_back = 0;
+    if (store_failures_.Allow(LogLimiter::Clock::now(), held_back))
+      spdlog::warn(
+          "rejected-events store: {} entries not kept: {} ({} more failed writes since the "
+          "last line)",
+          batch.size(), added.status().ToString(), held_back);
     return;
   }
   dropped_bound_ += *added;

@@ -29,6 +29,7 @@
 #include <tuple>
 #include <vector>
 
+#include "util/log_limiter.h"
 #include "util/metrics.h"
 #include "util/status.h"
 
@@ -164,6 +165,7 @@ class RejectedRecorder {
   RejectedCounts stored_;
   std::uint64_t dropped_bound_ = 0;
   std::uint64_t dropped_error_ = 0;
+  LogLimiter store_failures_{std::chrono::seconds(10)};  // "not kept": a line per 10 s at most
   std::mutex wake_mu_;
   bool wake_pending_ = false;  // under wake_mu_
   std::condition_variable_any wake_;
