@@ -144,7 +144,8 @@ http::AdminResponse Erase(const Process& p, const http::AdminRequest& request) {
 // any process of the deployment (the queue and dead-letter are the config's).
 http::AdminResponse Replay(const Process& p, const http::AdminRequest& request) {
   if (auto refused = http::RefuseChange(p.config.admin, request, "replay")) return *refused;
-  return http::ReplayAnswer(p.config, p.config.queue, request.body);
+  if (!p.queue) return http::ErrorAnswer(503, "replay: this process has no queue open");
+  return http::ReplayAnswer(p.config, p.config.queue, *p.queue, request.body);
 }
 
 // GET /api/dead-tasks and POST /api/retry-tasks (tasks/task_queue.h), where this process has

@@ -15,6 +15,17 @@ std::string_view MediaType(std::string_view content_type) {
   return t;
 }
 
+// A HEAD stores nothing, so it is counted only when refused: as received and rejected for the
+// reason of its answer, like the GET it stands for, so that the metrics agree with the
+// rejected-events store (which keeps every refusal). Returns false, for Take to return.
+bool CountRefusedHead(const Request& request, std::size_t site, const Outcome& out) {
+  if (request.method == Method::kHead && request.counters && out.rejected >= 0) {
+    request.counters->Received(site);
+    request.counters->Rejected(site, static_cast<RejectReason>(out.rejected));
+  }
+  return false;
+}
+
 }  // namespace
 
 bool EventIntake::ReadParams(const Site& site, const Call& call, Body body,
@@ -56,11 +67,11 @@ bool EventIntake::Take(const Site& site, const Call& call, Body body, Outcome& o
   const Request& request = call.request;
   Scratch& scratch = call.scratch;
   // Every request counted here ends as rejected (below) or queued (when the queue has it).
-  // HEAD stores nothing, so it is not counted.
+  // HEAD stores nothing, so it is counted only when refused (CountRefusedHead).
   const bool store = request.method != Method::kHead;
   CollectorCounters* counters = store ? request.counters : nullptr;
   if (counters) counters->Received(site.id);
-  if (!ReadParams(site, call, body, counters, out)) return false;
+  if (!ReadParams(site, call, body, counters, out)) return CountRefusedHead(request, site.id, out);
 
   const IpAddress client = ResolveClientIp(request.peer, request.x_forwarded_for, trusted_proxies_);
   char ip_text[64];
@@ -83,12 +94,12 @@ bool EventIntake::Take(const Site& site, const Call& call, Body body, Outcome& o
     }
     std::string answer;
     for (const auto& e : scratch.event.errors) answer += e.field + ": " + e.reason + "\n";
-    if (store && request.recent)
+    if (request.recent)
       request.recent->rejections.Add(request.now, site.id, answer, request.target);
     if (show_debug) answer += "\n" + site.builder.Describe(scratch.event);
     AnswerText(out, 400, std::move(answer));
     out.Reject(RejectReason::kInvalid);
-    return false;
+    return CountRefusedHead(request, site.id, out);
   }
 
   if (scratch.event.withheld != event::Withheld::kNone) {

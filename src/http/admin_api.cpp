@@ -12,6 +12,7 @@
 #include "event/params.h"
 #include "load/erasure.h"
 #include "load/replay.h"
+#include "queue/queue_registry.h"
 #include "util/build_info.h"
 #include "util/json.h"
 
@@ -227,8 +228,8 @@ std::optional<AdminResponse> RefuseErase(const config::AdminConfig& admin,
   return RefuseChange(admin, request, "erase");
 }
 
-AdminResponse ReplayAnswer(const config::Config& config, const queue::QueueConfig& queue,
-                           std::string_view body) {
+AdminResponse ReplayAnswer(const config::Config& config, const queue::QueueConfig& queue_config,
+                           queue::Queue& queue, std::string_view body) {
   rapidjson::Document doc;
   doc.Parse(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject())
@@ -250,7 +251,14 @@ AdminResponse ReplayAnswer(const config::Config& config, const queue::QueueConfi
                         "dry_run");
     }
   }
-  auto result = load::Replay(config, queue, options, [](const load::ReplayProgress&) {});
+  std::unique_ptr<queue::BulkWriter> target;
+  if (!options.dry_run) {
+    auto opened = queue.OpenBulkWriter();
+    if (!opened.ok()) return ErrorAnswer(503, "replay: " + opened.status().message());
+    target = std::move(opened).value();
+  }
+  auto result =
+      load::Replay(config, queue_config, options, target.get(), [](const load::ReplayProgress&) {});
   if (!result.ok())
     return ErrorAnswer(result.status().code() == Status::Code::kInvalidArgument ? 400 : 503,
                        "replay: " + result.status().message());

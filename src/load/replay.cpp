@@ -15,7 +15,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <set>
 
 #include "queue/queue_registry.h"
 #include "queue/redis/redis_config.h"
@@ -83,59 +82,44 @@ bool PicksLine(const ReplayOptions& options, std::string_view line) {
   return at.ok() && options.Picks(*at, text("reason"));
 }
 
-// Takes the records replayed out of the file, under the dead-letter's lock (a loader may be
-// appending), leaving the others.
-Status RemoveReplayed(const std::string& path, const std::string& name,
-                      const std::set<std::string>& sent) {
-  queue::FileDeadLetter dead_letter(std::filesystem::path(path).parent_path().string());
-  auto erased = dead_letter.Erase(
-      name, [&sent](std::string_view record) { return sent.count(std::string(record)) > 0; },
-      false);
-  return erased.ok() ? Status::Ok() : erased.status();
-}
-
-Status ReplayFile(const std::string& path, queue::SiteId site, const std::string& name,
+// Replays the dead-letter file of one site. The lines are taken under the file's lock
+// (FileDeadLetter::Take): a loader dead-lettering meanwhile (a replay from the admin page of
+// the running process) waits, and what it puts, a replayed record refused again included,
+// stays. The picked lines leave the file only once the queue has them durably; unfiltered,
+// they are kept in <path>.replayed-<time> for reference.
+Status ReplayFile(const std::string& dir, queue::SiteId site, const std::string& name,
                   Target* target, const ReplayOptions& options, ReplayResult& result,
                   const std::function<void(const ReplayProgress&)>& progress) {
-  const bool dry_run = options.dry_run;
-  std::set<std::string> sent;  // with filters: what leaves the file
+  const std::string path = dir + "/" + name + ".jsonl";
   ReplayProgress p{name, 0, 0};
   {
-    std::ifstream count(path);
+    std::ifstream count(path);  // for the progress bar only: the file may grow meanwhile
     std::string line;
     while (std::getline(count, line))
       if (!line.empty()) ++p.total;
   }
-  std::ifstream in(path);
-  std::string line, record;
   std::size_t since_flush = 0;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
+  std::string record;
+  const auto take = [&](std::string_view line) -> Result<bool> {
+    if (line.find_first_not_of(" \r\n") == std::string_view::npos) return !options.dry_run;
     ++p.done;  // entries examined, so that the bar ends at 100% with unreadable ones too
-    if (!PicksLine(options, line)) {
-      progress(p);
-      continue;
+    bool sends = false;
+    if (PicksLine(options, line)) {
+      sends = queue::RecordOfLine(line, record);
+      if (!sends) ++result.skipped;  // unreadable: left in place
     }
-    if (!queue::RecordOfLine(line, record)) {
-      ++result.skipped;
-      progress(p);
-      continue;
-    }
-    if (!dry_run) {
+    if (sends) ++result.records;
+    if (sends && !options.dry_run) {
       if (Status s = SendChunked(*target, site, record, since_flush); !s.ok()) return s;
     }
-    ++result.records;
-    if (options.Filtered()) sent.insert(record);
     progress(p);
-  }
-  if (dry_run) return Status::Ok();
-  // A file without a single entry holds nothing to keep.
-  if (p.total == 0) return RemoveFile(path);
-  Status f = target->Flush();
-  if (!f.ok()) return f;
-  if (options.Filtered()) return sent.empty() ? Status::Ok() : RemoveReplayed(path, name, sent);
-  // Only now, with everything in the queue, does the file leave the dead-letter.
-  return MarkReplayed(path);
+    return sends && !options.dry_run;
+  };
+  const auto flush = [target] { return target->Flush(); };
+  queue::FileDeadLetter dead_letter(dir);
+  const std::string copy = options.Filtered() ? "" : path + ".replayed-" + NowStamp();
+  auto taken = dead_letter.Take(name, take, flush, copy);
+  return taken.ok() ? Status::Ok() : taken.status();
 }
 
 // The time an entry was set aside: the milliseconds of its stream id.
@@ -327,6 +311,23 @@ Status ReplayCorrupt(const queue::QueueConfig& queue, const std::vector<std::str
   return Status::Ok();
 }
 
+// Refuses options that do not fit together or this config, before a queue is opened.
+Status CheckOptions(const config::Config& shared, const queue::QueueConfig& queue,
+                    const ReplayOptions& options) {
+  if (!options.site.empty() &&
+      std::none_of(shared.sites.begin(), shared.sites.end(),
+                   [&](const auto& site) { return site.name == options.site; }))
+    return Status::InvalidArgument("no site '" + options.site + "' in the config");
+  if (options.Filtered() && (!options.spool_dir.empty() || options.corrupt))
+    return Status::InvalidArgument(
+        "--since, --until and --reason pick dead-letter entries; "
+        "they do not apply to --spool or --corrupt");
+  if (!options.spool_dir.empty() && !queue::redis::RedisConfigOf(queue) && !options.corrupt)
+    return Status::InvalidArgument(
+        "--spool replays a collector's spool into Redis; this config's queue is the spool itself");
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string Describe(const ReplayOptions& options, const ReplayResult& result) {
@@ -334,8 +335,7 @@ std::string Describe(const ReplayOptions& options, const ReplayResult& result) {
                     std::to_string(result.records) + " record(s)";
   if (result.skipped > 0)
     out += "; " + std::to_string(result.skipped) + " unreadable dead-letter entr(ies) " +
-           (options.dry_run ? "that replay leaves in place"
-                            : "left in the renamed file or the stream");
+           (options.dry_run ? "that replay leaves in place" : "left in the dead-letter");
   if (options.corrupt)
     out += "; " + std::to_string(result.unreadable_bytes) + " unreadable byte(s) in " +
            std::to_string(result.corrupt_files) + " .corrupt file(s)" +
@@ -347,56 +347,54 @@ std::string Describe(const ReplayOptions& options, const ReplayResult& result) {
 Result<ReplayResult> Replay(const config::Config& shared, const queue::QueueConfig& queue,
                             const ReplayOptions& options,
                             const std::function<void(const ReplayProgress&)>& progress) {
-  std::vector<std::string> sites;
-  std::vector<queue::SiteId> chosen;
-  for (std::size_t i = 0; i < shared.sites.size(); ++i) {
-    sites.push_back(shared.sites[i].name);
-    if (options.site.empty() || options.site == shared.sites[i].name) chosen.push_back(i);
-  }
-  if (chosen.empty())
-    return Status::InvalidArgument("no site '" + options.site + "' in the config");
-  // The queue's Redis, when its type is redis: the target and the dead-letter streams.
-  const queue::redis::RedisConfig* redis_config = queue::redis::RedisConfigOf(queue);
-  const bool redis = redis_config != nullptr;
-  if (options.Filtered() && (!options.spool_dir.empty() || options.corrupt))
-    return Status::InvalidArgument(
-        "--since, --until and --reason pick dead-letter entries; "
-        "they do not apply to --spool or --corrupt");
-  if (!options.spool_dir.empty() && !redis && !options.corrupt)
-    return Status::InvalidArgument(
-        "--spool replays a collector's spool into Redis; this config's queue is the spool itself");
-
+  if (Status s = CheckOptions(shared, queue, options); !s.ok()) return s;
   std::unique_ptr<Target> target;
   if (!options.dry_run) {
     auto opened = queue.settings->OpenBulkWriter(shared, queue);
     if (!opened.ok()) return opened.status();
     target = std::move(opened).value();
   }
+  return Replay(shared, queue, options, target.get(), progress);
+}
+
+Result<ReplayResult> Replay(const config::Config& shared, const queue::QueueConfig& queue,
+                            const ReplayOptions& options, queue::BulkWriter* target,
+                            const std::function<void(const ReplayProgress&)>& progress) {
+  if (!target && !options.dry_run) return Status::Internal("replay: no queue to replay into");
+  std::vector<std::string> sites;
+  std::vector<queue::SiteId> chosen;
+  for (const auto& site : shared.sites) sites.push_back(site.name);
+  if (Status s = CheckOptions(shared, queue, options); !s.ok()) return s;
+  for (std::size_t i = 0; i < shared.sites.size(); ++i)
+    if (options.site.empty() || options.site == shared.sites[i].name) chosen.push_back(i);
+  // The queue's Redis, when its type is redis: the target and the dead-letter streams.
+  const queue::redis::RedisConfig* redis_config = queue::redis::RedisConfigOf(queue);
+  const bool redis = redis_config != nullptr;
+
   ReplayResult result;
   if (options.corrupt) {
     const std::string own = shared.data_dir + "/spool";
     const std::string dir = options.spool_dir.empty() ? own : options.spool_dir;
     std::error_code ec;
     const bool dir_is_target = !redis && std::filesystem::equivalent(dir, own, ec);
-    Status s = ReplayCorrupt(queue, sites, chosen, dir, dir_is_target, target.get(),
-                             options.dry_run, result, progress);
+    Status s = ReplayCorrupt(queue, sites, chosen, dir, dir_is_target, target, options.dry_run,
+                             result, progress);
     if (!s.ok()) return s;
     return result;
   }
   if (!options.spool_dir.empty()) {
-    Status s = ReplaySpool(queue, sites, chosen, options.spool_dir, target.get(), options.dry_run,
-                           result, progress);
+    Status s = ReplaySpool(queue, sites, chosen, options.spool_dir, target, options.dry_run, result,
+                           progress);
     if (!s.ok()) return s;
     return result;
   }
   for (queue::SiteId site : chosen) {
     Status s;
     if (redis) {
-      s = ReplayStream(*redis_config, sites[site], site, target.get(), options, result, progress);
+      s = ReplayStream(*redis_config, sites[site], site, target, options, result, progress);
     } else {
-      const std::string path = shared.data_dir + "/deadletter/" + sites[site] + ".jsonl";
-      if (!std::filesystem::exists(path)) continue;
-      s = ReplayFile(path, site, sites[site], target.get(), options, result, progress);
+      s = ReplayFile(shared.data_dir + "/deadletter", site, sites[site], target, options, result,
+                     progress);
     }
     if (!s.ok()) return s;
   }

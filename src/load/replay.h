@@ -8,9 +8,11 @@
 // records with a valid checksum are found by resynchronising over them). Target: the
 // configured queue. Records keep their eid, and every sink stores an eid once, so replaying a
 // record twice (a replay interrupted and run again) stores it once. A source is emptied only
-// after the queue has everything durably: the file is renamed to <name>.replayed-<time> (an
-// empty one is removed), the stream entries are deleted (and the stream once empty), the
-// spool acknowledged.
+// after the queue has everything durably: the file's lines sent move to
+// <name>.replayed-<time> under the file's lock (the unreadable ones stay; a file left empty is
+// removed), the stream entries are deleted (and the stream once empty), the spool
+// acknowledged. The dead-letter may be replayed while a loader writes to it (the admin page's
+// replay, in the running process): nothing the loader puts meanwhile is lost.
 //
 // The rules see replayed events again; their task ids derive from the eid, so the local task
 // queue runs each task once (RabbitMQ cannot deduplicate).
@@ -24,6 +26,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "queue/queue.h"
 #include "queue/queue_config.h"
 #include "util/status.h"
 
@@ -64,6 +67,11 @@ struct ReplayResult {
 // called often (every record); it decides itself how often to draw.
 Result<ReplayResult> Replay(const config::Config& shared, const queue::QueueConfig& queue,
                             const ReplayOptions& options,
+                            const std::function<void(const ReplayProgress&)>& progress);
+// The same into `target`, a writer of the queue this process has open
+// (queue::Queue::OpenBulkWriter: the admin page's replay); null only for a dry run.
+Result<ReplayResult> Replay(const config::Config& shared, const queue::QueueConfig& queue,
+                            const ReplayOptions& options, queue::BulkWriter* target,
                             const std::function<void(const ReplayProgress&)>& progress);
 
 // The summary line: "replayed 300 record(s); 1 unreadable dead-letter entr(ies) …".

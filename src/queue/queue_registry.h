@@ -77,6 +77,10 @@ class Queue {
   // group in a process. A failure has been logged ("<queue> reader for <site> (<group>): …").
   virtual Result<std::vector<std::unique_ptr<QueueReader>>> OpenReaders(const std::string& group,
                                                                         ReaderOptions options) = 0;
+  // A writer for a replay run by this process (the admin page's), into the queue as this
+  // process has it open; one at a time (a second answers Unavailable while the first lives).
+  // The queue outlives it.
+  virtual Result<std::unique_ptr<BulkWriter>> OpenBulkWriter() = 0;
   // Where the loader sets aside records that will never load. Opens nothing yet: a store
   // that is unreachable fails its first Put.
   virtual std::unique_ptr<DeadLetter> MakeDeadLetter() const = 0;

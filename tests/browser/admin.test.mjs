@@ -3,11 +3,13 @@
 // in the live tail and the site table, the invalid one in the Rejected view, and the
 // visitor timeline must list one visitor's events from the warehouse, newest first.
 // A second test, with an admin token: the rates chart full on a fresh load, a dead task re-run
-// from its button (the webhook sees one delivery), and the site overview checked against the
-// SQLite warehouse, times in the configured zone. Screenshots in build/artifacts/.
+// from its button (the webhook sees one delivery), the site overview checked against the
+// SQLite warehouse, times in the configured zone, and dead-lettered rows of a window (read in
+// that zone) replayed into the running spool. Screenshots in build/artifacts/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { createServer as createHttpServer } from "node:http";
@@ -140,7 +142,7 @@ test("the admin page shows live events, refusals, and a visitor's timeline", asy
   assert.equal(await exited, 0, log.join(""));
 });
 
-test("rates on load, a dead task re-run from the page, and the site overview", async (t) => {
+test("rates on load, a dead task re-run from the page, the site overview, a replay", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "oceanus-admin2-"));
   const [port, adminPort, hookPort] = [await freePort(), await freePort(), await freePort()];
   const token = "browser-test-token";
@@ -149,6 +151,13 @@ test("rates on load, a dead task re-run from the page, and the site overview", a
   writeFileSync(config, example.replace("max_attempts: 4", "max_attempts: 1")
     .replace("\nsites:\n", `\nadmin:\n  token: ${token}\n\nsites:\n`)
     .replace("template: history_report.html", `template: ${join(root, "examples/history_report.html")}`));
+  // Two rows an earlier run set aside, at 10:00 and 12:00 in Tokyo, for the replay below.
+  const deadRecord = (uid) => JSON.stringify({ dt: "2026-11-25 01:00:00.000000", eid: randomUUID(),
+    evt: "pageview", oid: "2", sid: "zz", uid, url: "https://shop.example/old" });
+  mkdirSync(join(dir, "data/deadletter"), { recursive: true });
+  writeFileSync(join(dir, "data/deadletter/samplesite.jsonl"),
+    [["2026-11-25 01:00:00.000000", "in-window"], ["2026-11-25 03:00:00.000000", "after-window"]]
+      .map(([at, uid]) => JSON.stringify({ at, reason: "no such column", record: deadRecord(uid) }) + "\n").join(""));
   const log = [];
   // Slack's webhook is a loopback port nobody listens on yet: the paid event's task dies.
   const proc = spawn(bin, ["run", "--config", config, "--data-dir", join(dir, "data"), "--listen",
@@ -247,6 +256,22 @@ test("rates on load, a dead task re-run from the page, and the site overview", a
   assert.match(await page.textContent("#overview-totals"), /^9 event\(s\)/);
   await page.locator("#overview-form").scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(artifacts, "admin-overview.png"), fullPage: true });
+
+  // The dead-lettered rows set aside from 09:30 to 11:00 Tokyo time, back into the running
+  // spool: one row; the other stays in the dead-letter.
+  await page.selectOption("#rejected-site", "samplesite");
+  await page.fill("#replay-since", "2026-11-25T09:30");
+  await page.fill("#replay-until", "2026-11-25T11:00");
+  await page.click("#replay-button");
+  await waitFor("the replay's answer", async () => (await page.textContent("#rejected-status")).includes("1 row(s) sent back"));
+  assert.ok(dialogs.some((d) => d.startsWith("confirm: Send the dead-lettered rows of samplesite set aside from " +
+    "2026-11-25 09:30 until 2026-11-25 11:00 (Asia/Tokyo)")), dialogs.join());
+  const old = () => tables().map((r) => r.name).find((n) => n.includes("20261125"));
+  await waitFor("the replayed row", async () => old() && JSON.parse(sql(`SELECT uid FROM ${old()}`) || "[]").length === 1);
+  assert.deepEqual(JSON.parse(sql(`SELECT uid FROM ${old()}`)), [{ uid: "in-window" }]);
+  const left = readFileSync(join(dir, "data/deadletter/samplesite.jsonl"), "utf8").trim().split("\n");
+  assert.deepEqual(left.map((l) => JSON.parse(JSON.parse(l).record).uid), ["after-window"]);
+  await page.locator("section:has(#rejected-form)").screenshot({ path: join(artifacts, "admin-replay.png") });
   assert.deepEqual(pageErrors, []);
 
   proc.kill("SIGTERM");

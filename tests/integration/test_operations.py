@@ -269,21 +269,27 @@ class ReplayTest(unittest.TestCase):
         self.assertEqual(code, 0, out)
         self.assertIn("\r", out)
         self.assertRegex(out, r"samplesite \[#{30}\] 100%  301/301 records")
-        self.assertIn("replayed 300 record(s); 1 unreadable", out)
-        self.assertFalse(os.path.exists(path))
+        self.assertIn("replayed 300 record(s); 1 unreadable dead-letter entr(ies) left in the "
+                      "dead-letter", out)
+        with open(path) as f:  # what could not be read stays where it was, alone
+            self.assertEqual(f.read(), "not json at all\n")
         [done] = [n for n in os.listdir(os.path.join(data, "deadletter"))
                   if n.startswith("samplesite.jsonl.replayed-")]
+        with open(os.path.join(data, "deadletter", done)) as f:
+            self.assertEqual([json.loads(line)["record"] for line in f], records)
 
         o = Oceanus(config=config, data_dir=data).start()
         try:
             rows = o.wait_rows("samplesite", 300, "uid LIKE 'r%'")
             self.assertEqual(sorted(r["eid"] for r in rows),
                              sorted(json.loads(r)["eid"] for r in records))
-            # While oceanus runs, the spool is its own: replay says so and changes nothing.
+            # While oceanus runs, the spool is its own: replay says where to replay from
+            # instead and changes nothing.
             shutil.copy(os.path.join(data, "deadletter", done), path)
             code, out = self.replay(config, data)
             self.assertNotEqual(code, 0)
-            self.assertIn("stop oceanus before replaying into it", out)
+            self.assertIn("replay from the admin page of the running oceanus, or stop it first",
+                          out)
             self.assertTrue(os.path.exists(path))
         finally:
             self.assertEqual(o.stop(), 0, o.read_log())

@@ -3,6 +3,8 @@ reason (the metrics agree), secrets redacted, the bound holding under 100,000 re
 the process's memory flat, the capped stream per site with the redis queue, and
 `oceanus replay --since/--until/--reason` sending back only the window asked for."""
 import base64
+import datetime
+import http.client
 import json
 import os
 import re
@@ -61,6 +63,9 @@ class RejectedStoreTest(unittest.TestCase):
         sent = [
             (o.request("GET", "/swallow/samplesite?oid=2&evt=pageview", headers=secret)[0], 400),
             (o.request("GET", "/swallow/samplesite?oid=%zz")[0], 400),
+            # A HEAD stores nothing; refused, it is kept and counted like the GET it stands for.
+            (o.request("HEAD", "/swallow/samplesite?oid=2&evt=pageview")[0], 400),
+            (o.request("HEAD", "/swallow/samplesite?oid=2&sid=ab&evt=pageview&url=u")[0], 200),
             (o.request("POST", "/pirate/sampleform", "{}", {"Content-Type": "application/json"})[0], 415),
             (o.request("POST", "/swallow/samplesite", "x" * 70000, {"Content-Type": "text/plain"})[0], 413),
             (raw(o.port, b"GET /swallow/samplesite?oid=2 HTTP/1.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n"), 431),
@@ -84,13 +89,15 @@ class RejectedStoreTest(unittest.TestCase):
             ("samplesite", "request", "method"), ("", "request", "unauthorized"),
             ("sampleapp", "message", "missing_event"),
         }
-        # malformed twice: the bad percent-encoding and the bare-LF request line.
-        wait_for(lambda: sum(c["count"] for c in rejected(o)["counts"]) == len(expected) + 1,
+        # malformed twice: the bad percent-encoding and the bare-LF request line; invalid twice:
+        # the GET and the HEAD.
+        wait_for(lambda: sum(c["count"] for c in rejected(o)["counts"]) == len(expected) + 2,
                  what="every refusal in the store")
         data = rejected(o)
         counts = {(c["site"], c["kind"], c["reason"]): c["count"] for c in data["counts"]}
         self.assertEqual(set(counts), expected)
         self.assertEqual(counts[("samplesite", "request", "malformed")], 2)
+        self.assertEqual(counts[("samplesite", "request", "invalid")], 2)
 
         # The metrics count the same refusals under the same site and reason.
         m = scrape(o)
@@ -109,7 +116,7 @@ class RejectedStoreTest(unittest.TestCase):
                          + value(m, "oceanus_events_queued_total", site="samplesite"))
 
         # Explained and redacted: the reasons per field, the request, no secret.
-        entries = {(e["site"], e["reason"]): e for e in data["entries"]}
+        entries = {(e["site"], e["reason"]): e for e in data["entries"] if e["payload"][:4] != "HEAD"}
         invalid = entries[("samplesite", "invalid")]
         self.assertIn("sid: required", invalid["detail"])
         self.assertTrue(invalid["payload"].startswith("GET /swallow/samplesite?oid=2&evt=pageview HTTP/1.1"))
@@ -122,10 +129,10 @@ class RejectedStoreTest(unittest.TestCase):
         self.assertIn('"userId":"u2"', message["payload"].replace(" ", ""))
         # Filters.
         only = rejected(o, "site=samplesite&reason=invalid")["entries"]
-        self.assertEqual([(e["site"], e["reason"]) for e in only], [("samplesite", "invalid")])
+        self.assertEqual([(e["site"], e["reason"]) for e in only], [("samplesite", "invalid")] * 2)
         # And the logs say so, once per site and interval.
         wait_for(lambda: "for site samplesite:" in o.read_log(), what="the summary warn line")
-        self.assertRegex(o.read_log(), r"rejected \d+ in the last \d+ s for site samplesite: .*invalid 1")
+        self.assertRegex(o.read_log(), r"rejected \d+ in the last \d+ s for site samplesite: .*invalid \d")
 
     def test_version_and_build_info_name_the_same_commit(self):
         out = subprocess.run([BIN, "--version"], capture_output=True, text=True, timeout=10)
@@ -250,6 +257,54 @@ class ReplayWindowTest(unittest.TestCase):
             rows = o.wait_rows("samplesite", 5, "uid LIKE 'inside%'")
             self.assertEqual(len(rows), 5)
             self.assertEqual(o.rows("samplesite", "uid NOT LIKE 'inside%'"), [])
+        finally:
+            self.assertEqual(o.stop(), 0, o.read_log())
+
+
+    def test_the_admin_replay_sends_a_window_back_into_the_running_spool(self):
+        token = "t0ken-for-replay"
+        tmp = tempfile.mkdtemp(prefix="oceanus-replay-live-")
+        config = example_config(tmp, [("log_level: info\n",
+                                       f"log_level: info\nadmin: {{token: {token}}}\n")])
+        data = os.path.join(tmp, "data")
+        os.makedirs(os.path.join(data, "deadletter"))
+        path = os.path.join(data, "deadletter", "samplesite.jsonl")
+        early, inside, late = (dead_records(p, 5) for p in ("early", "inside", "late"))
+        with open(path, "w") as f:
+            for at, records in (("2026-11-25 09:00:00.000000", early),
+                                ("2026-11-25 10:30:00.000000", inside + ["{not json"]),
+                                ("2026-11-25 12:00:00.000000", late)):
+                for r in records:
+                    f.write(json.dumps({"at": at, "reason": "no such column", "record": r}) + "\n")
+        o = Oceanus(config=config, data_dir=data, admin_port=free_port()).start()
+        try:
+            micros = lambda text: int(datetime.datetime.fromisoformat(text + "+00:00").timestamp() * 1e6)
+            body = json.dumps({"site": "samplesite", "since": micros("2026-11-25 10:00:00"),
+                               "until": micros("2026-11-25 11:00:00")})
+            conn = http.client.HTTPConnection("127.0.0.1", o.admin_port, timeout=30)
+            conn.request("POST", "/api/replay", body=body,
+                         headers={"Content-Type": "application/json",
+                                  "Authorization": "Bearer " + token})
+            resp = conn.getresponse()
+            answer = json.loads(resp.read())
+            conn.close()
+            self.assertEqual(resp.status, 200, answer)
+            self.assertEqual(answer["replayed"], 6, answer)
+            rows = o.wait_rows("samplesite", 5, "uid LIKE 'inside%'")
+            self.assertEqual(len(rows), 5)
+            self.assertEqual(o.rows("samplesite", "uid NOT LIKE 'inside%'"), [])
+
+            def left():
+                with open(path) as f:
+                    return [json.loads(line) for line in f]
+            # The unreadable record goes back to the dead-letter, after the window left it;
+            # the entries outside the window stay, in their order.
+            wait_for(lambda: any(e["record"] == "{not json" for e in left()),
+                     what="the unreadable record dead-lettered again")
+            uids = [json.loads(e["record"])["uid"] for e in left() if e["record"] != "{not json"]
+            self.assertEqual(uids, [json.loads(r)["uid"] for r in early + late])
+            [again] = [e for e in left() if e["record"] == "{not json"]
+            self.assertNotEqual(again["at"], "2026-11-25 10:30:00.000000")
         finally:
             self.assertEqual(o.stop(), 0, o.read_log())
 

@@ -109,6 +109,10 @@ class RedisQueue final : public Queue {
     return readers;
   }
 
+  Result<std::unique_ptr<BulkWriter>> OpenBulkWriter() override {
+    return RedisBulkWriter::Open(shared_, redis_);
+  }
+
   std::unique_ptr<DeadLetter> MakeDeadLetter() const override {
     return std::make_unique<RedisDeadLetter>(redis_);
   }

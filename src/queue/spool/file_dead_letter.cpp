@@ -61,34 +61,57 @@ Result<std::string> ReadAll(int fd, const std::string& path) {
   }
 }
 
-// Erases from one file: the kept lines go to <path>.erasing, synced, renamed over `path`.
-Result<long long> EraseFromFile(const std::string& path, const DeadLetter::RecordMatcher& matches,
-                                bool count_only) {
+// Writes `text` to `path` (created or truncated, or appended to with O_APPEND in `flags`) and
+// syncs it.
+Status WriteSynced(const std::string& path, int flags, std::string_view text) {
+  UniqueFd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0644));
+  if (!out.valid()) return Errno("open", path);
+  if (Status s = WriteAll(out.get(), text, path); !s.ok()) return s;
+  if (::fdatasync(out.get()) != 0) return Errno("fdatasync", path);
+  return Status::Ok();
+}
+
+// FileDeadLetter::Take on one file (see the header); with `count_only`, only counts.
+Result<long long> TakeFromFile(const std::string& path, const FileDeadLetter::LineTaker& take,
+                               const std::function<Status()>& commit, const std::string& copy_to,
+                               bool count_only) {
   UniqueFd fd = OpenLocked(path, O_RDONLY);
   if (!fd.valid()) return errno == ENOENT ? Result<long long>(0LL) : Errno("open", path);
   auto text = ReadAll(fd.get(), path);
   if (!text.ok()) return text.status();
-  std::string kept, record;
-  long long erased = 0;
+  if (text->empty() && !count_only) {  // holds nothing to keep
+    if (::unlink(path.c_str()) != 0) return Errno("remove", path);
+    return 0LL;
+  }
+  std::string kept, taken;
+  long long count = 0;
   std::string_view rest = *text;
   while (!rest.empty()) {
     const auto nl = rest.find('\n');
     const std::string_view line = rest.substr(0, nl == rest.npos ? rest.size() : nl + 1);
     rest.remove_prefix(line.size());
-    if (RecordOfLine(line, record) && matches(record)) {
-      ++erased;
-    } else {
-      kept += line;
-    }
+    auto leaves = take(line);
+    if (!leaves.ok()) return leaves.status();
+    std::string& to = *leaves ? taken : kept;
+    to += line;
+    if (*leaves) ++count;
   }
-  if (count_only || erased == 0) return erased;
+  if (count_only || count == 0) return count;
+  if (commit) {
+    if (Status s = commit(); !s.ok()) return s;
+  }
+  if (!copy_to.empty()) {
+    if (Status s = WriteSynced(copy_to, O_APPEND, taken); !s.ok()) return s;
+  }
+  // Renamed over (or removed) while locked: a Put waiting for the lock opens the name again.
+  if (kept.empty()) {
+    if (::unlink(path.c_str()) != 0) return Errno("remove", path);
+    return count;
+  }
   const std::string tmp = path + ".erasing";
-  UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!out.valid()) return Errno("open", tmp);
-  if (Status s = WriteAll(out.get(), kept, tmp); !s.ok()) return s;
-  if (::fdatasync(out.get()) != 0) return Errno("fdatasync", tmp);
+  if (Status s = WriteSynced(tmp, O_TRUNC, kept); !s.ok()) return s;
   if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("rename", tmp);
-  return erased;
+  return count;
 }
 
 }  // namespace
@@ -139,11 +162,21 @@ Result<long long> FileDeadLetter::Erase(const std::string& site, const RecordMat
     return Status::IoError("listing " + dir_ + ": " + ec.message());
   long long erased = 0;
   for (const auto& path : paths) {
-    auto n = EraseFromFile(path, matches, count_only);
+    std::string record;
+    const LineTaker erases = [&](std::string_view line) -> Result<bool> {
+      return RecordOfLine(line, record) && matches(record);
+    };
+    auto n = TakeFromFile(path, erases, nullptr, "", count_only);
     if (!n.ok()) return n.status();
     erased += *n;
   }
   return erased;
+}
+
+Result<long long> FileDeadLetter::Take(const std::string& site, const LineTaker& take,
+                                       const std::function<Status()>& commit,
+                                       const std::string& copy_to) {
+  return TakeFromFile(dir_ + "/" + site + ".jsonl", take, commit, copy_to, false);
 }
 
 }  // namespace oceanus::queue

@@ -152,6 +152,7 @@ class SpoolWriter final : public QueueWriter {
   SpoolWriter(Spool& spool, unsigned id, Spool::Executors executors, std::size_t sites)
       : spool_(spool), id_(id), gc_(std::make_shared<GroupCommit>()), segments_(sites) {
     gather_ = executors.gather && executors.post_back != nullptr;
+    syncs_ = !executors.owner_syncs && spool.config().durability == queue::Durability::kFsync;
     gc_->executors = std::move(executors);
   }
 
@@ -254,8 +255,7 @@ class SpoolWriter final : public QueueWriter {
 
   // Written without starting the sync: the caller starts it once for all it answered.
   void Answer(std::shared_ptr<AppendHandler> done, const Status& status) {
-    if (!status.ok() || spool_.config().durability == queue::Durability::kOs)
-      return done->Appended(status);
+    if (!status.ok() || !syncs_) return done->Appended(status);
     gc_->waiting.push_back(std::move(done));
   }
 
@@ -302,8 +302,7 @@ class SpoolWriter final : public QueueWriter {
       return failed;
     }
     seg.size += framed.size();
-    if (spool_.config().durability == queue::Durability::kFsync &&
-        std::find(gc_->dirty.begin(), gc_->dirty.end(), seg.fd) == gc_->dirty.end())
+    if (syncs_ && std::find(gc_->dirty.begin(), gc_->dirty.end(), seg.fd) == gc_->dirty.end())
       gc_->dirty.push_back(seg.fd);
     return Status::Ok();
   }
@@ -391,7 +390,7 @@ class SpoolWriter final : public QueueWriter {
       spool_.EndSegment(site, id_, seg.seq);
       return Status::IoError("spool: start " + seg.path + ": " + s.message());
     }
-    if (spool_.config().durability == queue::Durability::kFsync) {
+    if (syncs_) {
       // The new directory entry is synced by the group commit that syncs this segment's
       // first records, before any of them is answered (rare: once per segment).
       std::string dir = spool_.SiteDir(site);
@@ -416,6 +415,7 @@ class SpoolWriter final : public QueueWriter {
   std::vector<Segment> segments_;
   std::string buffer_;  // reused for every write: no allocation per append once grown
   bool gather_ = false;
+  bool syncs_ = false;  // durability fsync, synced by this writer (not by its owner)
   bool turn_posted_ = false;
   std::vector<SiteId> gathered_sites_;  // sites with gathered records, in first-append order
 };
@@ -925,7 +925,7 @@ Spool::SiteStats Spool::Stats(SiteId site) const {
 }
 
 Result<std::unique_ptr<QueueWriter>> Spool::MakeWriter(unsigned writer_id, Executors executors) {
-  if (config_.durability == queue::Durability::kFsync &&
+  if (config_.durability == queue::Durability::kFsync && !executors.owner_syncs &&
       (!executors.run_blocking || !executors.post_back))
     return Status::InvalidArgument("durability fsync needs executors for the background sync");
   return std::unique_ptr<QueueWriter>(

@@ -42,6 +42,10 @@ class Spool {
     // of one loop turn (to a site's current segment) are then written together, one write()
     // for all, from a job posted by the turn's first append, and answered after it.
     bool gather = false;
+    // The writer answers each append once written and syncs nothing, whatever the
+    // durability: its owner makes what it wrote durable itself, at once for many records (a
+    // replay syncs the file system per chunk). No executors are needed then.
+    bool owner_syncs = false;
   };
   struct SiteStats {
     std::uint64_t bytes_on_disk = 0;
@@ -74,6 +78,7 @@ class Spool {
     unsigned writer;
     std::uint64_t seq;
   };
+  const std::string& dir() const { return dir_; }
   std::string SiteDir(SiteId site) const;
   std::string SegmentPath(SiteId site, unsigned writer, std::uint64_t seq) const;
   // Segments of a site on disk, sorted by (writer, seq).

@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include "util/log.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -25,31 +26,45 @@ namespace {
 
 constexpr unsigned kBulkWriter = 999;  // a spool writer id no I/O thread uses
 
-// Replays into the spool with durability os, and syncs the file system once per Flush (a
-// chunk of records) instead of once per record.
+// Replays into the spool: the writer answers each record once written, and Flush syncs the
+// file system once per chunk of records instead of once per record. It writes into a spool
+// of its own (`oceanus replay`, while no other process holds the directory) or into the
+// spool of the running process (the admin page's replay), as writer kBulkWriter.
 class SpoolBulkWriter final : public BulkWriter {
  public:
-  static Result<std::unique_ptr<BulkWriter>> Open(const config::Config& shared,
-                                                  const QueueConfig& queue) {
+  // `spool` lives as long as this writer; `in_use` (when given) is set while it does.
+  static Result<std::unique_ptr<BulkWriter>> Open(Spool& spool, std::unique_ptr<Spool> owned,
+                                                  std::atomic<bool>* in_use) {
+    auto t = std::unique_ptr<SpoolBulkWriter>(new SpoolBulkWriter());
+    t->dir_ = spool.dir();
+    t->owned_ = std::move(owned);
+    Spool::Executors executors;
+    executors.owner_syncs = true;
+    auto writer = spool.MakeWriter(kBulkWriter, std::move(executors));
+    if (!writer.ok()) return writer.status();
+    t->writer_ = std::move(writer).value();
+    t->in_use_ = in_use;
+    return std::unique_ptr<BulkWriter>(std::move(t));
+  }
+
+  static Result<std::unique_ptr<BulkWriter>> OpenOwn(const config::Config& shared,
+                                                     const QueueConfig& queue) {
     std::vector<std::string> sites;
     for (const auto& s : shared.sites) sites.push_back(s.name);
-    auto t = std::unique_ptr<SpoolBulkWriter>(new SpoolBulkWriter());
-    t->dir_ = shared.data_dir + "/spool";
-    QueueConfig queue_config = queue;
-    queue_config.durability = Durability::kOs;  // Flush syncs once per chunk
-    auto spool = Spool::Open(t->dir_, sites, queue.groups, queue_config);
+    auto spool = Spool::Open(shared.data_dir + "/spool", sites, queue.groups, queue);
     if (!spool.ok()) {
       if (spool.status().code() != Status::Code::kUnavailable) return spool.status();
       return Status::Unavailable(spool.status().message() +
-                                 "; with queue type spool, stop oceanus before replaying into it");
+                                 "; with queue type spool, replay from the admin page of the "
+                                 "running oceanus, or stop it first");
     }
-    t->spool_ = std::move(spool).value();
-    // Appends complete inline (durability os); Flush syncs the file system once at the end
-    // of a chunk instead of once per record.
-    auto writer = t->spool_->MakeWriter(kBulkWriter, {});
-    if (!writer.ok()) return writer.status();
-    t->writer_ = std::move(writer).value();
-    return std::unique_ptr<BulkWriter>(std::move(t));
+    Spool& opened = **spool;
+    return Open(opened, std::move(spool).value(), nullptr);
+  }
+
+  ~SpoolBulkWriter() override {
+    writer_.reset();  // sealed before the spool it writes to may close
+    if (in_use_) in_use_->store(false);
   }
 
   Status Send(SiteId site, std::string_view record) override {
@@ -75,8 +90,9 @@ class SpoolBulkWriter final : public BulkWriter {
   };
   SpoolBulkWriter() = default;
   std::string dir_;
-  std::unique_ptr<Spool> spool_;
+  std::unique_ptr<Spool> owned_;  // null when writing into the running process's spool
   std::unique_ptr<QueueWriter> writer_;
+  std::atomic<bool>* in_use_ = nullptr;
 };
 
 class SpoolQueue final : public Queue {
@@ -108,6 +124,15 @@ class SpoolQueue final : public Queue {
     return readers;
   }
 
+  Result<std::unique_ptr<BulkWriter>> OpenBulkWriter() override {
+    if (!spool_) return Status::Internal("this process opened no spool to write to");
+    if (bulk_writer_in_use_.exchange(true))
+      return Status::Unavailable("a replay into this spool is running; try again when it ends");
+    auto writer = SpoolBulkWriter::Open(*spool_, nullptr, &bulk_writer_in_use_);
+    if (!writer.ok()) bulk_writer_in_use_.store(false);
+    return writer;
+  }
+
   std::unique_ptr<DeadLetter> MakeDeadLetter() const override {
     return std::make_unique<FileDeadLetter>(shared_.data_dir + "/deadletter");
   }
@@ -136,7 +161,8 @@ class SpoolQueue final : public Queue {
 
  private:
   const config::Config& shared_;
-  std::unique_ptr<Spool> spool_;  // null in a process that neither writes nor reads
+  std::unique_ptr<Spool> spool_;                 // null in a process that neither writes nor reads
+  std::atomic<bool> bulk_writer_in_use_{false};  // writer kBulkWriter exists at most once
 };
 
 class SpoolSettings final : public QueueSettings {
@@ -161,7 +187,7 @@ class SpoolSettings final : public QueueSettings {
 
   Result<std::unique_ptr<BulkWriter>> OpenBulkWriter(const config::Config& shared,
                                                      const QueueConfig& queue) const override {
-    return SpoolBulkWriter::Open(shared, queue);
+    return SpoolBulkWriter::OpenOwn(shared, queue);
   }
 
   Status AllowsOneRoleProcess(std::string_view command) const override {

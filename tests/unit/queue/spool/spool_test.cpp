@@ -391,6 +391,23 @@ TEST(QueueWriterTest, TheDefaultAppendAllAppendsEachAndAnswersOnceWithTheFirstFa
   EXPECT_TRUE(rec->results[1].ok());
 }
 
+// A replay's writer on a spool with durability fsync: it needs no executors, answers each
+// append once written (its owner syncs), and a reader of the running spool sees its series.
+TEST_F(SpoolTest, AWriterWhoseOwnerSyncsAnswersOnWriteUnderFsync) {
+  auto spool = Open({"load"}, 1 << 20, queue::Durability::kFsync);
+  EXPECT_FALSE(spool->MakeWriter(7, {}).ok());  // fsync needs its executors otherwise
+  auto reader = std::move(spool->OpenReader(0, "load")).value();
+  EXPECT_TRUE(ReadN(*reader, 1).empty());
+  Spool::Executors executors;
+  executors.owner_syncs = true;
+  auto writer = spool->MakeWriter(999, std::move(executors));
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  AppendAll(**writer, 0, Records("replayed-", 3));  // answered inline, each OK
+  std::vector<std::string> read;
+  for (const auto& e : ReadN(*reader, 3)) read.push_back(e.payload);
+  EXPECT_EQ(read, Records("replayed-", 3));
+}
+
 TEST_F(SpoolTest, TwoWritersOneReaderEveryRecordOnce) {
   auto spool = Open({"load"}, 8192);
   auto w0 = Writer(*spool, 0);
